@@ -41,10 +41,13 @@
 //! ```
 
 pub mod field_type;
+pub mod fideslang;
 pub mod finding;
 pub mod ids;
+pub mod label;
 pub mod lint;
 pub mod model;
+pub mod notice;
 pub mod parse;
 pub mod retention;
 pub mod rules;

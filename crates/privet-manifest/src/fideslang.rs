@@ -1,0 +1,1 @@
+//! Export of a manifest as a fideslang `System` with privacy declarations (YAML).
