@@ -1,0 +1,324 @@
+//! The embedded SQLite backend: one writer thread with group commit, a pool of readers.
+
+mod api_keys;
+mod audit;
+mod blocks;
+mod codec;
+mod conn;
+mod consents;
+mod devices;
+mod keyring;
+mod pool;
+mod subjects;
+mod writer;
+
+pub use keyring::SqliteKeyring;
+
+use crate::error::{Context, Error, Result};
+use crate::ids::{ApiKeyId, DeviceId, SubjectId};
+use crate::model::{
+    ApiKey, AuditEntry, AuditVerdict, BlockQuery, ConsentRecord, Device, DeviceSeen, ErasedSubject,
+    NewApiKey, NewAuditEntry, NewBlock, NewConsent, NewDevice, NewSubject, RetentionReport,
+    Subject,
+};
+use crate::store::{BlockStream, Store};
+use async_trait::async_trait;
+use jiff::Timestamp;
+use pool::ReadPool;
+use privet_crypto::{AuditHash, Pseudonym, TokenHash};
+use std::path::{Path, PathBuf};
+use writer::Writer;
+
+/// Blocks buffered between the reading thread and the consumer of a scan.
+const SCAN_BUFFER: usize = 32;
+
+/// The SQLite data store (`privet.db`).
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Writer,
+    readers: ReadPool,
+}
+
+impl SqliteStore {
+    /// Opens or creates the store at `path` (mode 0600) and applies migrations.
+    pub fn open(path: &Path) -> Result<Self> {
+        conn::create_private(path)?;
+        let mut c = conn::open(path, false)?;
+        conn::migrate(&mut c, conn::DATA_MIGRATIONS)?;
+        Ok(SqliteStore {
+            path: path.to_owned(),
+            writer: Writer::start(c, "data")?,
+            readers: ReadPool::new(path.to_owned()),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes a consistent snapshot of the database to `out` while the store stays online.
+    pub async fn backup_to(&self, out: &Path) -> Result<()> {
+        let out = out.to_owned();
+        self.readers
+            .read(move |c| {
+                conn::create_private(&out)?;
+                c.backup(
+                    rusqlite::MAIN_DB,
+                    &out,
+                    None::<fn(rusqlite::backup::Progress)>,
+                )
+                .op("back up database")
+            })
+            .await
+    }
+
+    /// Copies the WAL into the database and truncates it, so deleted pages leave the log.
+    pub async fn checkpoint(&self) -> Result<()> {
+        self.writer.write(|_| Ok(())).await?;
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let c = conn::open(&path, false)?;
+            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .op("checkpoint")
+        })
+        .await
+        .map_err(|_| Error::Closed)?
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_subject(&self, subject: NewSubject) -> Result<()> {
+        self.writer
+            .write(move |c| subjects::create(c, &subject))
+            .await
+    }
+    async fn subject(&self, id: &SubjectId) -> Result<Subject> {
+        let id = id.clone();
+        self.readers.read(move |c| subjects::get(c, &id)).await
+    }
+    async fn subject_by_pseudonym(&self, pseudonym: &Pseudonym) -> Result<Subject> {
+        let p = *pseudonym;
+        self.readers
+            .read(move |c| subjects::by_pseudonym(c, &p))
+            .await
+    }
+    async fn members(&self, household: &SubjectId) -> Result<Vec<Subject>> {
+        let h = household.clone();
+        self.readers.read(move |c| subjects::members(c, &h)).await
+    }
+    async fn update_profile(&self, id: &SubjectId, profile: Vec<u8>) -> Result<()> {
+        let id = id.clone();
+        self.writer
+            .write(move |c| subjects::update_profile(c, &id, &profile))
+            .await
+    }
+    async fn set_restricted(&self, id: &SubjectId, restricted: bool) -> Result<()> {
+        let id = id.clone();
+        self.writer
+            .write(move |c| subjects::set_restricted(c, &id, restricted))
+            .await
+    }
+    async fn all_pseudonyms(&self) -> Result<Vec<Pseudonym>> {
+        self.readers.read(subjects::all_pseudonyms).await
+    }
+    async fn erase_subject(&self, id: &SubjectId, at: Timestamp) -> Result<ErasedSubject> {
+        let id = id.clone();
+        self.writer
+            .write(move |c| subjects::erase(c, &id, at))
+            .await
+    }
+
+    async fn create_device(&self, device: NewDevice) -> Result<()> {
+        self.writer
+            .write(move |c| devices::create(c, &device))
+            .await
+    }
+    async fn device(&self, id: &DeviceId) -> Result<Device> {
+        let id = id.clone();
+        self.readers.read(move |c| devices::get(c, &id)).await
+    }
+    async fn device_by_token(&self, hash: &TokenHash) -> Result<Device> {
+        let h = hash.clone();
+        self.readers.read(move |c| devices::by_token(c, &h)).await
+    }
+    async fn devices_of(&self, household: &SubjectId) -> Result<Vec<Device>> {
+        let h = household.clone();
+        self.readers
+            .read(move |c| devices::of_household(c, &h))
+            .await
+    }
+    async fn all_devices(&self) -> Result<Vec<Device>> {
+        self.readers.read(devices::all).await
+    }
+    async fn touch_device(
+        &self,
+        id: &DeviceId,
+        at: Timestamp,
+        firmware: Option<String>,
+    ) -> Result<()> {
+        let id = id.clone();
+        self.writer
+            .write(move |c| devices::touch(c, &id, at, firmware.as_deref()))
+            .await
+    }
+    async fn claim_device(
+        &self,
+        claim: &TokenHash,
+        household: &SubjectId,
+        member: Option<&SubjectId>,
+    ) -> Result<Device> {
+        let (claim, h, m) = (claim.clone(), household.clone(), member.cloned());
+        self.writer
+            .write(move |c| devices::claim(c, &claim, &h, m.as_ref()))
+            .await
+    }
+    async fn reset_device(
+        &self,
+        id: &DeviceId,
+        at: Timestamp,
+        new_claim: Option<TokenHash>,
+    ) -> Result<Device> {
+        let id = id.clone();
+        self.writer
+            .write(move |c| devices::reset(c, &id, at, new_claim.as_ref()))
+            .await
+    }
+
+    async fn create_api_key(&self, key: NewApiKey) -> Result<()> {
+        self.writer.write(move |c| api_keys::create(c, &key)).await
+    }
+    async fn api_key_by_hash(&self, hash: &TokenHash) -> Result<ApiKey> {
+        let h = hash.clone();
+        self.readers.read(move |c| api_keys::by_hash(c, &h)).await
+    }
+    async fn api_keys(&self) -> Result<Vec<ApiKey>> {
+        self.readers.read(api_keys::all).await
+    }
+    async fn revoke_api_key(&self, id: &ApiKeyId, at: Timestamp) -> Result<()> {
+        let id = id.clone();
+        self.writer
+            .write(move |c| api_keys::revoke(c, &id, at))
+            .await
+    }
+
+    async fn record_consent(&self, consent: NewConsent) -> Result<ConsentRecord> {
+        self.writer
+            .write(move |c| consents::record(c, &consent))
+            .await
+    }
+    async fn consents(&self, subject: &SubjectId) -> Result<Vec<ConsentRecord>> {
+        let s = subject.clone();
+        self.readers.read(move |c| consents::history(c, &s)).await
+    }
+    async fn current_consents(&self, subjects: &[SubjectId]) -> Result<Vec<ConsentRecord>> {
+        let s = subjects.to_vec();
+        self.readers.read(move |c| consents::current(c, &s)).await
+    }
+
+    async fn append_blocks(&self, blocks: Vec<NewBlock>, seen: Option<DeviceSeen>) -> Result<()> {
+        self.writer
+            .write(move |c| {
+                blocks::append(c, &blocks)?;
+                match seen {
+                    Some(s) => devices::touch(c, &s.device, s.at, s.firmware.as_deref()),
+                    None => Ok(()),
+                }
+            })
+            .await
+    }
+    async fn scan_blocks(&self, query: BlockQuery) -> Result<BlockStream> {
+        let (tx, rx) = tokio::sync::mpsc::channel(SCAN_BUFFER);
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let c = match pool.take() {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            };
+            let out = blocks::scan(&c, &query, |b| tx.blocking_send(Ok(b)).is_ok());
+            if let Err(e) = out {
+                let _ = tx.blocking_send(Err(e));
+            }
+            pool.give(c);
+        });
+        Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)))
+    }
+    async fn rewrite_block(&self, id: [u8; 16], payload: Vec<u8>, count: u32) -> Result<()> {
+        self.writer
+            .write(move |c| blocks::rewrite(c, id, &payload, count))
+            .await
+    }
+    async fn delete_blocks(&self, ids: Vec<[u8; 16]>) -> Result<u64> {
+        self.writer
+            .write(move |c| blocks::delete_ids(c, &ids))
+            .await
+    }
+    async fn delete_subject_blocks(&self, subject: &Pseudonym) -> Result<u64> {
+        let s = *subject;
+        self.writer
+            .write(move |c| blocks::delete_subject(c, &s))
+            .await
+    }
+    async fn delete_device_blocks(&self, device: &DeviceId) -> Result<u64> {
+        let d = device.clone();
+        self.writer
+            .write(move |c| blocks::delete_device(c, &d))
+            .await
+    }
+    async fn drop_expired(&self, now: Timestamp) -> Result<RetentionReport> {
+        self.writer
+            .write(move |c| blocks::drop_expired(c, now))
+            .await
+    }
+    async fn record_counts(&self) -> Result<(u64, u64)> {
+        self.readers.read(blocks::counts).await
+    }
+
+    async fn append_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry> {
+        self.writer.write(move |c| audit::append(c, entry)).await
+    }
+    async fn audit(&self, since: Option<Timestamp>, limit: usize) -> Result<Vec<AuditEntry>> {
+        self.readers
+            .read(move |c| audit::list(c, since, limit))
+            .await
+    }
+    async fn audit_for(&self, subject: &Pseudonym) -> Result<Vec<AuditEntry>> {
+        let s = *subject;
+        self.readers.read(move |c| audit::for_subject(c, &s)).await
+    }
+    async fn verify_audit(&self, anchor: Option<(i64, AuditHash)>) -> Result<AuditVerdict> {
+        self.readers.read(move |c| audit::verify(c, anchor)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite_passes_the_shared_suite() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("privet.db")).unwrap();
+        let keyring = SqliteKeyring::open(&dir.path().join("keyring.db")).unwrap();
+        crate::suite::run(&store, &keyring).await;
+    }
+
+    #[tokio::test]
+    async fn database_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let _store = SqliteStore::open(&dir.path().join("privet.db")).unwrap();
+        let _keys = SqliteKeyring::open(&dir.path().join("keyring.db")).unwrap();
+        for f in ["privet.db", "keyring.db"] {
+            let mode = std::fs::metadata(dir.path().join(f))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{f}");
+        }
+    }
+}

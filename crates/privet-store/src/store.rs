@@ -1,0 +1,130 @@
+//! The `Store` trait every backend implements, and the `Keyring` trait for wrapped subject keys.
+
+use crate::error::Result;
+use crate::ids::{ApiKeyId, DeviceId, SubjectId};
+use crate::model::{
+    ApiKey, AuditEntry, AuditVerdict, Block, BlockQuery, ConsentRecord, Device, DeviceSeen,
+    ErasedSubject, NewApiKey, NewAuditEntry, NewBlock, NewConsent, NewDevice, NewSubject,
+    RetentionReport, Subject,
+};
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use jiff::Timestamp;
+use privet_crypto::{AuditHash, Pseudonym, TokenHash};
+
+/// A stream of blocks read in order, holding only a few in memory at a time.
+pub type BlockStream = BoxStream<'static, Result<Block>>;
+
+/// Everything Privet persists except keys. Every write is durable when its future resolves.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates a household or member. `Conflict` if the id or pseudonym exists.
+    async fn create_subject(&self, subject: NewSubject) -> Result<()>;
+    /// The subject with this id.
+    async fn subject(&self, id: &SubjectId) -> Result<Subject>;
+    /// The subject with this pseudonym.
+    async fn subject_by_pseudonym(&self, pseudonym: &Pseudonym) -> Result<Subject>;
+    /// The members of a household.
+    async fn members(&self, household: &SubjectId) -> Result<Vec<Subject>>;
+    /// Replaces a subject's sealed profile (rectification).
+    async fn update_profile(&self, id: &SubjectId, profile: Vec<u8>) -> Result<()>;
+    /// Sets or clears a restriction of processing.
+    async fn set_restricted(&self, id: &SubjectId, restricted: bool) -> Result<()>;
+    /// Every subject's pseudonym, for purging records whose key is gone.
+    async fn all_pseudonyms(&self) -> Result<Vec<Pseudonym>>;
+    /// Deletes a subject's row (its pseudonym mapping) and consents; for a household, also
+    /// unlinks its devices and revokes their tokens. Records are deleted separately.
+    async fn erase_subject(&self, id: &SubjectId, at: Timestamp) -> Result<ErasedSubject>;
+
+    /// Creates a device. `Conflict` if the id or a hash exists.
+    async fn create_device(&self, device: NewDevice) -> Result<()>;
+    /// The device with this id.
+    async fn device(&self, id: &DeviceId) -> Result<Device>;
+    /// The unrevoked device whose token hashes to `hash`.
+    async fn device_by_token(&self, hash: &TokenHash) -> Result<Device>;
+    /// Devices of a household.
+    async fn devices_of(&self, household: &SubjectId) -> Result<Vec<Device>>;
+    /// Every device.
+    async fn all_devices(&self) -> Result<Vec<Device>>;
+    /// Records that a device sent data, and the firmware it reported.
+    async fn touch_device(
+        &self,
+        id: &DeviceId,
+        at: Timestamp,
+        firmware: Option<String>,
+    ) -> Result<()>;
+    /// Attaches an unclaimed device to a household by its claim code; consumes the code.
+    async fn claim_device(
+        &self,
+        claim: &TokenHash,
+        household: &SubjectId,
+        member: Option<&SubjectId>,
+    ) -> Result<Device>;
+    /// Revokes a device's token and unlinks it from its household and member.
+    async fn reset_device(
+        &self,
+        id: &DeviceId,
+        at: Timestamp,
+        new_claim: Option<TokenHash>,
+    ) -> Result<Device>;
+
+    /// Stores a new API key.
+    async fn create_api_key(&self, key: NewApiKey) -> Result<()>;
+    /// The unrevoked key whose secret hashes to `hash`.
+    async fn api_key_by_hash(&self, hash: &TokenHash) -> Result<ApiKey>;
+    /// Every API key.
+    async fn api_keys(&self) -> Result<Vec<ApiKey>>;
+    /// Revokes a key.
+    async fn revoke_api_key(&self, id: &ApiKeyId, at: Timestamp) -> Result<()>;
+
+    /// Appends a consent decision to the subject's history.
+    async fn record_consent(&self, consent: NewConsent) -> Result<ConsentRecord>;
+    /// A subject's whole consent history, oldest first.
+    async fn consents(&self, subject: &SubjectId) -> Result<Vec<ConsentRecord>>;
+    /// The latest decision per (subject, product, purpose) for these subjects.
+    async fn current_consents(&self, subjects: &[SubjectId]) -> Result<Vec<ConsentRecord>>;
+
+    /// Appends sealed record blocks in one durable commit (grouped with concurrent writers),
+    /// and records in the same commit that the device was seen.
+    async fn append_blocks(&self, blocks: Vec<NewBlock>, seen: Option<DeviceSeen>) -> Result<()>;
+    /// Streams the blocks matching `query`.
+    async fn scan_blocks(&self, query: BlockQuery) -> Result<BlockStream>;
+    /// Replaces a block's payload (after removing fields from it); `NotFound` if gone.
+    async fn rewrite_block(&self, id: [u8; 16], payload: Vec<u8>, count: u32) -> Result<()>;
+    /// Deletes blocks by id.
+    async fn delete_blocks(&self, ids: Vec<[u8; 16]>) -> Result<u64>;
+    /// Deletes every block of a subject; returns how many.
+    async fn delete_subject_blocks(&self, subject: &Pseudonym) -> Result<u64>;
+    /// Deletes every block sent by a device for these subjects; returns how many.
+    async fn delete_device_blocks(&self, device: &DeviceId) -> Result<u64>;
+    /// Drops every chunk whose retention window has fully passed.
+    async fn drop_expired(&self, now: Timestamp) -> Result<RetentionReport>;
+    /// Number of stored blocks and events.
+    async fn record_counts(&self) -> Result<(u64, u64)>;
+
+    /// Appends an entry to the hash-chained audit log.
+    async fn append_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry>;
+    /// Audit entries at or after `since`, oldest first, at most `limit`.
+    async fn audit(&self, since: Option<Timestamp>, limit: usize) -> Result<Vec<AuditEntry>>;
+    /// Audit entries that touch `subject`.
+    async fn audit_for(&self, subject: &Pseudonym) -> Result<Vec<AuditEntry>>;
+    /// Recomputes the audit chain and checks it against `anchor` (the last known head).
+    async fn verify_audit(&self, anchor: Option<(i64, AuditHash)>) -> Result<AuditVerdict>;
+}
+
+/// Wrapped subject data keys, kept apart from the data store (never in its backups).
+#[async_trait]
+pub trait Keyring: Send + Sync + 'static {
+    /// Stores a wrapped key. `Conflict` if the subject has one.
+    async fn put(&self, subject: &Pseudonym, wrapped: Vec<u8>, at: Timestamp) -> Result<()>;
+    /// The wrapped key of a subject.
+    async fn get(&self, subject: &Pseudonym) -> Result<Vec<u8>>;
+    /// Destroys a subject's key so that no copy remains in the keyring's files. Returns whether one existed.
+    async fn destroy(&self, subject: &Pseudonym) -> Result<bool>;
+    /// Which of these subjects still have a key.
+    async fn has_keys(&self, subjects: &[Pseudonym]) -> Result<Vec<bool>>;
+    /// Records the newest audit entry, so truncation of the log can be detected.
+    async fn set_audit_anchor(&self, seq: i64, hash: AuditHash) -> Result<()>;
+    /// The recorded newest audit entry.
+    async fn audit_anchor(&self) -> Result<Option<(i64, AuditHash)>>;
+}

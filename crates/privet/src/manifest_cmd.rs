@@ -1,0 +1,124 @@
+//! `privet manifest …`: check, notice and export.
+
+use crate::cli::{CheckArgs, CheckFormat, ManifestCmd};
+use crate::diagnostics::Renderer;
+use privet_manifest::{FindingRecord, LineIndex, LintContext, Severity};
+use std::process::ExitCode;
+
+pub(crate) fn run(cmd: ManifestCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ManifestCmd::Check(args) => check(&args),
+    }
+}
+
+/// Today in UTC, for date rules such as an ended security update period.
+pub(crate) fn lint_context() -> LintContext {
+    LintContext {
+        today: jiff::Timestamp::now()
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .date(),
+    }
+}
+
+/// Outcome of checking one file, ordered by how bad it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Outcome {
+    Clean,
+    Errors,
+    Unreadable,
+}
+
+fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let cx = lint_context();
+    let renderer = Renderer::new();
+    let mut worst = Outcome::Clean;
+    let mut records: Vec<FindingRecord> = Vec::new();
+    let (mut errors, mut warnings) = (0usize, 0usize);
+
+    for path in &args.files {
+        let file = path.display().to_string();
+        let source = match std::fs::read_to_string(path) {
+            Ok(s) => s,
+            Err(err) => {
+                worst = worst.max(Outcome::Unreadable);
+                match args.format {
+                    CheckFormat::Text => eprintln!("error[PV000]: cannot read {file}: {err}"),
+                    CheckFormat::Json => records.push(FindingRecord {
+                        code: "PV000",
+                        rule: "unreadable-file",
+                        severity: Severity::Error,
+                        file: file.clone(),
+                        line: 0,
+                        column: 0,
+                        message: format!("cannot read the file: {err}"),
+                        help: "check the path and the file's permissions".to_owned(),
+                    }),
+                }
+                continue;
+            }
+        };
+        let index = LineIndex::new(&source);
+        let checked = match privet_manifest::check(&source, &cx) {
+            Ok(c) => c,
+            Err(err) => {
+                worst = worst.max(Outcome::Unreadable);
+                match args.format {
+                    CheckFormat::Text => eprint!("{}", renderer.render_syntax(&file, &source, &err)),
+                    CheckFormat::Json => {
+                        let pos = index.line_col(&source, err.span.map_or(0, |s| s.start));
+                        records.push(FindingRecord {
+                            code: "PV000",
+                            rule: "invalid-toml",
+                            severity: Severity::Error,
+                            file: file.clone(),
+                            line: pos.line,
+                            column: pos.column,
+                            message: format!("invalid TOML: {}", err.message.trim()),
+                            help: "fix the TOML syntax at this position; see https://toml.io".to_owned(),
+                        });
+                    }
+                }
+                continue;
+            }
+        };
+        let (e, w) = (checked.count(Severity::Error), checked.count(Severity::Warning));
+        errors += e;
+        warnings += w;
+        if e > 0 {
+            worst = worst.max(Outcome::Errors);
+        }
+        match args.format {
+            CheckFormat::Text => {
+                for f in &checked.findings {
+                    eprint!("{}", renderer.render(&file, &source, f));
+                }
+                eprintln!("{file}: {}", summary(e, w));
+            }
+            CheckFormat::Json => records.extend(
+                checked.findings.iter().map(|f| f.to_record(&file, &source, &index)),
+            ),
+        }
+    }
+
+    match args.format {
+        CheckFormat::Text if args.files.len() > 1 => {
+            eprintln!("total: {} in {} files", summary(errors, warnings), args.files.len());
+        }
+        CheckFormat::Text => {}
+        CheckFormat::Json => println!("{}", serde_json::to_string_pretty(&records)?),
+    }
+    Ok(ExitCode::from(match worst {
+        Outcome::Clean => 0,
+        Outcome::Errors => 1,
+        Outcome::Unreadable => 2,
+    }))
+}
+
+fn summary(errors: usize, warnings: usize) -> String {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    if errors == 0 && warnings == 0 {
+        "ok, no findings".to_owned()
+    } else {
+        format!("{}, {}", plural(errors, "error"), plural(warnings, "warning"))
+    }
+}
