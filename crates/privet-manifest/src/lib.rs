@@ -40,8 +40,8 @@
 //! assert!(checked.findings.iter().all(|f| f.severity() == Severity::Warning));
 //! ```
 
-pub mod field_type;
 pub mod fideslang;
+pub mod field_type;
 pub mod finding;
 pub mod ids;
 pub mod label;
@@ -60,7 +60,9 @@ pub use field_type::FieldType;
 pub use finding::{Finding, FindingRecord, Severity};
 pub use ids::{FieldName, ProductId, PurposeId, RecipientId, StreamId};
 pub use lint::LintContext;
-pub use model::{Field, Manifest, OfflineSupport, Product, Purpose, Recipient, RetentionSpec, Stream};
+pub use model::{
+    Field, Manifest, OfflineSupport, Product, Purpose, Recipient, RetentionSpec, Stream,
+};
 pub use parse::{Parsed, SyntaxError, parse};
 pub use retention::{Retention, RetentionUnit};
 pub use span::{LineCol, LineIndex, Span, Spanned};
@@ -79,12 +81,17 @@ pub struct Checked {
 impl Checked {
     /// Whether any finding is an error.
     pub fn has_errors(&self) -> bool {
-        self.findings.iter().any(|f| f.severity() == Severity::Error)
+        self.findings
+            .iter()
+            .any(|f| f.severity() == Severity::Error)
     }
 
     /// How many findings have `severity`.
     pub fn count(&self, severity: Severity) -> usize {
-        self.findings.iter().filter(|f| f.severity() == severity).count()
+        self.findings
+            .iter()
+            .filter(|f| f.severity() == severity)
+            .count()
     }
 
     /// The manifest, if it has no errors.
@@ -125,5 +132,5 @@ pub fn check(source: &str, cx: &LintContext) -> Result<Checked, SyntaxError> {
 
 /// Parses and lints manifest text and returns the manifest only if it has no errors.
 pub fn load(source: &str, cx: &LintContext) -> Result<Manifest, Error> {
-    Ok(check(source, cx)?.usable()?)
+    check(source, cx)?.usable()
 }

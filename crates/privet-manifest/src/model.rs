@@ -266,7 +266,10 @@ impl Manifest {
 
     /// The purposes a field serves that are defined in this manifest.
     pub fn field_purposes<'a>(&'a self, field: &'a Field) -> impl Iterator<Item = &'a Purpose> {
-        field.purposes.iter().filter_map(|p| self.purpose(p.as_str()))
+        field
+            .purposes
+            .iter()
+            .filter_map(|p| self.purpose(p.as_str()))
     }
 
     /// Whether every purpose of `field` needs consent, so the field is collected only with it.

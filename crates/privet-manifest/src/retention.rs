@@ -99,7 +99,8 @@ impl Retention {
         if amount == 0 {
             return Err(RetentionError::Zero);
         }
-        if amount.saturating_mul(unit.approx_hours()) > MAX_YEARS * RetentionUnit::Years.approx_hours()
+        if amount.saturating_mul(unit.approx_hours())
+            > MAX_YEARS * RetentionUnit::Years.approx_hours()
         {
             return Err(RetentionError::Unbounded);
         }
@@ -146,7 +147,11 @@ impl Retention {
             RetentionUnit::Months => ("month", "months"),
             RetentionUnit::Years => ("year", "years"),
         };
-        format!("{} {}", self.amount, if self.amount == 1 { one } else { many })
+        format!(
+            "{} {}",
+            self.amount,
+            if self.amount == 1 { one } else { many }
+        )
     }
 }
 
@@ -185,7 +190,11 @@ mod tests {
             ("2y", 2, RetentionUnit::Years),
             (" 2Y ", 2, RetentionUnit::Years),
         ] {
-            assert_eq!(Retention::parse(text), Ok(Retention { amount, unit }), "{text}");
+            assert_eq!(
+                Retention::parse(text),
+                Ok(Retention { amount, unit }),
+                "{text}"
+            );
         }
     }
 
@@ -199,14 +208,21 @@ mod tests {
         );
         assert_eq!(Retention::parse("0d"), Err(RetentionError::Zero));
         for bad in ["", "d", "30", "30 days", "-3d", "3.5d", "30x"] {
-            assert_eq!(Retention::parse(bad), Err(RetentionError::Malformed), "{bad}");
+            assert_eq!(
+                Retention::parse(bad),
+                Err(RetentionError::Malformed),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn expiry_uses_calendar_months() {
         let at: Timestamp = "2024-01-31T12:00:00Z".parse().unwrap_or_default();
-        let r = Retention::parse("1m").unwrap_or(Retention { amount: 0, unit: RetentionUnit::Days });
+        let r = Retention::parse("1m").unwrap_or(Retention {
+            amount: 0,
+            unit: RetentionUnit::Days,
+        });
         // January 31st plus one month is the last day of February (2024 is a leap year).
         assert_eq!(
             r.expiry(at).map(|t| t.to_string()),
@@ -216,7 +232,12 @@ mod tests {
 
     #[test]
     fn ordering_follows_length() {
-        let p = |s| Retention::parse(s).unwrap_or(Retention { amount: 0, unit: RetentionUnit::Days });
+        let p = |s| {
+            Retention::parse(s).unwrap_or(Retention {
+                amount: 0,
+                unit: RetentionUnit::Days,
+            })
+        };
         assert!(p("30d") < p("2m"));
         assert!(p("400d") > p("1y"));
         assert!(p("48h") < p("3d"));

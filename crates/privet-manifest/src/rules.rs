@@ -137,7 +137,7 @@ rules! {
         source: "PECR Reg. 6 as amended by the Data (Use and Access) Act 2025",
     }
     MARKETING_WITHOUT_CONSENT = "PV024" "marketing-without-consent" Error {
-        checks: "A `marketing.*` use that does not need the person's consent.",
+        checks: "A `marketing.*`, `sales.*` or `third_party_sharing.*` use (other than sharing the law requires) that does not need the person's consent.",
         why: "Marketing from device data needs consent under PECR and is not strictly necessary.",
         source: "PECR Reg. 6 and Reg. 22; ICO direct marketing guidance",
     }
@@ -197,7 +197,7 @@ rules! {
         source: "UK GDPR Art. 12(1); ICO guidance on the right to be informed",
     }
     HARD_TO_READ_DESCRIPTION = "PV036" "hard-to-read-description" Warning {
-        checks: "A description whose Flesch reading ease is below 50.",
+        checks: "A description of eight words or more whose Flesch reading ease is below 50.",
         why: "Descriptions should be readable by the whole household, children included where they use the product.",
         source: "UK GDPR Art. 12(1); ICO Age appropriate design code, standard 4",
     }
@@ -277,7 +277,7 @@ rules! {
         source: "UK GDPR Art. 9; ICO guidance on special category data (inferences)",
     }
     CONTROLLER_RECIPIENT_WITHOUT_CONSENT = "PV052" "controller-recipient-without-consent" Warning {
-        checks: "A recipient acting as a controller receives data for a purpose that does not need consent.",
+        checks: "A recipient acting as a controller receives data for a purpose that does not need consent (unless the basis is a legal obligation or vital interests).",
         why: "Sharing with another organisation for its own purposes usually needs the person's consent.",
         source: "UK GDPR Art. 6; ICO data sharing code of practice",
     }
@@ -307,7 +307,12 @@ mod tests {
     #[test]
     fn codes_and_names_are_unique_and_ordered() {
         for pair in ALL.windows(2) {
-            assert!(pair[0].code < pair[1].code, "{} then {}", pair[0].code, pair[1].code);
+            assert!(
+                pair[0].code < pair[1].code,
+                "{} then {}",
+                pair[0].code,
+                pair[1].code
+            );
         }
         let mut names: Vec<_> = ALL.iter().map(|r| r.name).collect();
         names.sort_unstable();

@@ -92,7 +92,10 @@ impl Transform {
         }
         if let Some(b) = &self.bucket {
             let bounds: Vec<String> = b.value.iter().map(|v| v.to_string()).collect();
-            out.push(format!("kept only as a range (bounds {})", bounds.join(", ")));
+            out.push(format!(
+                "kept only as a range (bounds {})",
+                bounds.join(", ")
+            ));
         }
         if let Some(u) = &self.coarsen_time {
             out.push(format!("time kept only to the {}", u.value.as_str()));

@@ -163,8 +163,8 @@ async fn devices(store: &dyn Store) {
             product: "acme-thermostat-2".into(),
             household: None,
             member: None,
-            token_hash: token.clone(),
-            claim_hash: Some(claim.clone()),
+            token_hash: token,
+            claim_hash: Some(claim),
             created_at: at("2026-01-01T00:00:00Z"),
         })
         .await
@@ -238,7 +238,7 @@ async fn devices(store: &dyn Store) {
         .reset_device(
             &DeviceId::new("d2"),
             at("2026-03-01T00:00:00Z"),
-            Some(new_claim.clone()),
+            Some(new_claim),
         )
         .await
         .unwrap();
@@ -266,7 +266,7 @@ async fn api_keys(store: &dyn Store) {
             id: ApiKeyId::new("k1"),
             role: Role::Analyst,
             purposes: vec!["energy_report".into()],
-            hash: hash.clone(),
+            hash,
             label: "reports".into(),
             created_at: at("2026-01-01T00:00:00Z"),
         })

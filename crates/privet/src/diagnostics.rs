@@ -1,6 +1,8 @@
 //! Rendering manifest findings as rustc-style diagnostics (miette).
 
-use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
+};
 use privet_manifest::{Finding, Severity};
 use std::fmt;
 use std::io::IsTerminal;
@@ -56,10 +58,9 @@ impl Diagnostic for FindingDiagnostic<'_> {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let span = self.finding.span;
         let label = (!self.finding.label.is_empty()).then(|| self.finding.label.clone());
-        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(
-            label,
-            (span.start, span.len().max(1)),
-        ))))
+        Some(Box::new(std::iter::once(
+            LabeledSpan::new_primary_with_span(label, (span.start, span.len().max(1))),
+        )))
     }
 }
 
@@ -101,7 +102,12 @@ impl Renderer {
     }
 
     /// A TOML syntax error, pointed at like a finding.
-    pub(crate) fn render_syntax(&self, file: &str, source: &str, err: &privet_manifest::SyntaxError) -> String {
+    pub(crate) fn render_syntax(
+        &self,
+        file: &str,
+        source: &str,
+        err: &privet_manifest::SyntaxError,
+    ) -> String {
         #[derive(Debug)]
         struct SyntaxDiag<'a> {
             message: &'a str,
@@ -119,22 +125,30 @@ impl Renderer {
                 Some(Box::new("error[PV000] invalid-toml"))
             }
             fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-                Some(Box::new("fix the TOML syntax at the marked position; see https://toml.io"))
+                Some(Box::new(
+                    "fix the TOML syntax at the marked position; see https://toml.io",
+                ))
             }
             fn source_code(&self) -> Option<&dyn SourceCode> {
                 Some(&self.source)
             }
             fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
                 let (start, len) = self.span?;
-                Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(
-                    Some("here".to_owned()),
-                    (start, len),
-                ))))
+                Some(Box::new(std::iter::once(
+                    LabeledSpan::new_primary_with_span(Some("here".to_owned()), (start, len)),
+                )))
             }
         }
         let diag = SyntaxDiag {
             message: &err.message,
-            span: err.span.map(|s| (s.start.min(source.len()), s.len().max(1).min(source.len().saturating_sub(s.start).max(1)))),
+            span: err.span.map(|s| {
+                (
+                    s.start.min(source.len()),
+                    s.len()
+                        .max(1)
+                        .min(source.len().saturating_sub(s.start).max(1)),
+                )
+            }),
             source: NamedSource::new(file, source.to_owned()),
         };
         let mut out = String::new();

@@ -63,7 +63,9 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             Err(err) => {
                 worst = worst.max(Outcome::Unreadable);
                 match args.format {
-                    CheckFormat::Text => eprint!("{}", renderer.render_syntax(&file, &source, &err)),
+                    CheckFormat::Text => {
+                        eprint!("{}", renderer.render_syntax(&file, &source, &err))
+                    }
                     CheckFormat::Json => {
                         let pos = index.line_col(&source, err.span.map_or(0, |s| s.start));
                         records.push(FindingRecord {
@@ -74,14 +76,18 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                             line: pos.line,
                             column: pos.column,
                             message: format!("invalid TOML: {}", err.message.trim()),
-                            help: "fix the TOML syntax at this position; see https://toml.io".to_owned(),
+                            help: "fix the TOML syntax at this position; see https://toml.io"
+                                .to_owned(),
                         });
                     }
                 }
                 continue;
             }
         };
-        let (e, w) = (checked.count(Severity::Error), checked.count(Severity::Warning));
+        let (e, w) = (
+            checked.count(Severity::Error),
+            checked.count(Severity::Warning),
+        );
         errors += e;
         warnings += w;
         if e > 0 {
@@ -95,14 +101,21 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                 eprintln!("{file}: {}", summary(e, w));
             }
             CheckFormat::Json => records.extend(
-                checked.findings.iter().map(|f| f.to_record(&file, &source, &index)),
+                checked
+                    .findings
+                    .iter()
+                    .map(|f| f.to_record(&file, &source, &index)),
             ),
         }
     }
 
     match args.format {
         CheckFormat::Text if args.files.len() > 1 => {
-            eprintln!("total: {} in {} files", summary(errors, warnings), args.files.len());
+            eprintln!(
+                "total: {} in {} files",
+                summary(errors, warnings),
+                args.files.len()
+            );
         }
         CheckFormat::Text => {}
         CheckFormat::Json => println!("{}", serde_json::to_string_pretty(&records)?),
@@ -119,6 +132,10 @@ fn summary(errors: usize, warnings: usize) -> String {
     if errors == 0 && warnings == 0 {
         "ok, no findings".to_owned()
     } else {
-        format!("{}, {}", plural(errors, "error"), plural(warnings, "warning"))
+        format!(
+            "{}, {}",
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        )
     }
 }

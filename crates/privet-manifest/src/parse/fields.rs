@@ -112,15 +112,15 @@ fn field_type(r: &mut Reader, t: &Table<'_, '_>) -> Spanned<FieldType> {
     match inner {
         Some(mut ty) => {
             for _ in 0..depth {
-                ty = FieldType::Array { items: Box::new(ty) };
+                ty = FieldType::Array {
+                    items: Box::new(ty),
+                };
             }
             Spanned::new(ty, name.span)
         }
         None => {
-            if base != "object" {
-                if let Some(e) = t.get("type") {
-                    r.invalid(t, &e, &name.value, TYPE_NAMES);
-                }
+            if let Some(e) = t.get("type").filter(|_| base != "object") {
+                r.invalid(t, &e, &name.value, TYPE_NAMES);
             }
             Spanned::new(FieldType::String, name.span)
         }
@@ -158,15 +158,19 @@ fn schema(r: &mut Reader, t: &Table<'_, '_>) -> Vec<(String, FieldType)> {
 
 fn transform(r: &mut Reader, t: &Table<'_, '_>) -> Transform {
     r.unknown_keys(t, TRANSFORM_KEYS);
-    let truncate_location = r.integer(t, "truncate_location").and_then(|n| {
-        match u8::try_from(n.value) {
-            Ok(places) => Some(Spanned::new(places, n.span)),
-            Err(_) => {
-                push_transform_error(r, n.span, "`truncate_location` must be 0 to 8 decimal places");
-                None
-            }
-        }
-    });
+    let truncate_location =
+        r.integer(t, "truncate_location")
+            .and_then(|n| match u8::try_from(n.value) {
+                Ok(places) => Some(Spanned::new(places, n.span)),
+                Err(_) => {
+                    push_transform_error(
+                        r,
+                        n.span,
+                        "`truncate_location` must be 0 to 8 decimal places",
+                    );
+                    None
+                }
+            });
     let bucket = t.get("bucket").and_then(|e| match e.value.get_ref() {
         DeValue::Array(items) => {
             let bounds: Option<Vec<f64>> = items.iter().map(|i| number_of(i.get_ref())).collect();
@@ -183,13 +187,15 @@ fn transform(r: &mut Reader, t: &Table<'_, '_>) -> Transform {
             None
         }
     });
-    let drop_after = r.string(t, "drop_after").and_then(|s| match Retention::parse(&s.value) {
-        Ok(ret) => Some(Spanned::new(ret, s.span)),
-        Err(err) => {
-            push_transform_error(r, s.span, &format!("`drop_after` is not a period: {err}"));
-            None
-        }
-    });
+    let drop_after = r
+        .string(t, "drop_after")
+        .and_then(|s| match Retention::parse(&s.value) {
+            Ok(ret) => Some(Spanned::new(ret, s.span)),
+            Err(err) => {
+                push_transform_error(r, s.span, &format!("`drop_after` is not a period: {err}"));
+                None
+            }
+        });
     Transform {
         round: r.number(t, "round"),
         truncate_location,

@@ -159,17 +159,17 @@ fn product(r: &mut Reader, t: &Table<'_, '_>) -> Product {
         },
         None => None,
     };
-    let disclosure_response_days = r.integer(t, "disclosure_response_days").and_then(|n| {
-        match u32::try_from(n.value) {
-            Ok(d) => Some(Spanned::new(d, n.span)),
-            Err(_) => {
-                if let Some(e) = t.get("disclosure_response_days") {
-                    r.wrong_type(t, &e, "a positive number of days");
+    let disclosure_response_days =
+        r.integer(t, "disclosure_response_days")
+            .and_then(|n| match u32::try_from(n.value) {
+                Ok(d) => Some(Spanned::new(d, n.span)),
+                Err(_) => {
+                    if let Some(e) = t.get("disclosure_response_days") {
+                        r.wrong_type(t, &e, "a positive number of days");
+                    }
+                    None
                 }
-                None
-            }
-        }
-    });
+            });
     Product {
         span: t.anchor,
         id: id.map(ProductId::new),
@@ -229,7 +229,11 @@ fn date(r: &mut Reader, t: &Table<'_, '_>, key: &str) -> Option<Spanned<jiff::ci
 
 fn purpose(r: &mut Reader, t: &Table<'_, '_>, id: Spanned<String>) -> Purpose {
     r.unknown_keys(t, PURPOSE_KEYS);
-    let description = r.required_string(t, "description", "\"What it does for the person, in plain words.\"");
+    let description = r.required_string(
+        t,
+        "description",
+        "\"What it does for the person, in plain words.\"",
+    );
     let data_use = r.required_string(t, "use", "\"essential.service\"");
     let basis = if t.get("basis").is_none() {
         r.missing(t, "basis", "\"contract\"");
@@ -287,7 +291,11 @@ fn stream(r: &mut Reader, t: &Table<'_, '_>, id: Spanned<String>) -> Stream {
             for e in ft.entries() {
                 r.check_id("field", e.key, e.key_span);
                 if let Some(sub) = r.as_table(&ft, &e) {
-                    out.push(fields::field(r, &sub, Spanned::new(e.key.to_owned(), e.key_span)));
+                    out.push(fields::field(
+                        r,
+                        &sub,
+                        Spanned::new(e.key.to_owned(), e.key_span),
+                    ));
                 }
             }
             out
@@ -299,7 +307,10 @@ fn stream(r: &mut Reader, t: &Table<'_, '_>, id: Spanned<String>) -> Stream {
         // Missing or invalid: treat as a member's data, the most protective reading.
         subject: subject.unwrap_or_else(|| Spanned::new(SubjectKind::Member, t.anchor)),
         description: r.string(t, "description"),
-        data_subjects: r.string_list(t, "data_subjects").map(|(v, _)| v).unwrap_or_default(),
+        data_subjects: r
+            .string_list(t, "data_subjects")
+            .map(|(v, _)| v)
+            .unwrap_or_default(),
         fields,
     }
 }

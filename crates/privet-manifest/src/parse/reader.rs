@@ -84,7 +84,10 @@ impl Reader {
             Finding::new(
                 &rules::WRONG_TYPE,
                 e.span(),
-                format!("`{key}` must be {expected}, not {}", type_name(e.value.get_ref())),
+                format!(
+                    "`{key}` must be {expected}, not {}",
+                    type_name(e.value.get_ref())
+                ),
             )
             .label(format!("expected {expected}"))
             .help(format!("write `{}` as {expected}", e.key)),
@@ -108,7 +111,13 @@ impl Reader {
         );
     }
 
-    pub(crate) fn invalid(&mut self, table: &Table<'_, '_>, e: &Entry<'_, '_>, value: &str, names: &[&str]) {
+    pub(crate) fn invalid(
+        &mut self,
+        table: &Table<'_, '_>,
+        e: &Entry<'_, '_>,
+        value: &str,
+        names: &[&str],
+    ) {
         let key = table.child_path(e.key);
         let help = match did_you_mean(value, names.iter().copied()) {
             Some(s) => format!("did you mean `{s}`? Allowed: {}", names.join(", ")),
@@ -132,7 +141,10 @@ impl Reader {
                 continue;
             }
             let help = match did_you_mean(e.key, allowed.iter().copied()) {
-                Some(s) => format!("did you mean `{s}`? Known keys here: {}", allowed.join(", ")),
+                Some(s) => format!(
+                    "did you mean `{s}`? Known keys here: {}",
+                    allowed.join(", ")
+                ),
                 None => format!("remove it; known keys here: {}", allowed.join(", ")),
             };
             self.findings.push(
@@ -172,7 +184,12 @@ impl Reader {
         }
     }
 
-    pub(crate) fn required_string(&mut self, t: &Table<'_, '_>, key: &str, example: &str) -> Spanned<String> {
+    pub(crate) fn required_string(
+        &mut self,
+        t: &Table<'_, '_>,
+        key: &str,
+        example: &str,
+    ) -> Spanned<String> {
         if t.get(key).is_none() {
             self.missing(t, key, example);
         }
@@ -240,14 +257,20 @@ impl Reader {
     }
 
     /// A list of strings; the span returned is the whole array's.
-    pub(crate) fn string_list(&mut self, t: &Table<'_, '_>, key: &str) -> Option<(Vec<Spanned<String>>, Span)> {
+    pub(crate) fn string_list(
+        &mut self,
+        t: &Table<'_, '_>,
+        key: &str,
+    ) -> Option<(Vec<Spanned<String>>, Span)> {
         let e = t.get(key)?;
         match e.value.get_ref() {
             DeValue::Array(items) => {
                 let mut out = Vec::new();
                 for item in items.iter() {
                     match item.get_ref() {
-                        DeValue::String(s) => out.push(Spanned::new(s.to_string(), item.span().into())),
+                        DeValue::String(s) => {
+                            out.push(Spanned::new(s.to_string(), item.span().into()))
+                        }
                         other => self.findings.push(
                             Finding::new(
                                 &rules::WRONG_TYPE,
@@ -291,7 +314,11 @@ impl Reader {
     }
 
     /// The value of `e` as a table.
-    pub(crate) fn as_table<'a, 'i>(&mut self, parent: &Table<'a, 'i>, e: &Entry<'a, 'i>) -> Option<Table<'a, 'i>> {
+    pub(crate) fn as_table<'a, 'i>(
+        &mut self,
+        parent: &Table<'a, 'i>,
+        e: &Entry<'a, 'i>,
+    ) -> Option<Table<'a, 'i>> {
         match e.value.get_ref() {
             DeValue::Table(entries) => Some(Table {
                 entries,
@@ -309,8 +336,15 @@ impl Reader {
 /// A TOML integer or float as an f64.
 pub(crate) fn number_of(v: &DeValue<'_>) -> Option<f64> {
     match v {
-        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok().map(|n| n as f64),
-        DeValue::Float(f) => f.as_str().replace('_', "").parse::<f64>().ok().filter(|f| f.is_finite()),
+        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+            .ok()
+            .map(|n| n as f64),
+        DeValue::Float(f) => f
+            .as_str()
+            .replace('_', "")
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite()),
         _ => None,
     }
 }

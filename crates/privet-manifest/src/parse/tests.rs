@@ -52,17 +52,29 @@ fn design_example_parses_cleanly_with_spans() {
     assert!(p.findings.is_empty(), "{:?}", p.findings);
     let m = &p.manifest;
     assert_eq!(m.product.id.as_str(), "acme-thermostat-2");
-    assert_eq!(&DESIGN_EXAMPLE[m.product.id.span.range()], "\"acme-thermostat-2\"");
+    assert_eq!(
+        &DESIGN_EXAMPLE[m.product.id.span.range()],
+        "\"acme-thermostat-2\""
+    );
     assert_eq!(m.purposes.len(), 2);
     assert_eq!(m.purposes[1].basis.value, crate::LawfulBasis::Consent);
-    assert_eq!(&DESIGN_EXAMPLE[m.purposes[1].id.span.range()], "energy_report");
+    assert_eq!(
+        &DESIGN_EXAMPLE[m.purposes[1].id.span.range()],
+        "energy_report"
+    );
     let climate = m.stream("climate").unwrap();
     let t = climate.field("temperature_c").unwrap();
     assert_eq!(t.ty.value, FieldType::Number);
     assert_eq!(t.transform.round.as_ref().map(|r| r.value), Some(0.5));
-    assert!(matches!(t.retention.as_ref().map(|r| &r.value), Some(RetentionSpec::Bounded(_))));
+    assert!(matches!(
+        t.retention.as_ref().map(|r| &r.value),
+        Some(RetentionSpec::Bounded(_))
+    ));
     assert_eq!(
-        m.product.security_updates_until.as_ref().map(|d| d.value.to_string()),
+        m.product
+            .security_updates_until
+            .as_ref()
+            .map(|d| d.value.to_string()),
         Some("2031-12-31".to_owned())
     );
     assert!(m.is_consent_only(m.stream("presence").unwrap().field("home").unwrap()));
@@ -90,7 +102,11 @@ fn missing_required_keys_are_reported_at_their_table() {
     assert!(missing.iter().any(|m| m.contains("`maker`")));
     assert!(missing.iter().any(|m| m.contains("`description`")));
     assert!(missing.iter().any(|m| m.contains("`basis`")));
-    let basis = p.findings.iter().find(|f| f.message.contains("`basis`")).unwrap();
+    let basis = p
+        .findings
+        .iter()
+        .find(|f| f.message.contains("`basis`"))
+        .unwrap();
     assert_eq!(&src[basis.span.range()], "p");
 }
 
@@ -114,9 +130,17 @@ basis = "contrakt"
     assert!(c.contains(&"PV003"));
     assert!(c.contains(&"PV004"));
     let unknown = p.findings.iter().find(|f| f.rule.code == "PV003").unwrap();
-    assert!(unknown.help.contains("did you mean `audience`"), "{}", unknown.help);
+    assert!(
+        unknown.help.contains("did you mean `audience`"),
+        "{}",
+        unknown.help
+    );
     let invalid = p.findings.iter().find(|f| f.rule.code == "PV004").unwrap();
-    assert!(invalid.help.contains("did you mean `contract`"), "{}", invalid.help);
+    assert!(
+        invalid.help.contains("did you mean `contract`"),
+        "{}",
+        invalid.help
+    );
     assert_eq!(&src[invalid.span.range()], "\"contrakt\"");
 }
 
@@ -150,8 +174,14 @@ retention = "forever"
     let s = p.manifest.stream("s").unwrap();
     let route = s.field("route").unwrap();
     assert!(route.ty.is_location());
-    assert_eq!(route.transform.truncate_location.as_ref().map(|t| t.value), Some(2));
-    assert_eq!(route.effective_retention().map(|r| r.to_string()), Some("7d".to_owned()));
+    assert_eq!(
+        route.transform.truncate_location.as_ref().map(|t| t.value),
+        Some(2)
+    );
+    assert_eq!(
+        route.effective_retention().map(|r| r.to_string()),
+        Some("7d".to_owned())
+    );
     let meal = s.field("meal").unwrap();
     assert_eq!(
         meal.ty.value.to_string(),
@@ -176,7 +206,9 @@ fn works_offline_accepts_bool_or_text() {
     let p = parse(src).unwrap();
     assert_eq!(
         p.manifest.product.works_offline.map(|w| w.value),
-        Some(crate::OfflineSupport::Partial("Heating schedules keep running.".to_owned()))
+        Some(crate::OfflineSupport::Partial(
+            "Heating schedules keep running.".to_owned()
+        ))
     );
 }
 

@@ -258,7 +258,11 @@ mod tests {
             let list = t.list(kind);
             for e in list.entries().iter().filter(|e| e.origin == Origin::Privet) {
                 let parent = e.parent.as_deref().unwrap_or("");
-                assert!(list.get(parent).is_some(), "{} has unknown parent {parent}", e.key);
+                assert!(
+                    list.get(parent).is_some(),
+                    "{} has unknown parent {parent}",
+                    e.key
+                );
             }
         }
     }
@@ -266,8 +270,14 @@ mod tests {
     #[test]
     fn suggestions_find_near_misses() {
         let t = Taxonomy::get();
-        assert_eq!(t.categories.suggest("user.location.precis"), Some("user.location.precise"));
-        assert_eq!(t.uses.suggest("analytics.reportng"), Some("analytics.reporting"));
+        assert_eq!(
+            t.categories.suggest("user.location.precis"),
+            Some("user.location.precise")
+        );
+        assert_eq!(
+            t.uses.suggest("analytics.reportng"),
+            Some("analytics.reporting")
+        );
         assert_eq!(t.categories.suggest("zzzzzzzzzzzz"), None);
     }
 

@@ -44,7 +44,7 @@ pub(crate) fn create(c: &Connection, k: &NewApiKey) -> Result<()> {
         what: "api key purposes",
     })?;
     c.execute(
-        &format!("INSERT INTO api_keys (id, role, purposes, label, created_at, key_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+        "INSERT INTO api_keys (id, role, purposes, label, created_at, key_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![k.id.as_str(), k.role.as_str(), purposes, k.label, ts(k.created_at), token(&k.hash)],
     )
     .map_err(|e| conflict_or(e, "api key", k.id.as_str(), "create api key"))?;

@@ -140,7 +140,7 @@ impl Store for SqliteStore {
         self.readers.read(move |c| devices::get(c, &id)).await
     }
     async fn device_by_token(&self, hash: &TokenHash) -> Result<Device> {
-        let h = hash.clone();
+        let h = *hash;
         self.readers.read(move |c| devices::by_token(c, &h)).await
     }
     async fn devices_of(&self, household: &SubjectId) -> Result<Vec<Device>> {
@@ -169,7 +169,7 @@ impl Store for SqliteStore {
         household: &SubjectId,
         member: Option<&SubjectId>,
     ) -> Result<Device> {
-        let (claim, h, m) = (claim.clone(), household.clone(), member.cloned());
+        let (claim, h, m) = (*claim, household.clone(), member.cloned());
         self.writer
             .write(move |c| devices::claim(c, &claim, &h, m.as_ref()))
             .await
@@ -190,7 +190,7 @@ impl Store for SqliteStore {
         self.writer.write(move |c| api_keys::create(c, &key)).await
     }
     async fn api_key_by_hash(&self, hash: &TokenHash) -> Result<ApiKey> {
-        let h = hash.clone();
+        let h = *hash;
         self.readers.read(move |c| api_keys::by_hash(c, &h)).await
     }
     async fn api_keys(&self) -> Result<Vec<ApiKey>> {

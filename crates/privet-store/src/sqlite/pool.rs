@@ -34,10 +34,10 @@ impl ReadPool {
 
     /// Returns a connection for reuse.
     pub(crate) fn give(&self, c: Connection) {
-        if let Ok(mut v) = self.idle.lock() {
-            if v.len() < MAX_IDLE {
-                v.push(c);
-            }
+        if let Ok(mut v) = self.idle.lock()
+            && v.len() < MAX_IDLE
+        {
+            v.push(c);
         }
     }
 

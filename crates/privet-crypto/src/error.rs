@@ -1,0 +1,89 @@
+//! The crate's one error type.
+//!
+//! No variant ever carries key material, plaintext or a token: errors end up
+//! in logs and problem+json bodies.
+
+/// Everything that can go wrong in `privet-crypto`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Authenticated decryption failed: wrong key, wrong associated data
+    /// (another record, subject or stream), tampered or truncated input.
+    #[error("cannot decrypt {what}: wrong key or associated data, or tampered or truncated data")]
+    Decrypt {
+        /// What was being decrypted ("record", "profile", "wrapped data key").
+        what: &'static str,
+    },
+    /// The leading format version byte is not one this build understands.
+    #[error("unknown {what} format version {version}")]
+    UnknownFormat {
+        /// What was being decoded.
+        what: &'static str,
+        /// The version byte found.
+        version: u8,
+    },
+    /// The input is longer than the cipher can encrypt under one nonce.
+    #[error("{what} too long to encrypt ({len} bytes)")]
+    TooLong {
+        /// What was being encrypted.
+        what: &'static str,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// A key could not be parsed or has the wrong length.
+    #[error("invalid {what}: {reason}")]
+    InvalidKey {
+        /// Which key ("master key", "release public key", …).
+        what: &'static str,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// A non-secret value (pseudonym, hash) could not be parsed.
+    #[error("invalid {what}: {reason}")]
+    Parse {
+        /// Which value ("pseudonym", "token hash", "audit hash").
+        what: &'static str,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// A signature did not verify.
+    #[error("{what} signature does not verify")]
+    BadSignature {
+        /// What was signed ("release").
+        what: &'static str,
+    },
+    /// A JWS could not be parsed or verified.
+    #[error("invalid JWS: {0}")]
+    Jws(#[from] JwsError),
+}
+
+/// Why a JWS (compact serialisation) was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JwsError {
+    /// Not three base64url parts, or a part is not valid base64url / JSON.
+    #[error("malformed {part}")]
+    Malformed {
+        /// Which part ("compact serialisation", "header", "payload", "signature").
+        part: &'static str,
+    },
+    /// The protected header names an algorithm other than `EdDSA`, or
+    /// carries a `crit` member we cannot honour.
+    #[error("unsupported header: only {{\"alg\":\"EdDSA\"}} without \"crit\" is accepted")]
+    UnsupportedHeader,
+    /// The header's `kid` is not the verifying key's thumbprint.
+    #[error("key id does not match the verifying key")]
+    KeyIdMismatch,
+    /// No key in the JWKS has the header's `kid`.
+    #[error("no key with the header's key id in the key set")]
+    UnknownKeyId,
+    /// The signature does not verify.
+    #[error("signature does not verify")]
+    BadSignature,
+    /// The JWK is not an Ed25519 public key (`kty` `OKP`, `crv` `Ed25519`, 32-byte `x`).
+    #[error("not an Ed25519 public JWK")]
+    InvalidJwk,
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,68 @@
+//! Privet's cryptography, pure: no I/O, and randomness is always a
+//! parameter (`rng: &mut impl CryptoRng`; the server passes [`os_rng`]).
+//!
+//! - [`MasterKey`] — the instance key (`master.key` / `PRIVET_MASTER_KEY`).
+//!   It wraps each subject's [`DataKey`] for the keyring and derives, with
+//!   HKDF-SHA256, the keys of the [`Pseudonymizer`] and [`FieldHasher`].
+//! - [`seal`] / [`open`] — per-subject record encryption (AES-256-GCM,
+//!   versioned, AAD = [`RecordAad`]: record id, subject, stream);
+//!   [`seal_profile`] / [`open_profile`] for a subject's name and e-mail.
+//!   Destroying a subject's wrapped key crypto-shreds all of it.
+//! - [`Pseudonym`] — how storage and audit name a subject.
+//! - [`generate_token`], [`hash_token`], [`TokenHash`], [`Secret`],
+//!   [`ct_eq`] — bearer tokens, stored only as hashes.
+//! - [`chain_hash`] / [`AuditHash`] — the audit log's hash chain.
+//! - [`SigningKey`] / [`verify_jws`] — Ed25519 JWS receipts and the JWKS.
+//! - [`ReleaseKeyPair`] / [`verify_release`] — the maker's offline firmware key.
+//!
+//! Secret types redact their `Debug` output and wipe their memory on drop;
+//! errors ([`Error`]) never carry key material or plaintext.
+//!
+//! ```
+//! use privet_crypto::{DataKey, MasterKey, RecordAad, open, os_rng, seal};
+//!
+//! let mut rng = os_rng();
+//! let master = MasterKey::generate(&mut rng);
+//! let subject = master.pseudonymizer().pseudonym("member-42");
+//!
+//! // A new subject gets a data key; the keyring stores it wrapped.
+//! let key = DataKey::generate(&mut rng);
+//! let wrapped = master.wrap_data_key(&subject, &key, &mut rng);
+//!
+//! // Seal a record, bound to its id, subject and stream.
+//! let aad = RecordAad::new([7; 16], subject, "climate");
+//! let sealed = seal(&key, &aad, br#"{"temperature_c":20.5}"#, &mut rng)?;
+//!
+//! // Later: unwrap the subject's key and open the record.
+//! let key = master.unwrap_data_key(&subject, &wrapped)?;
+//! assert_eq!(open(&key, &aad, &sealed)?, br#"{"temperature_c":20.5}"#);
+//!
+//! // The same ciphertext under another stream does not open.
+//! assert!(open(&key, &RecordAad::new([7; 16], subject, "presence"), &sealed).is_err());
+//! # Ok::<(), privet_crypto::Error>(())
+//! ```
+
+mod audit;
+mod encoding;
+mod envelope;
+mod error;
+mod jws;
+mod master;
+mod pseudonym;
+mod record;
+mod release;
+mod rng;
+mod signing;
+mod token;
+
+pub use audit::{AuditHash, chain_hash};
+pub use error::{Error, JwsError, Result};
+pub use jws::{verify_jws, verify_jws_bytes, verify_jws_with_jwks};
+pub use master::MasterKey;
+pub use pseudonym::{FieldHasher, Pseudonym, Pseudonymizer};
+pub use rand_core;
+pub use record::{DataKey, RecordAad, SEAL_OVERHEAD, open, open_profile, seal, seal_profile};
+pub use release::{ReleaseKeyPair, parse_public_key_string, verify_release};
+pub use rng::{CryptoRng, OsRng, Rng, os_rng};
+pub use signing::{SigningKey, VerifyingKey};
+pub use token::{Secret, TOKEN_RANDOM_CHARS, TokenHash, ct_eq, generate_token, hash_token};

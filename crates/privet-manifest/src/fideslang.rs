@@ -1,1 +1,0 @@
-//! Export of a manifest as a fideslang `System` with privacy declarations (YAML).

@@ -1,0 +1,275 @@
+//! Builds a [`Notice`] from a manifest.
+
+use super::model::{
+    Basis, ChildrenSummary, FieldFacts, KindSummary, Notice, ProductFacts, PurposeFacts,
+    RecipientFacts, StreamFacts,
+};
+use super::plain::{self, Keep};
+use super::rights;
+use crate::model::{Field, Manifest, Purpose, Recipient, Stream};
+use crate::taxonomy::{ATTRIBUTION, Taxonomy};
+use crate::vocab::Role;
+
+impl Notice {
+    /// Derives the notice from a manifest.
+    pub fn from_manifest(m: &Manifest) -> Notice {
+        let product = product(m);
+        let purposes: Vec<PurposeFacts> = m.purposes.iter().map(|p| purpose(m, p)).collect();
+        let optional = purposes.iter().filter(|p| p.optional).cloned().collect();
+        let collected = collected(m);
+        let longest = m.fields().map(|(_, f)| Keep::of(f)).max();
+        let shares = !m.recipients.is_empty();
+        let children = product
+            .audience
+            .includes_children()
+            .then(|| children(&product, &collected, &purposes, longest, shares));
+        Notice {
+            rights: rights::rights(m, &product),
+            recipients: m.recipients.iter().map(|r| recipient(m, r)).collect(),
+            streams: m.streams.iter().map(|s| stream(m, s)).collect(),
+            works_offline: m.product.works_offline.as_ref().map_or_else(
+                || "We have not said whether it works without the internet.".to_owned(),
+                |w| w.value.plain(),
+            ),
+            security_updates: match product.security_updates_until {
+                Some(d) => format!(
+                    "We promise security updates until at least {}.",
+                    plain::date(d)
+                ),
+                None => "We have not said how long we will provide security updates.".to_owned(),
+            },
+            longest_retention: longest.map(Keep::plain),
+            attribution: ATTRIBUTION.to_owned(),
+            product,
+            collected,
+            purposes,
+            optional,
+            children,
+        }
+    }
+}
+
+fn product(m: &Manifest) -> ProductFacts {
+    let p = &m.product;
+    let maker = p.maker.value.clone();
+    let role = p.role();
+    let role_plain = match role {
+        Role::Controller => format!(
+            "{maker} decides why and how your data is used. In law, this makes {maker} the controller of your data."
+        ),
+        Role::Processor => format!(
+            "{maker} handles your data for another organisation, which decides how it is used. In law, {maker} is a processor. Ask us and we will tell you who that organisation is."
+        ),
+    };
+    ProductFacts {
+        id: p.id.value.to_string(),
+        name: p.name.value.clone(),
+        maker,
+        version: p.version().to_owned(),
+        contact: p.privacy_contact.as_ref().map(|c| c.value.clone()),
+        role,
+        role_plain,
+        vulnerability_disclosure: p.vulnerability_disclosure.as_ref().map(|v| v.value.clone()),
+        security_updates_until: p.security_updates_until.as_ref().map(|d| d.value),
+        audience: p.audience(),
+    }
+}
+
+/// Recipients of `purpose`, declared on either side.
+pub(crate) fn recipients_of<'a>(m: &'a Manifest, purpose: &Purpose) -> Vec<&'a Recipient> {
+    m.recipients
+        .iter()
+        .filter(|r| {
+            purpose
+                .recipients
+                .iter()
+                .any(|id| id.as_str() == r.id.as_str())
+                || r.purposes
+                    .iter()
+                    .any(|id| id.as_str() == purpose.id.as_str())
+        })
+        .collect()
+}
+
+fn recipient_line(r: &Recipient) -> String {
+    match &r.country {
+        Some(c) => format!("{} ({})", r.name.value, plain::country(&c.value)),
+        None => format!("{} (country not stated)", r.name.value),
+    }
+}
+
+fn purpose(m: &Manifest, p: &Purpose) -> PurposeFacts {
+    let basis = p.basis.value;
+    PurposeFacts {
+        id: p.id.value.to_string(),
+        description: p.description.value.clone(),
+        data_use: p.data_use.value.clone(),
+        optional: p.needs_consent(),
+        basis: Basis {
+            plain: basis.plain().to_owned(),
+            article: basis.article().to_owned(),
+        },
+        condition: p.special_category_condition.as_ref().map(|c| {
+            let (plain, article) = plain::condition(c.value);
+            Basis {
+                plain: plain.to_owned(),
+                article: article.to_owned(),
+            }
+        }),
+        objectable: p.is_objectable(),
+        recipients: recipients_of(m, p)
+            .into_iter()
+            .map(recipient_line)
+            .collect(),
+    }
+}
+
+fn recipient(m: &Manifest, r: &Recipient) -> RecipientFacts {
+    let country = r.country.as_ref().map(|c| c.value.clone());
+    let purposes = m
+        .purposes
+        .iter()
+        .filter(|p| {
+            recipients_of(m, p)
+                .iter()
+                .any(|x| x.id.as_str() == r.id.as_str())
+        })
+        .map(|p| p.description.value.clone())
+        .collect();
+    RecipientFacts {
+        id: r.id.value.to_string(),
+        name: r.name.value.clone(),
+        role: r.role.as_ref().map(|x| x.value),
+        role_plain: plain::recipient_role(r.role.as_ref().map(|x| x.value)).to_owned(),
+        country_name: country
+            .as_deref()
+            .map_or_else(|| "not stated".to_owned(), plain::country),
+        outside_uk: !country.as_deref().is_some_and(plain::is_uk),
+        country,
+        safeguard: r.safeguard.as_ref().map(|s| s.value.clone()),
+        purposes,
+    }
+}
+
+fn collected(m: &Manifest) -> Vec<KindSummary> {
+    let mut kinds: Vec<(String, Keep, bool)> = Vec::new();
+    for (_, f) in m.fields() {
+        let keep = Keep::of(f);
+        let optional = m.is_consent_only(f);
+        match kinds.iter_mut().find(|(c, _, _)| *c == f.category.value) {
+            Some((_, longest, all_optional)) => {
+                *longest = (*longest).max(keep);
+                *all_optional &= optional;
+            }
+            None => kinds.push((f.category.value.clone(), keep, optional)),
+        }
+    }
+    kinds
+        .into_iter()
+        .map(|(category, longest, optional)| {
+            let (name, description) = plain::category(&category);
+            KindSummary {
+                category,
+                name,
+                description,
+                longest: longest.plain(),
+                optional,
+            }
+        })
+        .collect()
+}
+
+fn stream(m: &Manifest, s: &Stream) -> StreamFacts {
+    let subjects = &Taxonomy::get().subjects;
+    StreamFacts {
+        id: s.id.value.to_string(),
+        description: s.description.as_ref().map(|d| d.value.clone()),
+        whose: plain::whose(s.subject.value).to_owned(),
+        also_captures: s
+            .data_subjects
+            .iter()
+            .map(|d| match subjects.get(&d.value) {
+                Some(e) if !e.name.is_empty() => e.name.clone(),
+                _ => d.value.clone(),
+            })
+            .collect(),
+        fields: s.fields.iter().map(|f| field(m, f)).collect(),
+    }
+}
+
+fn field(m: &Manifest, f: &Field) -> FieldFacts {
+    let (category_name, _) = plain::category(&f.category.value);
+    let keep = Keep::of(f);
+    let retention_note = match (f.retention(), &f.transform.drop_after) {
+        (Some(r), Some(d)) if d.value < r => Some(format!(
+            "sooner than the {} we keep the rest of this record",
+            r.plain()
+        )),
+        _ => None,
+    };
+    FieldFacts {
+        name: f.name.value.to_string(),
+        description: f.description.as_ref().map(|d| d.value.clone()),
+        category: f.category.value.clone(),
+        category_name,
+        origin: f.origin().plain().to_owned(),
+        retention: keep.plain(),
+        transforms: if retention_note.is_some() {
+            // The early deletion is already told with the retention; do not say it twice.
+            let mut t = f.transform.clone();
+            t.drop_after = None;
+            t.describe()
+        } else {
+            f.transform.describe()
+        },
+        retention_note,
+        optional: m.is_consent_only(f),
+        purposes: m.field_purposes(f).map(|p| purpose(m, p)).collect(),
+    }
+}
+
+fn children(
+    product: &ProductFacts,
+    collected: &[KindSummary],
+    purposes: &[PurposeFacts],
+    longest: Option<Keep>,
+    shares: bool,
+) -> ChildrenSummary {
+    let mut intro = Vec::new();
+    let kinds: Vec<String> = collected.iter().map(|k| k.name.to_lowercase()).collect();
+    if kinds.is_empty() {
+        intro.push(format!(
+            "{} does not collect anything about you.",
+            product.name
+        ));
+    } else {
+        intro.push(format!("{} collects: {}.", product.name, kinds.join(", ")));
+    }
+    for p in purposes.iter().filter(|p| !p.optional) {
+        intro.push(format!("We use it to: {}", p.description));
+    }
+    let mut outro = Vec::new();
+    match longest {
+        Some(Keep::For(r)) => outro.push(format!("We keep it for {} at most.", r.plain())),
+        Some(Keep::NoLimit) => outro.push("We have not set a time to delete it.".to_owned()),
+        Some(Keep::NotStated) | None => {}
+    }
+    outro.push(if shares {
+        "We share some of it with other companies.".to_owned()
+    } else {
+        "We do not give it to anyone else.".to_owned()
+    });
+    outro.push(
+        "You can ask to see your data, or to delete it. Ask a grown-up to help you.".to_owned(),
+    );
+    outro.push("If something worries you, talk to a grown-up you trust.".to_owned());
+    ChildrenSummary {
+        intro,
+        switched_off: purposes
+            .iter()
+            .filter(|p| p.optional)
+            .map(|p| p.description.clone())
+            .collect(),
+        outro,
+    }
+}

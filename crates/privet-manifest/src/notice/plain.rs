@@ -1,0 +1,228 @@
+//! Plain-language wording shared by the notice and the label: dates, countries, categories,
+//! retention periods and the Art. 9 conditions.
+
+use crate::model::{Field, RetentionSpec};
+use crate::retention::Retention;
+use crate::taxonomy::Taxonomy;
+use crate::vocab::{Role, SpecialCondition, SubjectKind};
+use jiff::civil::Date;
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// A date as people write it in the UK, e.g. "31 December 2031".
+pub(crate) fn date(d: Date) -> String {
+    let month = usize::try_from(d.month() - 1)
+        .ok()
+        .and_then(|i| MONTHS.get(i))
+        .copied()
+        .unwrap_or("");
+    format!("{} {} {}", d.day(), month, d.year())
+}
+
+/// ISO 3166 codes of countries people are likely to see, with their short English names.
+const COUNTRIES: &[(&str, &str)] = &[
+    ("GB", "United Kingdom"),
+    ("UK", "United Kingdom"),
+    ("IE", "Ireland"),
+    ("FR", "France"),
+    ("DE", "Germany"),
+    ("NL", "Netherlands"),
+    ("BE", "Belgium"),
+    ("LU", "Luxembourg"),
+    ("ES", "Spain"),
+    ("PT", "Portugal"),
+    ("IT", "Italy"),
+    ("AT", "Austria"),
+    ("CH", "Switzerland"),
+    ("DK", "Denmark"),
+    ("SE", "Sweden"),
+    ("NO", "Norway"),
+    ("FI", "Finland"),
+    ("IS", "Iceland"),
+    ("PL", "Poland"),
+    ("CZ", "Czechia"),
+    ("EE", "Estonia"),
+    ("US", "United States"),
+    ("CA", "Canada"),
+    ("AU", "Australia"),
+    ("NZ", "New Zealand"),
+    ("JP", "Japan"),
+    ("KR", "South Korea"),
+    ("IN", "India"),
+    ("SG", "Singapore"),
+    ("IL", "Israel"),
+    ("CN", "China"),
+    ("TW", "Taiwan"),
+    ("BR", "Brazil"),
+];
+
+/// A country's name from its ISO 3166 code, or the code itself when it is not in the list.
+pub(crate) fn country(code: &str) -> String {
+    let upper = code.trim().to_ascii_uppercase();
+    COUNTRIES
+        .iter()
+        .find(|(c, _)| *c == upper)
+        .map_or(upper, |(_, name)| (*name).to_owned())
+}
+
+/// Whether a country code is the UK.
+pub(crate) fn is_uk(code: &str) -> bool {
+    matches!(code.trim().to_ascii_uppercase().as_str(), "GB" | "UK")
+}
+
+/// A data category's name and description from the taxonomy, in plainer words.
+pub(crate) fn category(key: &str) -> (String, String) {
+    match Taxonomy::get().categories.get(key) {
+        // fideslang says "Subject" where people say "your"; the rest of its names read well.
+        Some(e) if !e.name.is_empty() => (e.name.replace(" Subject ", " "), e.description.clone()),
+        _ => (key.to_owned(), String::new()),
+    }
+}
+
+/// Whose data a stream holds, in plain words.
+pub(crate) fn whose(kind: SubjectKind) -> &'static str {
+    match kind {
+        SubjectKind::Member => "about you: each person in the home has their own record",
+        SubjectKind::Household => "about your home as a whole, not about one person",
+        SubjectKind::None => "not about any person",
+    }
+}
+
+/// What a recipient may do with the data, in plain words.
+pub(crate) fn recipient_role(role: Option<Role>) -> &'static str {
+    match role {
+        Some(Role::Processor) => "works for us and may use it only as we instruct",
+        Some(Role::Controller) => "uses it for its own purposes",
+        None => "may use it for its own purposes",
+    }
+}
+
+/// An Art. 9 condition in plain words, with its article.
+pub(crate) fn condition(c: SpecialCondition) -> (&'static str, &'static str) {
+    match c {
+        SpecialCondition::ExplicitConsent => {
+            ("you gave your explicit consent", "UK GDPR Art. 9(2)(a)")
+        }
+        SpecialCondition::Employment => (
+            "it is needed under employment or social security law",
+            "UK GDPR Art. 9(2)(b)",
+        ),
+        SpecialCondition::VitalInterests => (
+            "it protects someone's life when they cannot give consent",
+            "UK GDPR Art. 9(2)(c)",
+        ),
+        SpecialCondition::NotForProfit => (
+            "a not-for-profit body uses it for its own members",
+            "UK GDPR Art. 9(2)(d)",
+        ),
+        SpecialCondition::MadePublic => (
+            "you have clearly made it public yourself",
+            "UK GDPR Art. 9(2)(e)",
+        ),
+        SpecialCondition::LegalClaims => ("it is needed for legal claims", "UK GDPR Art. 9(2)(f)"),
+        SpecialCondition::SubstantialPublicInterest => (
+            "the law allows it for reasons of substantial public interest",
+            "UK GDPR Art. 9(2)(g)",
+        ),
+        SpecialCondition::HealthCare => (
+            "it is needed for health or social care",
+            "UK GDPR Art. 9(2)(h)",
+        ),
+        SpecialCondition::PublicHealth => {
+            ("it is needed for public health", "UK GDPR Art. 9(2)(i)")
+        }
+        SpecialCondition::ArchivingResearch => (
+            "it is needed for archiving, research or statistics in the public interest",
+            "UK GDPR Art. 9(2)(j)",
+        ),
+    }
+}
+
+/// How long a field is kept, ordered from shortest to worst (unknown, then unlimited).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Keep {
+    /// A bounded period (after `drop_after`).
+    For(Retention),
+    /// No retention, or one that could not be read.
+    NotStated,
+    /// `forever` or similar.
+    NoLimit,
+}
+
+impl Keep {
+    /// How long `field` is actually kept.
+    pub(crate) fn of(field: &Field) -> Keep {
+        match (
+            field.effective_retention(),
+            field.retention.as_ref().map(|r| &r.value),
+        ) {
+            (Some(r), _) => Keep::For(r),
+            (None, Some(RetentionSpec::Unbounded(_))) => Keep::NoLimit,
+            (None, _) => Keep::NotStated,
+        }
+    }
+
+    /// The period in plain words.
+    pub(crate) fn plain(self) -> String {
+        match self {
+            Keep::For(r) => r.plain(),
+            Keep::NotStated => "not stated".to_owned(),
+            Keep::NoLimit => "no time limit".to_owned(),
+        }
+    }
+
+    /// Roughly how many days, `None` when not bounded.
+    pub(crate) fn days(self) -> Option<u64> {
+        match self {
+            Keep::For(r) => Some(r.approx_days()),
+            Keep::NotStated | Keep::NoLimit => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_read_the_uk_way() {
+        let d: Date = "2031-12-31".parse().unwrap();
+        assert_eq!(date(d), "31 December 2031");
+        let d: Date = "2027-01-05".parse().unwrap();
+        assert_eq!(date(d), "5 January 2027");
+    }
+
+    #[test]
+    fn countries_have_names_and_unknown_codes_stay() {
+        assert_eq!(country("us"), "United States");
+        assert_eq!(country("GB"), "United Kingdom");
+        assert_eq!(country("XX"), "XX");
+        assert!(is_uk("gb") && is_uk("UK") && !is_uk("IE"));
+    }
+
+    #[test]
+    fn category_names_drop_the_word_subject() {
+        assert_eq!(category("user.location.precise").0, "Precise Location");
+        assert_eq!(category("no.such.category").0, "no.such.category");
+    }
+
+    #[test]
+    fn unknown_retention_sorts_after_any_period_and_before_no_limit() {
+        let r = Retention::parse("10y").unwrap();
+        assert!(Keep::For(r) < Keep::NotStated);
+        assert!(Keep::NotStated < Keep::NoLimit);
+    }
+}

@@ -1,0 +1,112 @@
+//! Privet's policy: what may be stored from a device's events, and what may be read back.
+//!
+//! This crate is pure (no I/O; time is a parameter). It enforces a product's
+//! [`privet_manifest::Manifest`] on the way in and on the way out:
+//!
+//! - [`decode_batch`] turns an ingest body (a JSON array or NDJSON) into [`IncomingEvent`]s.
+//! - [`admit_batch`] applies the manifest to them: the stream must be declared, the timestamp
+//!   plausible, the subject known; undeclared fields are dropped (or the batch rejected when the
+//!   product is strict); values are type-checked and minimised by their transforms; fields
+//!   collected only for consent-based purposes are kept only with consent; what is kept is split
+//!   into [`Part`]s by retention. Drops are counted in [`DropCounts`], never logged with values.
+//! - [`ReadGrant`] is the capability to read for one purpose: it projects stored fields down to
+//!   those declared for that purpose.
+//! - [`withdrawn_fields`] and [`strip_fields`] say what to purge when consent is withdrawn.
+//!
+//! No error of this crate carries a value a device sent: values are personal data. Errors name
+//! the event's index, the stream and the field.
+//!
+//! ```
+//! use privet_policy::{
+//!     AdmitLimits, BatchLimits, BodyFormat, DeviceContext, SubjectRef, SubjectState, ValueHasher,
+//!     admit_batch, decode_batch,
+//! };
+//! use privet_manifest::PurposeId;
+//!
+//! let manifest = privet_manifest::parse(r#"
+//! [product]
+//! id = "acme-thermostat-2"
+//! name = "Acme Smart Thermostat 2"
+//! maker = "Acme Ltd"
+//!
+//! [purposes.heating_control]
+//! description = "Run your heating to the schedule you set."
+//! use = "essential.service"
+//! basis = "contract"
+//!
+//! [streams.climate]
+//! subject = "household"
+//!
+//! [streams.climate.fields.temperature_c]
+//! type = "number"
+//! category = "user.sensor"
+//! purposes = ["heating_control"]
+//! retention = "400d"
+//! transform = { round = 0.5 }
+//! "#).unwrap().manifest;
+//!
+//! struct NoConsents;
+//! impl SubjectState for NoConsents {
+//!     fn consented(&self, _: &SubjectRef, _: &PurposeId) -> bool { false }
+//! }
+//! struct Hasher;
+//! impl ValueHasher for Hasher {
+//!     fn hash(&self, _: &str, value: &str) -> String { format!("h({})", value.len()) }
+//! }
+//!
+//! let body = br#"[{"stream": "climate", "ts": "2026-11-28T10:15:00Z",
+//!                 "data": {"temperature_c": 21.3, "wifi_password": "hunter2"}}]"#;
+//! let events = decode_batch(body, BodyFormat::Json, &BatchLimits { max_events: 100 }).unwrap();
+//!
+//! let ctx = DeviceContext {
+//!     manifest: &manifest,
+//!     household: Some("hh-1"),
+//!     member: None,
+//!     household_members: &[],
+//! };
+//! let now = "2026-11-28T10:15:01Z".parse().unwrap();
+//! let batch = admit_batch(&ctx, events, &NoConsents, &Hasher, now, &AdmitLimits::default()).unwrap();
+//!
+//! assert_eq!(batch.dropped.undeclared, 1); // the password never reaches storage
+//! let event = &batch.events[0];
+//! assert_eq!(event.subject, SubjectRef::Household("hh-1".to_owned()));
+//! assert_eq!(event.parts[0].fields["temperature_c"], 21.5); // rounded to the nearest 0.5
+//! ```
+
+mod admit;
+mod decode;
+mod purge;
+mod read;
+
+pub use admit::{
+    AdmitLimits, Admitted, AdmittedBatch, DeviceContext, DropCounts, Part, Rejection, SubjectRef,
+    SubjectState, ValueHasher, admit_batch,
+};
+pub use decode::{BatchLimits, BodyFormat, DecodeError, IncomingEvent, decode_batch};
+pub use purge::{strip_fields, withdrawn_fields};
+pub use read::ReadGrant;
+
+/// The longest name (of a key, stream or field sent by a device) an error repeats.
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// A name sent by a device, made safe to repeat in an error: cut to [`MAX_NAME_CHARS`]
+/// characters, with control characters replaced so it cannot forge log lines.
+pub(crate) fn clip_name(name: &str) -> String {
+    name.chars()
+        .take(MAX_NAME_CHARS)
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clipped_names_are_short_and_single_line() {
+        let long = "k".repeat(200);
+        assert_eq!(clip_name(&long).chars().count(), MAX_NAME_CHARS);
+        assert_eq!(clip_name("a\nb"), "a\u{FFFD}b");
+        assert_eq!(clip_name("ünïcode"), "ünïcode");
+    }
+}

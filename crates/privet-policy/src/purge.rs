@@ -1,0 +1,128 @@
+//! What to purge when consent is withdrawn: data held only for purposes no longer consented.
+
+use privet_manifest::{FieldName, Manifest, PurposeId, StreamId};
+use serde_json::{Map, Value};
+
+/// The fields, by stream, held only for withdrawn consent: every purpose of the field needs
+/// consent and none of them is still consented (`still_consented` answers for the subject in
+/// question). Fields serving any purpose on another basis stay. Streams with no such field are
+/// left out; order follows the manifest.
+pub fn withdrawn_fields(
+    manifest: &Manifest,
+    still_consented: &dyn Fn(&PurposeId) -> bool,
+) -> Vec<(StreamId, Vec<FieldName>)> {
+    manifest
+        .streams
+        .iter()
+        .filter_map(|stream| {
+            let fields: Vec<FieldName> = stream
+                .fields
+                .iter()
+                .filter(|f| {
+                    manifest.is_consent_only(f)
+                        && !manifest.field_purposes(f).any(|p| still_consented(&p.id))
+                })
+                .map(|f| f.name.value.clone())
+                .collect();
+            (!fields.is_empty()).then(|| (stream.id.value.clone(), fields))
+        })
+        .collect()
+}
+
+/// Removes the named fields from a record's fields; returns how many were removed.
+pub fn strip_fields(fields: &mut Map<String, Value>, remove: &[FieldName]) -> usize {
+    let before = fields.len();
+    fields.retain(|name, _| !remove.iter().any(|r| r.as_str() == name));
+    before - fields.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const MANIFEST: &str = r#"
+[product]
+id = "p"
+name = "P"
+maker = "M"
+
+[purposes.heating_control]
+description = "Heat."
+use = "essential.service"
+basis = "contract"
+
+[purposes.energy_report]
+description = "Report."
+use = "analytics.reporting"
+basis = "consent"
+
+[purposes.research]
+description = "Research."
+use = "improve.system"
+basis = "consent"
+
+[streams.climate]
+subject = "household"
+
+[streams.climate.fields.temperature_c]
+type = "number"
+category = "user.sensor"
+purposes = ["heating_control", "energy_report"]
+retention = "400d"
+
+[streams.climate.fields.humidity]
+type = "number"
+category = "user.sensor"
+purposes = ["energy_report", "research"]
+retention = "400d"
+
+[streams.presence]
+subject = "member"
+
+[streams.presence.fields.home]
+type = "bool"
+category = "user.behavior"
+purposes = ["energy_report"]
+retention = "30d"
+"#;
+
+    #[test]
+    fn only_fields_held_solely_for_withdrawn_consents_are_purged() {
+        let m = privet_manifest::parse(MANIFEST).unwrap().manifest;
+        let none = withdrawn_fields(&m, &|_| false);
+        let names: Vec<(&str, Vec<&str>)> = none
+            .iter()
+            .map(|(s, f)| (s.as_str(), f.iter().map(FieldName::as_str).collect()))
+            .collect();
+        assert_eq!(
+            names,
+            [("climate", vec!["humidity"]), ("presence", vec!["home"])]
+        );
+
+        // Research still consented: humidity serves it, so it stays.
+        let research = withdrawn_fields(&m, &|p| p.as_str() == "research");
+        assert_eq!(research.len(), 1);
+        assert_eq!(research[0].0.as_str(), "presence");
+
+        assert!(withdrawn_fields(&m, &|_| true).is_empty());
+    }
+
+    #[test]
+    fn strip_removes_named_fields_and_counts_them() {
+        let mut fields = json!({"a": 1, "b": 2, "c": 3})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let n = strip_fields(
+            &mut fields,
+            &[
+                FieldName::new("a"),
+                FieldName::new("c"),
+                FieldName::new("z"),
+            ],
+        );
+        assert_eq!(n, 2);
+        assert_eq!(fields, *json!({"b": 2}).as_object().unwrap());
+    }
+}

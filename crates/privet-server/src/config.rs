@@ -1,0 +1,48 @@
+//! Server configuration: where data and manifests live, limits and intervals.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How a server instance runs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Data directory (`privet.db`, `keyring.db`, `master.key`, `signing.key`).
+    pub data_dir: PathBuf,
+    /// Directory of `*.toml` manifests.
+    pub manifests_dir: PathBuf,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Largest request body accepted, in bytes (413 beyond).
+    pub max_body_bytes: usize,
+    /// Most events in one ingest batch (413 beyond).
+    pub max_batch_events: usize,
+    /// Sustained ingest requests per second allowed per device (429 beyond).
+    pub device_requests_per_second: u32,
+    /// Burst of ingest requests allowed per device.
+    pub device_burst: u32,
+    /// How far in the future an event's timestamp may be.
+    pub max_clock_skew: Duration,
+    /// How often the retention sweeper runs.
+    pub retention_interval: Duration,
+    /// Master key from the environment (`PRIVET_MASTER_KEY`), instead of `master.key`.
+    pub master_key: Option<String>,
+}
+
+impl Config {
+    /// Defaults for a data directory and a manifests directory.
+    pub fn new(data_dir: PathBuf, manifests_dir: PathBuf) -> Self {
+        Config {
+            data_dir,
+            manifests_dir,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 8 * 1024 * 1024,
+            max_batch_events: 10_000,
+            device_requests_per_second: 50,
+            device_burst: 100,
+            max_clock_skew: Duration::from_secs(300),
+            retention_interval: Duration::from_secs(60),
+            master_key: None,
+        }
+    }
+}

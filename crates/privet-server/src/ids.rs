@@ -1,0 +1,23 @@
+//! New opaque ids: a short prefix naming the kind and 128 random bits.
+
+use privet_crypto::{Rng, os_rng};
+
+/// A fresh id such as `hh_5f2c…` (32 hex digits of randomness).
+pub(crate) fn new_id(prefix: &str) -> String {
+    let mut bytes = [0u8; 16];
+    os_rng().fill_bytes(&mut bytes);
+    let mut s = String::with_capacity(prefix.len() + 33);
+    s.push_str(prefix);
+    s.push('_');
+    for b in bytes {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// 16 random bytes for a record id.
+pub(crate) fn record_id() -> [u8; 16] {
+    let mut bytes = [0u8; 16];
+    os_rng().fill_bytes(&mut bytes);
+    bytes
+}

@@ -1,0 +1,88 @@
+//! Subject data keys: created with the subject, unwrapped from the keyring on use and cached
+//! in memory; destroyed first on erasure (crypto-shredding).
+
+use crate::error::{ApiError, ApiResult};
+use jiff::Timestamp;
+use privet_crypto::{DataKey, MasterKey, Pseudonym, os_rng};
+use privet_store::Keyring;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Cached keys beyond this are dropped wholesale; unwrapping again is cheap.
+const MAX_CACHED: usize = 100_000;
+
+/// Access to subject keys through the keyring.
+#[derive(Clone)]
+pub struct Keys {
+    master: Arc<MasterKey>,
+    keyring: Arc<dyn Keyring>,
+    cache: Arc<Mutex<HashMap<Pseudonym, Arc<DataKey>>>>,
+}
+
+impl Keys {
+    /// Keys wrapped by `master` in `keyring`.
+    pub fn new(master: Arc<MasterKey>, keyring: Arc<dyn Keyring>) -> Self {
+        Keys {
+            master,
+            keyring,
+            cache: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// The keyring.
+    pub fn keyring(&self) -> &Arc<dyn Keyring> {
+        &self.keyring
+    }
+
+    /// Creates and stores a new key for a subject.
+    pub async fn create(&self, subject: &Pseudonym) -> ApiResult<Arc<DataKey>> {
+        let key = DataKey::generate(&mut os_rng());
+        let wrapped = self.master.wrap_data_key(subject, &key, &mut os_rng());
+        self.keyring.put(subject, wrapped, Timestamp::now()).await?;
+        let key = Arc::new(key);
+        self.remember(subject, key.clone());
+        Ok(key)
+    }
+
+    /// The subject's key; `NotFound` once it has been destroyed.
+    pub async fn get(&self, subject: &Pseudonym) -> ApiResult<Arc<DataKey>> {
+        if let Some(k) = self.cache.lock().ok().and_then(|c| c.get(subject).cloned()) {
+            return Ok(k);
+        }
+        let wrapped = self.keyring.get(subject).await?;
+        let key = Arc::new(self.master.unwrap_data_key(subject, &wrapped)?);
+        self.remember(subject, key.clone());
+        Ok(key)
+    }
+
+    /// The subject's key, created if it has none yet (for non-personal product streams).
+    pub async fn get_or_create(&self, subject: &Pseudonym) -> ApiResult<Arc<DataKey>> {
+        match self.get(subject).await {
+            Ok(k) => Ok(k),
+            Err(ApiError::NotFound(_)) => match self.create(subject).await {
+                Ok(k) => Ok(k),
+                // Created concurrently by another request.
+                Err(ApiError::Conflict(_)) => self.get(subject).await,
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Destroys the subject's key everywhere: cache first, then the keyring's files.
+    pub async fn destroy(&self, subject: &Pseudonym) -> ApiResult<bool> {
+        if let Ok(mut c) = self.cache.lock() {
+            c.remove(subject);
+        }
+        Ok(self.keyring.destroy(subject).await?)
+    }
+
+    fn remember(&self, subject: &Pseudonym, key: Arc<DataKey>) {
+        if let Ok(mut c) = self.cache.lock() {
+            if c.len() >= MAX_CACHED {
+                c.clear();
+            }
+            c.insert(*subject, key);
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! `GET /v1/audit`: the hash-chained audit log, for the DPO and admins.
+
+use crate::access::Operator;
+use crate::error::ApiResult;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use jiff::Timestamp;
+use privet_store::AuditEntry;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Query of `GET /v1/audit`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditParams {
+    /// Entries at or after (RFC 3339).
+    pub since: Option<Timestamp>,
+    /// Most entries (default 1000, at most 10000).
+    pub limit: Option<usize>,
+}
+
+/// One audit entry: ids, pseudonyms and counts only.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditView {
+    /// Position in the chain.
+    pub seq: i64,
+    /// When.
+    pub at: Timestamp,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// For which purpose.
+    pub purpose: Option<String>,
+    /// Subjects touched, by pseudonym.
+    pub subjects: Vec<String>,
+    /// How many records.
+    pub count: u64,
+    /// Further ids and counts.
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+    /// This entry's hash (hex).
+    pub hash: String,
+}
+
+impl From<AuditEntry> for AuditView {
+    fn from(e: AuditEntry) -> Self {
+        AuditView {
+            seq: e.seq,
+            at: e.entry.at,
+            actor: e.entry.actor,
+            action: e.entry.action,
+            purpose: e.entry.purpose,
+            subjects: e.entry.subjects.iter().map(|p| p.to_string()).collect(),
+            count: e.entry.count,
+            detail: e.entry.detail,
+            hash: e.hash.to_string(),
+        }
+    }
+}
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(read_audit))
+}
+
+/// Audit entries, oldest first.
+#[utoipa::path(get, path = "/v1/audit", tag = "audit", params(AuditParams),
+    responses((status = 200, body = Vec<AuditView>), (status = 401), (status = 403)),
+    security(("api_key" = [])))]
+async fn read_audit(
+    State(state): State<AppState>,
+    op: Operator,
+    params: Result<Query<AuditParams>, QueryRejection>,
+) -> ApiResult<Json<Vec<AuditView>>> {
+    op.read_audit()?;
+    let Query(p) = params?;
+    let limit = p.limit.unwrap_or(1_000).min(10_000);
+    let entries = state.store().audit(p.since, limit).await?;
+    Ok(Json(entries.into_iter().map(AuditView::from).collect()))
+}

@@ -1,0 +1,164 @@
+//! `PUT /v1/subjects/{id}/consents/{purpose}`, `GET /v1/subjects/{id}/consents`.
+
+use crate::access::Operator;
+use crate::error::ApiResult;
+use crate::service::audit;
+use crate::service::consent::{self, ConsentChange, is_granted};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use privet_store::{ConsentRecord, SubjectId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Body of `PUT /v1/subjects/{id}/consents/{purpose}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentBody {
+    /// Grant (`true`) or withdraw (`false`).
+    pub granted: bool,
+    /// Only for this product; omitted: every product declaring the purpose.
+    #[serde(default)]
+    pub product: Option<String>,
+    /// How the person gave it (`app`, `web`, `phone`…); defaults to `api`.
+    #[serde(default)]
+    pub channel: Option<String>,
+}
+
+/// A consent decision as returned.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsentView {
+    /// Purpose key.
+    pub purpose: String,
+    /// Product, or `null` for every product declaring the purpose.
+    pub product: Option<String>,
+    /// Granted or withdrawn.
+    pub granted: bool,
+    /// Manifest versions the person saw (`product@version`).
+    pub manifest_version: String,
+    /// When.
+    pub at: jiff::Timestamp,
+    /// Who recorded it.
+    pub actor: String,
+    /// How.
+    pub channel: String,
+}
+
+impl From<&ConsentRecord> for ConsentView {
+    fn from(r: &ConsentRecord) -> Self {
+        let c = &r.consent;
+        ConsentView {
+            purpose: c.purpose.clone(),
+            product: c.product.clone(),
+            granted: c.granted,
+            manifest_version: c.manifest_version.clone(),
+            at: c.at,
+            actor: c.actor.clone(),
+            channel: c.channel.clone(),
+        }
+    }
+}
+
+/// A subject's consents: the state in force per product and purpose, and the full history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsentsView {
+    /// Subject id.
+    pub subject: String,
+    /// Per product, per consent-based purpose: whether it is on now (off until granted).
+    #[schema(value_type = Object)]
+    pub current: BTreeMap<String, BTreeMap<String, bool>>,
+    /// Every decision, oldest first.
+    pub history: Vec<ConsentView>,
+}
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(put_consent))
+        .routes(routes!(get_consents))
+}
+
+/// Grants or withdraws consent for a purpose. Withdrawal stops collection at once.
+#[utoipa::path(put, path = "/v1/subjects/{id}/consents/{purpose}", tag = "consents",
+    params(("id" = String, Path, description = "Member or household id"), ("purpose" = String, Path, description = "Purpose key")),
+    request_body = ConsentBody,
+    responses((status = 200, body = ConsentView), (status = 401), (status = 403), (status = 404), (status = 422)),
+    security(("api_key" = [])))]
+async fn put_consent(
+    State(state): State<AppState>,
+    op: Operator,
+    Path((id, purpose)): Path<(String, String)>,
+    body: Result<Json<ConsentBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<ConsentView>> {
+    let cap = op.handle_subjects()?;
+    let Json(body) = body?;
+    let subject = state.store().subject(&SubjectId::new(id)).await?;
+    let record = consent::set(
+        &state,
+        &subject,
+        ConsentChange {
+            purpose: &purpose,
+            granted: body.granted,
+            product: body.product.as_deref(),
+            actor: &cap.actor,
+            channel: body.channel.as_deref().unwrap_or("api"),
+        },
+    )
+    .await?;
+    audit::record(
+        &state,
+        &cap.actor,
+        if body.granted {
+            "consent.grant"
+        } else {
+            "consent.withdraw"
+        },
+        Some(&purpose),
+        vec![subject.pseudonym],
+        0,
+        serde_json::json!({"product": body.product}),
+    )
+    .await?;
+    Ok(Json(ConsentView::from(&record)))
+}
+
+/// A subject's consents and their history.
+#[utoipa::path(get, path = "/v1/subjects/{id}/consents", tag = "consents",
+    params(("id" = String, Path, description = "Member or household id")),
+    responses((status = 200, body = ConsentsView), (status = 401), (status = 403), (status = 404)),
+    security(("api_key" = [])))]
+async fn get_consents(
+    State(state): State<AppState>,
+    op: Operator,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ConsentsView>> {
+    op.handle_subjects()?;
+    let subject = state.store().subject(&SubjectId::new(id)).await?;
+    let history = state.store().consents(&subject.id).await?;
+    let household = crate::service::subjects::household_of(&subject);
+    let devices = state.store().devices_of(&household).await?;
+    let mut current: BTreeMap<String, BTreeMap<String, bool>> = BTreeMap::new();
+    let mut products: Vec<String> = devices.into_iter().map(|d| d.product).collect();
+    products.extend(history.iter().filter_map(|r| r.consent.product.clone()));
+    products.sort();
+    products.dedup();
+    for p in products {
+        let Some(m) = state.products().get(&p) else {
+            continue;
+        };
+        let entry = current.entry(p.clone()).or_default();
+        for purpose in m.optional_purposes() {
+            entry.insert(
+                purpose.id.as_str().to_owned(),
+                is_granted(&history, &p, purpose.id.as_str()),
+            );
+        }
+    }
+    Ok(Json(ConsentsView {
+        subject: subject.id.to_string(),
+        current,
+        history: history.iter().map(ConsentView::from).collect(),
+    }))
+}

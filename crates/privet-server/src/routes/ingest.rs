@@ -1,0 +1,75 @@
+//! `POST /v1/ingest`: device events, JSON array or NDJSON; 200 only once durable.
+
+use crate::access::DeviceCaller;
+use crate::error::{ApiError, ApiResult};
+use crate::service::ingest::{self, IngestOutcome};
+use crate::state::AppState;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode, header};
+use privet_policy::BodyFormat;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(ingest_events))
+}
+
+fn format_of(headers: &HeaderMap) -> ApiResult<BodyFormat> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match essence.as_str() {
+        "application/json" | "" => Ok(BodyFormat::Json),
+        "application/x-ndjson" | "application/ndjson" | "application/jsonl" => {
+            Ok(BodyFormat::Ndjson)
+        }
+        _ => Err(ApiError::UnsupportedMediaType(
+            "send `Content-Type: application/json` (an array of events) or `application/x-ndjson`"
+                .to_owned(),
+        )),
+    }
+}
+
+/// Stores a device's events as its product's manifest allows. Undeclared fields are dropped
+/// and counted (or, for a strict product, the batch is rejected); consent-only fields are kept
+/// only with consent. Answers only after the batch is durable.
+#[utoipa::path(post, path = "/v1/ingest", tag = "ingest",
+    request_body(content = String, description = "JSON array or NDJSON of {stream, ts, data, member?, firmware?}",
+        content_type = "application/json"),
+    responses((status = 200, body = IngestOutcome), (status = 401), (status = 413), (status = 415),
+        (status = 422), (status = 429)),
+    security(("device_token" = [])))]
+async fn ingest_events(
+    State(state): State<AppState>,
+    caller: DeviceCaller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(StatusCode, Json<IngestOutcome>)> {
+    if let Err(wait) = state.check_device_rate(caller.device.id.as_str()) {
+        return Err(ApiError::RateLimited {
+            retry_after: wait.as_secs().max(1),
+        });
+    }
+    let format = format_of(&headers)?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge {
+                limit: state.config().max_body_bytes,
+            }
+        } else {
+            ApiError::BadRequest("could not read the body".to_owned())
+        }
+    })?;
+    let outcome = ingest::ingest(&state, &caller.device, &body, format).await?;
+    Ok((StatusCode::OK, Json(outcome)))
+}

@@ -1,0 +1,102 @@
+//! The HTTP router: one module per resource, merged here with the OpenAPI document,
+//! metrics, body limits and security headers.
+
+pub mod audit;
+pub mod consents;
+pub mod devices;
+pub mod events;
+pub mod households;
+pub mod ingest;
+pub mod products;
+pub mod system;
+
+use crate::error::ApiError;
+use crate::metrics;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Privet", description = "Privacy-by-design data backend for smart home products"),
+    modifiers(&Security),
+    components(schemas(crate::error::Problem))
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for name in ["api_key", "device_token"] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+/// All API routes and the OpenAPI document generated from their handlers.
+pub fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(system::routes())
+        .merge(households::routes())
+        .merge(devices::routes())
+        .merge(ingest::routes())
+        .merge(consents::routes())
+        .merge(events::routes())
+        .merge(audit::routes())
+        .merge(products::routes())
+        .split_for_parts()
+}
+
+const SECURITY_HEADERS: &[(&str, &str)] = &[
+    (
+        "content-security-policy",
+        "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("x-frame-options", "DENY"),
+    ("cross-origin-opener-policy", "same-origin"),
+];
+
+/// The complete application.
+pub fn router(state: AppState) -> axum::Router {
+    let (api, doc) = api();
+    let doc = std::sync::Arc::new(doc);
+    let mut app = api
+        .route(
+            "/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { Json(doc.as_ref().clone()) }
+            }),
+        )
+        .fallback(|| async { ApiError::NotFound("route".to_owned()).into_response() })
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics().clone(),
+            metrics::track,
+        ))
+        .layer(DefaultBodyLimit::max(state.config().max_body_bytes));
+    for (name, value) in SECURITY_HEADERS {
+        app = app.layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        ));
+    }
+    app.layer(SetResponseHeaderLayer::if_not_present(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    ))
+    .with_state(state)
+}

@@ -1,0 +1,55 @@
+//! `/healthz`, `/metrics`, `/.well-known/jwks.json`.
+
+use crate::error::ApiResult;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Health.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    pub status: &'static str,
+    /// Products loaded.
+    pub products: usize,
+}
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(metrics))
+        .routes(routes!(jwks))
+}
+
+/// Liveness and readiness: the store answers and manifests are loaded.
+#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health), (status = 503)))]
+async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
+    state.store().api_keys().await?;
+    Ok(Json(Health {
+        status: "ok",
+        products: state.products().iter().count(),
+    }))
+}
+
+/// Prometheus metrics (OpenMetrics text).
+#[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, content_type = "text/plain")))]
+async fn metrics(State(state): State<AppState>) -> Response {
+    let mut resp = state.metrics().render().into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    resp
+}
+
+/// The instance's public signing key as a JWK set, to verify receipts.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "system", responses((status = 200, content_type = "application/json")))]
+async fn jwks(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(state.signing().jwks())
+}

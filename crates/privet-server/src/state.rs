@@ -1,0 +1,118 @@
+//! Shared server state: the store, keys, products, signing key, metrics, limits.
+
+use crate::config::Config;
+use crate::keys::Keys;
+use crate::metrics::Metrics;
+use crate::products::Products;
+use axum::extract::FromRef;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use privet_crypto::{FieldHasher, MasterKey, Pseudonymizer, SigningKey};
+use privet_store::{Keyring, Store};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything a handler may use. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    keys: Keys,
+    products: Products,
+    pseudonyms: Pseudonymizer,
+    field_hasher: FieldHasher,
+    signing: SigningKey,
+    metrics: Arc<Metrics>,
+    config: Config,
+    device_limiter: DefaultKeyedRateLimiter<String>,
+}
+
+impl AppState {
+    /// Assembles the state.
+    pub fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+        keyring: Arc<dyn Keyring>,
+        master: MasterKey,
+        signing: SigningKey,
+        products: Products,
+    ) -> AppState {
+        let per_second =
+            NonZeroU32::new(config.device_requests_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(config.device_burst.max(1)).unwrap_or(NonZeroU32::MIN);
+        let master = Arc::new(master);
+        AppState {
+            inner: Arc::new(Inner {
+                pseudonyms: master.pseudonymizer(),
+                field_hasher: master.field_hasher(),
+                keys: Keys::new(master, keyring),
+                store,
+                products,
+                signing,
+                metrics: Metrics::new(),
+                device_limiter: DefaultKeyedRateLimiter::keyed(
+                    Quota::per_second(per_second).allow_burst(burst),
+                ),
+                config,
+            }),
+        }
+    }
+
+    /// The data store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// Subject keys.
+    pub fn keys(&self) -> &Keys {
+        &self.inner.keys
+    }
+
+    /// Loaded products.
+    pub fn products(&self) -> &Products {
+        &self.inner.products
+    }
+
+    /// Pseudonyms of subject ids.
+    pub fn pseudonyms(&self) -> &Pseudonymizer {
+        &self.inner.pseudonyms
+    }
+
+    /// The keyed hash for the manifest's `hash` transform.
+    pub fn field_hasher(&self) -> &FieldHasher {
+        &self.inner.field_hasher
+    }
+
+    /// The instance signing key.
+    pub fn signing(&self) -> &SigningKey {
+        &self.inner.signing
+    }
+
+    /// Metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    /// Configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// `Ok` if the device may send now, else how long it must wait.
+    pub fn check_device_rate(&self, device: &str) -> Result<(), Duration> {
+        self.inner
+            .device_limiter
+            .check_key(&device.to_owned())
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+}
+
+impl FromRef<AppState> for Arc<Metrics> {
+    fn from_ref(s: &AppState) -> Arc<Metrics> {
+        s.inner.metrics.clone()
+    }
+}
