@@ -3,7 +3,7 @@
 use privet_crypto::{Rng, os_rng};
 
 /// A fresh id such as `hh_5f2c…` (32 hex digits of randomness).
-pub(crate) fn new_id(prefix: &str) -> String {
+pub fn new_id(prefix: &str) -> String {
     let mut bytes = [0u8; 16];
     os_rng().fill_bytes(&mut bytes);
     let mut s = String::with_capacity(prefix.len() + 33);
@@ -16,7 +16,7 @@ pub(crate) fn new_id(prefix: &str) -> String {
 }
 
 /// 16 random bytes for a record id.
-pub(crate) fn record_id() -> [u8; 16] {
+pub fn record_id() -> [u8; 16] {
     let mut bytes = [0u8; 16];
     os_rng().fill_bytes(&mut bytes);
     bytes

@@ -18,7 +18,7 @@ pub mod access;
 pub mod config;
 pub mod datadir;
 pub mod error;
-mod ids;
+pub mod ids;
 pub mod keys;
 pub mod metrics;
 pub mod products;

@@ -1,6 +1,7 @@
-//! Command-line definitions (clap).
+//! Command-line definitions (clap). Every command has `--help`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// Privet: the privacy-by-design data backend for smart home products.
@@ -13,15 +14,139 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Run a demo: the example products, a demo household and simulated devices.
+    Demo(DemoArgs),
+    /// Operator API keys.
+    #[command(subcommand)]
+    Key(KeyCmd),
     /// Check, explain and export privacy manifests.
     #[command(subcommand)]
     Manifest(ManifestCmd),
+    /// The privacy and security label of products, or a side-by-side comparison.
+    Label(LabelArgs),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Retention.
+    #[command(subcommand)]
+    Retention(RetentionCmd),
+    /// Simulated devices sending realistic events to a server.
+    Simulate(crate::simulate::SimulateArgs),
+    /// Benchmarks with a baseline measured in the same run.
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCmd),
+}
+
+/// Where the data directory is.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct DataArgs {
+    /// Data directory.
+    #[arg(
+        long = "data",
+        env = "PRIVET_DATA",
+        default_value = "privet-data",
+        value_name = "DIR"
+    )]
+    pub(crate) dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+    /// Directory of product manifests (`*.toml`).
+    #[arg(
+        long,
+        env = "PRIVET_MANIFESTS",
+        default_value = "manifests",
+        value_name = "DIR"
+    )]
+    pub(crate) manifests: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "PRIVET_LISTEN", default_value = "127.0.0.1:8080")]
+    pub(crate) listen: SocketAddr,
+    /// PostgreSQL URL for the scale-out backend (instead of SQLite in --data).
+    #[arg(long, env = "PRIVET_DATABASE_URL", value_name = "URL")]
+    pub(crate) database_url: Option<String>,
+    /// MQTT broker to bridge device traffic from.
+    #[arg(long, env = "PRIVET_MQTT", value_name = "URL")]
+    pub(crate) mqtt: Option<String>,
+    /// Largest request body in bytes.
+    #[arg(long, default_value_t = 8 * 1024 * 1024)]
+    pub(crate) max_body_bytes: usize,
+    /// Most events in one ingest batch.
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) max_batch_events: usize,
+    /// Sustained ingest requests per second per device.
+    #[arg(long, default_value_t = 50)]
+    pub(crate) device_rate: u32,
+    /// Burst of ingest requests per device.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) device_burst: u32,
+    /// How far ahead of the server clock an event may be, in seconds.
+    #[arg(long, default_value_t = 300)]
+    pub(crate) max_clock_skew_secs: u64,
+    /// Seconds between retention sweeps.
+    #[arg(long, default_value_t = 60)]
+    pub(crate) retention_interval_secs: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Data directory for the demo (created if missing).
+    #[arg(long = "data", default_value = "privet-demo-data", value_name = "DIR")]
+    pub(crate) dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub(crate) listen: SocketAddr,
+    /// Simulated events per second.
+    #[arg(long, default_value_t = 20.0)]
+    pub(crate) rate: f64,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCmd {
+    /// Create an operator API key and print it once.
+    Create(KeyCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeyCreateArgs {
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+    /// The key's role.
+    #[arg(long, value_enum)]
+    pub(crate) role: RoleArg,
+    /// A purpose the key may read for (analysts; repeatable).
+    #[arg(long = "purpose", value_name = "P")]
+    pub(crate) purposes: Vec<String>,
+    /// A label shown in key lists (not personal data).
+    #[arg(long, default_value = "")]
+    pub(crate) label: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum RoleArg {
+    /// Manages households, devices and keys.
+    Admin,
+    /// Reads events for its purposes only.
+    Analyst,
+    /// Handles rights requests; reads no events.
+    Support,
+    /// Reads the audit log and requests.
+    Dpo,
 }
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ManifestCmd {
     /// Lint manifests against the guidance; exit 0 clean or warnings only, 1 errors, 2 unreadable.
     Check(CheckArgs),
+    /// Print the privacy notice generated from a manifest.
+    Notice(NoticeArgs),
+    /// Export a manifest for other tools.
+    Export(ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -40,4 +165,89 @@ pub(crate) enum CheckFormat {
     Text,
     /// One JSON array of findings: code, rule, severity, file, line, column, message, help.
     Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NoticeArgs {
+    /// Manifest file.
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = NoticeFormat::Md)]
+    pub(crate) format: NoticeFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum NoticeFormat {
+    /// Markdown.
+    Md,
+    /// A complete HTML page with no external assets.
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// Export format.
+    #[arg(long, value_enum)]
+    pub(crate) format: ExportFormat,
+    /// Manifest file.
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExportFormat {
+    /// A fideslang System with privacy declarations (YAML).
+    Fideslang,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct LabelArgs {
+    #[command(subcommand)]
+    pub(crate) compare: Option<LabelCmd>,
+    /// Manifest files.
+    #[arg(value_name = "FILE")]
+    pub(crate) files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LabelFormat::Text)]
+    pub(crate) format: LabelFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum LabelCmd {
+    /// Products side by side, so shoppers can compare them on privacy.
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompareArgs {
+    /// Two or more manifest files.
+    #[arg(required = true, num_args = 2.., value_name = "FILE")]
+    pub(crate) files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LabelFormat::Text)]
+    pub(crate) format: LabelFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LabelFormat {
+    /// For a terminal.
+    Text,
+    /// JSON.
+    Json,
+    /// A complete HTML page.
+    Html,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCmd {
+    /// Recompute the audit chain; exit 1 and name the first broken entry if any.
+    Verify(DataArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RetentionCmd {
+    /// Drop everything past its retention now.
+    Run(DataArgs),
 }

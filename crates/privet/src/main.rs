@@ -1,8 +1,14 @@
 //! The `privet` binary: wires the crates together behind one command line.
 
+mod admin_cmd;
+mod bench;
 mod cli;
+mod demo;
 mod diagnostics;
+mod label_cmd;
 mod manifest_cmd;
+mod serve_cmd;
+mod simulate;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -17,9 +23,38 @@ fn main() -> ExitCode {
     }
 }
 
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PRIVET_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
 fn run() -> anyhow::Result<ExitCode> {
     let cli = cli::Cli::parse();
     match cli.command {
         cli::Command::Manifest(cmd) => manifest_cmd::run(cmd),
+        cli::Command::Label(args) => label_cmd::run(args),
+        cli::Command::Serve(args) => {
+            init_tracing();
+            runtime()?.block_on(serve_cmd::run(args))
+        }
+        cli::Command::Demo(args) => {
+            init_tracing();
+            runtime()?.block_on(demo::run(args))
+        }
+        cli::Command::Key(cmd) => runtime()?.block_on(admin_cmd::key(cmd)),
+        cli::Command::Audit(cmd) => runtime()?.block_on(admin_cmd::audit(cmd)),
+        cli::Command::Retention(cmd) => runtime()?.block_on(admin_cmd::retention(cmd)),
+        cli::Command::Simulate(args) => runtime()?.block_on(simulate::run(args)),
+        cli::Command::Bench(cmd) => runtime()?.block_on(bench::run(cmd)),
     }
 }

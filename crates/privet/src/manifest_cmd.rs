@@ -1,14 +1,64 @@
 //! `privet manifest …`: check, notice and export.
 
-use crate::cli::{CheckArgs, CheckFormat, ManifestCmd};
+use crate::cli::{
+    CheckArgs, CheckFormat, ExportArgs, ExportFormat, ManifestCmd, NoticeArgs, NoticeFormat,
+};
 use crate::diagnostics::Renderer;
-use privet_manifest::{FindingRecord, LineIndex, LintContext, Severity};
+use anyhow::{Context, bail};
+use privet_manifest::{FindingRecord, LineIndex, LintContext, Manifest, Severity};
+use std::path::Path;
 use std::process::ExitCode;
 
 pub(crate) fn run(cmd: ManifestCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         ManifestCmd::Check(args) => check(&args),
+        ManifestCmd::Notice(args) => notice(&args),
+        ManifestCmd::Export(args) => export(&args),
     }
+}
+
+/// Reads and checks a manifest; fails (printing the diagnostics) if it has errors.
+pub(crate) fn load(path: &Path) -> anyhow::Result<Manifest> {
+    let file = path.display().to_string();
+    let source = std::fs::read_to_string(path).with_context(|| format!("cannot read {file}"))?;
+    let renderer = Renderer::new();
+    let checked = match privet_manifest::check(&source, &lint_context()) {
+        Ok(c) => c,
+        Err(err) => {
+            eprint!("{}", renderer.render_syntax(&file, &source, &err));
+            bail!("{file} is not valid TOML");
+        }
+    };
+    if checked.has_errors() {
+        for f in checked
+            .findings
+            .iter()
+            .filter(|f| f.severity() == Severity::Error)
+        {
+            eprint!("{}", renderer.render(&file, &source, f));
+        }
+        bail!("{file} has errors; fix them first (privet manifest check {file})");
+    }
+    checked
+        .usable()
+        .with_context(|| format!("{file} cannot be used"))
+}
+
+fn notice(args: &NoticeArgs) -> anyhow::Result<ExitCode> {
+    let m = load(&args.file)?;
+    match args.format {
+        NoticeFormat::Md => print!("{}", privet_manifest::notice::markdown(&m)),
+        NoticeFormat::Html => print!("{}", privet_manifest::notice::html(&m)?),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    let m = load(&args.file)?;
+    match args.format {
+        ExportFormat::Fideslang => print!("{}", privet_manifest::fideslang::export(&m)?),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Today in UTC, for date rules such as an ended security update period.
