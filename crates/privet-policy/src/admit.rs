@@ -108,7 +108,7 @@ pub struct DropCounts {
     /// Not declared in the manifest (also keys inside object fields), or declared without a
     /// bounded retention and a defined purpose (such a field cannot be stored).
     pub undeclared: u64,
-    /// Collected only for consent-based purposes the subject has not consented to.
+    /// Collected only for purposes the subject has not consented to, or has objected to.
     pub no_consent: u64,
     /// Already past their retention when they arrived.
     pub expired: u64,
@@ -337,15 +337,15 @@ impl Admitter<'_> {
         field.effective_retention()
     }
 
-    /// Whether a field may be kept for this subject: always, unless every purpose of the field
-    /// needs consent and the subject has given it for none of them. Non-personal data needs none.
+    /// Whether a field may be kept for this subject: when at least one of its purposes is
+    /// available — not objected to, and either not consent-based or consented. Non-personal
+    /// data is always kept.
     fn is_consented(&self, subject: &SubjectRef, field: &Field) -> bool {
         !subject.is_personal()
-            || !self.manifest.is_consent_only(field)
-            || self
-                .manifest
-                .field_purposes(field)
-                .any(|p| self.state.consented(subject, &p.id))
+            || self.manifest.field_purposes(field).any(|p| {
+                !self.state.objected(subject, &p.id)
+                    && (!p.needs_consent() || self.state.consented(subject, &p.id))
+            })
     }
 }
 

@@ -77,14 +77,16 @@ mod admit;
 mod decode;
 mod purge;
 mod read;
+mod rights;
 
 pub use admit::{
     AdmitLimits, Admitted, AdmittedBatch, DeviceContext, DropCounts, Part, Rejection, SubjectRef,
     SubjectState, ValueHasher, admit_batch,
 };
 pub use decode::{BatchLimits, BodyFormat, DecodeError, IncomingEvent, decode_batch};
-pub use purge::{strip_fields, withdrawn_fields};
+pub use purge::{strip_fields, unjustified_fields, withdrawn_fields};
 pub use read::ReadGrant;
+pub use rights::{due_date, extended_due_date, is_overdue, utc_date};
 
 /// The longest name (of a key, stream or field sent by a device) an error repeats.
 pub const MAX_NAME_CHARS: usize = 64;

@@ -29,6 +29,34 @@ pub fn withdrawn_fields(
         .collect()
 }
 
+/// The fields, by stream, that no purpose still justifies for a subject after an objection or
+/// a withdrawal: for every purpose of the field, `objected` is true or (it needs consent and
+/// `consented` is false). Order follows the manifest.
+pub fn unjustified_fields(
+    manifest: &Manifest,
+    consented: &dyn Fn(&PurposeId) -> bool,
+    objected: &dyn Fn(&PurposeId) -> bool,
+) -> Vec<(StreamId, Vec<FieldName>)> {
+    let available =
+        |p: &privet_manifest::Purpose| !objected(&p.id) && (!p.needs_consent() || consented(&p.id));
+    manifest
+        .streams
+        .iter()
+        .filter_map(|stream| {
+            let fields: Vec<FieldName> = stream
+                .fields
+                .iter()
+                .filter(|f| {
+                    manifest.field_purposes(f).next().is_some()
+                        && !manifest.field_purposes(f).any(available)
+                })
+                .map(|f| f.name.value.clone())
+                .collect();
+            (!fields.is_empty()).then(|| (stream.id.value.clone(), fields))
+        })
+        .collect()
+}
+
 /// Removes the named fields from a record's fields; returns how many were removed.
 pub fn strip_fields(fields: &mut Map<String, Value>, remove: &[FieldName]) -> usize {
     let before = fields.len();
@@ -106,6 +134,29 @@ retention = "30d"
         assert_eq!(research[0].0.as_str(), "presence");
 
         assert!(withdrawn_fields(&m, &|_| true).is_empty());
+    }
+
+    #[test]
+    fn objections_and_withdrawals_leave_only_fields_some_purpose_still_justifies() {
+        let m = privet_manifest::parse(MANIFEST).unwrap().manifest;
+        let no = |_: &PurposeId| false;
+        let yes = |_: &PurposeId| true;
+        // Nothing objected, nothing consented: exactly the consent-only fields go.
+        let names = |v: Vec<(StreamId, Vec<FieldName>)>| -> Vec<String> {
+            v.into_iter()
+                .flat_map(|(s, f)| f.into_iter().map(move |f| format!("{s}.{f}")))
+                .collect()
+        };
+        assert_eq!(
+            names(unjustified_fields(&m, &no, &no)),
+            names(withdrawn_fields(&m, &no))
+        );
+        // Everything objected: every field with a purpose goes, whatever the consents.
+        let all = names(unjustified_fields(&m, &yes, &yes));
+        let fields: usize = m.streams.iter().map(|s| s.fields.len()).sum();
+        assert_eq!(all.len(), fields);
+        // Everything consented, nothing objected: nothing goes.
+        assert!(unjustified_fields(&m, &yes, &no).is_empty());
     }
 
     #[test]

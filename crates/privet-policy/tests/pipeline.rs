@@ -127,6 +127,7 @@ fn strict_thermostat() -> Manifest {
 struct Subjects {
     consents: HashSet<(String, String)>,
     restricted: HashSet<String>,
+    objections: HashSet<(String, String)>,
 }
 
 impl Subjects {
@@ -147,6 +148,13 @@ impl SubjectState for Subjects {
 
     fn restricted(&self, subject: &SubjectRef) -> bool {
         subject.id().is_some_and(|id| self.restricted.contains(id))
+    }
+
+    fn objected(&self, subject: &SubjectRef, purpose: &PurposeId) -> bool {
+        subject.id().is_some_and(|id| {
+            self.objections
+                .contains(&(id.to_owned(), purpose.as_str().to_owned()))
+        })
     }
 }
 
@@ -291,6 +299,32 @@ fn consent_only_fields_are_kept_only_with_consent_and_mixed_basis_fields_always(
     assert_eq!(bob.events.len(), 2);
     assert_eq!(bob.events[1].subject, SubjectRef::Member("bob".into()));
     assert_eq!(fields(&bob, 1), json!({"home": true}));
+}
+
+#[test]
+fn an_objection_removes_its_purpose_as_a_reason_to_collect() {
+    let body = r#"[{"stream": "climate", "ts": "2026-11-28T11:00:00Z", "data": {"temperature_c": 19.2, "humidity_pct": 45}}]"#;
+    let mut objecting = Subjects::default();
+    objecting
+        .objections
+        .insert(("hh-1".to_owned(), "heating_control".to_owned()));
+    let batch = ingest(&SHARED, &objecting, body).unwrap();
+    assert_eq!(
+        batch.dropped.no_consent, 2,
+        "no purpose is left for either field"
+    );
+    assert!(batch.events.is_empty());
+
+    // Both fields also serve the consent-based energy report: with consent they stay.
+    objecting
+        .consents
+        .insert(("hh-1".to_owned(), "energy_report".to_owned()));
+    let batch = ingest(&SHARED, &objecting, body).unwrap();
+    assert_eq!(batch.dropped.no_consent, 0);
+    assert_eq!(
+        fields(&batch, 0),
+        json!({"temperature_c": 19.0, "humidity_pct": 40})
+    );
 }
 
 #[test]

@@ -47,6 +47,9 @@ pub enum ApiError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// The route exists, but not for this method.
+    #[error("this route does not accept that method; the `Allow` header lists the ones it does")]
+    MethodNotAllowed,
     /// Wrong content type.
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -85,6 +88,11 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too-large",
                 "Request too large",
+            ),
+            ApiError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
             ),
             ApiError::UnsupportedMediaType(_) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -57,6 +57,42 @@ pub enum ServeError {
     /// Serving failed.
     #[error("server error: {0}")]
     Serve(#[source] std::io::Error),
+    /// The lock file could not be opened.
+    #[error("{path}: {source}")]
+    LockFile {
+        /// The lock file.
+        path: std::path::PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another server holds the data directory.
+    #[error("another privet process is serving {0}; stop it first")]
+    Locked(std::path::PathBuf),
+}
+
+/// The name of the lock file a serving process holds in its data directory.
+pub const LOCK_FILE: &str = "privet.lock";
+
+/// Takes the data directory's exclusive lock, held while serving (restore refuses to run
+/// under a live server).
+pub fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, ServeError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|source| ServeError::LockFile {
+            path: path.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(_) => Err(ServeError::Locked(dir.to_owned())),
+    }
 }
 
 /// A bound, ready server.
@@ -64,6 +100,7 @@ pub struct Server {
     listener: TcpListener,
     state: AppState,
     addr: SocketAddr,
+    _lock: std::fs::File,
 }
 
 impl Server {
@@ -86,6 +123,7 @@ impl Server {
         dir: DataDir,
         products: Products,
     ) -> Result<Server, ServeError> {
+        let lock = lock_data_dir(&dir.path)?;
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -109,6 +147,7 @@ impl Server {
             listener,
             state,
             addr,
+            _lock: lock,
         })
     }
 

@@ -351,3 +351,90 @@ pub struct ErasedSubject {
     /// Devices unlinked (tokens revoked).
     pub devices: u64,
 }
+
+/// The kind of a rights request (UK GDPR Arts. 15-21).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestKind {
+    /// Art. 15: a copy of the data.
+    Access,
+    /// Art. 17: deletion.
+    Erasure,
+    /// Art. 16: correction.
+    Rectification,
+    /// Art. 18: restriction of processing.
+    Restriction,
+    /// Art. 21: objection.
+    Objection,
+    /// Art. 20: the data in a machine-readable format.
+    Portability,
+}
+
+impl RequestKind {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestKind::Access => "access",
+            RequestKind::Erasure => "erasure",
+            RequestKind::Rectification => "rectification",
+            RequestKind::Restriction => "restriction",
+            RequestKind::Objection => "objection",
+            RequestKind::Portability => "portability",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "access" => RequestKind::Access,
+            "erasure" => RequestKind::Erasure,
+            "rectification" => RequestKind::Rectification,
+            "restriction" => RequestKind::Restriction,
+            "objection" => RequestKind::Objection,
+            "portability" => RequestKind::Portability,
+            _ => return None,
+        })
+    }
+}
+
+/// A rights request as stored.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RightsRequest {
+    /// Opaque id.
+    pub id: String,
+    /// What is asked for.
+    pub kind: RequestKind,
+    /// Whose data.
+    pub subject: SubjectId,
+    /// When it was received (the clock starts then).
+    pub received_at: Timestamp,
+    /// When it must be answered: one calendar month from receipt.
+    pub due: jiff::civil::Date,
+    /// The due date after the one allowed extension.
+    pub extended_due: Option<jiff::civil::Date>,
+    /// Why it was extended.
+    pub extension_reason: Option<String>,
+    /// Whether it has been completed.
+    pub done: bool,
+    /// When it was completed.
+    pub completed_at: Option<Timestamp>,
+    /// Who logged it.
+    pub created_by: String,
+    /// When it was logged.
+    pub created_at: Timestamp,
+}
+
+/// An objection to a purpose, recorded for a subject.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Objection {
+    /// Whose.
+    pub subject: SubjectId,
+    /// One product, or every product (`None`).
+    pub product: Option<String>,
+    /// The purpose objected to.
+    pub purpose: String,
+    /// When.
+    pub at: Timestamp,
+    /// Who recorded it.
+    pub actor: String,
+}

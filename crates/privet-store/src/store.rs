@@ -5,7 +5,7 @@ use crate::ids::{ApiKeyId, DeviceId, SubjectId};
 use crate::model::{
     ApiKey, AuditEntry, AuditVerdict, Block, BlockQuery, ConsentRecord, Device, DeviceSeen,
     ErasedSubject, NewApiKey, NewAuditEntry, NewBlock, NewConsent, NewDevice, NewSubject,
-    RetentionReport, Subject,
+    Objection, RetentionReport, RightsRequest, Subject,
 };
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -60,11 +60,13 @@ pub trait Store: Send + Sync + 'static {
         household: &SubjectId,
         member: Option<&SubjectId>,
     ) -> Result<Device>;
-    /// Revokes a device's token and unlinks it from its household and member.
+    /// Unlinks a device from its household and member and replaces its token (revoking the old
+    /// one) and claim code; with no new token the device is revoked.
     async fn reset_device(
         &self,
         id: &DeviceId,
         at: Timestamp,
+        new_token: Option<TokenHash>,
         new_claim: Option<TokenHash>,
     ) -> Result<Device>;
 
@@ -102,6 +104,28 @@ pub trait Store: Send + Sync + 'static {
     /// Number of stored blocks and events.
     async fn record_counts(&self) -> Result<(u64, u64)>;
 
+    /// Distinct subjects (by pseudonym) that have blocks.
+    async fn block_subjects(&self) -> Result<Vec<Pseudonym>>;
+    /// How many blocks and events a subject has.
+    async fn subject_record_counts(&self, subject: &Pseudonym) -> Result<(u64, u64)>;
+
+    /// Stores a new rights request.
+    async fn create_request(&self, request: RightsRequest) -> Result<()>;
+    /// Replaces a stored rights request (extension, completion).
+    async fn update_request(&self, request: RightsRequest) -> Result<()>;
+    /// One rights request.
+    async fn request(&self, id: &str) -> Result<RightsRequest>;
+    /// Every rights request, by due date.
+    async fn requests(&self) -> Result<Vec<RightsRequest>>;
+    /// Records an objection to a purpose.
+    async fn record_objection(&self, objection: Objection) -> Result<()>;
+    /// The objections of these subjects.
+    async fn objections(&self, subjects: &[SubjectId]) -> Result<Vec<Objection>>;
+
+    /// Moves committed changes out of any log file into the database, so deleted content
+    /// (zeroed on delete) is no longer held anywhere in the data directory.
+    async fn checkpoint(&self) -> Result<()>;
+
     /// Appends an entry to the hash-chained audit log.
     async fn append_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry>;
     /// Audit entries at or after `since`, oldest first, at most `limit`.
@@ -125,6 +149,9 @@ pub trait Keyring: Send + Sync + 'static {
     async fn has_keys(&self, subjects: &[Pseudonym]) -> Result<Vec<bool>>;
     /// Records the newest audit entry, so truncation of the log can be detected.
     async fn set_audit_anchor(&self, seq: i64, hash: AuditHash) -> Result<()>;
+    /// Replaces the anchor even if it moves back: only for restoring a backup, whose audit log
+    /// ends earlier (the restore's own audit entry records the anchor it replaced).
+    async fn reset_audit_anchor(&self, seq: i64, hash: AuditHash) -> Result<()>;
     /// The recorded newest audit entry.
     async fn audit_anchor(&self) -> Result<Option<(i64, AuditHash)>>;
 }

@@ -77,7 +77,72 @@ pub async fn run(store: &dyn Store, keyring: &dyn Keyring) {
     retention(store).await;
     audit(store, keyring).await;
     keys(keyring).await;
+    rights(store).await;
     erasure(store).await;
+}
+
+async fn rights(store: &dyn Store) {
+    let date = |s: &str| s.parse::<jiff::civil::Date>().unwrap();
+    let mut r = RightsRequest {
+        id: "rq1".into(),
+        kind: RequestKind::Erasure,
+        subject: SubjectId::new("m1"),
+        received_at: at("2026-01-31T09:00:00Z"),
+        due: date("2026-02-28"),
+        extended_due: None,
+        extension_reason: None,
+        done: false,
+        completed_at: None,
+        created_by: "key:k1".into(),
+        created_at: at("2026-01-31T10:00:00Z"),
+    };
+    store.create_request(r.clone()).await.unwrap();
+    assert!(matches!(
+        store.create_request(r.clone()).await,
+        Err(crate::Error::Conflict { .. })
+    ));
+    assert_eq!(store.request("rq1").await.unwrap(), r);
+    r.extended_due = Some(date("2026-04-30"));
+    r.extension_reason = Some("complex".into());
+    r.done = true;
+    r.completed_at = Some(at("2026-03-01T00:00:00Z"));
+    store.update_request(r.clone()).await.unwrap();
+    assert_eq!(store.requests().await.unwrap(), vec![r.clone()]);
+    r.id = "nope".into();
+    assert!(store.update_request(r).await.unwrap_err().is_not_found());
+    assert!(store.request("nope").await.unwrap_err().is_not_found());
+
+    let o = Objection {
+        subject: SubjectId::new("m1"),
+        product: None,
+        purpose: "usage_statistics".into(),
+        at: at("2026-02-01T00:00:00Z"),
+        actor: "key:k1".into(),
+    };
+    store.record_objection(o.clone()).await.unwrap();
+    assert_eq!(
+        store
+            .objections(&[SubjectId::new("m1"), SubjectId::new("h1")])
+            .await
+            .unwrap(),
+        vec![o]
+    );
+
+    let b = block("m1", "presence", "d1", "2026-07-01T10:00:00Z", "30d", 9);
+    store.append_blocks(vec![b], None).await.unwrap();
+    assert_eq!(store.block_subjects().await.unwrap(), vec![pseudonym("m1")]);
+    assert_eq!(
+        store.subject_record_counts(&pseudonym("m1")).await.unwrap(),
+        (1, 9)
+    );
+    assert_eq!(
+        store.subject_record_counts(&pseudonym("h1")).await.unwrap(),
+        (0, 0)
+    );
+    assert_eq!(
+        store.delete_subject_blocks(&pseudonym("m1")).await.unwrap(),
+        1
+    );
 }
 
 async fn subjects(store: &dyn Store) {
@@ -238,6 +303,7 @@ async fn devices(store: &dyn Store) {
         .reset_device(
             &DeviceId::new("d2"),
             at("2026-03-01T00:00:00Z"),
+            None,
             Some(new_claim),
         )
         .await
@@ -251,9 +317,42 @@ async fn devices(store: &dyn Store) {
             .unwrap_err()
             .is_not_found()
     );
+    let fresh = store
+        .reset_device(
+            &DeviceId::new("d2"),
+            at("2026-03-02T00:00:00Z"),
+            Some(hash_token("device-token-3")),
+            Some(new_claim),
+        )
+        .await
+        .unwrap();
+    assert!(
+        fresh.revoked_at.is_none(),
+        "a reset with a new token leaves the device usable"
+    );
+    assert_eq!(
+        store
+            .device_by_token(&hash_token("device-token-3"))
+            .await
+            .unwrap()
+            .id,
+        DeviceId::new("d2")
+    );
     assert!(
         store
-            .reset_device(&DeviceId::new("nope"), at("2026-03-01T00:00:00Z"), None)
+            .device_by_token(&hash_token("device-token-2"))
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    assert!(
+        store
+            .reset_device(
+                &DeviceId::new("nope"),
+                at("2026-03-01T00:00:00Z"),
+                None,
+                None
+            )
             .await
             .is_err()
     );
@@ -544,6 +643,13 @@ async fn audit(store: &dyn Store, keyring: &dyn Keyring) {
         "the anchor only moves forward"
     );
 
+    keyring.reset_audit_anchor(e1.seq, e1.hash).await.unwrap();
+    assert_eq!(
+        keyring.audit_anchor().await.unwrap(),
+        Some((1, e1.hash)),
+        "a restore may move it back"
+    );
+    keyring.set_audit_anchor(e2.seq, e2.hash).await.unwrap();
     let listed = store.audit(None, 100).await.unwrap();
     assert_eq!(listed, vec![e1.clone(), e2.clone()]);
     assert_eq!(store.audit(None, 1).await.unwrap().len(), 1);

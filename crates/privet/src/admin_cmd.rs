@@ -1,10 +1,11 @@
 //! Commands that work on a data directory directly: `key create`, `audit verify`, `retention run`.
 
-use crate::cli::{AuditCmd, DataArgs, KeyCmd, KeyCreateArgs, RetentionCmd, RoleArg};
-use anyhow::{Context, bail};
-use privet_crypto::{generate_token, hash_token, os_rng};
+use crate::cli::{
+    AuditCmd, BackupArgs, DataArgs, KeyCmd, KeyCreateArgs, RestoreArgs, RetentionCmd, RoleArg,
+};
+use anyhow::Context;
 use privet_server::DataDir;
-use privet_store::{ApiKeyId, Keyring, NewApiKey, Role, Store};
+use privet_store::{Keyring, Role, Store};
 use std::process::ExitCode;
 
 fn open(data: &DataArgs) -> anyhow::Result<DataDir> {
@@ -26,40 +27,17 @@ async fn key_create(args: KeyCreateArgs) -> anyhow::Result<ExitCode> {
         RoleArg::Support => Role::Support,
         RoleArg::Dpo => Role::Dpo,
     };
-    if role == Role::Analyst && args.purposes.is_empty() {
-        bail!("an analyst key must hold at least one purpose: add --purpose P");
-    }
-    for p in &args.purposes {
-        if !privet_manifest::ids::is_valid_key(p) {
-            bail!("`{p}` is not a purpose key (lowercase letters, digits, `_`, `-`)");
-        }
-    }
     let dir = open(&args.data)?;
-    let id = ApiKeyId::new(privet_server::ids::new_id("key"));
-    let secret = generate_token(privet_server::access::API_KEY_PREFIX, &mut os_rng());
-    dir.store
-        .create_api_key(NewApiKey {
-            id: id.clone(),
-            role,
-            purposes: args.purposes.clone(),
-            hash: hash_token(secret.expose()),
-            label: args.label,
-            created_at: jiff::Timestamp::now(),
-        })
-        .await?;
-    let entry = dir
-        .store
-        .append_audit(privet_store::NewAuditEntry {
-            at: jiff::Timestamp::now(),
-            actor: "cli".to_owned(),
-            action: "key.create".to_owned(),
-            purpose: None,
-            subjects: Vec::new(),
-            count: 0,
-            detail: serde_json::json!({"key": id, "role": role.as_str(), "purposes": args.purposes}),
-        })
-        .await?;
-    dir.keyring.set_audit_anchor(entry.seq, entry.hash).await?;
+    let (id, secret) = privet_server::service::api_keys::create(
+        &dir.store,
+        &dir.keyring,
+        "cli",
+        role,
+        args.purposes,
+        args.label,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{}", e.problem().detail))?;
     eprintln!(
         "created {} key {id}; it is shown once, store it now",
         role.as_str()
@@ -103,4 +81,92 @@ pub(crate) async fn retention(cmd: RetentionCmd) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+pub(crate) async fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
+    if args.out.exists() {
+        anyhow::bail!("{} exists; choose a new file", args.out.display());
+    }
+    let dir = open(&args.data)?;
+    dir.store.backup_to(&args.out).await?;
+    let size = std::fs::metadata(&args.out).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "backed up {} to {} ({size} bytes); the keyring is not included, so erasures made later also apply to this backup",
+        dir.store.path().display(),
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
+    use std::os::unix::fs::PermissionsExt;
+    let data = &args.data.dir;
+    if !data.join("keyring.db").exists() {
+        anyhow::bail!(
+            "{} has no keyring.db: a backup is only readable with the keyring of the instance it came from",
+            data.display()
+        );
+    }
+    // Refuse while a server holds the directory: replacing its database under it would corrupt it.
+    let lock = privet_server::lock_data_dir(data).map_err(|e| anyhow::anyhow!("{e}"))?;
+    {
+        let probe = is_sqlite(&args.file)?;
+        if !probe {
+            anyhow::bail!("{} is not a Privet data store backup", args.file.display());
+        }
+    }
+    let db = data.join("privet.db");
+    for f in ["privet.db-wal", "privet.db-shm"] {
+        let p = data.join(f);
+        if p.exists() {
+            std::fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))?;
+        }
+    }
+    std::fs::copy(&args.file, &db)
+        .with_context(|| format!("cannot copy {} into place", args.file.display()))?;
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600))?;
+    let dir = open(&args.data)?;
+    let purged = privet_server::service::backup::purge_unkeyed(&dir.store, &dir.keyring).await?;
+    // The backup's audit log ends earlier than the anchor: record the restore and re-anchor.
+    let previous = dir.keyring.audit_anchor().await?;
+    let entry = dir
+        .store
+        .append_audit(privet_store::NewAuditEntry {
+            at: jiff::Timestamp::now(),
+            actor: "cli".to_owned(),
+            action: "backup.restore".to_owned(),
+            purpose: None,
+            subjects: Vec::new(),
+            count: purged.blocks,
+            detail: serde_json::json!({
+                "purged_subjects": purged.subjects,
+                "purged_blocks": purged.blocks,
+                "previous_anchor_seq": previous.map(|(s, _)| s),
+                "previous_anchor_hash": previous.map(|(_, h)| h.to_string()),
+            }),
+        })
+        .await?;
+    dir.keyring
+        .reset_audit_anchor(entry.seq, entry.hash)
+        .await?;
+    drop(lock);
+    println!(
+        "restored {}; purged {} subject(s) and {} record block(s) erased since the backup",
+        args.file.display(),
+        purged.subjects,
+        purged.blocks
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Whether a file starts with the SQLite header.
+fn is_sqlite(path: &std::path::Path) -> anyhow::Result<bool> {
+    let mut header = [0u8; 16];
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    use std::io::Read;
+    if f.read_exact(&mut header).is_err() {
+        return Ok(false);
+    }
+    Ok(&header == b"SQLite format 3\0")
 }

@@ -32,6 +32,10 @@ pub(crate) enum Command {
     /// Retention.
     #[command(subcommand)]
     Retention(RetentionCmd),
+    /// Write a consistent snapshot of the data store (never the keyring), even while serving.
+    Backup(BackupArgs),
+    /// Restore a backup; whatever was erased since it was taken stays erased.
+    Restore(RestoreArgs),
     /// Simulated devices sending realistic events to a server.
     Simulate(crate::simulate::SimulateArgs),
     /// Benchmarks with a baseline measured in the same run.
@@ -250,4 +254,22 @@ pub(crate) enum AuditCmd {
 pub(crate) enum RetentionCmd {
     /// Drop everything past its retention now.
     Run(DataArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BackupArgs {
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+    /// The backup file to write.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RestoreArgs {
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+    /// The backup file to restore.
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
 }

@@ -1,11 +1,223 @@
-//! `privet demo`: serve the example products on the embedded store with a demo household and
-//! simulated devices.
+//! `privet demo`: the example products served on the embedded store, with a demo household,
+//! its devices and some consents, and simulated devices sending events until Ctrl-C.
 
 use crate::cli::DemoArgs;
-use anyhow::Context;
+use crate::simulate::{SimDevice, run_fleet};
+use anyhow::{Context, anyhow};
+use privet_manifest::{LintContext, Manifest};
+use privet_server::error::ApiError;
+use privet_server::service::consent::{self, ConsentChange};
+use privet_server::service::{api_keys, devices, subjects};
+use privet_server::{AppState, Config, DataDir, Products, Server, shutdown_signal};
+use privet_store::{Role, SubjectId, SubjectKind};
 use std::process::ExitCode;
+use std::sync::Arc;
+
+/// The example manifests, built into the binary so the demo runs from anywhere.
+const EXAMPLES: [(&str, &str); 5] = [
+    (
+        "smart-speaker.toml",
+        include_str!("../../../examples/manifests/smart-speaker.toml"),
+    ),
+    (
+        "thermostat.toml",
+        include_str!("../../../examples/manifests/thermostat.toml"),
+    ),
+    (
+        "fitness-tracker.toml",
+        include_str!("../../../examples/manifests/fitness-tracker.toml"),
+    ),
+    (
+        "video-doorbell.toml",
+        include_str!("../../../examples/manifests/video-doorbell.toml"),
+    ),
+    (
+        "smart-fridge.toml",
+        include_str!("../../../examples/manifests/smart-fridge.toml"),
+    ),
+];
+
+/// The example manifests, parsed and checked.
+pub(crate) fn example_manifests(cx: &LintContext) -> anyhow::Result<Vec<Manifest>> {
+    EXAMPLES
+        .iter()
+        .map(|(name, src)| {
+            privet_manifest::load(src, cx).with_context(|| format!("built-in example {name}"))
+        })
+        .collect()
+}
+
+fn api(e: ApiError) -> anyhow::Error {
+    match e {
+        ApiError::Internal(cause) => anyhow!("internal error: {cause}"),
+        other => anyhow!("{}", other.problem().detail),
+    }
+}
+
+/// What the demo set up.
+struct Setup {
+    admin_key: String,
+    household: SubjectId,
+    members: Vec<(String, SubjectId)>,
+    devices: Vec<SimDevice>,
+}
+
+async fn setup(state: &AppState) -> anyhow::Result<Setup> {
+    let mut purposes: Vec<String> = state
+        .products()
+        .iter()
+        .flat_map(|m| m.purposes.iter().map(|p| p.id.to_string()))
+        .collect();
+    purposes.sort();
+    purposes.dedup();
+    let (_, admin) = api_keys::create(
+        state.store().as_ref(),
+        state.keys().keyring().as_ref(),
+        "demo",
+        Role::Admin,
+        purposes,
+        "demo admin".to_owned(),
+    )
+    .await
+    .map_err(api)?;
+
+    let profile = |name: &str| subjects::Profile {
+        name: name.to_owned(),
+        email: None,
+    };
+    let household = subjects::create(
+        state,
+        SubjectKind::Household,
+        None,
+        false,
+        profile("The Demo Household"),
+    )
+    .await
+    .map_err(api)?;
+    let mut members = Vec::new();
+    for (name, child) in [("Alex", false), ("Sam", false), ("Robin", true)] {
+        let id = subjects::create(
+            state,
+            SubjectKind::Member,
+            Some(household.clone()),
+            child,
+            profile(name),
+        )
+        .await
+        .map_err(api)?;
+        members.push((name.to_owned(), id));
+    }
+    let alex = members[0].1.clone();
+    let member_ids: Vec<String> = members.iter().map(|(_, id)| id.to_string()).collect();
+
+    let mut sims = Vec::new();
+    for manifest in state.products().iter() {
+        let personal = manifest.product.id.as_str() == "stride-band-4";
+        let member = personal.then_some(&alex);
+        let reg = devices::register(
+            state,
+            manifest.product.id.as_str(),
+            Some(&household),
+            member,
+        )
+        .await
+        .map_err(api)?;
+        // Alex and the household switch on every optional purpose except marketing; Sam and
+        // Robin switch on nothing, so their consent-only data is never collected.
+        for purpose in manifest.optional_purposes() {
+            if purpose.data_use.starts_with("marketing") {
+                continue;
+            }
+            for subject in [&household, &alex] {
+                let s = state.store().subject(subject).await?;
+                consent::set(
+                    state,
+                    &s,
+                    ConsentChange {
+                        purpose: purpose.id.as_str(),
+                        granted: true,
+                        product: Some(manifest.product.id.as_str()),
+                        actor: "demo",
+                        channel: "demo",
+                    },
+                )
+                .await
+                .map_err(api)?;
+            }
+        }
+        sims.push(SimDevice {
+            token: reg.token.expose().to_owned(),
+            manifest: Arc::clone(manifest),
+            members: if personal {
+                vec![alex.to_string()]
+            } else {
+                member_ids.clone()
+            },
+        });
+    }
+    Ok(Setup {
+        admin_key: admin.expose().to_owned(),
+        household,
+        members,
+        devices: sims,
+    })
+}
 
 pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let _ = args;
-    Err(anyhow::anyhow!("demo is being written")).context("demo")
+    let cx = crate::manifest_cmd::lint_context();
+    let manifests = example_manifests(&cx)?;
+    let master = std::env::var("PRIVET_MASTER_KEY").ok();
+    let dir = DataDir::open(&args.dir, master.as_deref())
+        .with_context(|| format!("cannot open demo data directory {}", args.dir.display()))?;
+    let mut config = Config::new(args.dir.clone(), "(built-in examples)".into());
+    config.listen = args.listen;
+    let server = Server::with_parts(config, dir, Products::from_manifests(manifests)).await?;
+    let state = server.state().clone();
+    let setup = setup(&state).await?;
+    let url = format!("http://{}", server.local_addr());
+
+    let n_devices = setup.devices.len();
+    let sim_url = url.clone();
+    let rate = args.rate;
+    let sim =
+        tokio::spawn(async move { run_fleet(&sim_url, setup.devices, rate, None, false).await });
+
+    let members: Vec<String> = setup
+        .members
+        .iter()
+        .map(|(n, id)| format!("{n} ({id})"))
+        .collect();
+    println!("Privet demo running at {url}");
+    println!("  data directory : {}", args.dir.display());
+    println!(
+        "  products       : {} built-in examples (privet label compare examples/manifests/*.toml)",
+        state.products().iter().count()
+    );
+    println!(
+        "  household      : {} with members {}",
+        setup.household,
+        members.join(", ")
+    );
+    println!(
+        "  devices        : {n_devices} simulated, ~{rate} events/s in total, undeclared fields included"
+    );
+    println!("  admin API key  : {}   (shown once)", setup.admin_key);
+    println!();
+    println!("Try:");
+    println!("  export KEY={}", setup.admin_key);
+    println!(
+        "  curl -H \"Authorization: Bearer $KEY\" '{url}/v1/events?purpose=heating_control&limit=5'"
+    );
+    println!(
+        "  curl -H \"Authorization: Bearer $KEY\" '{url}/v1/subjects/{}/consents'",
+        setup.members[0].1
+    );
+    println!("  curl -H \"Authorization: Bearer $KEY\" '{url}/v1/audit?limit=5'");
+    println!("  curl '{url}/metrics'");
+    println!();
+    println!("Press Ctrl-C to stop.");
+
+    server.run_until(shutdown_signal()).await?;
+    sim.abort();
+    Ok(ExitCode::SUCCESS)
 }

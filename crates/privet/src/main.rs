@@ -54,6 +54,8 @@ fn run() -> anyhow::Result<ExitCode> {
         cli::Command::Key(cmd) => runtime()?.block_on(admin_cmd::key(cmd)),
         cli::Command::Audit(cmd) => runtime()?.block_on(admin_cmd::audit(cmd)),
         cli::Command::Retention(cmd) => runtime()?.block_on(admin_cmd::retention(cmd)),
+        cli::Command::Backup(args) => runtime()?.block_on(admin_cmd::backup(args)),
+        cli::Command::Restore(args) => runtime()?.block_on(admin_cmd::restore(args)),
         cli::Command::Simulate(args) => runtime()?.block_on(simulate::run(args)),
         cli::Command::Bench(cmd) => runtime()?.block_on(bench::run(cmd)),
     }

@@ -40,6 +40,12 @@ pub trait SubjectState {
     fn restricted(&self, _subject: &SubjectRef) -> bool {
         false
     }
+
+    /// Whether `subject` has objected to `purpose` (UK GDPR Art. 21): it no longer serves as a
+    /// reason to collect their data.
+    fn objected(&self, _subject: &SubjectRef, _purpose: &PurposeId) -> bool {
+        false
+    }
 }
 
 /// Why no subject could be resolved.

@@ -1,16 +1,15 @@
 //! `POST /v1/devices`, `GET /v1/devices/{id}`.
 
-use crate::access::{DEVICE_TOKEN_PREFIX, Operator};
-use crate::error::{ApiError, ApiResult};
-use crate::ids::new_id;
+use crate::access::Operator;
+use crate::error::ApiResult;
 use crate::service::audit;
+use crate::service::devices::{self, Registered};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
-use privet_crypto::{generate_token, hash_token, os_rng};
-use privet_store::{DeviceId, NewDevice, SubjectId, SubjectKind};
+use privet_store::{DeviceId, SubjectId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -60,10 +59,24 @@ pub struct DeviceView {
     pub revoked: bool,
 }
 
+/// A reset device's new credentials, shown once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResetDevice {
+    /// Device id.
+    pub id: String,
+    /// The new token to provision into the device; the old one no longer works.
+    pub token: String,
+    /// The new single-use claim code for the next owner.
+    pub claim_code: String,
+    /// Record blocks erased (everything the device had sent).
+    pub blocks_erased: u64,
+}
+
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_device))
         .routes(routes!(get_device))
+        .routes(routes!(reset_device))
 }
 
 /// Registers a device with its own unique credential (never a shared default).
@@ -78,57 +91,26 @@ async fn create_device(
 ) -> ApiResult<(StatusCode, Json<CreatedDevice>)> {
     let cap = op.manage_fleet()?;
     let Json(body) = body?;
-    if state.products().get(&body.product).is_none() {
-        return Err(ApiError::Unprocessable(format!(
-            "unknown product `{}`",
-            body.product
-        )));
-    }
-    let household = match &body.household {
-        Some(h) => {
-            let s = state.store().subject(&SubjectId::new(h.clone())).await?;
-            if s.kind != SubjectKind::Household {
-                return Err(ApiError::NotFound("household".to_owned()));
-            }
-            Some(s.id)
-        }
-        None => None,
-    };
-    let member = match &body.member {
-        Some(m) => {
-            let s = state.store().subject(&SubjectId::new(m.clone())).await?;
-            if s.kind != SubjectKind::Member || s.household.is_none() || s.household != household {
-                return Err(ApiError::Unprocessable(
-                    "`member` must be a member of `household`".to_owned(),
-                ));
-            }
-            Some(s.id)
-        }
-        None => None,
-    };
-    let id = DeviceId::new(new_id("dev"));
-    let token = generate_token(DEVICE_TOKEN_PREFIX, &mut os_rng());
-    let claim = generate_token("pvc", &mut os_rng());
-    state
-        .store()
-        .create_device(NewDevice {
-            id: id.clone(),
-            product: body.product.clone(),
-            household: household.clone(),
-            member,
-            token_hash: hash_token(token.expose()),
-            claim_hash: Some(hash_token(claim.expose())),
-            created_at: Timestamp::now(),
-        })
-        .await?;
+    let household = body.household.clone().map(SubjectId::new);
+    let member = body.member.clone().map(SubjectId::new);
+    let Registered {
+        id,
+        token,
+        claim_code,
+    } = devices::register(&state, &body.product, household.as_ref(), member.as_ref()).await?;
     audit::record(
         &state,
         &cap.actor,
         "device.create",
         None,
-        Vec::new(),
+        // Subjects by pseudonym only: audit entries never name a subject by id.
+        household
+            .iter()
+            .chain(member.iter())
+            .map(|s| state.pseudonyms().pseudonym(s.as_str()))
+            .collect(),
         0,
-        serde_json::json!({"device": id, "product": body.product, "household": household}),
+        serde_json::json!({"device": id, "product": body.product}),
     )
     .await?;
     Ok((
@@ -136,7 +118,7 @@ async fn create_device(
         Json(CreatedDevice {
             id: id.to_string(),
             token: token.expose().to_owned(),
-            claim_code: claim.expose().to_owned(),
+            claim_code: claim_code.expose().to_owned(),
         }),
     ))
 }
@@ -161,5 +143,38 @@ async fn get_device(
         firmware: d.firmware,
         last_seen: d.last_seen,
         revoked: d.revoked_at.is_some(),
+    }))
+}
+
+/// Resets a device before it is sold or given away: the token is revoked (a new one is
+/// issued for re-provisioning), it leaves its household, and the data it sent is erased.
+#[utoipa::path(post, path = "/v1/devices/{id}/reset", tag = "devices",
+    params(("id" = String, Path, description = "Device id")),
+    responses((status = 200, body = ResetDevice), (status = 401), (status = 403), (status = 404)),
+    security(("api_key" = [])))]
+async fn reset_device(
+    State(state): State<AppState>,
+    op: Operator,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ResetDevice>> {
+    let cap = op.manage_fleet()?;
+    let id = DeviceId::new(id);
+    let before = state.store().device(&id).await?;
+    let reset = devices::reset(&state, &id).await?;
+    audit::record(
+        &state,
+        &cap.actor,
+        "device.reset",
+        None,
+        Vec::new(),
+        reset.records,
+        serde_json::json!({"device": id, "household": before.household}),
+    )
+    .await?;
+    Ok(Json(ResetDevice {
+        id: id.to_string(),
+        token: reset.token.expose().to_owned(),
+        claim_code: reset.claim_code.expose().to_owned(),
+        blocks_erased: reset.records,
     }))
 }

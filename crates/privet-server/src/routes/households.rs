@@ -103,7 +103,8 @@ async fn create_household(
         None,
         vec![p],
         0,
-        serde_json::json!({"household": id}),
+        // The household appears by pseudonym only (`subjects`), never by id.
+        serde_json::json!({}),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(Created { id: id.to_string() })))
@@ -145,9 +146,10 @@ async fn create_member(
         &cap.actor,
         "member.create",
         None,
-        vec![p],
+        // Member and household by pseudonym only, never by id.
+        vec![p, h.pseudonym],
         0,
-        serde_json::json!({"household": household, "member": id, "child": body.child}),
+        serde_json::json!({"child": body.child}),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(Created { id: id.to_string() })))

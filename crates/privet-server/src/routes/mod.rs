@@ -8,6 +8,8 @@ pub mod events;
 pub mod households;
 pub mod ingest;
 pub mod products;
+pub mod requests;
+pub mod subjects;
 pub mod system;
 
 use crate::error::ApiError;
@@ -56,6 +58,8 @@ pub fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(events::routes())
         .merge(audit::routes())
         .merge(products::routes())
+        .merge(subjects::routes())
+        .merge(requests::routes())
         .split_for_parts()
 }
 
@@ -83,6 +87,7 @@ pub fn router(state: AppState) -> axum::Router {
             }),
         )
         .fallback(|| async { ApiError::NotFound("route".to_owned()).into_response() })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed.into_response() })
         .layer(axum::middleware::from_fn_with_state(
             state.metrics().clone(),
             metrics::track,

@@ -3,7 +3,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use jiff::Timestamp;
-use privet_store::{ConsentRecord, NewConsent, Subject};
+use privet_store::{ConsentRecord, NewConsent, Objection, Subject};
 
 /// Whether `purpose` is granted for `product` in `records` (a subject's current decisions):
 /// a product-specific decision overrides an all-products one; otherwise the latest wins.
@@ -21,6 +21,13 @@ pub fn is_granted(records: &[ConsentRecord], product: &str, purpose: &str) -> bo
         }
     }
     specific.or(general).is_some_and(|(_, g)| g)
+}
+
+/// Whether `purpose` of `product` is objected to in `objections` (one subject's).
+pub fn is_objected(objections: &[Objection], product: &str, purpose: &str) -> bool {
+    objections
+        .iter()
+        .any(|o| o.purpose == purpose && o.product.as_deref().is_none_or(|p| p == product))
 }
 
 /// What a consent change applies to.

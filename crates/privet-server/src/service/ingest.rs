@@ -2,7 +2,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::record_id;
-use crate::service::consent::is_granted;
+use crate::service::consent::{is_granted, is_objected};
 use crate::service::payload::{self, StoredEvent};
 use crate::state::AppState;
 use jiff::{SignedDuration, Timestamp};
@@ -12,7 +12,7 @@ use privet_policy::{
     AdmitLimits, BatchLimits, BodyFormat, DeviceContext, DropCounts, SubjectRef, SubjectState,
     ValueHasher, admit_batch, decode_batch,
 };
-use privet_store::{ConsentRecord, Device, DeviceSeen, NewBlock, Subject, SubjectId};
+use privet_store::{ConsentRecord, Device, DeviceSeen, NewBlock, Objection, Subject, SubjectId};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use utoipa::ToSchema;
@@ -39,11 +39,17 @@ impl ValueHasher for Hasher<'_> {
 struct HouseholdState<'a> {
     product: &'a str,
     consents: HashMap<&'a str, Vec<ConsentRecord>>,
+    objections: &'a [Objection],
     restricted: HashSet<&'a str>,
 }
 
 impl<'a> HouseholdState<'a> {
-    fn new(product: &'a str, subjects: &'a [Subject], consents: &'a [ConsentRecord]) -> Self {
+    fn new(
+        product: &'a str,
+        subjects: &'a [Subject],
+        consents: &'a [ConsentRecord],
+        objections: &'a [Objection],
+    ) -> Self {
         let mut by_subject: HashMap<&str, Vec<ConsentRecord>> = HashMap::new();
         for r in consents {
             by_subject
@@ -54,6 +60,7 @@ impl<'a> HouseholdState<'a> {
         HouseholdState {
             product,
             consents: by_subject,
+            objections,
             restricted: subjects
                 .iter()
                 .filter(|s| s.restricted)
@@ -73,6 +80,18 @@ impl SubjectState for HouseholdState<'_> {
 
     fn restricted(&self, subject: &SubjectRef) -> bool {
         subject.id().is_some_and(|id| self.restricted.contains(id))
+    }
+
+    fn objected(&self, subject: &SubjectRef, purpose: &PurposeId) -> bool {
+        subject.id().is_some_and(|id| {
+            let mine: Vec<Objection> = self
+                .objections
+                .iter()
+                .filter(|o| o.subject.as_str() == id)
+                .cloned()
+                .collect();
+            is_objected(&mine, self.product, purpose.as_str())
+        })
     }
 }
 
@@ -122,12 +141,15 @@ pub async fn ingest(
         subjects.extend(state.store().members(h).await?);
     }
     let ids: Vec<SubjectId> = subjects.iter().map(|s| s.id.clone()).collect();
-    let consents = if ids.is_empty() {
-        Vec::new()
+    let (consents, objections) = if ids.is_empty() {
+        (Vec::new(), Vec::new())
     } else {
-        state.store().current_consents(&ids).await?
+        (
+            state.store().current_consents(&ids).await?,
+            state.store().objections(&ids).await?,
+        )
     };
-    let household_state = HouseholdState::new(&device.product, &subjects, &consents);
+    let household_state = HouseholdState::new(&device.product, &subjects, &consents, &objections);
     let member_ids: Vec<String> = subjects
         .iter()
         .filter(|s| s.kind == privet_store::SubjectKind::Member)

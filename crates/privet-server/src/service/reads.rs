@@ -3,7 +3,7 @@
 
 use crate::access::ReadPurpose;
 use crate::error::{ApiError, ApiResult};
-use crate::service::consent::is_granted;
+use crate::service::consent::{is_granted, is_objected};
 use crate::service::ingest::product_subject;
 use crate::service::{audit, payload};
 use crate::state::AppState;
@@ -264,12 +264,20 @@ async fn visibility(
     if subject.restricted {
         return Ok(Visibility::Hidden);
     }
+    let purpose = grant.purpose().id.as_str();
+    let objections = state
+        .store()
+        .objections(std::slice::from_ref(&subject.id))
+        .await?;
+    if is_objected(&objections, product, purpose) {
+        return Ok(Visibility::Hidden);
+    }
     if grant.needs_consent() {
         let current = state
             .store()
             .current_consents(std::slice::from_ref(&subject.id))
             .await?;
-        if !is_granted(&current, product, grant.purpose().id.as_str()) {
+        if !is_granted(&current, product, purpose) {
             return Ok(Visibility::Hidden);
         }
     }

@@ -22,7 +22,8 @@ pub struct Profile {
 /// Longest name accepted.
 const MAX_NAME: usize = 200;
 
-fn check_name(name: &str) -> ApiResult<()> {
+/// Checks a name: not empty, printable, at most 200 characters.
+pub fn check_name(name: &str) -> ApiResult<()> {
     let n = name.trim();
     if n.is_empty() {
         return Err(ApiError::Unprocessable(

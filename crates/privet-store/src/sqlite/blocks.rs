@@ -326,3 +326,46 @@ pub(crate) fn counts(c: &Connection) -> Result<(u64, u64)> {
     }
     Ok((blocks, events))
 }
+
+/// Distinct subjects with blocks, across chunks.
+pub(crate) fn subjects(c: &Connection) -> Result<Vec<Pseudonym>> {
+    let mut seen = std::collections::BTreeSet::new();
+    for chunk in chunks(c)? {
+        let mut stmt = match c.prepare(&format!("SELECT DISTINCT subject FROM {}", chunk.table())) {
+            Ok(s) => s,
+            Err(e) if is_dropped(&e) => continue,
+            Err(e) => return Err(Error::backend("list record subjects", e)),
+        };
+        let rows = stmt
+            .query_map([], |r| r.get::<_, Vec<u8>>(0))
+            .op("list record subjects")?;
+        for r in rows {
+            seen.insert(pseudonym(&r.op("list record subjects")?)?);
+        }
+    }
+    Ok(seen.into_iter().collect())
+}
+
+/// Blocks and events of one subject, across chunks (an index range per chunk).
+pub(crate) fn subject_counts(c: &Connection, subject: &Pseudonym) -> Result<(u64, u64)> {
+    let (mut blocks, mut events) = (0u64, 0u64);
+    for chunk in chunks(c)? {
+        let row: rusqlite::Result<(i64, Option<i64>)> = c.query_row(
+            &format!(
+                "SELECT count(*), sum(n) FROM {} WHERE subject = ?1",
+                chunk.table()
+            ),
+            [subject.as_bytes().as_slice()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        );
+        match row {
+            Ok((b, e)) => {
+                blocks += b as u64;
+                events += e.unwrap_or(0) as u64;
+            }
+            Err(e) if is_dropped(&e) => continue,
+            Err(e) => return Err(Error::backend("count subject records", e)),
+        }
+    }
+    Ok((blocks, events))
+}

@@ -5,10 +5,16 @@ use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 
 /// Data store migrations, in order. Append only.
-pub(crate) const DATA_MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_init",
-    include_str!("../../migrations/sqlite/0001_init.sql"),
-)];
+pub(crate) const DATA_MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_init",
+        include_str!("../../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        "0002_rights",
+        include_str!("../../migrations/sqlite/0002_rights.sql"),
+    ),
+];
 
 /// Keyring migrations, in order. Append only.
 pub(crate) const KEYRING_MIGRATIONS: &[(&str, &str)] = &[(

@@ -167,12 +167,18 @@ pub(crate) fn reset(
     c: &Connection,
     id: &DeviceId,
     at: Timestamp,
+    new_token: Option<&TokenHash>,
     new_claim: Option<&TokenHash>,
 ) -> Result<Device> {
+    let revoked = if new_token.is_some() {
+        None
+    } else {
+        Some(ts(at))
+    };
     let n = c
         .execute(
-            "UPDATE devices SET household = NULL, member = NULL, token_hash = NULL, revoked_at = ?2, claim_hash = ?3, firmware = firmware WHERE id = ?1",
-            params![id.as_str(), ts(at), new_claim.map(token)],
+            "UPDATE devices SET household = NULL, member = NULL, token_hash = ?2, revoked_at = ?3, claim_hash = ?4 WHERE id = ?1",
+            params![id.as_str(), new_token.map(token), revoked, new_claim.map(token)],
         )
         .op("reset device")?;
     if n == 0 {

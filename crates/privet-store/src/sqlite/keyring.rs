@@ -116,6 +116,19 @@ impl Keyring for SqliteKeyring {
         .await
     }
 
+    async fn reset_audit_anchor(&self, seq: i64, hash: AuditHash) -> Result<()> {
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO audit_anchor (id, seq, hash) VALUES (1, ?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                params![seq, hash.as_bytes().as_slice()],
+            )
+            .op("reset audit anchor")?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn audit_anchor(&self) -> Result<Option<(i64, AuditHash)>> {
         self.with(|c| {
             let row: Option<(i64, Vec<u8>)> = c

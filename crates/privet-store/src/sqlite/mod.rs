@@ -9,6 +9,7 @@ mod consents;
 mod devices;
 mod keyring;
 mod pool;
+mod requests;
 mod subjects;
 mod writer;
 
@@ -18,8 +19,8 @@ use crate::error::{Context, Error, Result};
 use crate::ids::{ApiKeyId, DeviceId, SubjectId};
 use crate::model::{
     ApiKey, AuditEntry, AuditVerdict, BlockQuery, ConsentRecord, Device, DeviceSeen, ErasedSubject,
-    NewApiKey, NewAuditEntry, NewBlock, NewConsent, NewDevice, NewSubject, RetentionReport,
-    Subject,
+    NewApiKey, NewAuditEntry, NewBlock, NewConsent, NewDevice, NewSubject, Objection,
+    RetentionReport, RightsRequest, Subject,
 };
 use crate::store::{BlockStream, Store};
 use async_trait::async_trait;
@@ -72,19 +73,25 @@ impl SqliteStore {
             })
             .await
     }
+}
 
-    /// Copies the WAL into the database and truncates it, so deleted pages leave the log.
-    pub async fn checkpoint(&self) -> Result<()> {
-        self.writer.write(|_| Ok(())).await?;
-        let path = self.path.clone();
-        tokio::task::spawn_blocking(move || {
-            let c = conn::open(&path, false)?;
-            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                .op("checkpoint")
-        })
-        .await
-        .map_err(|_| Error::Closed)?
+/// Checkpoints the WAL into the database and truncates it, retrying while readers still hold
+/// old snapshots (they finish within milliseconds).
+fn checkpoint_truncate(path: &Path) -> Result<()> {
+    let c = conn::open(path, false)?;
+    for _ in 0..200 {
+        let busy: i64 = c
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+            .op("checkpoint")?;
+        if busy == 0 {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
+    Err(Error::Conflict {
+        entity: "checkpoint",
+        id: "wal".to_owned(),
+    })
 }
 
 #[async_trait]
@@ -178,11 +185,12 @@ impl Store for SqliteStore {
         &self,
         id: &DeviceId,
         at: Timestamp,
+        new_token: Option<TokenHash>,
         new_claim: Option<TokenHash>,
     ) -> Result<Device> {
         let id = id.clone();
         self.writer
-            .write(move |c| devices::reset(c, &id, at, new_claim.as_ref()))
+            .write(move |c| devices::reset(c, &id, at, new_token.as_ref(), new_claim.as_ref()))
             .await
     }
 
@@ -276,6 +284,54 @@ impl Store for SqliteStore {
     }
     async fn record_counts(&self) -> Result<(u64, u64)> {
         self.readers.read(blocks::counts).await
+    }
+
+    async fn block_subjects(&self) -> Result<Vec<Pseudonym>> {
+        self.readers.read(blocks::subjects).await
+    }
+    async fn subject_record_counts(&self, subject: &Pseudonym) -> Result<(u64, u64)> {
+        let s = *subject;
+        self.readers
+            .read(move |c| blocks::subject_counts(c, &s))
+            .await
+    }
+
+    async fn create_request(&self, request: RightsRequest) -> Result<()> {
+        self.writer
+            .write(move |c| requests::save(c, &request, true))
+            .await
+    }
+    async fn update_request(&self, request: RightsRequest) -> Result<()> {
+        self.writer
+            .write(move |c| requests::save(c, &request, false))
+            .await
+    }
+    async fn request(&self, id: &str) -> Result<RightsRequest> {
+        let id = id.to_owned();
+        self.readers.read(move |c| requests::get(c, &id)).await
+    }
+    async fn requests(&self) -> Result<Vec<RightsRequest>> {
+        self.readers.read(requests::all).await
+    }
+    async fn record_objection(&self, objection: Objection) -> Result<()> {
+        self.writer
+            .write(move |c| requests::object(c, &objection))
+            .await
+    }
+    async fn objections(&self, subjects: &[SubjectId]) -> Result<Vec<Objection>> {
+        let s = subjects.to_vec();
+        self.readers
+            .read(move |c| requests::objections(c, &s))
+            .await
+    }
+
+    async fn checkpoint(&self) -> Result<()> {
+        // Queue behind pending writes so everything committed so far is checkpointed.
+        self.writer.write(|_| Ok(())).await?;
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || checkpoint_truncate(&path))
+            .await
+            .map_err(|_| Error::Closed)?
     }
 
     async fn append_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry> {

@@ -169,6 +169,8 @@ pub(crate) fn erase(c: &Connection, id: &SubjectId, at: Timestamp) -> Result<Era
     let consents = c
         .execute("DELETE FROM consents WHERE subject = ?1", [id.as_str()])
         .op("erase consents")? as u64;
+    c.execute("DELETE FROM objections WHERE subject = ?1", [id.as_str()])
+        .op("erase objections")?;
     let devices = if kind == "household" {
         c.execute(
             "UPDATE devices SET household = NULL, member = NULL, token_hash = NULL, revoked_at = ?2 WHERE household = ?1",

@@ -1,0 +1,374 @@
+//! Export (access and portability): everything held about a subject, streamed with constant
+//! memory — profile, every record decrypted, consents with history, objections, the
+//! supplementary information a subject access response must carry, and who accessed the data.
+
+use crate::error::{ApiError, ApiResult};
+use crate::service::payload;
+use crate::service::subjects::{self, Profile};
+use crate::state::AppState;
+use bytes::Bytes;
+use futures::StreamExt;
+use jiff::Timestamp;
+use privet_crypto::{Pseudonym, RecordAad, open};
+use privet_manifest::{Manifest, SubjectKind as StreamSubject};
+use privet_store::{BlockQuery, Subject, SubjectId, SubjectKind};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// One exported record.
+#[derive(Debug, Serialize)]
+pub struct ExportRecord {
+    /// Whose it is (the subject id: the requester, or a child member in a household export).
+    pub subject: String,
+    /// Product id.
+    pub product: String,
+    /// Stream key.
+    pub stream: String,
+    /// The device that sent it.
+    pub device: String,
+    /// When the device observed it.
+    pub ts: Timestamp,
+    /// When it will be deleted.
+    pub expires_at: Timestamp,
+    /// Every stored value, as stored (after minimisation).
+    pub data: Map<String, Value>,
+}
+
+/// A subject whose records an export holds.
+#[derive(Clone, Debug)]
+pub struct Included {
+    /// The subject.
+    pub subject: Subject,
+    /// Its profile.
+    pub profile: Profile,
+}
+
+/// Who and what an export covers, gathered before the records stream.
+pub struct Plan {
+    /// The requested subject.
+    pub main: Included,
+    /// Child members included in a household export.
+    pub children: Vec<Included>,
+    /// Products whose streams may hold the subjects' data.
+    pub products: Vec<Arc<Manifest>>,
+}
+
+/// Builds the plan; `NotFound` once the subject has been erased.
+pub async fn plan(state: &AppState, id: &SubjectId) -> ApiResult<Plan> {
+    let subject = state.store().subject(id).await?;
+    let profile = subjects::profile(state, &subject).await?;
+    let mut children = Vec::new();
+    if subject.kind == SubjectKind::Household {
+        for m in state.store().members(&subject.id).await? {
+            if m.child {
+                let p = subjects::profile(state, &m).await?;
+                children.push(Included {
+                    subject: m,
+                    profile: p,
+                });
+            }
+        }
+    }
+    // The products whose data this household can hold: its devices', and any it consented to.
+    let household = subjects::household_of(&subject);
+    let mut ids: Vec<String> = state
+        .store()
+        .devices_of(&household)
+        .await?
+        .into_iter()
+        .map(|d| d.product)
+        .collect();
+    for r in state.store().consents(&subject.id).await? {
+        ids.extend(r.consent.product);
+    }
+    ids.sort();
+    ids.dedup();
+    let products = ids
+        .iter()
+        .filter_map(|id| state.products().get(id).cloned())
+        .collect();
+    Ok(Plan {
+        main: Included { subject, profile },
+        children,
+        products,
+    })
+}
+
+impl Plan {
+    /// Every included subject.
+    pub fn subjects(&self) -> impl Iterator<Item = &Included> {
+        std::iter::once(&self.main).chain(self.children.iter())
+    }
+
+    /// The (product, stream) pairs that can hold data of this kind of subject.
+    pub fn streams_for(&self, kind: SubjectKind) -> Vec<(Arc<Manifest>, String)> {
+        let wanted = match kind {
+            SubjectKind::Household => StreamSubject::Household,
+            SubjectKind::Member => StreamSubject::Member,
+        };
+        self.products
+            .iter()
+            .flat_map(|m| {
+                m.streams
+                    .iter()
+                    .filter(move |s| s.subject.value == wanted)
+                    .map(move |s| (m.clone(), s.id.to_string()))
+            })
+            .collect()
+    }
+}
+
+/// Where exported records go, one at a time (so nothing accumulates in memory).
+pub trait RecordSink {
+    /// Takes one record; `Ok(false)` stops the export (the client went away).
+    fn put(
+        &mut self,
+        record: ExportRecord,
+    ) -> impl std::future::Future<Output = ApiResult<bool>> + Send;
+}
+
+/// Streams the decrypted records of one subject for one (product, stream) into `sink`.
+pub async fn records<S: RecordSink>(
+    state: &AppState,
+    who: &Subject,
+    product: &str,
+    stream: &str,
+    sink: &mut S,
+) -> ApiResult<bool> {
+    let key = match state.keys().get(&who.pseudonym).await {
+        Ok(k) => k,
+        Err(ApiError::NotFound(_)) => return Ok(true),
+        Err(e) => return Err(e),
+    };
+    let now = Timestamp::now();
+    let mut blocks = state
+        .store()
+        .scan_blocks(BlockQuery {
+            subject: Some(who.pseudonym),
+            streams: vec![stream.to_owned()],
+            product: Some(product.to_owned()),
+            ..Default::default()
+        })
+        .await?;
+    while let Some(block) = blocks.next().await {
+        let block = block?;
+        let plain = open(
+            &key,
+            &RecordAad::new(block.id, block.subject, &block.stream),
+            &block.payload,
+        )?;
+        let events = payload::decode(&plain)
+            .ok_or_else(|| ApiError::Internal("record block does not decode".to_owned()))?;
+        for ev in events {
+            if ev.exp <= now {
+                continue;
+            }
+            let rec = ExportRecord {
+                subject: who.id.to_string(),
+                product: product.to_owned(),
+                stream: block.stream.clone(),
+                device: block.device.to_string(),
+                ts: ev.ts,
+                expires_at: ev.exp,
+                data: ev.data,
+            };
+            if !sink.put(rec).await? {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// The parts of an export other than the records, as one JSON object.
+pub async fn about(state: &AppState, plan: &Plan) -> ApiResult<Value> {
+    let mut people = Vec::new();
+    let mut consents = Vec::new();
+    let mut access = Vec::new();
+    let ids: Vec<SubjectId> = plan.subjects().map(|i| i.subject.id.clone()).collect();
+    for inc in plan.subjects() {
+        let s = &inc.subject;
+        people.push(serde_json::json!({
+            "id": s.id,
+            "kind": s.kind,
+            "household": s.household,
+            "child": s.child,
+            "restricted": s.restricted,
+            "created_at": s.created_at,
+            "name": inc.profile.name,
+            "email": inc.profile.email,
+        }));
+        for r in state.store().consents(&s.id).await? {
+            consents.push(serde_json::to_value(&r).map_err(|e| ApiError::Internal(e.to_string()))?);
+        }
+        access.extend(access_log(state, &s.pseudonym).await?);
+    }
+    let objections = state.store().objections(&ids).await?;
+    Ok(serde_json::json!({
+        "generated_at": Timestamp::now(),
+        "subjects": people,
+        "consents": consents,
+        "objections": objections,
+        "access_log": access,
+        "processing": processing(&plan.products),
+        "your_rights": RIGHTS,
+    }))
+}
+
+const RIGHTS: &str = "You can ask for a copy of your data (this export), have it corrected, have it deleted, \
+restrict or object to its use, and withdraw consent at any time as easily as you gave it. \
+If you are unhappy with how your data is handled you can complain to the Information Commissioner's Office (ico.org.uk).";
+
+async fn access_log(state: &AppState, pseudonym: &Pseudonym) -> ApiResult<Vec<Value>> {
+    Ok(state
+        .store()
+        .audit_for(pseudonym)
+        .await?
+        .into_iter()
+        .map(|e| {
+            serde_json::json!({
+                "at": e.entry.at,
+                "who": e.entry.actor,
+                "what": e.entry.action,
+                "purpose": e.entry.purpose,
+                "records": e.entry.count,
+            })
+        })
+        .collect())
+}
+
+/// The supplementary information of UK GDPR Art. 15(1)-(2), per product, from its manifest.
+fn processing(products: &[Arc<Manifest>]) -> Vec<Value> {
+    products
+        .iter()
+        .map(|m| {
+            let purposes: Vec<Value> = m
+                .purposes
+                .iter()
+                .map(|p| {
+                    let recipients: Vec<Value> = p
+                        .recipients
+                        .iter()
+                        .filter_map(|r| m.recipient(r.as_str()))
+                        .map(|r| {
+                            serde_json::json!({
+                                "name": r.name.value,
+                                "role": r.role.as_ref().map(|x| x.value.to_string()),
+                                "country": r.country.as_ref().map(|x| x.value.clone()),
+                                "safeguard": r.safeguard.as_ref().map(|x| x.value.clone()),
+                            })
+                        })
+                        .collect();
+                    serde_json::json!({
+                        "purpose": p.id.as_str(),
+                        "description": p.description.value,
+                        "lawful_basis": p.basis.value.to_string(),
+                        "lawful_basis_in_plain_words": p.basis.value.plain(),
+                        "special_category_condition": p.special_category_condition.as_ref().map(|c| c.value.to_string()),
+                        "optional": p.needs_consent(),
+                        "recipients": recipients,
+                    })
+                })
+                .collect();
+            let fields: Vec<Value> = m
+                .fields()
+                .map(|(s, f)| {
+                    serde_json::json!({
+                        "stream": s.id.as_str(),
+                        "field": f.name.as_str(),
+                        "category": f.category.value,
+                        "origin": f.origin().to_string(),
+                        "origin_in_plain_words": f.origin().plain(),
+                        "purposes": f.purposes.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+                        "retention": f.effective_retention().map(|r| r.plain()),
+                        "minimised": f.transform.describe(),
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "product": m.product.id.as_str(),
+                "name": m.product.name.value,
+                "controller": m.product.maker.value,
+                "privacy_contact": m.product.privacy_contact.as_ref().map(|c| c.value.clone()),
+                "purposes": purposes,
+                "fields": fields,
+            })
+        })
+        .collect()
+}
+
+/// The byte channel an export is streamed through.
+pub type ExportTx = mpsc::Sender<Result<Bytes, std::io::Error>>;
+
+/// Flush threshold: export output is sent in chunks of about this size.
+pub(crate) const CHUNK: usize = 64 * 1024;
+
+struct JsonSink<'a> {
+    tx: &'a ExportTx,
+    buf: Vec<u8>,
+    first: bool,
+}
+
+impl RecordSink for JsonSink<'_> {
+    async fn put(&mut self, record: ExportRecord) -> ApiResult<bool> {
+        if !self.first {
+            self.buf.push(b',');
+        }
+        self.first = false;
+        serde_json::to_writer(&mut self.buf, &record)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        if self.buf.len() >= CHUNK {
+            return Ok(send(self.tx, std::mem::take(&mut self.buf)).await.is_ok());
+        }
+        Ok(true)
+    }
+}
+
+/// Sends the JSON export into `tx`: `{"about": …, "records": [ … ]}`, records streamed.
+pub async fn write_json(state: AppState, plan: Plan, tx: ExportTx) {
+    if let Err(e) = json_inner(&state, &plan, &tx).await {
+        tracing::warn!(error = %e, "export failed part-way");
+        let _ = tx.send(Err(std::io::Error::other("export failed"))).await;
+    }
+}
+
+async fn json_inner(state: &AppState, plan: &Plan, tx: &ExportTx) -> ApiResult<()> {
+    let about = about(state, plan).await?;
+    let head = format!(
+        "{{\"about\":{},\"records\":[",
+        serde_json::to_string(&about).map_err(|e| ApiError::Internal(e.to_string()))?
+    );
+    send(tx, head.into_bytes()).await?;
+    let mut sink = JsonSink {
+        tx,
+        buf: Vec::with_capacity(CHUNK * 2),
+        first: true,
+    };
+    for inc in plan.subjects() {
+        for (m, stream) in plan.streams_for(inc.subject.kind) {
+            if !records(
+                state,
+                &inc.subject,
+                m.product.id.as_str(),
+                &stream,
+                &mut sink,
+            )
+            .await?
+            {
+                return Ok(());
+            }
+        }
+    }
+    let mut tail = std::mem::take(&mut sink.buf);
+    tail.extend_from_slice(b"]}");
+    send(tx, tail).await
+}
+
+/// Sends one chunk; fails when the client has gone away.
+pub(crate) async fn send(tx: &ExportTx, bytes: Vec<u8>) -> ApiResult<()> {
+    tx.send(Ok(Bytes::from(bytes)))
+        .await
+        .map_err(|_| ApiError::Unavailable)
+}
