@@ -55,6 +55,22 @@ pub enum Error {
     /// A JWS could not be parsed or verified.
     #[error("invalid JWS: {0}")]
     Jws(#[from] JwsError),
+    /// Argon2 could not hash or verify a password: it refused the stored
+    /// hash's parameters or could not allocate its memory. Never says
+    /// anything about the password.
+    #[error("password hashing failed: {reason}")]
+    PasswordHash {
+        /// Why it failed.
+        reason: &'static str,
+    },
+    /// Signed data (e.g. release metadata) is past its expiry time.
+    #[error("{what} expired at {expires}")]
+    Expired {
+        /// What expired ("release metadata").
+        what: &'static str,
+        /// When it expired.
+        expires: jiff::Timestamp,
+    },
 }
 
 /// Why a JWS (compact serialisation) was rejected.

@@ -13,7 +13,14 @@
 //!   [`ct_eq`] — bearer tokens, stored only as hashes.
 //! - [`chain_hash`] / [`AuditHash`] — the audit log's hash chain.
 //! - [`SigningKey`] / [`verify_jws`] — Ed25519 JWS receipts and the JWKS.
-//! - [`ReleaseKeyPair`] / [`verify_release`] — the maker's offline firmware key.
+//! - [`ReleaseKeyPair`] / [`verify_release`] — the maker's offline firmware key;
+//!   [`sign_release`] / [`verify_signed_release`] — signed [`ReleaseMetadata`].
+//! - [`hash_password`] / [`verify_password`] / [`dummy_verify`] — Argon2id.
+//! - [`TotpSecret`], [`verify_totp`], [`otpauth_uri`], [`qr_svg`] — two-step
+//!   verification (RFC 6238); [`generate_recovery_codes`] /
+//!   [`hash_recovery_code`] — its recovery codes.
+//! - [`SecretBox`] — small secrets at rest (TOTP secrets), under a key
+//!   derived from the master key.
 //!
 //! Secret types redact their `Debug` output and wipe their memory on drop;
 //! errors ([`Error`]) never carry key material or plaintext.
@@ -48,21 +55,40 @@ mod envelope;
 mod error;
 mod jws;
 mod master;
+mod password;
 mod pseudonym;
 mod record;
+mod recovery;
 mod release;
+mod release_meta;
 mod rng;
+mod secretbox;
 mod signing;
 mod token;
+mod totp;
 
 pub use audit::{AuditHash, chain_hash};
 pub use error::{Error, JwsError, Result};
 pub use jws::{verify_jws, verify_jws_bytes, verify_jws_with_jwks};
 pub use master::MasterKey;
+pub use password::{
+    ARGON2_M_COST_KIB, ARGON2_P_COST, ARGON2_T_COST, dummy_verify, hash_password, needs_rehash,
+    verify_password,
+};
 pub use pseudonym::{FieldHasher, Pseudonym, Pseudonymizer};
 pub use rand_core;
 pub use record::{DataKey, RecordAad, SEAL_OVERHEAD, open, open_profile, seal, seal_profile};
+pub use recovery::{RECOVERY_CODE_COUNT, generate_recovery_codes, hash_recovery_code};
 pub use release::{ReleaseKeyPair, parse_public_key_string, verify_release};
+pub use release_meta::{
+    ReleaseMetadata, SignedRelease, compare_versions, sha256_hex, sign_release,
+    verify_signed_release,
+};
 pub use rng::{CryptoRng, OsRng, Rng, os_rng};
+pub use secretbox::SecretBox;
 pub use signing::{SigningKey, VerifyingKey};
 pub use token::{Secret, TOKEN_RANDOM_CHARS, TokenHash, ct_eq, generate_token, hash_token};
+pub use totp::{
+    TOTP_DIGITS, TOTP_STEP_SECS, TotpSecret, current_totp_code, otpauth_uri, qr_svg,
+    totp_time_step, verify_totp,
+};

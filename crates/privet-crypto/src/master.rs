@@ -10,6 +10,7 @@
 //! | `privet/v1/keyring-wrap` | wrapping subjects' data keys (AES-256-GCM) |
 //! | `privet/v1/pseudonym` | [`Pseudonymizer`] (HMAC-SHA256) |
 //! | `privet/v1/field-hash` | [`FieldHasher`] (HMAC-SHA256) |
+//! | `privet/v1/secret-box` | [`SecretBox`] (AES-256-GCM): TOTP secrets at rest |
 
 use aes_gcm::Aes256Gcm;
 use aes_gcm::aead::KeyInit as _;
@@ -23,13 +24,14 @@ use crate::encoding::{base64_decode_array, hex_decode_into};
 use crate::envelope;
 use crate::record::DataKey;
 use crate::rng::CryptoRng;
-use crate::{Error, FieldHasher, Pseudonym, Pseudonymizer, Result, Secret};
+use crate::{Error, FieldHasher, Pseudonym, Pseudonymizer, Result, Secret, SecretBox};
 
 /// HKDF salt: fixed, so every sub-key is a pure function of the master key.
 const HKDF_SALT: &[u8] = b"privet/master-key/v1";
 const INFO_WRAP: &[u8] = b"privet/v1/keyring-wrap";
 const INFO_PSEUDONYM: &[u8] = b"privet/v1/pseudonym";
 const INFO_FIELD_HASH: &[u8] = b"privet/v1/field-hash";
+const INFO_SECRET_BOX: &[u8] = b"privet/v1/secret-box";
 /// Domain label at the start of a wrapped key's associated data.
 const WRAP_AAD_LABEL: &[u8] = b"privet/wrapped-data-key";
 
@@ -147,6 +149,11 @@ impl MasterKey {
     /// The instance's hasher for the manifest's `hash` transform.
     pub fn field_hasher(&self) -> FieldHasher {
         FieldHasher::new(&derive_subkey(&self.bytes, INFO_FIELD_HASH))
+    }
+
+    /// The instance's box for small secrets at rest (TOTP secrets).
+    pub fn secret_box(&self) -> SecretBox {
+        SecretBox::new(&derive_subkey(&self.bytes, INFO_SECRET_BOX))
     }
 }
 

@@ -12,6 +12,8 @@
 //! - [`ReadGrant`] is the capability to read for one purpose: it projects stored fields down to
 //!   those declared for that purpose.
 //! - [`withdrawn_fields`] and [`strip_fields`] say what to purge when consent is withdrawn.
+//! - [`check_password`] applies the password rules (length, zxcvbn strength, a bundled list of
+//!   breached passwords) and explains a refusal with a [`PasswordProblem`].
 //!
 //! No error of this crate carries a value a device sent: values are personal data. Errors name
 //! the event's index, the stream and the field.
@@ -75,6 +77,7 @@
 
 mod admit;
 mod decode;
+mod password;
 mod purge;
 mod read;
 mod rights;
@@ -84,6 +87,9 @@ pub use admit::{
     SubjectState, ValueHasher, admit_batch,
 };
 pub use decode::{BatchLimits, BodyFormat, DecodeError, IncomingEvent, decode_batch};
+pub use password::{
+    MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, MIN_ZXCVBN_SCORE, PasswordProblem, check_password,
+};
 pub use purge::{strip_fields, unjustified_fields, withdrawn_fields};
 pub use read::ReadGrant;
 pub use rights::{due_date, extended_due_date, is_overdue, utc_date};

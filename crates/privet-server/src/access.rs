@@ -158,3 +158,147 @@ impl Operator {
         }
     }
 }
+
+/// Whoever calls a `/v1/subjects/…` route: an operator by API key, or a signed-in account.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// An operator key (support or admin may act on subjects).
+    Operator(Operator),
+    /// A signed-in member or staff account.
+    Account(Box<crate::session::SignedIn>),
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        if parts.headers.contains_key(AUTHORIZATION) {
+            return Ok(Caller::Operator(
+                Operator::from_request_parts(parts, state).await?,
+            ));
+        }
+        Ok(Caller::Account(Box::new(
+            crate::session::SignedIn::from_request_parts(parts, state).await?,
+        )))
+    }
+}
+
+/// What a caller wants to do with a subject.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubjectAction {
+    /// See or export its data and consents.
+    Read,
+    /// Change consents, correct, restrict, object, erase.
+    Manage,
+}
+
+/// Permission to act on one subject, from [`authorize_subject`].
+#[derive(Debug, Clone)]
+pub struct SubjectCap {
+    /// The subject.
+    pub subject: privet_store::Subject,
+    /// Who, for audit entries and consent records.
+    pub actor: String,
+    /// How consents given through this capability are recorded (`api`, `web`).
+    pub channel: &'static str,
+    /// Whether child members' data comes with a household export (owners and staff).
+    pub sees_children: bool,
+}
+
+/// Decides whether `caller` may do `action` to subject `id`.
+///
+/// Operators and staff need the support or admin role. A signed-in member may read their own
+/// data and their household's; only the owner manages the household and child members; a
+/// child may only read their own. Another household's subjects answer 404, so their existence
+/// is not revealed; another member of one's own household answers 403.
+pub async fn authorize_subject(
+    state: &AppState,
+    caller: &Caller,
+    id: &privet_store::SubjectId,
+    action: SubjectAction,
+) -> ApiResult<SubjectCap> {
+    use privet_store::{AccountKind, SubjectKind};
+    let staff = |actor: String, role: Role| -> ApiResult<()> {
+        match role {
+            Role::Support | Role::Admin => Ok(()),
+            other => Err(ApiError::Forbidden(format!(
+                "the {} role may not act on subjects ({actor})",
+                other.as_str()
+            ))),
+        }
+    };
+    match caller {
+        Caller::Operator(op) => {
+            let cap = op.handle_subjects()?;
+            let subject = state.store().subject(id).await?;
+            Ok(SubjectCap {
+                subject,
+                actor: cap.actor,
+                channel: "api",
+                sees_children: true,
+            })
+        }
+        Caller::Account(signed) => {
+            signed.require_verified()?;
+            let account = &signed.account;
+            if account.kind == AccountKind::Staff {
+                staff(signed.actor(), account.role.unwrap_or(Role::Dpo))?;
+                let subject = state.store().subject(id).await?;
+                return Ok(SubjectCap {
+                    subject,
+                    actor: signed.actor(),
+                    channel: "console",
+                    sees_children: true,
+                });
+            }
+            let not_found = || ApiError::NotFound("subject".to_owned());
+            let subject = state.store().subject(id).await.map_err(|e| {
+                if e.is_not_found() {
+                    not_found()
+                } else {
+                    e.into()
+                }
+            })?;
+            let household = crate::service::subjects::household_of(&subject);
+            if account.household.as_ref() != Some(&household) {
+                return Err(not_found());
+            }
+            let own = account.member.as_ref() == Some(&subject.id);
+            let me_child = match &account.member {
+                Some(m) => state
+                    .store()
+                    .subject(m)
+                    .await
+                    .map(|s| s.child)
+                    .unwrap_or(false),
+                None => false,
+            };
+            let allowed = match (subject.kind, action) {
+                (SubjectKind::Member, SubjectAction::Read) => {
+                    own || (account.owner && subject.child)
+                }
+                (SubjectKind::Member, SubjectAction::Manage) => {
+                    (own && !me_child) || (account.owner && subject.child)
+                }
+                (SubjectKind::Household, SubjectAction::Read) => true,
+                (SubjectKind::Household, SubjectAction::Manage) => account.owner,
+            };
+            if !allowed {
+                return Err(ApiError::Forbidden(match action {
+                    SubjectAction::Read => {
+                        "you can see only your own data and your household's".to_owned()
+                    }
+                    SubjectAction::Manage => {
+                        "only the household's owner may change this".to_owned()
+                    }
+                }));
+            }
+            Ok(SubjectCap {
+                subject,
+                actor: signed.actor(),
+                channel: "web",
+                sees_children: account.owner,
+            })
+        }
+    }
+}

@@ -27,6 +27,8 @@ pub struct Config {
     pub retention_interval: Duration,
     /// Master key from the environment (`PRIVET_MASTER_KEY`), instead of `master.key`.
     pub master_key: Option<String>,
+    /// Mark session cookies `Secure`; `None`: unless serving plain HTTP on loopback.
+    pub secure_cookies: Option<bool>,
 }
 
 impl Config {
@@ -43,6 +45,14 @@ impl Config {
             max_clock_skew: Duration::from_secs(300),
             retention_interval: Duration::from_secs(60),
             master_key: None,
+            secure_cookies: None,
         }
+    }
+
+    /// Whether session cookies carry `Secure`: always, except for plain HTTP on loopback
+    /// (where browsers would drop them), unless configured.
+    pub fn cookie_secure(&self) -> bool {
+        self.secure_cookies
+            .unwrap_or(!self.listen.ip().is_loopback())
     }
 }

@@ -26,6 +26,9 @@ pub enum ApiError {
     /// No or unknown credentials.
     #[error("authentication required")]
     Unauthenticated,
+    /// Sign-in failed; the detail is the same whatever the reason.
+    #[error("{0}")]
+    Unauthorized(String),
     /// Authenticated but not allowed.
     #[error("{0}")]
     Forbidden(String),
@@ -75,6 +78,9 @@ impl ApiError {
                 "unauthenticated",
                 "Authentication required",
             ),
+            ApiError::Unauthorized(_) => {
+                (StatusCode::UNAUTHORIZED, "sign-in-failed", "Sign-in failed")
+            }
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),

@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod products;
 pub mod routes;
 pub mod service;
+pub mod session;
 pub mod state;
 
 pub use config::Config;

@@ -4,10 +4,11 @@ use crate::config::Config;
 use crate::keys::Keys;
 use crate::metrics::Metrics;
 use crate::products::Products;
+use crate::service::throttle::Throttle;
 use axum::extract::FromRef;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use privet_crypto::{FieldHasher, MasterKey, Pseudonymizer, SigningKey};
+use privet_crypto::{FieldHasher, MasterKey, Pseudonymizer, SecretBox, SigningKey};
 use privet_store::{Keyring, Store};
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -29,6 +30,8 @@ struct Inner {
     metrics: Arc<Metrics>,
     config: Config,
     device_limiter: DefaultKeyedRateLimiter<String>,
+    secret_box: SecretBox,
+    throttle: Throttle,
 }
 
 impl AppState {
@@ -47,6 +50,8 @@ impl AppState {
         let master = Arc::new(master);
         AppState {
             inner: Arc::new(Inner {
+                secret_box: master.secret_box(),
+                throttle: Throttle::default(),
                 pseudonyms: master.pseudonymizer(),
                 field_hasher: master.field_hasher(),
                 keys: Keys::new(master, keyring),
@@ -100,6 +105,16 @@ impl AppState {
     /// Configuration.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Sealing of small secrets at rest (TOTP secrets, account e-mails).
+    pub fn secret_box(&self) -> &SecretBox {
+        &self.inner.secret_box
+    }
+
+    /// Sign-in failure tracking.
+    pub fn throttle(&self) -> &Throttle {
+        &self.inner.throttle
     }
 
     /// `Ok` if the device may send now, else how long it must wait.

@@ -438,3 +438,95 @@ pub struct Objection {
     /// Who recorded it.
     pub actor: String,
 }
+
+/// Whether an account belongs to a household member or to operator staff.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountKind {
+    /// A household member, signing in to use their rights.
+    Member,
+    /// Operator staff, using the console.
+    Staff,
+}
+
+/// A sign-in account. The e-mail is held only sealed; `email_lookup` is its keyed hash.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Account {
+    /// Opaque id.
+    pub id: String,
+    /// Keyed hash of the normalised e-mail, to find the account at sign-in.
+    pub email_lookup: Vec<u8>,
+    /// The e-mail, sealed.
+    pub email_sealed: Vec<u8>,
+    /// Member or staff.
+    pub kind: AccountKind,
+    /// The member's household.
+    pub household: Option<SubjectId>,
+    /// The member.
+    pub member: Option<SubjectId>,
+    /// Whether the member owns the household (manages members, devices, children's consents).
+    pub owner: bool,
+    /// Staff role.
+    pub role: Option<Role>,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// The TOTP secret, sealed; present from enrolment.
+    pub totp_sealed: Option<Vec<u8>>,
+    /// Whether two-step verification is on.
+    pub totp_enabled: bool,
+    /// The last TOTP time step accepted (replays are refused).
+    pub totp_last_step: Option<u64>,
+    /// Whether the account may sign in (a child's, only if the owner allows it).
+    pub can_sign_in: bool,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last password change.
+    pub password_changed_at: Timestamp,
+}
+
+/// A signed-in session. Only the hash of its cookie value is stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Session {
+    /// Public id, to list and revoke it.
+    pub id: String,
+    /// Hash of the cookie value.
+    pub id_hash: TokenHash,
+    /// The account.
+    pub account: String,
+    /// Sign-in time.
+    pub created_at: Timestamp,
+    /// Last request.
+    pub last_seen: Timestamp,
+    /// Absolute expiry.
+    pub expires_at: Timestamp,
+    /// A coarse description of the browser ("Firefox on Linux"), for the sessions list.
+    pub client: String,
+}
+
+/// An invitation for a member to create their account.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Invitation {
+    /// Hash of the single-use code.
+    pub code_hash: TokenHash,
+    /// The household.
+    pub household: SubjectId,
+    /// The member the account will belong to.
+    pub member: SubjectId,
+    /// Expiry.
+    pub expires_at: Timestamp,
+    /// Who invited (an account id).
+    pub created_by: String,
+}
+
+/// A signed firmware release as accepted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredRelease {
+    /// Product id.
+    pub product: String,
+    /// Version.
+    pub version: String,
+    /// The signed metadata document, as received (JSON).
+    pub signed: String,
+    /// When accepted.
+    pub created_at: Timestamp,
+}

@@ -3,9 +3,10 @@
 use crate::error::Result;
 use crate::ids::{ApiKeyId, DeviceId, SubjectId};
 use crate::model::{
-    ApiKey, AuditEntry, AuditVerdict, Block, BlockQuery, ConsentRecord, Device, DeviceSeen,
-    ErasedSubject, NewApiKey, NewAuditEntry, NewBlock, NewConsent, NewDevice, NewSubject,
-    Objection, RetentionReport, RightsRequest, Subject,
+    Account, ApiKey, AuditEntry, AuditVerdict, Block, BlockQuery, ConsentRecord, Device,
+    DeviceSeen, ErasedSubject, Invitation, NewApiKey, NewAuditEntry, NewBlock, NewConsent,
+    NewDevice, NewSubject, Objection, RetentionReport, RightsRequest, Session, StoredRelease,
+    Subject,
 };
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -121,6 +122,52 @@ pub trait Store: Send + Sync + 'static {
     async fn record_objection(&self, objection: Objection) -> Result<()>;
     /// The objections of these subjects.
     async fn objections(&self, subjects: &[SubjectId]) -> Result<Vec<Objection>>;
+
+    /// Creates an account. `Conflict` if the e-mail or member already has one.
+    async fn create_account(&self, account: Account) -> Result<()>;
+    /// The account with this id.
+    async fn account(&self, id: &str) -> Result<Account>;
+    /// The account whose e-mail hashes to `lookup`.
+    async fn account_by_email(&self, lookup: &[u8]) -> Result<Account>;
+    /// The account of a member.
+    async fn account_of_member(&self, member: &SubjectId) -> Result<Account>;
+    /// Replaces an account's mutable fields (password, two-step state, sign-in permission).
+    async fn update_account(&self, account: Account) -> Result<()>;
+    /// Every staff account.
+    async fn staff_accounts(&self) -> Result<Vec<Account>>;
+    /// Replaces an account's recovery codes (hashes).
+    async fn set_recovery_codes(&self, account: &str, hashes: Vec<TokenHash>) -> Result<()>;
+    /// Uses an unused recovery code once; `NotFound` if it is wrong or used.
+    async fn use_recovery_code(&self, account: &str, hash: &TokenHash, at: Timestamp)
+    -> Result<()>;
+    /// Unused recovery codes left.
+    async fn recovery_codes_left(&self, account: &str) -> Result<u64>;
+
+    /// Stores a new session.
+    async fn create_session(&self, session: Session) -> Result<()>;
+    /// The session whose cookie hashes to `hash`.
+    async fn session(&self, hash: &TokenHash) -> Result<Session>;
+    /// Records activity on a session.
+    async fn touch_session(&self, hash: &TokenHash, at: Timestamp) -> Result<()>;
+    /// Sessions of an account, newest first.
+    async fn sessions_of(&self, account: &str) -> Result<Vec<Session>>;
+    /// Revokes one session of an account by its public id.
+    async fn delete_session(&self, account: &str, id: &str) -> Result<()>;
+    /// Revokes every session of an account except `keep` (by public id); returns how many.
+    async fn delete_sessions(&self, account: &str, keep: Option<&str>) -> Result<u64>;
+
+    /// Stores an invitation.
+    async fn create_invitation(&self, invitation: Invitation) -> Result<()>;
+    /// Consumes a valid, unexpired invitation; `NotFound` if wrong, used or expired.
+    async fn take_invitation(&self, code: &TokenHash, at: Timestamp) -> Result<Invitation>;
+
+    /// Stores a verified release. `Conflict` if the version exists.
+    async fn put_release(&self, release: StoredRelease) -> Result<()>;
+    /// A product's releases.
+    async fn releases(&self, product: &str) -> Result<Vec<StoredRelease>>;
+
+    /// Audit entries by one actor (an account's security events).
+    async fn audit_by_actor(&self, actor: &str, limit: usize) -> Result<Vec<AuditEntry>>;
 
     /// Moves committed changes out of any log file into the database, so deleted content
     /// (zeroed on delete) is no longer held anywhere in the data directory.

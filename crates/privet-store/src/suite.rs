@@ -78,7 +78,249 @@ pub async fn run(store: &dyn Store, keyring: &dyn Keyring) {
     audit(store, keyring).await;
     keys(keyring).await;
     rights(store).await;
+    accounts(store).await;
     erasure(store).await;
+}
+
+fn account(id: &str, member: Option<&str>, email: &[u8]) -> Account {
+    Account {
+        id: id.into(),
+        email_lookup: email.to_vec(),
+        email_sealed: vec![1, 2, 3],
+        kind: if member.is_some() {
+            AccountKind::Member
+        } else {
+            AccountKind::Staff
+        },
+        household: member.map(|_| SubjectId::new("h1")),
+        member: member.map(SubjectId::new),
+        owner: member == Some("m1"),
+        role: if member.is_some() {
+            None
+        } else {
+            Some(Role::Support)
+        },
+        password_hash: "$argon2id$placeholder-for-suite".into(),
+        totp_sealed: None,
+        totp_enabled: false,
+        totp_last_step: None,
+        can_sign_in: true,
+        created_at: at("2026-01-01T00:00:00Z"),
+        password_changed_at: at("2026-01-01T00:00:00Z"),
+    }
+}
+
+async fn accounts(store: &dyn Store) {
+    let a = account("acc1", Some("m1"), b"lookup-1");
+    store.create_account(a.clone()).await.unwrap();
+    store
+        .create_account(account("staff1", None, b"lookup-staff"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            store
+                .create_account(account("acc2", Some("m2"), b"lookup-1"))
+                .await,
+            Err(crate::Error::Conflict { .. })
+        ),
+        "one account per e-mail"
+    );
+    assert!(
+        matches!(
+            store
+                .create_account(account("acc3", Some("m1"), b"lookup-3"))
+                .await,
+            Err(crate::Error::Conflict { .. })
+        ),
+        "one account per member"
+    );
+    assert_eq!(store.account("acc1").await.unwrap(), a);
+    assert_eq!(
+        store.account_by_email(b"lookup-1").await.unwrap().id,
+        "acc1"
+    );
+    assert_eq!(
+        store
+            .account_of_member(&SubjectId::new("m1"))
+            .await
+            .unwrap()
+            .id,
+        "acc1"
+    );
+    assert!(
+        store
+            .account_by_email(b"nobody")
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    let mut b = a.clone();
+    b.totp_enabled = true;
+    b.totp_last_step = Some(12345);
+    b.totp_sealed = Some(vec![9; 40]);
+    store.update_account(b.clone()).await.unwrap();
+    assert_eq!(store.account("acc1").await.unwrap(), b);
+    assert_eq!(store.staff_accounts().await.unwrap().len(), 1);
+
+    let codes = vec![hash_token("code-1"), hash_token("code-2")];
+    store.set_recovery_codes("acc1", codes).await.unwrap();
+    assert_eq!(store.recovery_codes_left("acc1").await.unwrap(), 2);
+    store
+        .use_recovery_code("acc1", &hash_token("code-1"), at("2026-02-01T00:00:00Z"))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .use_recovery_code("acc1", &hash_token("code-1"), at("2026-02-01T00:00:00Z"))
+            .await
+            .unwrap_err()
+            .is_not_found(),
+        "single use"
+    );
+    assert!(
+        store
+            .use_recovery_code("acc1", &hash_token("wrong"), at("2026-02-01T00:00:00Z"))
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    assert_eq!(store.recovery_codes_left("acc1").await.unwrap(), 1);
+
+    let session = |id: &str, t: &str| Session {
+        id: id.into(),
+        id_hash: hash_token(&format!("cookie-{id}")),
+        account: "acc1".into(),
+        created_at: at(t),
+        last_seen: at(t),
+        expires_at: at("2026-12-01T00:00:00Z"),
+        client: "Firefox on Linux".into(),
+    };
+    store
+        .create_session(session("s1", "2026-03-01T00:00:00Z"))
+        .await
+        .unwrap();
+    store
+        .create_session(session("s2", "2026-03-02T00:00:00Z"))
+        .await
+        .unwrap();
+    store
+        .create_session(session("s3", "2026-03-03T00:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.session(&hash_token("cookie-s1")).await.unwrap().id,
+        "s1"
+    );
+    store
+        .touch_session(&hash_token("cookie-s1"), at("2026-03-05T00:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .session(&hash_token("cookie-s1"))
+            .await
+            .unwrap()
+            .last_seen,
+        at("2026-03-05T00:00:00Z")
+    );
+    let listed: Vec<String> = store
+        .sessions_of("acc1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(listed, vec!["s3", "s2", "s1"]);
+    store.delete_session("acc1", "s3").await.unwrap();
+    assert!(
+        store
+            .delete_session("staff1", "s2")
+            .await
+            .unwrap_err()
+            .is_not_found(),
+        "only the owner's sessions"
+    );
+    assert_eq!(store.delete_sessions("acc1", Some("s1")).await.unwrap(), 1);
+    assert!(
+        store
+            .session(&hash_token("cookie-s2"))
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    assert_eq!(store.sessions_of("acc1").await.unwrap().len(), 1);
+
+    let inv = Invitation {
+        code_hash: hash_token("invite-1"),
+        household: SubjectId::new("h1"),
+        member: SubjectId::new("m2"),
+        expires_at: at("2026-04-01T00:00:00Z"),
+        created_by: "acc1".into(),
+    };
+    store.create_invitation(inv.clone()).await.unwrap();
+    assert!(
+        store
+            .take_invitation(&hash_token("invite-1"), at("2026-05-01T00:00:00Z"))
+            .await
+            .unwrap_err()
+            .is_not_found(),
+        "expired"
+    );
+    assert_eq!(
+        store
+            .take_invitation(&hash_token("invite-1"), at("2026-03-10T00:00:00Z"))
+            .await
+            .unwrap(),
+        inv
+    );
+    assert!(
+        store
+            .take_invitation(&hash_token("invite-1"), at("2026-03-10T00:00:00Z"))
+            .await
+            .unwrap_err()
+            .is_not_found(),
+        "single use"
+    );
+
+    let rel = StoredRelease {
+        product: "acme-thermostat-2".into(),
+        version: "1.2.0".into(),
+        signed: "{}".into(),
+        created_at: at("2026-03-01T00:00:00Z"),
+    };
+    store.put_release(rel.clone()).await.unwrap();
+    assert!(matches!(
+        store.put_release(rel.clone()).await,
+        Err(crate::Error::Conflict { .. })
+    ));
+    assert_eq!(
+        store.releases("acme-thermostat-2").await.unwrap(),
+        vec![rel]
+    );
+    assert!(store.releases("other").await.unwrap().is_empty());
+
+    let ev = NewAuditEntry {
+        at: at("2026-03-01T00:00:00Z"),
+        actor: "account:acc1".into(),
+        action: "auth.login".into(),
+        purpose: None,
+        subjects: vec![],
+        count: 0,
+        detail: serde_json::json!({}),
+    };
+    store.append_audit(ev).await.unwrap();
+    let mine = store.audit_by_actor("account:acc1", 10).await.unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].entry.action, "auth.login");
+    assert!(
+        store
+            .audit_by_actor("account:acc", 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "exact actor only"
+    );
 }
 
 async fn rights(store: &dyn Store) {
@@ -728,6 +970,10 @@ async fn erasure(store: &dyn Store) {
             .is_empty()
     );
 
+    assert!(
+        store.account("acc1").await.unwrap_err().is_not_found(),
+        "a member's account goes with them"
+    );
     let h = store
         .erase_subject(&SubjectId::new("h1"), at("2026-06-01T00:00:00Z"))
         .await

@@ -32,6 +32,9 @@ pub(crate) enum Command {
     /// Retention.
     #[command(subcommand)]
     Retention(RetentionCmd),
+    /// Signed firmware releases (the maker's offline key).
+    #[command(subcommand)]
+    Release(ReleaseCmd),
     /// Write a consistent snapshot of the data store (never the keyring), even while serving.
     Backup(BackupArgs),
     /// Restore a backup; whatever was erased since it was taken stays erased.
@@ -272,4 +275,41 @@ pub(crate) struct RestoreArgs {
     /// The backup file to restore.
     #[arg(value_name = "FILE")]
     pub(crate) file: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReleaseCmd {
+    /// Make an Ed25519 release key pair: PREFIX.key (secret, keep offline) and PREFIX.pub.
+    Keygen(ReleaseKeygenArgs),
+    /// Sign firmware: print signed metadata (product, version, SHA-256, length, expiry) as JSON.
+    Sign(ReleaseSignArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReleaseKeygenArgs {
+    /// Path prefix of the two files.
+    #[arg(long, value_name = "PREFIX")]
+    pub(crate) out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReleaseSignArgs {
+    /// The secret key file from `release keygen`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key: PathBuf,
+    /// Product id.
+    #[arg(long)]
+    pub(crate) product: String,
+    /// Version of this firmware.
+    #[arg(long)]
+    pub(crate) version: String,
+    /// Oldest version that may update to this one directly.
+    #[arg(long)]
+    pub(crate) min_version: Option<String>,
+    /// Days until the metadata expires (devices refuse expired metadata).
+    #[arg(long, default_value_t = 365)]
+    pub(crate) expires_days: u32,
+    /// The firmware image.
+    #[arg(value_name = "FIRMWARE")]
+    pub(crate) firmware: PathBuf,
 }

@@ -7,6 +7,7 @@ mod demo;
 mod diagnostics;
 mod label_cmd;
 mod manifest_cmd;
+mod release_cmd;
 mod serve_cmd;
 mod simulate;
 
@@ -54,6 +55,7 @@ fn run() -> anyhow::Result<ExitCode> {
         cli::Command::Key(cmd) => runtime()?.block_on(admin_cmd::key(cmd)),
         cli::Command::Audit(cmd) => runtime()?.block_on(admin_cmd::audit(cmd)),
         cli::Command::Retention(cmd) => runtime()?.block_on(admin_cmd::retention(cmd)),
+        cli::Command::Release(cmd) => release_cmd::run(cmd),
         cli::Command::Backup(args) => runtime()?.block_on(admin_cmd::backup(args)),
         cli::Command::Restore(args) => runtime()?.block_on(admin_cmd::restore(args)),
         cli::Command::Simulate(args) => runtime()?.block_on(simulate::run(args)),

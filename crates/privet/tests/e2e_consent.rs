@@ -238,21 +238,35 @@ fn consent_requests_are_validated() {
 }
 
 #[test]
-#[ignore = "withdrawal does not yet purge data held only for the withdrawn purpose (DESIGN.md: PUT consents — \"withdrawal purges data held only for it\"); privet-policy::purge exists but the server does not call it"]
 fn withdrawal_purges_data_held_only_for_that_purpose() {
     let inst = Instance::new();
     let admin = inst.key("admin", &[]);
     let support = inst.key("support", &[]);
-    let analyst = inst.key("analyst", &["energy_report"]);
+    let dpo = inst.key("dpo", &[]);
+    let report = inst.key("analyst", &["energy_report"]);
+    let heating = inst.key("analyst", &["heating_control"]);
     let server = inst.serve();
     let home = server.home(&admin);
-    server
-        .consent(&support, &home.member, "energy_report", true)
-        .expect(200);
+    for s in [&home.member, &home.household] {
+        server
+            .consent(&support, s, "energy_report", true)
+            .expect(200);
+    }
     server.ingest_ok(
         &home.token,
-        &json!([presence(&ago(40), &home.member, true)]),
+        &json!([
+            presence(&ago(40), &home.member, true),
+            presence(&ago(30), &home.member, false),
+            climate(&ago(30), 20.0, 7),
+        ]),
     );
+    assert_eq!(
+        server
+            .records(&report, &[("purpose", "energy_report")])
+            .len(),
+        3
+    );
+
     server
         .consent(&support, &home.member, "energy_report", false)
         .expect(200);
@@ -261,8 +275,29 @@ fn withdrawal_purges_data_held_only_for_that_purpose() {
         .consent(&support, &home.member, "energy_report", true)
         .expect(200);
     let stored = server.records(
-        &analyst,
+        &report,
         &[("purpose", "energy_report"), ("stream", "presence")],
     );
     assert!(stored.is_empty(), "purged on withdrawal: {stored:?}");
+    // Data also held for another purpose, or about another subject, stays.
+    assert_eq!(
+        server
+            .records(&report, &[("purpose", "energy_report")])
+            .len(),
+        1
+    );
+    assert_eq!(
+        server
+            .records(&heating, &[("purpose", "heating_control")])
+            .len(),
+        1
+    );
+    // The withdrawal is audited.
+    let audit = server.audit(&dpo);
+    let w = audit
+        .iter()
+        .find(|e| e["action"] == "consent.withdraw")
+        .expect("withdrawal audited");
+    assert_eq!(w["purpose"], "energy_report");
+    assert_eq!(w["actor"], support.actor().as_str());
 }

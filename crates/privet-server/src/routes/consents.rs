@@ -1,9 +1,10 @@
 //! `PUT /v1/subjects/{id}/consents/{purpose}`, `GET /v1/subjects/{id}/consents`.
 
-use crate::access::Operator;
+use crate::access::{Caller, SubjectAction, authorize_subject};
 use crate::error::ApiResult;
 use crate::service::audit;
 use crate::service::consent::{self, ConsentChange, is_granted};
+use crate::service::purge;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -88,13 +89,19 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     security(("api_key" = [])))]
 async fn put_consent(
     State(state): State<AppState>,
-    op: Operator,
+    caller: Caller,
     Path((id, purpose)): Path<(String, String)>,
     body: Result<Json<ConsentBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<ConsentView>> {
-    let cap = op.handle_subjects()?;
+    let cap = authorize_subject(
+        &state,
+        &caller,
+        &SubjectId::new(id.clone()),
+        SubjectAction::Manage,
+    )
+    .await?;
     let Json(body) = body?;
-    let subject = state.store().subject(&SubjectId::new(id)).await?;
+    let subject = cap.subject.clone();
     let record = consent::set(
         &state,
         &subject,
@@ -103,7 +110,7 @@ async fn put_consent(
             granted: body.granted,
             product: body.product.as_deref(),
             actor: &cap.actor,
-            channel: body.channel.as_deref().unwrap_or("api"),
+            channel: body.channel.as_deref().unwrap_or(cap.channel),
         },
     )
     .await?;
@@ -121,6 +128,20 @@ async fn put_consent(
         serde_json::json!({"product": body.product}),
     )
     .await?;
+    if !body.granted {
+        // Withdrawal purges, at once, what no remaining purpose justifies (DESIGN principle 2).
+        let purged = purge::unjustified(&state, &subject, &purpose).await?;
+        audit::record(
+            &state,
+            &cap.actor,
+            "consent.purge",
+            Some(&purpose),
+            vec![subject.pseudonym],
+            purged.records,
+            serde_json::json!({"values": purged.values, "records": purged.records}),
+        )
+        .await?;
+    }
     Ok(Json(ConsentView::from(&record)))
 }
 
@@ -131,11 +152,11 @@ async fn put_consent(
     security(("api_key" = [])))]
 async fn get_consents(
     State(state): State<AppState>,
-    op: Operator,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ConsentsView>> {
-    op.handle_subjects()?;
-    let subject = state.store().subject(&SubjectId::new(id)).await?;
+    let cap = authorize_subject(&state, &caller, &SubjectId::new(id), SubjectAction::Read).await?;
+    let subject = cap.subject;
     let history = state.store().consents(&subject.id).await?;
     let household = crate::service::subjects::household_of(&subject);
     let devices = state.store().devices_of(&household).await?;

@@ -2,6 +2,7 @@
 //! metrics, body limits and security headers.
 
 pub mod audit;
+pub mod auth;
 pub mod consents;
 pub mod devices;
 pub mod events;
@@ -51,6 +52,9 @@ impl Modify for Security {
 pub fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(system::routes())
+        .merge(auth::routes())
+        .merge(members::routes())
+        .merge(fleet::routes())
         .merge(households::routes())
         .merge(devices::routes())
         .merge(ingest::routes())
@@ -105,3 +109,5 @@ pub fn router(state: AppState) -> axum::Router {
     ))
     .with_state(state)
 }
+pub mod fleet;
+pub mod members;

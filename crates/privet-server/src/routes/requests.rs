@@ -232,7 +232,7 @@ async fn complete_request(
                 RequestKind::Portability => Some("csv"),
                 _ => None,
             });
-            let resp = export_response(&state, &subject, format, &cap.actor).await?;
+            let resp = export_response(&state, &subject, format, &cap.actor, true).await?;
             requests::mark_done(&state, r).await?;
             resp
         }

@@ -1,6 +1,6 @@
 //! Rights on `/v1/subjects/{id}`: export, erasure, rectification, restriction, objection.
 
-use crate::access::Operator;
+use crate::access::{Caller, SubjectAction, authorize_subject};
 use crate::error::{ApiError, ApiResult};
 use crate::service::erasure::{self, Receipt};
 use crate::service::subjects::{self as subject_svc};
@@ -75,6 +75,7 @@ pub(crate) async fn export_response(
     id: &SubjectId,
     format: Option<&str>,
     actor: &str,
+    with_children: bool,
 ) -> ApiResult<Response> {
     let zip = match format.unwrap_or("json") {
         "json" => false,
@@ -86,7 +87,7 @@ pub(crate) async fn export_response(
             )));
         }
     };
-    let plan = export::plan(state, id).await?;
+    let plan = export::plan(state, id, with_children).await?;
     let pseudonyms: Vec<_> = plan.subjects().map(|i| i.subject.pseudonym).collect();
     audit::record(
         state,
@@ -136,13 +137,26 @@ fn tokio_stream_from<T: Send + 'static>(
     security(("api_key" = [])))]
 async fn export_subject(
     State(state): State<AppState>,
-    op: Operator,
+    caller: Caller,
     Path(id): Path<String>,
     params: Result<Query<ExportParams>, QueryRejection>,
 ) -> ApiResult<Response> {
-    let cap = op.handle_subjects()?;
+    let cap = authorize_subject(
+        &state,
+        &caller,
+        &SubjectId::new(id.clone()),
+        SubjectAction::Read,
+    )
+    .await?;
     let Query(p) = params?;
-    export_response(&state, &SubjectId::new(id), p.format.as_deref(), &cap.actor).await
+    export_response(
+        &state,
+        &cap.subject.id,
+        p.format.as_deref(),
+        &cap.actor,
+        cap.sees_children,
+    )
+    .await
 }
 
 /// Erases a member, or a household with its members: keys destroyed first (crypto-shredding),
@@ -153,10 +167,16 @@ async fn export_subject(
     security(("api_key" = [])))]
 async fn erase_subject(
     State(state): State<AppState>,
-    op: Operator,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Receipt>> {
-    let cap = op.handle_subjects()?;
+    let cap = authorize_subject(
+        &state,
+        &caller,
+        &SubjectId::new(id.clone()),
+        SubjectAction::Manage,
+    )
+    .await?;
     Ok(Json(
         erasure::erase(&state, &SubjectId::new(id), &cap.actor).await?,
     ))
@@ -170,11 +190,17 @@ async fn erase_subject(
     security(("api_key" = [])))]
 async fn rectify_subject(
     State(state): State<AppState>,
-    op: Operator,
+    caller: Caller,
     Path(id): Path<String>,
     body: Result<Json<Rectification>, JsonRejection>,
 ) -> ApiResult<axum::http::StatusCode> {
-    let cap = op.handle_subjects()?;
+    let cap = authorize_subject(
+        &state,
+        &caller,
+        &SubjectId::new(id.clone()),
+        SubjectAction::Manage,
+    )
+    .await?;
     let Json(body) = body?;
     rectify(&state, &SubjectId::new(id), body, &cap.actor).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
@@ -238,11 +264,17 @@ pub(crate) async fn rectify(
     security(("api_key" = [])))]
 async fn restrict_subject(
     State(state): State<AppState>,
-    op: Operator,
+    caller: Caller,
     Path(id): Path<String>,
     body: Result<Json<RestrictionBody>, JsonRejection>,
 ) -> ApiResult<axum::http::StatusCode> {
-    let cap = op.handle_subjects()?;
+    let cap = authorize_subject(
+        &state,
+        &caller,
+        &SubjectId::new(id.clone()),
+        SubjectAction::Manage,
+    )
+    .await?;
     let Json(body) = body?;
     restrict(&state, &SubjectId::new(id), body.restricted, &cap.actor).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
@@ -284,11 +316,17 @@ pub(crate) async fn restrict(
     security(("api_key" = [])))]
 async fn object_subject(
     State(state): State<AppState>,
-    op: Operator,
+    caller: Caller,
     Path(id): Path<String>,
     body: Result<Json<ObjectionBody>, JsonRejection>,
 ) -> ApiResult<Json<ObjectionOutcome>> {
-    let cap = op.handle_subjects()?;
+    let cap = authorize_subject(
+        &state,
+        &caller,
+        &SubjectId::new(id.clone()),
+        SubjectAction::Manage,
+    )
+    .await?;
     let Json(body) = body?;
     let id = SubjectId::new(id);
     let objected = requests::object(&state, &id, &body.purposes, &cap.actor).await?;

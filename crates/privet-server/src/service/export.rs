@@ -56,11 +56,11 @@ pub struct Plan {
 }
 
 /// Builds the plan; `NotFound` once the subject has been erased.
-pub async fn plan(state: &AppState, id: &SubjectId) -> ApiResult<Plan> {
+pub async fn plan(state: &AppState, id: &SubjectId, with_children: bool) -> ApiResult<Plan> {
     let subject = state.store().subject(id).await?;
     let profile = subjects::profile(state, &subject).await?;
     let mut children = Vec::new();
-    if subject.kind == SubjectKind::Household {
+    if subject.kind == SubjectKind::Household && with_children {
         for m in state.store().members(&subject.id).await? {
             if m.child {
                 let p = subjects::profile(state, &m).await?;

@@ -200,3 +200,35 @@ pub(crate) fn verify(c: &Connection, anchor: Option<(i64, AuditHash)>) -> Result
         first_broken: None,
     })
 }
+
+pub(crate) fn by_actor(c: &Connection, actor: &str, limit: usize) -> Result<Vec<AuditEntry>> {
+    let needle = format!(
+        "%\"actor\":{}%",
+        serde_json::Value::String(actor.to_owned())
+    );
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT seq, body, prev, hash FROM audit WHERE body LIKE ?1 ORDER BY seq DESC LIMIT ?2",
+        )
+        .op("read audit")?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt
+        .query_map(params![needle, limit], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+            ))
+        })
+        .op("read audit")?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, body, prev, hash) = row.op("read audit")?;
+        let e = decode(seq, &body, &prev, &hash)?;
+        if e.entry.actor == actor {
+            out.push(e);
+        }
+    }
+    Ok(out)
+}

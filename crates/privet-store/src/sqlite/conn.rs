@@ -14,6 +14,10 @@ pub(crate) const DATA_MIGRATIONS: &[(&str, &str)] = &[
         "0002_rights",
         include_str!("../../migrations/sqlite/0002_rights.sql"),
     ),
+    (
+        "0003_accounts",
+        include_str!("../../migrations/sqlite/0003_accounts.sql"),
+    ),
 ];
 
 /// Keyring migrations, in order. Append only.

@@ -1,5 +1,6 @@
 //! The embedded SQLite backend: one writer thread with group commit, a pool of readers.
 
+mod accounts;
 mod api_keys;
 mod audit;
 mod blocks;
@@ -18,9 +19,9 @@ pub use keyring::SqliteKeyring;
 use crate::error::{Context, Error, Result};
 use crate::ids::{ApiKeyId, DeviceId, SubjectId};
 use crate::model::{
-    ApiKey, AuditEntry, AuditVerdict, BlockQuery, ConsentRecord, Device, DeviceSeen, ErasedSubject,
-    NewApiKey, NewAuditEntry, NewBlock, NewConsent, NewDevice, NewSubject, Objection,
-    RetentionReport, RightsRequest, Subject,
+    Account, ApiKey, AuditEntry, AuditVerdict, BlockQuery, ConsentRecord, Device, DeviceSeen,
+    ErasedSubject, Invitation, NewApiKey, NewAuditEntry, NewBlock, NewConsent, NewDevice,
+    NewSubject, Objection, RetentionReport, RightsRequest, Session, StoredRelease, Subject,
 };
 use crate::store::{BlockStream, Store};
 use async_trait::async_trait;
@@ -322,6 +323,114 @@ impl Store for SqliteStore {
         let s = subjects.to_vec();
         self.readers
             .read(move |c| requests::objections(c, &s))
+            .await
+    }
+
+    async fn create_account(&self, account: Account) -> Result<()> {
+        self.writer
+            .write(move |c| accounts::create(c, &account))
+            .await
+    }
+    async fn account(&self, id: &str) -> Result<Account> {
+        let id = id.to_owned();
+        self.readers.read(move |c| accounts::by_id(c, &id)).await
+    }
+    async fn account_by_email(&self, lookup: &[u8]) -> Result<Account> {
+        let l = lookup.to_vec();
+        self.readers.read(move |c| accounts::by_email(c, &l)).await
+    }
+    async fn account_of_member(&self, member: &SubjectId) -> Result<Account> {
+        let m = member.clone();
+        self.readers.read(move |c| accounts::of_member(c, &m)).await
+    }
+    async fn update_account(&self, account: Account) -> Result<()> {
+        self.writer
+            .write(move |c| accounts::update(c, &account))
+            .await
+    }
+    async fn staff_accounts(&self) -> Result<Vec<Account>> {
+        self.readers.read(accounts::staff).await
+    }
+    async fn set_recovery_codes(&self, account: &str, hashes: Vec<TokenHash>) -> Result<()> {
+        let a = account.to_owned();
+        self.writer
+            .write(move |c| accounts::set_codes(c, &a, &hashes))
+            .await
+    }
+    async fn use_recovery_code(
+        &self,
+        account: &str,
+        hash: &TokenHash,
+        at: Timestamp,
+    ) -> Result<()> {
+        let (a, h) = (account.to_owned(), *hash);
+        self.writer
+            .write(move |c| accounts::use_code(c, &a, &h, at))
+            .await
+    }
+    async fn recovery_codes_left(&self, account: &str) -> Result<u64> {
+        let a = account.to_owned();
+        self.readers
+            .read(move |c| accounts::codes_left(c, &a))
+            .await
+    }
+    async fn create_session(&self, session: Session) -> Result<()> {
+        self.writer
+            .write(move |c| accounts::create_session(c, &session))
+            .await
+    }
+    async fn session(&self, hash: &TokenHash) -> Result<Session> {
+        let h = *hash;
+        self.readers.read(move |c| accounts::session(c, &h)).await
+    }
+    async fn touch_session(&self, hash: &TokenHash, at: Timestamp) -> Result<()> {
+        let h = *hash;
+        self.writer
+            .write(move |c| accounts::touch_session(c, &h, at))
+            .await
+    }
+    async fn sessions_of(&self, account: &str) -> Result<Vec<Session>> {
+        let a = account.to_owned();
+        self.readers
+            .read(move |c| accounts::sessions_of(c, &a))
+            .await
+    }
+    async fn delete_session(&self, account: &str, id: &str) -> Result<()> {
+        let (a, i) = (account.to_owned(), id.to_owned());
+        self.writer
+            .write(move |c| accounts::delete_session(c, &a, &i))
+            .await
+    }
+    async fn delete_sessions(&self, account: &str, keep: Option<&str>) -> Result<u64> {
+        let (a, k) = (account.to_owned(), keep.map(str::to_owned));
+        self.writer
+            .write(move |c| accounts::delete_sessions(c, &a, k.as_deref()))
+            .await
+    }
+    async fn create_invitation(&self, invitation: Invitation) -> Result<()> {
+        self.writer
+            .write(move |c| accounts::create_invitation(c, &invitation))
+            .await
+    }
+    async fn take_invitation(&self, code: &TokenHash, at: Timestamp) -> Result<Invitation> {
+        let h = *code;
+        self.writer
+            .write(move |c| accounts::take_invitation(c, &h, at))
+            .await
+    }
+    async fn put_release(&self, release: StoredRelease) -> Result<()> {
+        self.writer
+            .write(move |c| accounts::put_release(c, &release))
+            .await
+    }
+    async fn releases(&self, product: &str) -> Result<Vec<StoredRelease>> {
+        let p = product.to_owned();
+        self.readers.read(move |c| accounts::releases(c, &p)).await
+    }
+    async fn audit_by_actor(&self, actor: &str, limit: usize) -> Result<Vec<AuditEntry>> {
+        let a = actor.to_owned();
+        self.readers
+            .read(move |c| audit::by_actor(c, &a, limit))
             .await
     }
 

@@ -169,6 +169,7 @@ pub(crate) fn erase(c: &Connection, id: &SubjectId, at: Timestamp) -> Result<Era
     let consents = c
         .execute("DELETE FROM consents WHERE subject = ?1", [id.as_str()])
         .op("erase consents")? as u64;
+    super::accounts::delete_for_subject(c, id)?;
     c.execute("DELETE FROM objections WHERE subject = ?1", [id.as_str()])
         .op("erase objections")?;
     let devices = if kind == "household" {

@@ -108,6 +108,13 @@ struct Pipeline {
     written: Option<u64>,
     db_bytes: u64,
     households: usize,
+    server_cpu: Option<Duration>,
+    client_cpu: Option<Duration>,
+}
+
+/// CPU time used between two readings.
+fn cpu_between(before: Option<Duration>, after: Option<Duration>) -> Option<Duration> {
+    Some(after?.saturating_sub(before?))
 }
 
 pub(super) async fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
@@ -131,6 +138,9 @@ pub(super) async fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     );
 
     let (pipeline, corpus) = pipeline(&args, &ws, &products).await?;
+    // Let the pipeline's writes reach the disk before the baseline starts, so neither half
+    // pays for the other's writeback.
+    let _ = tokio::task::spawn_blocking(|| std::process::Command::new("sync").status()).await;
 
     let raw_bar = bar(corpus.events(), "raw");
     let raw = {
@@ -197,11 +207,14 @@ async fn pipeline(
 
     let idle_rss = proc.rss();
     let written_before = proc.written();
+    let (server_cpu_before, client_cpu_before) = (proc.cpu(), Proc::SelfProcess.cpu());
     let load_bar = bar(corpus.events(), "pipeline");
     let load = load::run(&url, corpus.clone(), args.clients, proc, &load_bar)
         .await
         .with_context(|| format!("server log:\n{}", server.recent_log()))?;
     load_bar.finish_and_clear();
+    let server_cpu = cpu_between(server_cpu_before, proc.cpu());
+    let client_cpu = cpu_between(client_cpu_before, Proc::SelfProcess.cpu());
     let written = match (written_before, proc.written()) {
         (Some(a), Some(b)) => Some(b.saturating_sub(a)),
         _ => None,
@@ -220,6 +233,8 @@ async fn pipeline(
             written,
             db_bytes,
             households,
+            server_cpu,
+            client_cpu,
         },
         corpus,
     ))
@@ -277,6 +292,16 @@ fn report(args: &IngestArgs, corpus: &Corpus, p: &Pipeline, raw: &RawResult) {
         per_event(p.written, n),
         mib(p.db_bytes)
     );
+    if let (Some(server), Some(client)) = (p.server_cpu, p.client_cpu) {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        println!(
+            "          CPU: server {:.2} s ({:.1} µs/event), bench clients {:.2} s, of {:.2} s on {cores} cores",
+            server.as_secs_f64(),
+            server.as_secs_f64() * 1e6 / n.max(1) as f64,
+            client.as_secs_f64(),
+            s.elapsed.as_secs_f64() * cores as f64,
+        );
+    }
     println!(
         "raw       {} rows in {:.2} s = {} rows/s — one row per event, index on (subject, ts), {} rows a transaction, WAL, synchronous=FULL",
         thousands(raw.rows),

@@ -1,6 +1,7 @@
 //! What Linux reports about a process in `/proc`: resident memory and bytes written.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Which process: this one or a child by pid.
 #[derive(Clone, Copy, Debug)]
@@ -35,11 +36,34 @@ impl Proc {
         self.status_kib("VmHWM").map(|k| k * 1024)
     }
 
+    /// CPU time (user and system, all threads, living or ended) used so far, from `stat`.
+    pub(crate) fn cpu(self) -> Option<Duration> {
+        let text = std::fs::read_to_string(self.file("stat")).ok()?;
+        cpu_of_stat(&text)
+    }
+
     /// Bytes the process caused to be written to storage so far (`write_bytes` in `io`).
     pub(crate) fn written(self) -> Option<u64> {
         let text = std::fs::read_to_string(self.file("io")).ok()?;
         field(&text, "write_bytes")
     }
+}
+
+/// Clock ticks per second of `utime` and `stime`: `USER_HZ`, 100 on every Linux ABI Privet
+/// builds for (the kernel fixes it; `getconf CLK_TCK` shows it).
+const TICKS_PER_SECOND: u64 = 100;
+
+/// `utime + stime` of a `/proc/<pid>/stat` line. The command name (field 2) may hold spaces
+/// and parentheses, so fields are counted from the last `)`.
+fn cpu_of_stat(stat: &str) -> Option<Duration> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After `)`: state is field 3, so utime (14) and stime (15) are at 11 and 12.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(Duration::from_millis(
+        (utime + stime) * 1000 / TICKS_PER_SECOND,
+    ))
 }
 
 /// The first number after `key:` on its line.
@@ -74,6 +98,13 @@ mod tests {
             field("rchar: 10\nwrite_bytes: 4096\n", "write_bytes"),
             Some(4096)
         );
+    }
+
+    #[test]
+    fn cpu_time_is_utime_plus_stime_counted_from_the_last_parenthesis() {
+        let stat = "4926 (a (b) c) R 4923 4923 19334 0 -1 4194304 99 0 0 0 250 30 0 0 20 0 1 0";
+        assert_eq!(cpu_of_stat(stat), Some(Duration::from_millis(2_800)));
+        assert_eq!(cpu_of_stat("1 (x) R 1 2"), None);
     }
 
     #[test]

@@ -1,0 +1,224 @@
+//! The household owner's routes: invitations, children's sign-in, claiming devices; and the
+//! admin's route for staff accounts.
+
+use crate::access::Operator;
+use crate::error::{ApiError, ApiResult};
+use crate::service::accounts;
+use crate::session::SignedIn;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use jiff::Timestamp;
+use privet_crypto::hash_token;
+use privet_store::{Role, SubjectId};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Body of `POST /v1/households/{id}/invitations`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteBody {
+    /// The new member's name.
+    pub name: String,
+    /// A child (the owner gives their consents).
+    #[serde(default)]
+    pub child: bool,
+    /// For a child: whether they may sign in at all.
+    #[serde(default)]
+    pub can_sign_in: bool,
+}
+
+/// A new member and their single-use invitation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InviteOutcome {
+    /// The new member's id.
+    pub member: String,
+    /// The invitation code (single use, expires in 7 days); absent for a child who may not sign in.
+    pub invite_code: Option<String>,
+    /// The page where they create their account.
+    pub invite_url: Option<String>,
+}
+
+/// Body of `PUT /v1/households/{id}/members/{member}/sign-in`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignInBody {
+    /// Whether the child may sign in.
+    pub allowed: bool,
+}
+
+/// Body of `POST /v1/households/{id}/devices/claim`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimBody {
+    /// The device's single-use claim code.
+    pub claim_code: String,
+    /// The member a personal device (a wearable) belongs to.
+    pub member: Option<String>,
+}
+
+/// A claimed device.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Claimed {
+    /// Device id.
+    pub id: String,
+    /// Product id.
+    pub product: String,
+}
+
+/// Body of `POST /v1/staff`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffBody {
+    /// E-mail (sign-in name).
+    pub email: String,
+    /// Initial password, to be changed; must pass the password policy.
+    pub password: String,
+    /// `admin`, `analyst`, `support` or `dpo`.
+    #[schema(value_type = String)]
+    pub role: Role,
+}
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(invite))
+        .routes(routes!(child_sign_in))
+        .routes(routes!(claim))
+        .routes(routes!(create_staff))
+}
+
+fn owner_of(signed: &SignedIn, household: &str) -> ApiResult<SubjectId> {
+    signed.require_verified()?;
+    let h = accounts::owned_household(signed)?;
+    if h.as_str() != household {
+        return Err(ApiError::NotFound("household".to_owned()));
+    }
+    Ok(h)
+}
+
+/// Adds a member and invites them to create their account (owner only).
+#[utoipa::path(post, path = "/v1/households/{id}/invitations", tag = "households",
+    params(("id" = String, Path, description = "Household id")), request_body = InviteBody,
+    responses((status = 201, body = InviteOutcome), (status = 401), (status = 403), (status = 404), (status = 422)))]
+async fn invite(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(id): Path<String>,
+    body: Result<Json<InviteBody>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<InviteOutcome>)> {
+    owner_of(&signed, &id)?;
+    let Json(b) = body?;
+    let (member, code) =
+        accounts::invite(&state, &signed, &b.name, b.child, b.can_sign_in || !b.child).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(InviteOutcome {
+            member: member.to_string(),
+            invite_url: code.as_ref().map(|c| format!("/invite/{}", c.expose())),
+            invite_code: code.map(|c| c.expose().to_owned()),
+        }),
+    ))
+}
+
+/// Lets a child member sign in, or stops them (owner only).
+#[utoipa::path(put, path = "/v1/households/{id}/members/{member}/sign-in", tag = "households",
+    params(("id" = String, Path, description = "Household id"), ("member" = String, Path, description = "Child member id")),
+    request_body = SignInBody, responses((status = 204), (status = 401), (status = 403), (status = 404)))]
+async fn child_sign_in(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path((id, member)): Path<(String, String)>,
+    body: Result<Json<SignInBody>, JsonRejection>,
+) -> ApiResult<StatusCode> {
+    owner_of(&signed, &id)?;
+    let Json(b) = body?;
+    accounts::set_child_sign_in(&state, &signed, &SubjectId::new(member), b.allowed).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Attaches a device to the household with its single-use claim code (owner only). A wrong
+/// code and a used code fail alike.
+#[utoipa::path(post, path = "/v1/households/{id}/devices/claim", tag = "households",
+    params(("id" = String, Path, description = "Household id")), request_body = ClaimBody,
+    responses((status = 200, body = Claimed), (status = 401), (status = 403), (status = 404), (status = 429)))]
+async fn claim(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(id): Path<String>,
+    body: Result<Json<ClaimBody>, JsonRejection>,
+) -> ApiResult<Json<Claimed>> {
+    let household = owner_of(&signed, &id)?;
+    let Json(b) = body?;
+    // Claim codes are guessable only by brute force: share the sign-in throttle.
+    let key = format!("claim:{}", signed.account.id);
+    let now = std::time::Instant::now();
+    if let Err(wait) = state.throttle().check(&key, now) {
+        return Err(ApiError::RateLimited {
+            retry_after: wait.as_secs().max(1),
+        });
+    }
+    let member = match &b.member {
+        Some(m) => {
+            let s = state.store().subject(&SubjectId::new(m.clone())).await?;
+            if s.household.as_ref() != Some(&household) {
+                return Err(ApiError::NotFound("member".to_owned()));
+            }
+            Some(s.id)
+        }
+        None => None,
+    };
+    let device = match state
+        .store()
+        .claim_device(
+            &hash_token(b.claim_code.trim()),
+            &household,
+            member.as_ref(),
+        )
+        .await
+    {
+        Ok(d) => d,
+        Err(e) if e.is_not_found() => {
+            state.throttle().fail_account(&key, now);
+            return Err(ApiError::NotFound(
+                "device for that claim code (it may be wrong or already used)".to_owned(),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    accounts::event(
+        &state,
+        &signed.account,
+        "household.claim_device",
+        serde_json::json!({"device": device.id, "product": device.product}),
+    )
+    .await?;
+    Ok(Json(Claimed {
+        id: device.id.to_string(),
+        product: device.product,
+    }))
+}
+
+/// Creates a staff account for the console (admin key). It can do nothing until its holder
+/// turns on two-step verification.
+#[utoipa::path(post, path = "/v1/staff", tag = "staff", request_body = StaffBody,
+    responses((status = 201), (status = 401), (status = 403), (status = 409), (status = 422)),
+    security(("api_key" = [])))]
+async fn create_staff(
+    State(state): State<AppState>,
+    op: Operator,
+    body: Result<Json<StaffBody>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let cap = op.manage_fleet()?;
+    let Json(b) = body?;
+    let account = accounts::create_staff(&state, &b.email, b.password, b.role, &cap.actor).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            serde_json::json!({"account": account.id, "role": b.role.as_str(), "created_at": Timestamp::now()}),
+        ),
+    ))
+}

@@ -1,0 +1,97 @@
+//! Signed security updates: releases accepted only when they verify against the maker's key
+//! in the manifest (the server never holds that key), and the newest release for a device,
+//! never a rollback.
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use jiff::Timestamp;
+use privet_crypto::{SignedRelease, compare_versions, verify_signed_release};
+use privet_store::{Device, StoredRelease};
+use serde::Serialize;
+use std::cmp::Ordering;
+use utoipa::ToSchema;
+
+/// Verifies and stores a signed release.
+pub async fn accept(state: &AppState, signed: SignedRelease) -> ApiResult<SignedRelease> {
+    let product = signed.metadata.product.clone();
+    let manifest = state
+        .products()
+        .get(&product)
+        .ok_or_else(|| ApiError::Unprocessable(format!("unknown product `{product}`")))?;
+    let key = manifest.product.update_public_key.as_ref().ok_or_else(|| {
+        ApiError::Unprocessable(format!(
+            "product `{product}` declares no update_public_key, so no release can be verified"
+        ))
+    })?;
+    verify_signed_release(&signed, &key.value, Timestamp::now())
+        .map_err(|_| ApiError::Unprocessable("the release does not verify against the product's update_public_key (wrong key, altered, or expired)".to_owned()))?;
+    let text = serde_json::to_string(&signed).map_err(|e| ApiError::Internal(e.to_string()))?;
+    state
+        .store()
+        .put_release(StoredRelease {
+            product: product.clone(),
+            version: signed.metadata.version.clone(),
+            signed: text,
+            created_at: Timestamp::now(),
+        })
+        .await
+        .map_err(|e| match e {
+            privet_store::Error::Conflict { .. } => ApiError::Conflict(format!(
+                "{product} {} was already released; a version is never replaced",
+                signed.metadata.version
+            )),
+            other => other.into(),
+        })?;
+    Ok(signed)
+}
+
+/// A product's verified, unexpired releases, newest version first.
+pub async fn releases(state: &AppState, product: &str) -> ApiResult<Vec<SignedRelease>> {
+    let now = Timestamp::now();
+    let mut out: Vec<SignedRelease> = state
+        .store()
+        .releases(product)
+        .await?
+        .into_iter()
+        .filter_map(|r| serde_json::from_str::<SignedRelease>(&r.signed).ok())
+        .filter(|r| r.metadata.expires > now)
+        .collect();
+    out.sort_by(|a, b| compare_versions(&b.metadata.version, &a.metadata.version));
+    Ok(out)
+}
+
+/// The newest release for a device if it is newer than its firmware (never an older one).
+pub async fn update_for(state: &AppState, device: &Device) -> ApiResult<Option<SignedRelease>> {
+    let newest = releases(state, &device.product).await?.into_iter().next();
+    Ok(newest.filter(|r| match &device.firmware {
+        Some(current) => compare_versions(&r.metadata.version, current) == Ordering::Greater,
+        None => true,
+    }))
+}
+
+/// Update status of one device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateStatus {
+    /// Runs the newest release.
+    UpToDate,
+    /// A newer release exists.
+    Outdated,
+    /// Has not reported its firmware.
+    Unknown,
+}
+
+/// A device's status against the newest release.
+pub fn status(device: &Device, newest: Option<&SignedRelease>) -> UpdateStatus {
+    match (&device.firmware, newest) {
+        (None, _) => UpdateStatus::Unknown,
+        (Some(_), None) => UpdateStatus::UpToDate,
+        (Some(fw), Some(r)) => {
+            if compare_versions(&r.metadata.version, fw) == Ordering::Greater {
+                UpdateStatus::Outdated
+            } else {
+                UpdateStatus::UpToDate
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! End-to-end: backups respect erasure. A backup taken before an erasure, restored after it,
+//! does not bring the erased subject back, while everyone else's data comes back intact.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod e2e_rights_support;
+mod support;
+
+use e2e_rights_support::*;
+use serde_json::json;
+use support::*;
+
+#[test]
+fn restoring_an_older_backup_does_not_bring_an_erased_subject_back() {
+    let inst = Instance::new();
+    let admin = inst.key("admin", &[]);
+    let support = inst.key("support", &[]);
+    let analyst = inst.key("analyst", &["heating_control", "request_history"]);
+    let mut server = inst.serve();
+    let data = inst.data.to_str().unwrap().to_owned();
+
+    // Two households; the first will be erased after the backup.
+    let gone_name = marker("GoneHousehold");
+    let gone = server.household(&admin, &gone_name);
+    let gone_member = server.member(&admin, &gone, &marker("GoneMember"), false);
+    let (_, gone_thermostat) = server.device(&admin, THERMOSTAT, Some(&gone), None);
+    let (_, gone_speaker) = server.device(&admin, SPEAKER, Some(&gone), None);
+    let kept = server.home(&admin);
+    let (_, kept_speaker) = server.device(&admin, SPEAKER, Some(&kept.household), None);
+    let gone_said = marker("GoneSaid");
+    server.ingest_ok(&gone_thermostat, &json!([climate(&ago(60), 22.0, 9)]));
+    server.ingest_ok(
+        &gone_speaker,
+        &json!([voice(&ago(50), &gone_member, &gone_said)]),
+    );
+    server.ingest_ok(
+        &kept.token,
+        &json!([climate(&ago(60), 19.0, 3), climate(&ago(40), 19.5, 4)]),
+    );
+    server.ingest_ok(
+        &kept_speaker,
+        &json!([voice(&ago(30), &kept.member, "radio on")]),
+    );
+    let kept_before = export_json(&server, &support, &kept.household);
+    let kept_member_before = export_json(&server, &support, &kept.member);
+    assert_eq!(records_of(&kept_before, "climate").len(), 2);
+
+    // An online backup, taken while the server runs.
+    let backup = inst.root().join("before-erasure.db");
+    let (code, text) = privet_data(
+        &inst,
+        &["backup", "--data", &data, "--out", backup.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(backup.exists());
+    assert!(
+        std::fs::read(&backup)
+            .unwrap()
+            .starts_with(b"SQLite format 3\0"),
+        "the backup is a database file"
+    );
+    // Restoring under a running server is refused, and changes nothing.
+    let (code, text) = privet_data(
+        &inst,
+        &["restore", "--data", &data, backup.to_str().unwrap()],
+    );
+    assert_ne!(code, 0, "restore ran under a live server: {text}");
+    assert!(server.get("/healthz", None).status == 200);
+
+    // Erase the first household after the backup.
+    let receipt = erase(&server, &support, &gone).expect(200);
+    assert_eq!(receipt["counts"]["subjects"], 2);
+    server.stop_ok();
+
+    let (code, text) = privet_data(
+        &inst,
+        &["restore", "--data", &data, backup.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{text}");
+    println!("{text}");
+    assert!(text.contains("purged 2 subject(s)"), "{text}");
+    let (code, text) = inst.audit_verify();
+    assert_eq!(code, 0, "audit chain after restore: {text}");
+
+    let server = inst.serve();
+    // The erased household and its member are not back.
+    for id in [&gone, &gone_member] {
+        export(&server, &support, id).problem(404);
+    }
+    server
+        .get(&format!("/v1/households/{gone}"), Some(&admin.secret))
+        .problem(404);
+    for purpose in ["heating_control", "request_history"] {
+        let records = server.records(&analyst, &[("purpose", purpose)]);
+        assert!(
+            !serde_json::to_string(&records)
+                .unwrap()
+                .contains(&gone_said)
+        );
+        assert!(
+            records
+                .iter()
+                .all(|r| r["product"] != THERMOSTAT || r["data"]["temperature_c"] != json!(22.0)),
+            "{records:?}"
+        );
+        let r = server.events(&analyst, &[("purpose", purpose), ("subject", &gone)]);
+        assert_eq!(r.status, 404, "{r:?}");
+    }
+    // The other household is intact, records and profile alike.
+    let kept_after = export_json(&server, &support, &kept.household);
+    assert_eq!(kept_after["records"], kept_before["records"]);
+    assert_eq!(
+        kept_after["about"]["subjects"],
+        kept_before["about"]["subjects"]
+    );
+    let kept_member_after = export_json(&server, &support, &kept.member);
+    assert_eq!(kept_member_after["records"], kept_member_before["records"]);
+    assert_eq!(
+        server
+            .records(&analyst, &[("purpose", "request_history")])
+            .len(),
+        1
+    );
+    // The erased household's devices stay revoked; the other's work.
+    server
+        .ingest(&gone_thermostat, &json!([climate(&ago(5), 22.0, 1)]))
+        .problem(401);
+    server.ingest_ok(&kept.token, &json!([climate(&ago(5), 19.0, 1)]));
+
+    // The restore is in the audit log, which still verifies with the new activity.
+    assert_eq!(audit_entries(&server, &admin, "backup.restore").len(), 1);
+    drop(server);
+    let (code, text) = inst.audit_verify();
+    assert_eq!(code, 0, "{text}");
+    // And the erased names are on no file of the data directory.
+    inst.assert_not_on_disk(&gone_name, "erased household's name");
+    inst.assert_not_on_disk(&gone_said, "erased member's transcript");
+}
+
+#[test]
+fn restore_refuses_a_file_that_is_not_a_backup_and_backup_refuses_to_overwrite() {
+    let inst = Instance::new();
+    inst.key("admin", &[]);
+    let data = inst.data.to_str().unwrap().to_owned();
+    let junk = inst.root().join("junk.db");
+    std::fs::write(&junk, b"not a database at all").unwrap();
+    let (code, text) = privet_data(&inst, &["restore", "--data", &data, junk.to_str().unwrap()]);
+    assert_ne!(code, 0, "{text}");
+    let out = inst.root().join("b.db");
+    let (code, text) = privet_data(
+        &inst,
+        &["backup", "--data", &data, "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = privet_data(
+        &inst,
+        &["backup", "--data", &data, "--out", out.to_str().unwrap()],
+    );
+    assert_ne!(code, 0, "an existing backup was overwritten: {text}");
+    // The data directory still works after the refused restore.
+    let server = inst.serve();
+    assert_eq!(server.get("/healthz", None).status, 200);
+}

@@ -1,0 +1,197 @@
+//! End-to-end: retention. Events already past their retention are not stored; data leaves
+//! reads and exports at its exact expiry; expired chunks are dropped whole.
+//!
+//! A chunk can only be dropped once its whole expiry window (an hour for short retentions) has
+//! passed, which no test can wait for; so the chunk drop is checked on the data the real server
+//! wrote, through the store API with a `now` after the window (`drop_expired` takes the time as
+//! a parameter), and `privet retention run` is checked to run against the same directory.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod e2e_rights_support;
+mod support;
+
+use e2e_rights_support::*;
+use privet_store::Store as _;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use support::*;
+
+const HOUR: i64 = 3_600;
+const DAY: i64 = 86_400;
+
+/// A voice event with a recording (`command_audio`: `drop_after = "24h"`) and a transcript (90d).
+fn spoken(ts: &str, member: &str, audio: &str, transcript: &str) -> Value {
+    json!({ "stream": "voice", "ts": ts, "member": member,
+            "data": { "command_audio": audio, "transcript": transcript } })
+}
+
+fn chunk_tables(inst: &Instance) -> Vec<String> {
+    let db = inst.db();
+    let mut stmt = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rec\\_%' ESCAPE '\\' ORDER BY name")
+        .unwrap();
+    stmt.query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn events_already_past_their_retention_are_not_stored() {
+    let inst = Instance::new();
+    let admin = inst.key("admin", &[]);
+    let support = inst.key("support", &[]);
+    let server = inst.serve();
+    let home = server.home(&admin);
+    let (_, speaker) = server.device(&admin, SPEAKER, Some(&home.household), None);
+
+    // The recording is kept a day at most: a 25-hour-old one is dropped, its transcript kept.
+    let out = server.ingest_ok(
+        &speaker,
+        &json!([spoken(
+            &ago(25 * HOUR),
+            &home.member,
+            "UklGRg==",
+            "old request"
+        )]),
+    );
+    assert_eq!(out["accepted"], 1, "{out}");
+    assert_eq!(out["dropped"]["expired"], 1, "{out}");
+    // Humidity is kept 30 days: a 31-day-old reading is dropped, the temperature kept.
+    let out = server.ingest_ok(
+        &home.token,
+        &json!([{ "stream": "climate", "ts": ago(31 * DAY),
+                  "data": { "temperature_c": 19.0, "humidity_pct": 50 } }]),
+    );
+    assert_eq!(out["accepted"], 1, "{out}");
+    assert_eq!(out["dropped"]["expired"], 1, "{out}");
+    // An event whose every field is past retention is not stored at all.
+    let out = server.ingest_ok(
+        &home.token,
+        &json!([{ "stream": "climate", "ts": ago(40 * DAY), "data": { "humidity_pct": 50 } }]),
+    );
+    assert_eq!(out["accepted"], 0, "{out}");
+    assert_eq!(out["dropped"]["expired"], 1, "{out}");
+    assert_eq!(
+        server.metric("privet_fields_dropped_total{reason=\"expired\"}"),
+        Some(3.0)
+    );
+
+    println!("TIMING wait {:?}", t.elapsed());
+    let m = export_json(&server, &support, &home.member);
+    assert!(values_of(&m, "voice", "command_audio").is_empty(), "{m}");
+    assert_eq!(
+        values_of(&m, "voice", "transcript"),
+        vec![json!("old request")]
+    );
+    let h = export_json(&server, &support, &home.household);
+    assert!(values_of(&h, "climate", "humidity_pct").is_empty(), "{h}");
+    assert_eq!(values_of(&h, "climate", "temperature_c"), vec![json!(19.0)]);
+}
+
+#[test]
+fn data_leaves_reads_at_its_expiry_and_expired_chunks_are_dropped_whole() {
+    let inst = Instance::new();
+    let admin = inst.key("admin", &[]);
+    let support = inst.key("support", &[]);
+    let answers = inst.key("analyst", &["answer_requests"]);
+    let mut server = inst.serve();
+    let home = server.home(&admin);
+    let (_, speaker) = server.device(&admin, SPEAKER, Some(&home.household), None);
+
+    // Recordings that expire a few seconds from now (24 h after they were made).
+    let soon = 24 * HOUR - 4;
+    let n = 5;
+    let events: Vec<Value> = (0..n)
+        .map(|i| {
+            spoken(
+                &ago(soon - i),
+                &home.member,
+                &format!("audio{i}"),
+                &format!("text{i}"),
+            )
+        })
+        .collect();
+    let out = server.ingest_ok(&speaker, &Value::Array(events));
+    assert_eq!(out["accepted"], n, "{out}");
+    assert_eq!(out["dropped"]["expired"], 0, "{out}");
+    let audio_in_reads = || {
+        server
+            .records(&answers, &[("purpose", "answer_requests")])
+            .iter()
+            .filter(|r| r["data"].get("command_audio").is_some())
+            .count()
+    };
+    assert_eq!(audio_in_reads(), n as usize);
+    let m = export_json(&server, &support, &home.member);
+    assert_eq!(values_of(&m, "voice", "command_audio").len(), n as usize);
+
+    // Past their expiry the recordings leave reads and exports, transcripts stay.
+    let t = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while audio_in_reads() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "recordings still readable after expiry"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    println!("TIMING wait {:?}", t.elapsed());
+    let m = export_json(&server, &support, &home.member);
+    assert!(values_of(&m, "voice", "command_audio").is_empty(), "{m}");
+    assert_eq!(values_of(&m, "voice", "transcript").len(), n as usize);
+    let t = Instant::now();
+    server.stop_ok();
+    println!("TIMING stop {:?}", t.elapsed());
+
+    // `privet retention run` works on the directory (it drops a chunk only once its whole
+    // expiry window has passed, which may be up to an hour away).
+    let tables_before = chunk_tables(&inst);
+    let (code, text) = privet_data(
+        &inst,
+        &["retention", "run", "--data", inst.data.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(text.starts_with("retention: dropped "), "{text}");
+    println!("{}", text.trim());
+    let ran_drop = !text.starts_with("retention: dropped 0 chunks");
+
+    // After the window: the recordings' chunk goes whole, the transcripts' (90 days) stays.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = rt.block_on(async {
+        let dir = privet_server::DataDir::open(&inst.data, None).expect("open data dir");
+        let later = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(2);
+        dir.store.drop_expired(later).await.expect("drop expired")
+    });
+    let tables_after = chunk_tables(&inst);
+    if ran_drop {
+        assert_eq!(report.chunks_dropped, 0, "{report:?}");
+        assert_eq!(tables_after.len(), tables_before.len() - 1);
+    } else {
+        assert_eq!(report.chunks_dropped, 1, "{report:?}");
+        assert_eq!(report.blocks_dropped, 1, "{report:?}");
+        assert_eq!(report.events_dropped, n as u64, "{report:?}");
+        assert_eq!(
+            tables_after.len(),
+            tables_before.len() - 1,
+            "{tables_before:?} → {tables_after:?}"
+        );
+    }
+
+    let server = inst.serve();
+    let m = export_json(&server, &support, &home.member);
+    let mut texts: Vec<String> = values_of(&m, "voice", "transcript")
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    texts.sort();
+    assert_eq!(
+        texts,
+        (0..n).map(|i| format!("text{i}")).collect::<Vec<_>>()
+    );
+    let (code, text) = inst.audit_verify();
+    assert_eq!(code, 0, "{text}");
+}
