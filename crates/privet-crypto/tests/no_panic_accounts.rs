@@ -11,7 +11,7 @@ use privet_crypto::{
 use proptest::prelude::*;
 
 fn rfc_secret() -> TotpSecret {
-    TotpSecret::from_slice(b"12345678901234567890").unwrap()
+    TotpSecret::from_bytes(*b"12345678901234567890")
 }
 
 proptest! {

@@ -21,6 +21,7 @@ pub mod error;
 pub mod ids;
 pub mod keys;
 pub mod metrics;
+pub mod pages;
 pub mod products;
 pub mod routes;
 pub mod service;

@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> axum::Router {
     let (api, doc) = api();
     let doc = std::sync::Arc::new(doc);
     let mut app = api
+        .merge(crate::pages::routes())
         .route(
             "/openapi.json",
             get(move || {

@@ -96,7 +96,7 @@ pub(crate) async fn export_response(
         None,
         pseudonyms,
         0,
-        serde_json::json!({"subject": id, "format": if zip { "csv" } else { "json" }}),
+        serde_json::json!({"format": if zip { "csv" } else { "json" }}),
     )
     .await?;
     let (tx, rx) = tokio::sync::mpsc::channel(8);

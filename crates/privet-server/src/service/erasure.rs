@@ -114,7 +114,7 @@ pub async fn erase(state: &AppState, id: &SubjectId, actor: &str) -> ApiResult<R
         None,
         pseudonyms,
         counts.records,
-        serde_json::json!({"subject": subject.id, "kind": kind, "counts": counts}),
+        serde_json::json!({"kind": kind, "counts": counts}),
     )
     .await?;
     Ok(Receipt {
