@@ -4,12 +4,13 @@
 use crate::cli::DemoArgs;
 use crate::simulate::{SimDevice, run_fleet};
 use anyhow::{Context, anyhow};
+use privet_crypto::TotpSecret;
 use privet_manifest::{LintContext, Manifest};
 use privet_server::error::ApiError;
 use privet_server::service::consent::{self, ConsentChange};
-use privet_server::service::{api_keys, devices, subjects};
+use privet_server::service::{accounts, api_keys, devices, requests, subjects};
 use privet_server::{AppState, Config, DataDir, Products, Server, shutdown_signal};
-use privet_store::{Role, SubjectId, SubjectKind};
+use privet_store::{RequestKind, Role, SubjectId, SubjectKind};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -54,12 +55,27 @@ fn api(e: ApiError) -> anyhow::Error {
     }
 }
 
+/// The demo owner's sign-in name.
+const DEMO_OWNER_EMAIL: &str = "alex@demo.privet.example";
+/// The demo console account's sign-in name.
+const DEMO_STAFF_EMAIL: &str = "console@demo.privet.example";
+
+/// A random password that passes the policy (printed once, for the demo only).
+fn demo_password() -> String {
+    let t = privet_crypto::generate_token("demo", &mut privet_crypto::os_rng());
+    t.expose().chars().take(20).collect()
+}
+
 /// What the demo set up.
 struct Setup {
     admin_key: String,
     household: SubjectId,
     members: Vec<(String, SubjectId)>,
     devices: Vec<SimDevice>,
+    owner_password: String,
+    staff_password: String,
+    staff_totp: String,
+    claim_code: String,
 }
 
 async fn setup(state: &AppState) -> anyhow::Result<Setup> {
@@ -81,21 +97,31 @@ async fn setup(state: &AppState) -> anyhow::Result<Setup> {
     .await
     .map_err(api)?;
 
+    // The owner signs up like anyone would: a household, its owner member and an account.
+    let owner_password = demo_password();
+    let owner = accounts::signup(
+        state,
+        DEMO_OWNER_EMAIL,
+        owner_password.clone(),
+        "The Demo Household",
+        Some("Alex"),
+    )
+    .await
+    .map_err(api)?;
+    let household = owner
+        .household
+        .clone()
+        .ok_or_else(|| anyhow!("sign-up made no household"))?;
+    let alex_id = owner
+        .member
+        .clone()
+        .ok_or_else(|| anyhow!("sign-up made no member"))?;
     let profile = |name: &str| subjects::Profile {
         name: name.to_owned(),
         email: None,
     };
-    let household = subjects::create(
-        state,
-        SubjectKind::Household,
-        None,
-        false,
-        profile("The Demo Household"),
-    )
-    .await
-    .map_err(api)?;
-    let mut members = Vec::new();
-    for (name, child) in [("Alex", false), ("Sam", false), ("Robin", true)] {
+    let mut members = vec![("Alex".to_owned(), alex_id)];
+    for (name, child) in [("Sam", false), ("Robin", true)] {
         let id = subjects::create(
             state,
             SubjectKind::Member,
@@ -155,17 +181,81 @@ async fn setup(state: &AppState) -> anyhow::Result<Setup> {
             },
         });
     }
+    // An unclaimed device, to try the set-up page with.
+    let spare = devices::register(state, "wren-thermostat-2", None, None)
+        .await
+        .map_err(api)?;
+
+    // A console account with two-step verification on, and an overdue rights request to find.
+    let staff_password = demo_password();
+    let mut staff = accounts::create_staff(
+        state,
+        DEMO_STAFF_EMAIL,
+        staff_password.clone(),
+        Role::Admin,
+        "demo",
+    )
+    .await
+    .map_err(api)?;
+    let secret = TotpSecret::generate(&mut privet_crypto::os_rng());
+    staff.totp_sealed = Some(state.secret_box().seal(
+        &format!("totp:{}", staff.id),
+        secret.as_bytes(),
+        &mut privet_crypto::os_rng(),
+    )?);
+    staff.totp_enabled = true;
+    state.store().update_account(staff).await?;
+    let received = jiff::Timestamp::now()
+        .checked_sub(jiff::SignedDuration::from_hours(24 * 40))
+        .map_err(|e| anyhow!("{e}"))?;
+    requests::create(
+        state,
+        RequestKind::Access,
+        &members[1].1,
+        Some(received),
+        "demo",
+    )
+    .await
+    .map_err(api)?;
+
     Ok(Setup {
         admin_key: admin.expose().to_owned(),
         household,
         members,
         devices: sims,
+        owner_password,
+        staff_password,
+        staff_totp: secret.to_base32().expose().to_owned(),
+        claim_code: spare.claim_code.expose().to_owned(),
     })
+}
+
+/// The marker file that says a directory was made by `privet demo` (and may be replaced).
+const DEMO_MARKER: &str = ".privet-demo";
+
+/// Each demo starts from an empty data directory; only one the demo made itself is removed.
+fn fresh_demo_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        if !dir.join(DEMO_MARKER).exists() {
+            anyhow::bail!(
+                "{} exists and was not made by `privet demo`; choose another --data directory",
+                dir.display()
+            );
+        }
+        std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::write(
+        dir.join(DEMO_MARKER),
+        "made by privet demo; removed and recreated on each run\n",
+    )?;
+    Ok(())
 }
 
 pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let cx = crate::manifest_cmd::lint_context();
     let manifests = example_manifests(&cx)?;
+    fresh_demo_dir(&args.dir)?;
     let master = std::env::var("PRIVET_MASTER_KEY").ok();
     let dir = DataDir::open(&args.dir, master.as_deref())
         .with_context(|| format!("cannot open demo data directory {}", args.dir.display()))?;
@@ -202,6 +292,28 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "  devices        : {n_devices} simulated, ~{rate} events/s in total, undeclared fields included"
     );
     println!("  admin API key  : {}   (shown once)", setup.admin_key);
+    println!();
+    println!("Sign in at {url}/login");
+    println!(
+        "  household owner: {DEMO_OWNER_EMAIL}  password {}",
+        setup.owner_password
+    );
+    println!(
+        "  console (staff): {DEMO_STAFF_EMAIL}  password {}",
+        setup.staff_password
+    );
+    println!(
+        "                   two-step secret {} (add it to an authenticator app,",
+        setup.staff_totp
+    );
+    println!(
+        "                   or: oathtool --totp -b {})",
+        setup.staff_totp
+    );
+    println!(
+        "  a new device to set up at {url}/setup: claim code {}",
+        setup.claim_code
+    );
     println!();
     println!("Try:");
     println!("  export KEY={}", setup.admin_key);
