@@ -61,6 +61,10 @@ pub trait Store: Send + Sync + 'static {
         household: &SubjectId,
         member: Option<&SubjectId>,
     ) -> Result<Device>;
+    /// The unclaimed, unrevoked device a claim code belongs to, without consuming the code (so
+    /// set-up can show what the device collects before it is attached). `NotFound` for a wrong
+    /// or used code alike.
+    async fn unclaimed_device(&self, claim: &TokenHash) -> Result<Device>;
     /// Unlinks a device from its household and member and replaces its token (revoking the old
     /// one) and claim code; with no new token the device is revoked.
     async fn reset_device(

@@ -487,11 +487,22 @@ async fn devices(store: &dyn Store) {
             .is_not_found()
     );
 
+    // Looking a code up does not consume it.
+    let preview = store.unclaimed_device(&claim).await.unwrap();
+    assert_eq!(preview.id, DeviceId::new("d1"));
     let claimed = store
         .claim_device(&claim, &SubjectId::new("h1"), None)
         .await
         .unwrap();
     assert_eq!(claimed.household, Some(SubjectId::new("h1")));
+    assert!(
+        store
+            .unclaimed_device(&claim)
+            .await
+            .unwrap_err()
+            .is_not_found(),
+        "a used code finds nothing"
+    );
     // A used code and a wrong code fail the same way.
     let again = store
         .claim_device(&claim, &SubjectId::new("h1"), None)

@@ -5,7 +5,7 @@ use crate::cli::DemoArgs;
 use crate::simulate::{SimDevice, run_fleet};
 use anyhow::{Context, anyhow};
 use privet_crypto::TotpSecret;
-use privet_manifest::{LintContext, Manifest};
+use privet_manifest::LintContext;
 use privet_server::error::ApiError;
 use privet_server::service::consent::{self, ConsentChange};
 use privet_server::service::{accounts, api_keys, devices, requests, subjects};
@@ -14,38 +14,20 @@ use privet_store::{RequestKind, Role, SubjectId, SubjectKind};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-/// The example manifests, built into the binary so the demo runs from anywhere.
-const EXAMPLES: [(&str, &str); 5] = [
-    (
-        "smart-speaker.toml",
-        include_str!("../../../examples/manifests/smart-speaker.toml"),
-    ),
-    (
-        "thermostat.toml",
-        include_str!("../../../examples/manifests/thermostat.toml"),
-    ),
-    (
-        "fitness-tracker.toml",
-        include_str!("../../../examples/manifests/fitness-tracker.toml"),
-    ),
-    (
-        "video-doorbell.toml",
-        include_str!("../../../examples/manifests/video-doorbell.toml"),
-    ),
-    (
-        "smart-fridge.toml",
-        include_str!("../../../examples/manifests/smart-fridge.toml"),
-    ),
-];
-
-/// The example manifests, parsed and checked.
-pub(crate) fn example_manifests(cx: &LintContext) -> anyhow::Result<Vec<Manifest>> {
-    EXAMPLES
+/// The example manifests as products, keeping their text for the console's findings.
+pub(crate) fn example_products(cx: &LintContext) -> anyhow::Result<Products> {
+    let sources = crate::simulate::manifests::EXAMPLES
         .iter()
         .map(|(name, src)| {
-            privet_manifest::load(src, cx).with_context(|| format!("built-in example {name}"))
+            (
+                std::path::PathBuf::from(format!("examples/manifests/{name}")),
+                (*src).to_owned(),
+            )
         })
-        .collect()
+        .collect();
+    let (products, _) =
+        Products::from_sources(sources, cx).map_err(|e| anyhow!("built-in examples: {e}"))?;
+    Ok(products)
 }
 
 fn api(e: ApiError) -> anyhow::Error {
@@ -254,14 +236,14 @@ fn fresh_demo_dir(dir: &std::path::Path) -> anyhow::Result<()> {
 
 pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let cx = crate::manifest_cmd::lint_context();
-    let manifests = example_manifests(&cx)?;
+    let products = example_products(&cx)?;
     fresh_demo_dir(&args.dir)?;
     let master = std::env::var("PRIVET_MASTER_KEY").ok();
     let dir = DataDir::open(&args.dir, master.as_deref())
         .with_context(|| format!("cannot open demo data directory {}", args.dir.display()))?;
     let mut config = Config::new(args.dir.clone(), "(built-in examples)".into());
     config.listen = args.listen;
-    let server = Server::with_parts(config, dir, Products::from_manifests(manifests)).await?;
+    let server = Server::with_parts(config, dir, products).await?;
     let state = server.state().clone();
     let setup = setup(&state).await?;
     let url = format!("http://{}", server.local_addr());

@@ -234,7 +234,7 @@ pub async fn login(
     for key in std::iter::once(&account_key).chain(ip_key.iter()) {
         if let Err(wait) = state.throttle().check(key, now) {
             return Err(ApiError::RateLimited {
-                retry_after: wait.as_secs().max(1),
+                retry_after: crate::service::throttle::retry_after_secs(wait),
             });
         }
     }
@@ -338,7 +338,15 @@ pub async fn change_password(
         ));
     }
     let email = email_of(state, &signed.account)?;
-    check_password(&new, &[&email, "privet"])?;
+    let name = display_name(state, &signed.account).await?;
+    let household = match &signed.account.household {
+        Some(h) => {
+            let s = state.store().subject(h).await?;
+            subjects::profile(state, &s).await?.name
+        }
+        None => String::new(),
+    };
+    check_password(&new, &[&email, &name, &household, "privet"])?;
     let mut account = signed.account.clone();
     account.password_hash = hash(new).await?;
     account.password_changed_at = Timestamp::now();

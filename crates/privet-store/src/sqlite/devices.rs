@@ -163,6 +163,24 @@ pub(crate) fn claim(
     get(c, &DeviceId::new(id))
 }
 
+pub(crate) fn unclaimed(c: &Connection, claim: &TokenHash) -> Result<Device> {
+    let id: Option<String> = c
+        .query_row(
+            "SELECT id FROM devices WHERE claim_hash = ?1 AND household IS NULL AND revoked_at IS NULL",
+            [token(claim)],
+            |r| r.get(0),
+        )
+        .optional()
+        .op("look up claim code")?;
+    let Some(id) = id else {
+        return Err(Error::NotFound {
+            entity: "claim code",
+            id: "(code)".to_owned(),
+        });
+    };
+    get(c, &DeviceId::new(id))
+}
+
 pub(crate) fn reset(
     c: &Connection,
     id: &DeviceId,

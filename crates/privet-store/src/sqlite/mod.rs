@@ -39,6 +39,41 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Writer,
     readers: ReadPool,
+    _checkpointer: Checkpointer,
+}
+
+/// Checkpoints the WAL from its own connection and thread, so commits on the writer thread
+/// never stall for a checkpoint (SQLite's automatic one runs inline at commit).
+struct Checkpointer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Checkpointer> {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let conn = conn::open(path, false)?;
+        std::thread::Builder::new()
+            .name("privet-checkpoint".to_owned())
+            .spawn(move || {
+                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(250));
+                    // PASSIVE never blocks the writer or readers; the WAL restarts from its
+                    // beginning once a checkpoint has caught up.
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        tracing::warn!(error = %e, "background checkpoint failed");
+                    }
+                }
+            })
+            .op("start checkpoint thread")?;
+        Ok(Checkpointer { stop })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl SqliteStore {
@@ -47,7 +82,11 @@ impl SqliteStore {
         conn::create_private(path)?;
         let mut c = conn::open(path, false)?;
         conn::migrate(&mut c, conn::DATA_MIGRATIONS)?;
+        c.pragma_update(None, "wal_autocheckpoint", 0)
+            .op("hand checkpoints to their own thread")?;
+        let checkpointer = Checkpointer::start(path)?;
         Ok(SqliteStore {
+            _checkpointer: checkpointer,
             path: path.to_owned(),
             writer: Writer::start(c, "data")?,
             readers: ReadPool::new(path.to_owned()),
@@ -180,6 +219,12 @@ impl Store for SqliteStore {
         let (claim, h, m) = (*claim, household.clone(), member.cloned());
         self.writer
             .write(move |c| devices::claim(c, &claim, &h, m.as_ref()))
+            .await
+    }
+    async fn unclaimed_device(&self, claim: &TokenHash) -> Result<Device> {
+        let claim = *claim;
+        self.readers
+            .read(move |c| devices::unclaimed(c, &claim))
             .await
     }
     async fn reset_device(
