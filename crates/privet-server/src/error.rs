@@ -50,6 +50,10 @@ pub enum ApiError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// Body larger than the configured limit, found while reading a JSON body (where the
+    /// limit is not at hand).
+    #[error("the request body is larger than this server accepts")]
+    BodyTooLarge,
     /// The route exists, but not for this method.
     #[error("this route does not accept that method; the `Allow` header lists the ones it does")]
     MethodNotAllowed,
@@ -90,7 +94,7 @@ impl ApiError {
             ApiError::Unprocessable(_) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid", "Invalid input")
             }
-            ApiError::TooLarge { .. } => (
+            ApiError::TooLarge { .. } | ApiError::BodyTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too-large",
                 "Request too large",
@@ -195,6 +199,9 @@ impl From<privet_crypto::Error> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(e: JsonRejection) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::BodyTooLarge;
+        }
         match e {
             JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
                 "send the body as `Content-Type: application/json`".to_owned(),

@@ -59,10 +59,21 @@ pub enum ProductsError {
     Empty(PathBuf),
 }
 
+/// The text a served manifest was loaded from, kept so the console can lint it again (its
+/// findings depend on today's date).
+#[derive(Debug)]
+pub struct ManifestSource {
+    /// Its path (or name, for built-in manifests).
+    pub path: PathBuf,
+    /// Its text.
+    pub text: String,
+}
+
 /// The loaded manifests, by product id.
 #[derive(Clone, Debug, Default)]
 pub struct Products {
     by_id: Arc<BTreeMap<ProductId, Arc<Manifest>>>,
+    sources: Arc<BTreeMap<ProductId, ManifestSource>>,
 }
 
 impl Products {
@@ -83,14 +94,27 @@ impl Products {
         if paths.is_empty() {
             return Err(ProductsError::Empty(dir.to_owned()));
         }
-        let mut files = Vec::new();
-        let mut by_id: BTreeMap<ProductId, (PathBuf, Arc<Manifest>)> = BTreeMap::new();
-        let mut broken = 0;
+        let mut sources = Vec::new();
         for path in paths {
             let source = std::fs::read_to_string(&path).map_err(|source| ProductsError::Io {
                 path: path.clone(),
                 source,
             })?;
+            sources.push((path, source));
+        }
+        Products::from_sources(sources, cx)
+    }
+
+    /// Loads manifests from their text (each with its path or name); fails if any has errors
+    /// (warnings are fine). Keeps the text, for [`Products::source`].
+    pub fn from_sources(
+        sources: Vec<(PathBuf, String)>,
+        cx: &LintContext,
+    ) -> Result<(Products, Vec<ManifestFile>), ProductsError> {
+        let mut files = Vec::new();
+        let mut by_id: BTreeMap<ProductId, (PathBuf, Arc<Manifest>)> = BTreeMap::new();
+        let mut broken = 0;
+        for (path, source) in sources {
             let checked: Checked =
                 privet_manifest::check(&source, cx).map_err(|e| ProductsError::Syntax {
                     path: path.clone(),
@@ -126,8 +150,27 @@ impl Products {
                 files,
             });
         }
+        let texts: BTreeMap<&Path, &str> = files
+            .iter()
+            .map(|f| (f.path.as_path(), f.source.as_str()))
+            .collect();
+        let sources = by_id
+            .iter()
+            .filter_map(|(id, (path, _))| {
+                texts.get(path.as_path()).map(|text| {
+                    (
+                        id.clone(),
+                        ManifestSource {
+                            path: path.clone(),
+                            text: (*text).to_owned(),
+                        },
+                    )
+                })
+            })
+            .collect();
         let products = Products {
             by_id: Arc::new(by_id.into_iter().map(|(k, (_, m))| (k, m)).collect()),
+            sources: Arc::new(sources),
         };
         Ok((products, files))
     }
@@ -141,7 +184,14 @@ impl Products {
                     .map(|m| (m.product.id.value.clone(), Arc::new(m)))
                     .collect(),
             ),
+            sources: Arc::default(),
         }
+    }
+
+    /// The text a product's manifest was loaded from (`None` when built from parsed
+    /// manifests).
+    pub fn source(&self, id: &str) -> Option<&ManifestSource> {
+        self.sources.get(id)
     }
 
     /// The manifest of a product.

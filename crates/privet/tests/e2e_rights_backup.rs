@@ -44,6 +44,11 @@ fn restoring_an_older_backup_does_not_bring_an_erased_subject_back() {
     let kept_member_before = export_json(&server, &support, &kept.member);
     assert_eq!(records_of(&kept_before, "climate").len(), 2);
 
+    // What of the erased household is on disk, as someone with file access would see it: its
+    // wrapped key (keyring.db), its sealed profile and its sealed records (privet.db).
+    let (gone_wrapped, gone_profile, gone_payloads) = sealed_bytes_of(&inst, &gone);
+    assert!(!gone_payloads.is_empty());
+
     // An online backup, taken while the server runs.
     let backup = inst.root().join("before-erasure.db");
     let (code, text) = privet_data(
@@ -64,7 +69,20 @@ fn restoring_an_older_backup_does_not_bring_an_erased_subject_back() {
         &["restore", "--data", &data, backup.to_str().unwrap()],
     );
     assert_ne!(code, 0, "restore ran under a live server: {text}");
+    assert!(text.contains("stop it first"), "{text}");
+    // The backup holds the sealed data but never the keyring.
+    let backup_bytes = std::fs::read(&backup).unwrap();
+    assert!(contains(&backup_bytes, &gone_profile));
+    assert!(
+        !contains(&backup_bytes, &gone_wrapped),
+        "the backup holds a wrapped subject key"
+    );
     assert!(server.get("/healthz", None).status == 200);
+    // The live server's data is untouched by the refused restore.
+    assert_eq!(
+        export_json(&server, &support, &kept.household)["records"],
+        kept_before["records"]
+    );
 
     // Erase the first household after the backup.
     let receipt = erase(&server, &support, &gone).expect(200);
@@ -131,9 +149,66 @@ fn restoring_an_older_backup_does_not_bring_an_erased_subject_back() {
     drop(server);
     let (code, text) = inst.audit_verify();
     assert_eq!(code, 0, "{text}");
-    // And the erased names are on no file of the data directory.
+    // And nothing of the erased household is on any file of the data directory: not its name
+    // or words, nor even the sealed bytes the backup brought back (purged on restore).
     inst.assert_not_on_disk(&gone_name, "erased household's name");
     inst.assert_not_on_disk(&gone_said, "erased member's transcript");
+    for (what, bytes) in std::iter::once(("sealed profile", &gone_profile))
+        .chain(std::iter::once(("wrapped key", &gone_wrapped)))
+        .chain(gone_payloads.iter().map(|p| ("sealed record", p)))
+    {
+        let hits: Vec<_> = inst
+            .data_files()
+            .into_iter()
+            .filter(|f| contains(&std::fs::read(f).unwrap_or_default(), bytes))
+            .collect();
+        assert!(
+            hits.is_empty(),
+            "the erased household's {what} is in {hits:?}"
+        );
+    }
+}
+
+/// A household's wrapped key, sealed profile and sealed record payloads, read from the files.
+fn sealed_bytes_of(inst: &Instance, household: &str) -> (Vec<u8>, Vec<u8>, Vec<Vec<u8>>) {
+    let db = inst.db();
+    let (pseudonym, profile): (Vec<u8>, Vec<u8>) = db
+        .query_row(
+            "SELECT pseudonym, profile FROM subjects WHERE id = ?1",
+            [household],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let keyring = rusqlite::Connection::open_with_flags(
+        inst.data.join("keyring.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let wrapped: Vec<u8> = keyring
+        .query_row(
+            "SELECT wrapped FROM keys WHERE pseudonym = ?1",
+            [&pseudonym],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let tables: Vec<String> = db
+        .prepare("SELECT 'rec_' || id FROM chunks")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut payloads = Vec::new();
+    for t in tables {
+        let mut stmt = db
+            .prepare(&format!("SELECT payload FROM {t} WHERE subject = ?1"))
+            .unwrap();
+        let rows = stmt
+            .query_map([&pseudonym], |r| r.get::<_, Vec<u8>>(0))
+            .unwrap();
+        payloads.extend(rows.map(Result::unwrap));
+    }
+    (wrapped, profile, payloads)
 }
 
 #[test]

@@ -323,8 +323,7 @@ fn after_erasure_no_file_in_the_data_directory_holds_any_plaintext_of_the_subjec
     );
     let (_, speaker) = server.device(&admin, SPEAKER, Some(&household), None);
     let (_, thermostat) = server.device(&admin, THERMOSTAT, Some(&household), None);
-    // Another household's data is kept, to show the scan finds what is still held in clear
-    // (nothing: payloads and profiles are sealed), and that the store is not simply empty.
+    // Another household, whose data must survive the erasure (the store is not just wiped).
     let other = server.home(&admin);
     server.ingest_ok(&other.token, &json!([climate(&ago(30), 18.0, 2)]));
 
@@ -344,6 +343,47 @@ fn after_erasure_no_file_in_the_data_directory_holds_any_plaintext_of_the_subjec
     let read = server.records(&analyst, &[("purpose", "request_history")]);
     assert_eq!(read.len(), n as usize);
 
+    // The bytes that must leave the disk with the erasure: each subject's wrapped key (in
+    // keyring.db) and sealed profile (in privet.db), read as someone with file access would.
+    let mut secrets: Vec<(String, Vec<u8>)> = Vec::new();
+    {
+        let db = inst.db();
+        let keyring = rusqlite::Connection::open_with_flags(
+            inst.data.join("keyring.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        for id in [&household, &member] {
+            let (pseudonym, profile): (Vec<u8>, Vec<u8>) = db
+                .query_row(
+                    "SELECT pseudonym, profile FROM subjects WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap();
+            let wrapped: Vec<u8> = keyring
+                .query_row(
+                    "SELECT wrapped FROM keys WHERE pseudonym = ?1",
+                    [&pseudonym],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert!(wrapped.len() >= 32 && profile.len() >= 32);
+            secrets.push((format!("wrapped key of {id}"), wrapped));
+            secrets.push((format!("sealed profile of {id}"), profile));
+        }
+    }
+
+    // The scan finds them before the erasure (so its silence afterwards means something).
+    for (what, bytes) in &secrets {
+        assert!(
+            inst.data_files()
+                .iter()
+                .any(|f| contains(&std::fs::read(f).unwrap_or_default(), bytes)),
+            "the {what} is not on disk before the erasure"
+        );
+    }
+
     let started = Instant::now();
     let r = erase(&server, &support, &household).expect(200);
     println!(
@@ -356,7 +396,23 @@ fn after_erasure_no_file_in_the_data_directory_holds_any_plaintext_of_the_subjec
         json!({"subjects": 2, "keys": 2, "records": n + 1, "consents": 0, "devices": 2}),
         "{r}"
     );
+    // While the server still runs, with its WAL files in place: the key material is gone.
+    let scan = |when: &str| {
+        for (what, bytes) in &secrets {
+            let hits: Vec<_> = inst
+                .data_files()
+                .into_iter()
+                .filter(|f| contains(&std::fs::read(f).unwrap_or_default(), bytes))
+                .collect();
+            assert!(hits.is_empty(), "{when}: the {what} is still in {hits:?}");
+        }
+    };
+    scan("right after the erasure");
+    for needle in [&household_name, &member_name, &member_email, &said] {
+        inst.assert_not_on_disk(needle, "plaintext while running");
+    }
     server.stop_ok();
+    scan("after the server stopped");
 
     let files = inst.data_files();
     let names: Vec<String> = files

@@ -285,6 +285,16 @@ fn signing_out_everywhere_else_keeps_only_the_current_session() {
         .as_str()
         .unwrap()
         .to_owned();
+    // Someone else's session id is not found from another account, and stays signed in.
+    let bob = owner(&server, "EverywhereBob");
+    delete_as(
+        &server,
+        &bob.cookie,
+        &format!("/v1/auth/sessions/{victim_id}"),
+        None,
+    )
+    .problem(404);
+    get_as(&server, &others[0], "/v1/auth/me").expect(200);
     let r = delete_as(
         &server,
         &ada.cookie,

@@ -57,7 +57,7 @@ async fn ingest_events(
 ) -> ApiResult<(StatusCode, Json<IngestOutcome>)> {
     if let Err(wait) = state.check_device_rate(caller.device.id.as_str()) {
         return Err(ApiError::RateLimited {
-            retry_after: wait.as_secs().max(1),
+            retry_after: crate::service::throttle::retry_after_secs(wait),
         });
     }
     let format = format_of(&headers)?;

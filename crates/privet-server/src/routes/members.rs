@@ -158,7 +158,7 @@ async fn claim(
     let now = std::time::Instant::now();
     if let Err(wait) = state.throttle().check(&key, now) {
         return Err(ApiError::RateLimited {
-            retry_after: wait.as_secs().max(1),
+            retry_after: crate::service::throttle::retry_after_secs(wait),
         });
     }
     let member = match &b.member {

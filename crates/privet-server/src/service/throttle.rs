@@ -28,6 +28,13 @@ pub struct Throttle {
     failures: Mutex<HashMap<String, Failures>>,
 }
 
+/// Whole seconds for a `Retry-After` header: rounded up (at least 1), so a client that waits
+/// exactly as told is not refused again.
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    secs.max(1)
+}
+
 fn backoff(count: u32, free: u32) -> Option<Duration> {
     let over = count.checked_sub(free)?;
     let secs = 1u64.checked_shl(over.min(20)).unwrap_or(u64::MAX);
@@ -116,5 +123,13 @@ mod tests {
         t.fail_account("a", now);
         assert!(t.check("a", now).is_ok(), "success resets the count");
         assert!(t.check("other", now).is_ok());
+    }
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
+        assert_eq!(retry_after_secs(Duration::ZERO), 1);
+        assert_eq!(retry_after_secs(Duration::from_secs(2)), 2);
+        assert_eq!(retry_after_secs(Duration::from_millis(1_990)), 2);
     }
 }

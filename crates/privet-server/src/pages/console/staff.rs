@@ -1,0 +1,220 @@
+//! Who may use the console, and which parts of it: a signed-in staff account with two-step
+//! verification on, and a role that allows the area. The role rules mirror the API's
+//! (`access::Operator`): deny by default, each area listed.
+
+use crate::error::ApiError;
+use crate::pages::{PageContext, PageError, PageSession, csrf, render_status};
+use crate::session::{SignedIn, check_same_origin};
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use privet_store::{AccountKind, Role};
+
+/// A part of the console.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Area {
+    /// The overview page.
+    Overview,
+    /// Manifests, lint findings, notices, labels.
+    Products,
+    /// Devices and their update status.
+    Fleet,
+    /// Rights requests, to read.
+    Requests,
+    /// Rights requests, to log, extend and complete.
+    ManageRequests,
+    /// The audit log and its verification.
+    Audit,
+    /// Operator API keys.
+    Keys,
+}
+
+/// Whether `role` may use `area`: admin everything; support requests and products; dpo the
+/// audit log, requests (read only) and products; analyst products only.
+pub(crate) fn allows(role: Option<Role>, area: Area) -> bool {
+    matches!(
+        (role, area),
+        (_, Area::Overview | Area::Products)
+            | (Some(Role::Admin), _)
+            | (Some(Role::Support), Area::Requests | Area::ManageRequests)
+            | (Some(Role::Dpo), Area::Requests | Area::Audit)
+    )
+}
+
+/// A staff account, signed in, with two-step verification on.
+pub(crate) struct Staff {
+    /// The session.
+    pub(crate) signed: SignedIn,
+}
+
+/// Permission to use one area, from [`Staff::require`].
+#[derive(Debug)]
+pub(crate) struct Permit {
+    /// Who, for audit entries: `account:<id>`.
+    pub(crate) actor: String,
+}
+
+impl Staff {
+    /// The account's role (`None` only for a staff account created without one).
+    pub(crate) fn role(&self) -> Option<Role> {
+        self.signed.account.role
+    }
+
+    /// Whether this account may use `area`.
+    pub(crate) fn can(&self, area: Area) -> bool {
+        allows(self.role(), area)
+    }
+
+    /// Permission to use `area`, or a "not allowed" page.
+    pub(crate) fn require(&self, area: Area) -> Result<Permit, PageError> {
+        if self.can(area) {
+            Ok(Permit {
+                actor: self.signed.actor(),
+            })
+        } else {
+            let role = self.role().map_or("no", Role::as_str);
+            Err(PageError::Api(ApiError::Forbidden(format!(
+                "your account has the {role} role, which may not {}",
+                match area {
+                    Area::Overview | Area::Products => "use the console",
+                    Area::Fleet => "see the fleet",
+                    Area::Requests => "see rights requests",
+                    Area::ManageRequests => "log, extend or complete rights requests",
+                    Area::Audit => "read the audit log",
+                    Area::Keys => "manage API keys",
+                }
+            ))))
+        }
+    }
+
+    /// Checks a submitted form's CSRF token.
+    pub(crate) fn check_csrf(&self, state: &AppState, submitted: &str) -> Result<(), PageError> {
+        csrf::check(state, &self.signed.session, submitted).map_err(PageError::Api)
+    }
+
+    /// The page context for this account.
+    pub(crate) async fn page(&self, state: &AppState) -> Result<PageContext, PageError> {
+        PageContext::new(state, Some(&self.signed)).await
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pages/console/two_step.html")]
+struct TwoStepNeeded {
+    page: PageContext,
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let PageSession(signed) = PageSession::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if signed.account.kind != AccountKind::Staff {
+            return Err(PageError::Api(ApiError::Forbidden(
+                "the operator console is only for the operator's staff accounts".to_owned(),
+            ))
+            .into_response());
+        }
+        check_same_origin(&parts.method, &parts.headers)
+            .map_err(|e| PageError::Api(e).into_response())?;
+        if !signed.account.totp_enabled {
+            // Staff reach everyone's data: nothing until two-step verification is on.
+            let page = PageContext::new(state, Some(&signed))
+                .await
+                .map_err(IntoResponse::into_response)?;
+            return Err(
+                render_status(StatusCode::FORBIDDEN, &TwoStepNeeded { page })
+                    .unwrap_or_else(IntoResponse::into_response),
+            );
+        }
+        Ok(Staff { signed })
+    }
+}
+
+/// One link of the console's sub-navigation.
+#[derive(Debug)]
+pub(crate) struct NavItem {
+    /// Where it goes.
+    pub(crate) href: &'static str,
+    /// What it says.
+    pub(crate) label: &'static str,
+    /// Whether it is the current page.
+    pub(crate) current: bool,
+}
+
+/// The console's sub-navigation: the areas this account may use.
+#[derive(Debug)]
+pub(crate) struct ConsoleNav {
+    /// Links.
+    pub(crate) items: Vec<NavItem>,
+    /// The account's role, as shown.
+    pub(crate) role: &'static str,
+}
+
+impl ConsoleNav {
+    /// The navigation with `current` marked.
+    pub(crate) fn new(staff: &Staff, current: Area) -> ConsoleNav {
+        let all = [
+            ("/console", "Overview", Area::Overview),
+            ("/console/products", "Products", Area::Products),
+            ("/console/fleet", "Fleet", Area::Fleet),
+            ("/console/requests", "Rights requests", Area::Requests),
+            ("/console/audit", "Audit log", Area::Audit),
+            ("/console/keys", "API keys", Area::Keys),
+        ];
+        ConsoleNav {
+            items: all
+                .into_iter()
+                .filter(|(_, _, area)| staff.can(*area))
+                .map(|(href, label, area)| NavItem {
+                    href,
+                    label,
+                    current: area == current
+                        || (current == Area::ManageRequests && area == Area::Requests),
+                })
+                .collect(),
+            role: staff.role().map_or("none", Role::as_str),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_reach_only_their_areas() {
+        use Area::*;
+        let areas = [
+            Overview,
+            Products,
+            Fleet,
+            Requests,
+            ManageRequests,
+            Audit,
+            Keys,
+        ];
+        let expect = |role: Option<Role>| -> Vec<Area> {
+            match role {
+                Some(Role::Admin) => areas.to_vec(),
+                Some(Role::Support) => vec![Overview, Products, Requests, ManageRequests],
+                Some(Role::Dpo) => vec![Overview, Products, Requests, Audit],
+                Some(Role::Analyst) | None => vec![Overview, Products],
+            }
+        };
+        for role in Role::ALL.map(Some).into_iter().chain([None]) {
+            for area in areas {
+                assert_eq!(
+                    allows(role, area),
+                    expect(role).contains(&area),
+                    "{role:?} × {area:?}"
+                );
+            }
+        }
+    }
+}

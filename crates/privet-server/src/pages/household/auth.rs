@@ -1,0 +1,351 @@
+//! Creating an account, signing in and out, and joining a household by invitation.
+
+use super::form::PageForm;
+use super::{FieldErrors, message_of, see_other, with_session_cookie};
+use crate::error::ApiError;
+use crate::pages::{
+    MaybeSignedIn, PageContext, PageError, PageSession, render, render_status, safe_next, urlencode,
+};
+use crate::service::{accounts, subjects};
+use crate::session::{self, ClientIp};
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use privet_store::{Account, AccountKind};
+use serde::Deserialize;
+
+/// Shown under every new-password field.
+pub(crate) const PASSWORD_HINT: &str = "At least 10 characters and hard to guess. Three or four unrelated words work well. Any characters, spaces included.";
+
+#[derive(Template)]
+#[template(path = "pages/household/signup.html")]
+struct SignupPage {
+    page: PageContext,
+    name: String,
+    email: String,
+    household_name: String,
+    errors: FieldErrors,
+    password_hint: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "pages/household/login.html")]
+struct LoginPage {
+    page: PageContext,
+    email: String,
+    next: String,
+    /// Always empty: a failed sign-in gets one message for the whole form.
+    errors: FieldErrors,
+}
+
+#[derive(Template)]
+#[template(path = "pages/household/invite.html")]
+struct InvitePage {
+    page: PageContext,
+    action: String,
+    email: String,
+    errors: FieldErrors,
+    password_hint: &'static str,
+}
+
+/// Where a sign-in goes back to.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Next {
+    next: Option<String>,
+}
+
+fn home_of(account: &Account) -> &'static str {
+    match account.kind {
+        AccountKind::Staff => "/console",
+        AccountKind::Member => "/my-data",
+    }
+}
+
+/// Starts a session for `account` and sends the browser to `to` with the new cookie.
+async fn signed_in(
+    state: &AppState,
+    account: &Account,
+    headers: &HeaderMap,
+    to: &str,
+) -> Result<Response, PageError> {
+    let token = accounts::start_session(state, account, &session::client_label(headers)).await?;
+    Ok(with_session_cookie(
+        state,
+        see_other(to),
+        Some(token.expose()),
+    ))
+}
+
+/// The sign-up form.
+pub(crate) async fn signup_page(
+    State(_state): State<AppState>,
+    MaybeSignedIn(signed): MaybeSignedIn,
+) -> Result<Response, PageError> {
+    if let Some(s) = signed {
+        return Ok(see_other(home_of(&s.account)));
+    }
+    render(&SignupPage {
+        page: PageContext::default(),
+        name: String::new(),
+        email: String::new(),
+        household_name: String::new(),
+        errors: FieldErrors::default(),
+        password_hint: PASSWORD_HINT,
+    })
+}
+
+/// Which field of the sign-up form an error is about.
+fn signup_error(e: &ApiError, household_name: &str) -> Option<FieldErrors> {
+    let text = e.problem().detail;
+    Some(match e {
+        ApiError::Conflict(_) => FieldErrors::one(
+            "email",
+            "An account with this e-mail address already exists. Sign in instead.",
+        ),
+        ApiError::Unprocessable(_) if text.contains("`email`") => {
+            FieldErrors::one("email", "Enter an e-mail address, like name@example.com.")
+        }
+        ApiError::Unprocessable(_) if text.contains("`name`") => {
+            let field = if subjects::check_name(household_name).is_err() {
+                "household_name"
+            } else {
+                "name"
+            };
+            FieldErrors::one(field, "Enter a name of at most 200 printable characters.")
+        }
+        ApiError::Unprocessable(_) => FieldErrors::one("password", message_of(e)),
+        _ => return None,
+    })
+}
+
+/// Creates the account, its household and owner member, and signs in.
+pub(crate) async fn signup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    mut form: PageForm,
+) -> Result<Response, PageError> {
+    let password = form.take("password");
+    let name = form.get("name").trim().to_owned();
+    let email = form.get("email").trim().to_owned();
+    let household_name = form.get("household_name").trim().to_owned();
+    let outcome = accounts::signup(
+        &state,
+        &email,
+        password,
+        &household_name,
+        Some(&name).filter(|n| !n.is_empty()).map(String::as_str),
+    )
+    .await;
+    match outcome {
+        Ok(account) => signed_in(&state, &account, &headers, "/my-data?done=signup").await,
+        Err(e) => {
+            let Some(errors) = signup_error(&e, &household_name) else {
+                return Err(e.into());
+            };
+            let page = PageContext {
+                error: errors.summary(),
+                ..PageContext::default()
+            };
+            render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &SignupPage {
+                    page,
+                    name,
+                    email,
+                    household_name,
+                    errors,
+                    password_hint: PASSWORD_HINT,
+                },
+            )
+        }
+    }
+}
+
+/// The sign-in form.
+pub(crate) async fn login_page(
+    State(_state): State<AppState>,
+    MaybeSignedIn(signed): MaybeSignedIn,
+    q: Result<Query<Next>, QueryRejection>,
+) -> Result<Response, PageError> {
+    let next = q
+        .map(|Query(n)| n)
+        .unwrap_or_default()
+        .next
+        .unwrap_or_default();
+    if let Some(s) = signed {
+        let to = if next.is_empty() {
+            home_of(&s.account)
+        } else {
+            safe_next(&next)
+        };
+        return Ok(see_other(to));
+    }
+    render(&LoginPage {
+        page: PageContext::default(),
+        email: String::new(),
+        next: safe_next(&next).to_owned(),
+        errors: FieldErrors::default(),
+    })
+}
+
+/// "Wait 40 seconds", "wait 3 minutes".
+fn wait_words(secs: u64) -> String {
+    match secs {
+        0..=1 => "a second".to_owned(),
+        2..=119 => format!("{secs} seconds"),
+        _ => format!("{} minutes", secs.div_ceil(60)),
+    }
+}
+
+/// Signs in: one generic message for every failure; the wait time when throttled.
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    mut form: PageForm,
+) -> Result<Response, PageError> {
+    let password = form.take("password");
+    let email = form.get("email").trim().to_owned();
+    let next = form.get("next").to_owned();
+    let code = form.take("code");
+    match accounts::login(&state, &email, password, Some(&code), ip).await {
+        Ok(account) => {
+            let to = if next.is_empty() || next == "/" {
+                home_of(&account)
+            } else {
+                safe_next(&next)
+            };
+            signed_in(&state, &account, &headers, to).await
+        }
+        Err(e @ (ApiError::Unauthorized(_) | ApiError::RateLimited { .. })) => {
+            let (status, message) = match e {
+                ApiError::RateLimited { retry_after } => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!(
+                        "Too many sign-in attempts. Wait {} and try again.",
+                        wait_words(retry_after)
+                    ),
+                ),
+                _ => (
+                    StatusCode::UNAUTHORIZED,
+                    "The e-mail, password or two-step code is not right. Check them and try again."
+                        .to_owned(),
+                ),
+            };
+            render_status(
+                status,
+                &LoginPage {
+                    page: PageContext::default().error(message),
+                    email,
+                    next: safe_next(&next).to_owned(),
+                    errors: FieldErrors::default(),
+                },
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Signs out of this session.
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    PageSession(signed): PageSession,
+    form: PageForm,
+) -> Result<Response, PageError> {
+    form.check_csrf(&state, &signed)?;
+    accounts::logout(&state, &signed).await?;
+    Ok(with_session_cookie(
+        &state,
+        see_other("/?done=signed-out"),
+        None,
+    ))
+}
+
+/// The form to accept an invitation.
+pub(crate) async fn invite_page(
+    State(_state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Response, PageError> {
+    render(&InvitePage {
+        page: PageContext::default(),
+        action: format!("/invite/{}", urlencode(&code)),
+        email: String::new(),
+        errors: FieldErrors::default(),
+        password_hint: PASSWORD_HINT,
+    })
+}
+
+/// Creates the invited member's account and signs in.
+pub(crate) async fn accept_invite(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    mut form: PageForm,
+) -> Result<Response, PageError> {
+    let password = form.take("password");
+    let email = form.get("email").trim().to_owned();
+    // Check the password before the invitation is used up, so a weak one does not spend it.
+    let outcome = match privet_policy::check_password(&password, &[&email, "privet"]) {
+        Err(p) => Err(ApiError::Unprocessable(p.to_string())),
+        Ok(()) => accounts::accept_invite(&state, &code, &email, password).await,
+    };
+    let errors = match outcome {
+        Ok(account) => return signed_in(&state, &account, &headers, "/my-data?done=joined").await,
+        Err(ApiError::NotFound(_)) => FieldErrors::one(
+            "code",
+            "This invitation link is wrong, already used or expired. Ask the person who invited you for a new one.",
+        ),
+        Err(ApiError::Conflict(_)) => FieldErrors::one(
+            "email",
+            "An account with this e-mail address already exists.",
+        ),
+        Err(e @ ApiError::Unprocessable(_)) if e.problem().detail.contains("`email`") => {
+            FieldErrors::one("email", "Enter an e-mail address, like name@example.com.")
+        }
+        Err(e @ ApiError::Unprocessable(_)) => FieldErrors::one("password", message_of(&e)),
+        Err(e) => return Err(e.into()),
+    };
+    let page = PageContext {
+        error: errors
+            .get("code")
+            .map(str::to_owned)
+            .or_else(|| errors.summary()),
+        ..PageContext::default()
+    };
+    render_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &InvitePage {
+            page,
+            action: format!("/invite/{}", urlencode(&code)),
+            email,
+            errors,
+            password_hint: PASSWORD_HINT,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_read_as_words() {
+        assert_eq!(wait_words(1), "a second");
+        assert_eq!(wait_words(40), "40 seconds");
+        assert_eq!(wait_words(900), "15 minutes");
+    }
+
+    #[test]
+    fn signup_errors_land_on_their_field() {
+        let e = ApiError::Conflict("exists".to_owned());
+        assert!(signup_error(&e, "Home").is_some_and(|f| f.get("email").is_some()));
+        let e = ApiError::Unprocessable("the password is too short".to_owned());
+        assert!(signup_error(&e, "Home").is_some_and(|f| f.get("password").is_some()));
+        let e = ApiError::Unprocessable("`name` must not be empty".to_owned());
+        assert!(signup_error(&e, "").is_some_and(|f| f.get("household_name").is_some()));
+        assert!(signup_error(&ApiError::Unavailable, "Home").is_none());
+    }
+}

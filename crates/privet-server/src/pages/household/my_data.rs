@@ -1,0 +1,395 @@
+//! `/my-data`: per device and stream, what is held, why, for how long, who else receives it
+//! and who accessed it; the optional purposes as switches; download and delete.
+
+use super::choices::{checkbox_value, purposes_for};
+use super::records::{self, Shown, StreamView, title_of};
+use super::{Done, member_of, view};
+use crate::access::{Caller, SubjectAction, SubjectCap, authorize_subject};
+use crate::error::ApiError;
+use crate::pages::{PageContext, PageError, PageSession, render};
+use crate::service::consent::is_granted;
+use crate::service::{audit, subjects};
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use privet_manifest::Manifest;
+use privet_manifest::notice::Notice;
+use privet_store::{Subject, SubjectId};
+use std::sync::Arc;
+
+struct DeviceView {
+    name: String,
+    product: String,
+    last_seen: String,
+    streams: Vec<StreamView>,
+    not_personal: Vec<String>,
+    recipients: Vec<String>,
+}
+
+struct PurposeChoice {
+    value: String,
+    html_id: String,
+    description: String,
+    note: String,
+    on: bool,
+}
+
+struct ProductChoices {
+    name: String,
+    purposes: Vec<PurposeChoice>,
+}
+
+struct PermissionForm {
+    subject: String,
+    heading: String,
+    button: String,
+    intro: String,
+    products: Vec<ProductChoices>,
+}
+
+struct AccessRow {
+    when: String,
+    who: String,
+    what: String,
+    purpose: String,
+    records: u64,
+}
+
+struct Link {
+    text: String,
+    href: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/household/my_data.html")]
+struct MyData {
+    page: PageContext,
+    me: String,
+    household: String,
+    devices: Vec<DeviceView>,
+    forms: Vec<PermissionForm>,
+    child: bool,
+    access: Vec<AccessRow>,
+    downloads: Vec<Link>,
+    deletions: Vec<Link>,
+}
+
+/// The most access-log entries shown.
+const ACCESS_ROWS: usize = 50;
+
+/// A subject the reader may see, with its name.
+struct Visible {
+    cap: SubjectCap,
+    name: String,
+}
+
+async fn visible(
+    state: &AppState,
+    caller: &Caller,
+    id: &SubjectId,
+    action: SubjectAction,
+) -> Result<Option<Visible>, PageError> {
+    match authorize_subject(state, caller, id, action).await {
+        Ok(cap) => {
+            let name = subjects::profile(state, &cap.subject).await?.name;
+            Ok(Some(Visible { cap, name }))
+        }
+        Err(ApiError::Forbidden(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn device_view(m: &Manifest, notice: &Notice, streams: Vec<StreamView>) -> DeviceView {
+    let not_personal = notice
+        .streams
+        .iter()
+        .filter(|s| {
+            m.stream(&s.id)
+                .is_some_and(|x| x.subject.value == privet_manifest::SubjectKind::None)
+        })
+        .map(|s| title_of(&s.id))
+        .collect();
+    DeviceView {
+        name: notice.product.name.clone(),
+        product: notice.product.id.clone(),
+        last_seen: String::new(),
+        streams,
+        not_personal,
+        recipients: notice
+            .recipients
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} ({}): {}. It receives data to: {}",
+                    r.name,
+                    r.country_name,
+                    r.role_plain,
+                    r.purposes.join("; ")
+                )
+            })
+            .collect(),
+    }
+}
+
+async fn permission_form(
+    state: &AppState,
+    visible: &Visible,
+    (heading, button, intro): (String, String, String),
+    manifests: &[Arc<Manifest>],
+) -> Result<Option<PermissionForm>, PageError> {
+    let subject = &visible.cap.subject;
+    let history = state.store().consents(&subject.id).await?;
+    let mut products = Vec::new();
+    for m in manifests {
+        let product = m.product.id.as_str();
+        let purposes: Vec<PurposeChoice> = purposes_for(m, subject.kind)
+            .into_iter()
+            .map(|p| {
+                let recipients: Vec<String> = p
+                    .recipients
+                    .iter()
+                    .filter_map(|r| m.recipient(r.as_str()))
+                    .map(|r| r.name.value.clone())
+                    .collect();
+                PurposeChoice {
+                    value: checkbox_value(product, p.id.as_str()),
+                    html_id: format!("on-{}-{product}-{}", subject.id, p.id.as_str()),
+                    description: p.description.value.clone(),
+                    note: if recipients.is_empty() {
+                        "Optional: only with your consent.".to_owned()
+                    } else {
+                        format!(
+                            "Optional: only with your consent. Shared with {}.",
+                            recipients.join(", ")
+                        )
+                    },
+                    on: is_granted(&history, product, p.id.as_str()),
+                }
+            })
+            .collect();
+        if !purposes.is_empty() {
+            products.push(ProductChoices {
+                name: m.product.name.value.clone(),
+                purposes,
+            });
+        }
+    }
+    Ok((!products.is_empty()).then(|| PermissionForm {
+        subject: subject.id.to_string(),
+        heading,
+        button,
+        intro,
+        products,
+    }))
+}
+
+fn purpose_words(manifests: &[Arc<Manifest>], purpose: Option<&str>) -> String {
+    let Some(key) = purpose else {
+        return "—".to_owned();
+    };
+    manifests
+        .iter()
+        .find_map(|m| m.purpose(key))
+        .map_or_else(|| key.to_owned(), |p| p.description.value.clone())
+}
+
+async fn access_log(
+    state: &AppState,
+    subjects: &[&Subject],
+    me: &str,
+    manifests: &[Arc<Manifest>],
+) -> Result<Vec<AccessRow>, PageError> {
+    let mut entries = Vec::new();
+    for s in subjects {
+        entries.extend(state.store().audit_for(&s.pseudonym).await?);
+    }
+    entries.sort_by_key(|e| std::cmp::Reverse(e.seq));
+    entries.dedup_by_key(|e| e.seq);
+    Ok(entries
+        .into_iter()
+        .take(ACCESS_ROWS)
+        .map(|e| AccessRow {
+            when: view::when(e.entry.at),
+            who: view::actor(&e.entry.actor, me),
+            what: view::action(&e.entry.action),
+            purpose: purpose_words(manifests, e.entry.purpose.as_deref()),
+            records: e.entry.count,
+        })
+        .collect())
+}
+
+fn export_links(id: &SubjectId, whose: &str) -> [Link; 2] {
+    [
+        Link {
+            text: format!("Download {whose} data as JSON"),
+            href: format!("/v1/subjects/{id}/export?format=json"),
+        },
+        Link {
+            text: format!("Download {whose} data as CSV (zip)"),
+            href: format!("/v1/subjects/{id}/export?format=csv"),
+        },
+    ]
+}
+
+/// The My data page.
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    PageSession(signed): PageSession,
+    q: Result<Query<Done>, QueryRejection>,
+) -> Result<Response, PageError> {
+    let (household_id, member_id) = member_of(&signed)?;
+    let caller = Caller::Account(Box::new(signed.clone()));
+    let read = SubjectAction::Read;
+    let not_found = || PageError::Api(ApiError::NotFound("your household".to_owned()));
+    let me = visible(&state, &caller, &member_id, read)
+        .await?
+        .ok_or_else(not_found)?;
+    let household = visible(&state, &caller, &household_id, read)
+        .await?
+        .ok_or_else(not_found)?;
+    let mut children = Vec::new();
+    if signed.account.owner {
+        for m in state.store().members(&household_id).await? {
+            if m.child
+                && let Some(v) = visible(&state, &caller, &m.id, read).await?
+            {
+                children.push(v);
+            }
+        }
+    }
+
+    let devices = state.store().devices_of(&household_id).await?;
+    let mut manifests: Vec<Arc<Manifest>> = Vec::new();
+    for d in &devices {
+        if let Some(m) = state.products().get(&d.product)
+            && !manifests.iter().any(|x| x.product.id == m.product.id)
+        {
+            manifests.push(m.clone());
+        }
+    }
+    let household_shown = Shown {
+        subject: &household.cap.subject,
+        name: format!("the household ({})", household.name),
+    };
+    let mut members_shown = vec![Shown {
+        subject: &me.cap.subject,
+        name: "you".to_owned(),
+    }];
+    members_shown.extend(children.iter().map(|c| Shown {
+        subject: &c.cap.subject,
+        name: c.name.clone(),
+    }));
+    let mut device_views = Vec::new();
+    let mut shown = 0;
+    for d in &devices {
+        let Some(m) = state.products().get(&d.product) else {
+            continue;
+        };
+        let notice = Notice::from_manifest(m);
+        let (streams, n) =
+            records::streams(&state, d, &notice, &household_shown, &members_shown).await?;
+        shown += n;
+        let mut v = device_view(m, &notice, streams);
+        v.last_seen = view::when_or(d.last_seen, "not yet");
+        device_views.push(v);
+    }
+    let all: Vec<&Subject> = std::iter::once(&household.cap.subject)
+        .chain(std::iter::once(&me.cap.subject))
+        .chain(children.iter().map(|c| &c.cap.subject))
+        .collect();
+    if shown > 0 {
+        // Showing decrypted records is an access like any other: it goes in the log.
+        audit::record(
+            &state,
+            &signed.actor(),
+            "subject.view",
+            None,
+            all.iter().map(|s| s.pseudonym).collect(),
+            shown,
+            serde_json::json!({"page": "my-data"}),
+        )
+        .await?;
+    }
+
+    let manage = SubjectAction::Manage;
+    let mut forms = Vec::new();
+    let mut deletions = Vec::new();
+    if let Some(v) = visible(&state, &caller, &member_id, manage).await? {
+        forms.extend(
+            permission_form(
+                &state,
+                &v,
+                (
+                    "Your choices".to_owned(),
+                    "Save your choices".to_owned(),
+                    "These apply to data about you.".to_owned(),
+                ),
+                &manifests,
+            )
+            .await?,
+        );
+        deletions.push(Link {
+            text: "Delete my data".to_owned(),
+            href: "/my-data/delete".to_owned(),
+        });
+    }
+    if let Some(v) = visible(&state, &caller, &household_id, manage).await? {
+        forms.extend(
+            permission_form(
+                &state,
+                &v,
+                (
+                    "Choices for the household".to_owned(),
+                    "Save the household's choices".to_owned(),
+                    "These apply to data about your home as a whole, not about one person."
+                        .to_owned(),
+                ),
+                &manifests,
+            )
+            .await?,
+        );
+        deletions.push(Link {
+            text: "Delete the household's data (everyone's)".to_owned(),
+            href: format!("/my-data/delete?subject={household_id}"),
+        });
+    }
+    for c in &children {
+        if let Some(v) = visible(&state, &caller, &c.cap.subject.id, manage).await? {
+            forms.extend(
+                permission_form(
+                    &state,
+                    &v,
+                    (
+                        format!("Choices for {}", c.name),
+                        format!("Save {}'s choices", c.name),
+                        format!("{} is a child: you choose for them.", c.name),
+                    ),
+                    &manifests,
+                )
+                .await?,
+            );
+            deletions.push(Link {
+                text: format!("Delete {}'s data", c.name),
+                href: format!("/my-data/delete?subject={}", c.cap.subject.id),
+            });
+        }
+    }
+    let mut downloads = Vec::from(export_links(&member_id, "your"));
+    downloads.extend(export_links(&household_id, "the household's"));
+    let access = access_log(&state, &all, &signed.account.id, &manifests).await?;
+    let mut page = PageContext::new(&state, Some(&signed)).await?;
+    page.flash = Done::from(q).flash();
+    render(&MyData {
+        page,
+        me: me.name,
+        household: household.name,
+        devices: device_views,
+        child: me.cap.subject.child,
+        forms,
+        access,
+        downloads,
+        deletions,
+    })
+}

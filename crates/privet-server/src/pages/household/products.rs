@@ -1,0 +1,349 @@
+//! Public product pages: the list, each product's privacy notice and label, and a side-by-side
+//! comparison of two or more. Everything comes from the manifests; nothing is typed by hand.
+
+use super::form::PageForm;
+use super::view;
+use crate::error::ApiError;
+use crate::pages::{MaybeSignedIn, PageContext, PageError, render};
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use privet_manifest::label::{GRADE_RULES, Label, LabelContext, START_POINTS, bands_sentence};
+use privet_manifest::notice::Notice;
+
+/// One row of a label: what it answers, and the answer (one item per entry).
+struct Row {
+    label: &'static str,
+    values: Vec<String>,
+}
+
+struct ProductRow {
+    id: String,
+    name: String,
+    maker: String,
+    grade: char,
+    points: u32,
+    updates: String,
+}
+
+struct Pick {
+    id: String,
+    name: String,
+    checked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "pages/household/products.html")]
+struct ListPage {
+    page: PageContext,
+    products: Vec<ProductRow>,
+    picks: Vec<Pick>,
+}
+
+struct Reason {
+    rule: String,
+    why: String,
+    detail: String,
+    points: i32,
+}
+
+#[derive(Template)]
+#[template(path = "pages/household/product.html")]
+struct DetailPage {
+    page: PageContext,
+    notice: Notice,
+    label: Label,
+    as_of: String,
+    rows: Vec<Row>,
+    reasons: Vec<Reason>,
+    start: i32,
+    bands: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/household/compare.html")]
+struct ComparePage {
+    page: PageContext,
+    picks: Vec<Pick>,
+    names: Vec<String>,
+    rows: Vec<(&'static str, Vec<Vec<String>>)>,
+}
+
+fn context() -> LabelContext {
+    LabelContext::privet(privet_policy::utc_date(jiff::Timestamp::now()))
+}
+
+fn or_none(values: Vec<String>, none: &str) -> Vec<String> {
+    if values.is_empty() {
+        vec![none.to_owned()]
+    } else {
+        values
+    }
+}
+
+fn yes_no(yes: bool, if_yes: &str, if_no: &str) -> Vec<String> {
+    vec![if yes { if_yes } else { if_no }.to_owned()]
+}
+
+fn updates_line(l: &Label) -> String {
+    match (
+        l.primary.security_updates_until,
+        l.primary.security_updates_ended,
+    ) {
+        (Some(d), true) => format!("Ended on {}", view::day(d)),
+        (Some(d), false) => format!("Until {}", view::day(d)),
+        (None, _) => "Not stated".to_owned(),
+    }
+}
+
+/// The label's primary layer as rows, in the order a shopper reads them.
+fn rows(l: &Label) -> Vec<Row> {
+    let p = &l.primary;
+    let purposes = p
+        .purposes
+        .iter()
+        .map(|x| {
+            if x.optional {
+                format!("{} (optional: off until you switch it on)", x.description)
+            } else {
+                x.description.clone()
+            }
+        })
+        .collect();
+    let shared = p
+        .shared_with
+        .iter()
+        .map(|s| {
+            let role = match s.role.as_deref() {
+                Some("processor") => "works for the maker",
+                Some(_) => "uses it for its own purposes",
+                None => "role not stated",
+            };
+            format!("{}: {}, {role}", s.name, s.country_name)
+        })
+        .collect();
+    let one = |s: Option<&String>| vec![s.cloned().unwrap_or_else(|| "Not stated".to_owned())];
+    vec![
+        Row {
+            label: "Data collected",
+            values: or_none(p.data_collected.clone(), "Nothing"),
+        },
+        Row {
+            label: "Sensors",
+            values: or_none(p.sensors.clone(), "None"),
+        },
+        Row {
+            label: "Purposes",
+            values: or_none(purposes, "None"),
+        },
+        Row {
+            label: "Shared with",
+            values: or_none(shared, "Nobody"),
+        },
+        Row {
+            label: "Sent outside the UK",
+            values: or_none(p.outside_uk.clone(), "No"),
+        },
+        Row {
+            label: "Kept for (shortest)",
+            values: one(p.retention_shortest.as_ref()),
+        },
+        Row {
+            label: "Kept for (longest)",
+            values: one(p.retention_longest.as_ref()),
+        },
+        Row {
+            label: "Security updates",
+            values: vec![updates_line(l)],
+        },
+        Row {
+            label: "Works offline",
+            values: vec![p.works_offline.clone()],
+        },
+        Row {
+            label: "Two-step verification",
+            values: yes_no(p.two_step_verification, "Available", "Not available"),
+        },
+        Row {
+            label: "Default passwords",
+            values: yes_no(
+                p.unique_device_credentials,
+                "None: every device has its own credentials",
+                "A shared default password may be used",
+            ),
+        },
+        Row {
+            label: "Encrypted per person",
+            values: yes_no(
+                p.per_person_encryption,
+                "Yes: each person's data has its own key",
+                "No",
+            ),
+        },
+        Row {
+            label: "Signed updates",
+            values: yes_no(
+                p.signed_updates,
+                "Yes: firmware is signed with the maker's release key",
+                "No release key declared",
+            ),
+        },
+        Row {
+            label: "Report a vulnerability",
+            values: one(p.vulnerability_disclosure.as_ref()),
+        },
+        Row {
+            label: "Delete your data",
+            values: vec![p.delete_your_data.clone()],
+        },
+    ]
+}
+
+fn picks(state: &AppState, chosen: &[String]) -> Vec<Pick> {
+    state
+        .products()
+        .iter()
+        .map(|m| Pick {
+            id: m.product.id.to_string(),
+            name: m.product.name.value.clone(),
+            checked: chosen.iter().any(|c| c == m.product.id.as_str()),
+        })
+        .collect()
+}
+
+/// Every product served here.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    MaybeSignedIn(signed): MaybeSignedIn,
+) -> Result<Response, PageError> {
+    let cx = context();
+    let products = state
+        .products()
+        .iter()
+        .map(|m| {
+            let l = Label::from_manifest(m, &cx);
+            ProductRow {
+                id: l.product.id.clone(),
+                name: l.product.name.clone(),
+                maker: l.product.maker.clone(),
+                grade: l.grade.letter,
+                points: l.grade.points,
+                updates: updates_line(&l),
+            }
+        })
+        .collect();
+    render(&ListPage {
+        page: PageContext::new(&state, signed.as_ref()).await?,
+        products,
+        picks: picks(&state, &[]),
+    })
+}
+
+/// One product's privacy notice and label.
+pub(crate) async fn detail(
+    State(state): State<AppState>,
+    MaybeSignedIn(signed): MaybeSignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let m = state
+        .products()
+        .get(&id)
+        .ok_or_else(|| PageError::Api(ApiError::NotFound("product".to_owned())))?;
+    let label = Label::from_manifest(m, &context());
+    let reasons = label
+        .grade
+        .reasons
+        .iter()
+        .map(|r| Reason {
+            why: GRADE_RULES
+                .iter()
+                .find(|g| g.code == r.rule)
+                .map_or_else(String::new, |g| g.summary.to_owned()),
+            rule: r.rule.clone(),
+            detail: r.detail.clone(),
+            points: r.points,
+        })
+        .collect();
+    render(&DetailPage {
+        page: PageContext::new(&state, signed.as_ref()).await?,
+        notice: Notice::from_manifest(m),
+        rows: rows(&label),
+        as_of: view::day(label.as_of),
+        label,
+        reasons,
+        start: START_POINTS,
+        bands: bands_sentence(),
+    })
+}
+
+/// Two or more products side by side (`?ids=a&ids=b`).
+pub(crate) async fn compare(
+    State(state): State<AppState>,
+    MaybeSignedIn(signed): MaybeSignedIn,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let q = PageForm::parse(query.unwrap_or_default().as_bytes());
+    let mut chosen: Vec<String> = Vec::new();
+    for id in q.all("ids") {
+        if state.products().get(id).is_some() && !chosen.iter().any(|c| c == id) {
+            chosen.push(id.to_owned());
+        }
+    }
+    let cx = context();
+    let labels: Vec<Label> = chosen
+        .iter()
+        .filter_map(|id| state.products().get(id))
+        .map(|m| Label::from_manifest(m, &cx))
+        .collect();
+    let mut page = PageContext::new(&state, signed.as_ref()).await?;
+    let mut table = Vec::new();
+    if labels.len() < 2 {
+        if q.all("ids").next().is_some() {
+            page.error = Some("Pick two or more products to compare.".to_owned());
+        }
+    } else {
+        let per: Vec<Vec<Row>> = labels.iter().map(rows).collect();
+        let grade = labels
+            .iter()
+            .map(|l| {
+                vec![format!(
+                    "{} ({} of 100 points)",
+                    l.grade.letter, l.grade.points
+                )]
+            })
+            .collect();
+        let maker = labels
+            .iter()
+            .map(|l| vec![l.product.maker.clone()])
+            .collect();
+        table.push(("Grade", grade));
+        table.push(("Maker", maker));
+        let count = per.first().map_or(0, Vec::len);
+        for i in 0..count {
+            let label = per.first().and_then(|r| r.get(i)).map_or("", |r| r.label);
+            let cells = per
+                .iter()
+                .map(|r| r.get(i).map_or_else(Vec::new, |r| r.values.clone()))
+                .collect();
+            table.push((label, cells));
+        }
+        let optional = labels
+            .iter()
+            .map(|l| {
+                let n = l.secondary.iter().filter(|f| f.optional).count();
+                vec![format!(
+                    "{} ({n} optional, off until you switch them on)",
+                    l.secondary.len()
+                )]
+            })
+            .collect();
+        table.push(("Fields collected", optional));
+    }
+    render(&ComparePage {
+        page,
+        picks: picks(&state, &chosen),
+        names: labels.iter().map(|l| l.product.name.clone()).collect(),
+        rows: table,
+    })
+}

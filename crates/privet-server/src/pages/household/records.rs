@@ -1,0 +1,232 @@
+//! What the My data page shows per device and stream: the fields held and why, for how long,
+//! and a few recent records decrypted for the reader only.
+//!
+//! The records are opened exactly as the export opens them (`service::export::records`:
+//! the subject's key, the record's AAD, the stored payload, expired values skipped), but
+//! only the newest blocks are read: a page view must not decrypt a whole year of readings.
+
+use super::view;
+use crate::error::{ApiError, ApiResult};
+use crate::service::payload::{self, StoredEvent};
+use crate::state::AppState;
+use futures::StreamExt;
+use jiff::{SignedDuration, Timestamp};
+use privet_crypto::{RecordAad, open};
+use privet_manifest::notice::{Notice, StreamFacts};
+use privet_store::{BlockQuery, Device, Subject};
+
+/// How many recent records each table shows.
+pub(crate) const RECENT: usize = 5;
+
+/// The windows tried in turn, newest first, until one holds [`RECENT`] records (`None`: all).
+const WINDOWS: [Option<SignedDuration>; 5] = [
+    Some(SignedDuration::from_mins(10)),
+    Some(SignedDuration::from_hours(1)),
+    Some(SignedDuration::from_hours(24)),
+    Some(SignedDuration::from_hours(24 * 31)),
+    None,
+];
+
+fn newest_first(rows: &mut Vec<StoredEvent>) {
+    rows.sort_by_key(|r| std::cmp::Reverse(r.ts));
+    rows.truncate(RECENT);
+}
+
+/// The newest [`RECENT`] unexpired records `device` sent about `who` in one stream.
+async fn recent(
+    state: &AppState,
+    who: &Subject,
+    device: &Device,
+    stream: &str,
+) -> ApiResult<Vec<StoredEvent>> {
+    let key = match state.keys().get(&who.pseudonym).await {
+        Ok(k) => k,
+        Err(ApiError::NotFound(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let now = Timestamp::now();
+    let mut rows = Vec::new();
+    for window in WINDOWS {
+        let since = window.and_then(|w| now.checked_sub(w).ok());
+        let mut blocks = state
+            .store()
+            .scan_blocks(BlockQuery {
+                subject: Some(who.pseudonym),
+                streams: vec![stream.to_owned()],
+                product: Some(device.product.clone()),
+                device: Some(device.id.clone()),
+                since,
+                ..Default::default()
+            })
+            .await?;
+        rows.clear();
+        while let Some(block) = blocks.next().await {
+            let block = block?;
+            let plain = open(
+                &key,
+                &RecordAad::new(block.id, block.subject, &block.stream),
+                &block.payload,
+            )?;
+            let events = payload::decode(&plain)
+                .ok_or_else(|| ApiError::Internal("record block does not decode".to_owned()))?;
+            rows.extend(
+                events
+                    .into_iter()
+                    .filter(|e| e.exp > now && since.is_none_or(|s| e.ts >= s)),
+            );
+            if rows.len() >= RECENT * 8 {
+                newest_first(&mut rows);
+            }
+        }
+        newest_first(&mut rows);
+        if rows.len() >= RECENT {
+            break;
+        }
+    }
+    Ok(rows)
+}
+
+/// A field as the page shows it.
+pub(crate) struct FieldView {
+    /// What it is, in the maker's words (or its key).
+    pub(crate) what: String,
+    /// The field key.
+    pub(crate) key: String,
+    /// The kind of data.
+    pub(crate) kind: String,
+    /// Each purpose with its lawful basis in plain words.
+    pub(crate) why: Vec<String>,
+    /// How long it is kept.
+    pub(crate) kept: String,
+    /// Collected only when switched on.
+    pub(crate) optional: bool,
+}
+
+/// Recent records of one subject in one stream.
+pub(crate) struct RecordTable {
+    /// Whom the records are about ("you", "the household (…)", a child's name).
+    pub(crate) who: String,
+    /// Field keys, one column each after the time.
+    pub(crate) columns: Vec<String>,
+    /// When observed, when it will be deleted, then one value per column.
+    pub(crate) rows: Vec<(String, String, Vec<String>)>,
+}
+
+/// One stream of one device.
+pub(crate) struct StreamView {
+    /// A heading made from the stream key.
+    pub(crate) title: String,
+    /// The maker's description.
+    pub(crate) description: String,
+    /// Whose data it is.
+    pub(crate) whose: String,
+    /// Its fields.
+    pub(crate) fields: Vec<FieldView>,
+    /// Recent records, one table per subject shown.
+    pub(crate) tables: Vec<RecordTable>,
+}
+
+/// Someone shown, with how the page names them ("you", "the household", "Sam").
+pub(crate) struct Shown<'a> {
+    /// The subject.
+    pub(crate) subject: &'a Subject,
+    /// How captions name them.
+    pub(crate) name: String,
+}
+
+/// "device_health" → "Device health".
+pub(crate) fn title_of(key: &str) -> String {
+    let spaced = key.replace(['_', '-'], " ");
+    let mut chars = spaced.chars();
+    chars.next().map_or_else(String::new, |c| {
+        c.to_uppercase().collect::<String>() + chars.as_str()
+    })
+}
+
+fn fields_of(s: &StreamFacts) -> Vec<FieldView> {
+    s.fields
+        .iter()
+        .map(|f| FieldView {
+            what: f.description.clone().unwrap_or_else(|| f.name.clone()),
+            key: f.name.clone(),
+            kind: f.category_name.clone(),
+            why: f
+                .purposes
+                .iter()
+                .map(|p| format!("{} (because {})", p.description, p.basis.plain))
+                .collect(),
+            kept: match &f.retention_note {
+                Some(note) => format!("{} ({note})", f.retention),
+                None => f.retention.clone(),
+            },
+            optional: f.optional,
+        })
+        .collect()
+}
+
+/// The personal streams of `device` with their fields and the recent records of `household`
+/// (household streams) or of `members` (member streams). Returns the views and how many
+/// records were shown.
+pub(crate) async fn streams(
+    state: &AppState,
+    device: &Device,
+    notice: &Notice,
+    household: &Shown<'_>,
+    members: &[Shown<'_>],
+) -> ApiResult<(Vec<StreamView>, u64)> {
+    let mut out = Vec::new();
+    let mut shown = 0u64;
+    let Some(manifest) = state.products().get(&device.product) else {
+        return Ok((out, shown));
+    };
+    for facts in &notice.streams {
+        let Some(stream) = manifest.stream(&facts.id) else {
+            continue;
+        };
+        let who: Vec<&Shown<'_>> = match stream.subject.value {
+            privet_manifest::SubjectKind::Household => vec![household],
+            privet_manifest::SubjectKind::Member => members.iter().collect(),
+            privet_manifest::SubjectKind::None => continue,
+        };
+        let columns: Vec<String> = facts.fields.iter().map(|f| f.name.clone()).collect();
+        let mut tables = Vec::new();
+        for s in who {
+            let rows = recent(state, s.subject, device, &facts.id).await?;
+            shown += rows.len() as u64;
+            tables.push(RecordTable {
+                who: s.name.clone(),
+                rows: rows
+                    .iter()
+                    .map(|r| {
+                        (
+                            view::when(r.ts),
+                            view::day(privet_policy::utc_date(r.exp)),
+                            columns.iter().map(|c| view::value(r.data.get(c))).collect(),
+                        )
+                    })
+                    .collect(),
+                columns: columns.clone(),
+            });
+        }
+        out.push(StreamView {
+            title: title_of(&facts.id),
+            description: facts.description.clone().unwrap_or_default(),
+            whose: facts.whose.clone(),
+            fields: fields_of(facts),
+            tables,
+        });
+    }
+    Ok((out, shown))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_keys_become_titles() {
+        assert_eq!(title_of("device_health"), "Device health");
+        assert_eq!(title_of("climate"), "Climate");
+        assert_eq!(title_of(""), "");
+    }
+}

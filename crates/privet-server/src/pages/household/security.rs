@@ -1,0 +1,187 @@
+//! `/account/security`: password, two-step verification, active sessions, recent security
+//! events, and the household's devices' update status.
+
+use super::auth::PASSWORD_HINT;
+use super::form::PageForm;
+use super::updates::{self, UpdateRow};
+use super::{Done, FieldErrors, message_of, see_other, view};
+use crate::error::ApiError;
+use crate::pages::{PageContext, PageError, PageSession, render, render_status};
+use crate::service::accounts;
+use crate::session::SignedIn;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use privet_store::AccountKind;
+
+struct SessionRow {
+    client: String,
+    created: String,
+    last_seen: String,
+    current: bool,
+}
+
+struct EventRow {
+    when: String,
+    what: String,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/household/security.html")]
+pub(crate) struct SecurityPage {
+    page: PageContext,
+    two_step: bool,
+    staff: bool,
+    recovery_left: u64,
+    sessions: Vec<SessionRow>,
+    events: Vec<EventRow>,
+    devices: Option<Vec<UpdateRow>>,
+    errors: FieldErrors,
+    password_hint: &'static str,
+}
+
+/// Security events shown.
+const EVENTS: usize = 50;
+
+fn event_detail(action: &str, detail: &serde_json::Value) -> String {
+    let n = |k: &str| detail[k].as_u64().unwrap_or(0);
+    match action {
+        "auth.login" => detail["client"].as_str().unwrap_or("").to_owned(),
+        "auth.login_failed" => format!("Wrong {}", detail["reason"].as_str().unwrap_or("details")),
+        "auth.recovery_code_used" => format!("{} recovery codes left", n("codes_left")),
+        "auth.signed_out_elsewhere" => format!("{} sessions", n("sessions")),
+        "auth.password_changed" => {
+            format!(
+                "{} other sessions signed out",
+                n("other_sessions_signed_out")
+            )
+        }
+        _ => String::new(),
+    }
+}
+
+/// Everything the page shows, with `errors` on the form that failed.
+pub(crate) async fn build(
+    state: &AppState,
+    signed: &SignedIn,
+    errors: FieldErrors,
+) -> Result<SecurityPage, PageError> {
+    let sessions = accounts::sessions(state, signed)
+        .await?
+        .into_iter()
+        .map(|s| SessionRow {
+            current: s.id == signed.session.id,
+            client: s.client,
+            created: view::when(s.created_at),
+            last_seen: view::when(s.last_seen),
+        })
+        .collect();
+    let events = state
+        .store()
+        .audit_by_actor(&signed.actor(), EVENTS)
+        .await?
+        .into_iter()
+        .filter(|e| e.entry.action.starts_with("auth.") || e.entry.action.starts_with("household."))
+        .map(|e| EventRow {
+            when: view::when(e.entry.at),
+            what: view::action(&e.entry.action),
+            detail: event_detail(&e.entry.action, &e.entry.detail),
+        })
+        .collect();
+    let devices = match &signed.account.household {
+        Some(h) => Some(updates::rows(state, signed, h).await?),
+        None => None,
+    };
+    let recovery_left = if signed.account.totp_enabled {
+        state
+            .store()
+            .recovery_codes_left(&signed.account.id)
+            .await?
+    } else {
+        0
+    };
+    let mut page = PageContext::new(state, Some(signed)).await?;
+    page.error = errors.summary();
+    Ok(SecurityPage {
+        page,
+        two_step: signed.account.totp_enabled,
+        staff: signed.account.kind == AccountKind::Staff,
+        recovery_left,
+        sessions,
+        events,
+        devices,
+        errors,
+        password_hint: PASSWORD_HINT,
+    })
+}
+
+/// The Security page.
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    PageSession(signed): PageSession,
+    q: Result<Query<Done>, QueryRejection>,
+) -> Result<Response, PageError> {
+    let mut view = build(&state, &signed, FieldErrors::default()).await?;
+    view.page.flash = Done::from(q).flash();
+    render(&view)
+}
+
+/// Re-renders the page with an error on one field.
+pub(crate) async fn with_error(
+    state: &AppState,
+    signed: &SignedIn,
+    errors: FieldErrors,
+) -> Result<Response, PageError> {
+    let view = build(state, signed, errors).await?;
+    render_status(StatusCode::UNPROCESSABLE_ENTITY, &view)
+}
+
+/// Changes the password (the policy's message on rejection); other sessions are signed out.
+pub(crate) async fn change_password(
+    State(state): State<AppState>,
+    PageSession(signed): PageSession,
+    mut form: PageForm,
+) -> Result<Response, PageError> {
+    form.check_csrf(&state, &signed)?;
+    let current = form.take("current");
+    let new = form.take("new");
+    match accounts::change_password(&state, &signed, current, new).await {
+        Ok(n) => Ok(see_other(&format!("/account/security?done=password&n={n}"))),
+        Err(e @ ApiError::Unprocessable(_)) => {
+            let field = if e.problem().detail.contains("current password") {
+                "current"
+            } else {
+                "new"
+            };
+            with_error(&state, &signed, FieldErrors::one(field, message_of(&e))).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Signs out every other session.
+pub(crate) async fn sign_out_others(
+    State(state): State<AppState>,
+    PageSession(signed): PageSession,
+    form: PageForm,
+) -> Result<Response, PageError> {
+    form.check_csrf(&state, &signed)?;
+    let n = state
+        .store()
+        .delete_sessions(&signed.account.id, Some(&signed.session.id))
+        .await?;
+    accounts::event(
+        &state,
+        &signed.account,
+        "auth.signed_out_elsewhere",
+        serde_json::json!({"sessions": n}),
+    )
+    .await?;
+    Ok(see_other(&format!(
+        "/account/security?done=signed-out-others&n={n}"
+    )))
+}

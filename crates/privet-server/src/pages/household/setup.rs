@@ -1,0 +1,240 @@
+//! `/setup`: claiming a device. The claim code first shows what the product collects and
+//! why, in the manifest's own words; only confirming attaches it, and each choice about an
+//! optional purpose is saved as a consent record.
+
+use super::choices::{self, Choice, purposes_for};
+use super::form::PageForm;
+use super::{FieldErrors, member_of, see_other};
+use crate::access::{Caller, SubjectAction, authorize_subject};
+use crate::error::ApiError;
+use crate::pages::{PageContext, PageError, PageSession, render, render_status};
+use crate::service::consent::is_granted;
+use crate::service::{accounts, subjects, throttle};
+use crate::session::SignedIn;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use privet_crypto::hash_token;
+use privet_manifest::notice::{Notice, PurposeFacts};
+use privet_store::{Device, SubjectId};
+use std::time::Instant;
+
+#[derive(Template)]
+#[template(path = "pages/household/setup.html")]
+struct SetupPage {
+    page: PageContext,
+    owner: bool,
+    claim_code: String,
+    errors: FieldErrors,
+}
+
+struct Optional {
+    facts: PurposeFacts,
+    on: bool,
+}
+
+#[derive(Template)]
+#[template(path = "pages/household/setup_preview.html")]
+struct PreviewPage {
+    page: PageContext,
+    notice: Notice,
+    essential: Vec<PurposeFacts>,
+    optional: Vec<Optional>,
+    members: Vec<(String, String)>,
+    claim_code: String,
+}
+
+/// Claim codes are guessable only by brute force: they share the sign-in throttle.
+fn throttle_key(signed: &SignedIn) -> String {
+    format!("claim:{}", signed.account.id)
+}
+
+fn check_throttle(state: &AppState, signed: &SignedIn) -> Result<(), FieldErrors> {
+    state
+        .throttle()
+        .check(&throttle_key(signed), Instant::now())
+        .map_err(|wait| {
+            FieldErrors::one(
+                "claim_code",
+                format!(
+                    "Too many wrong codes. Wait {} seconds and try again.",
+                    throttle::retry_after_secs(wait)
+                ),
+            )
+        })
+}
+
+fn wrong_code(state: &AppState, signed: &SignedIn) -> FieldErrors {
+    state
+        .throttle()
+        .fail_account(&throttle_key(signed), Instant::now());
+    FieldErrors::one(
+        "claim_code",
+        "That claim code is not right, or the device is already set up. Check the code printed on the device or its box.",
+    )
+}
+
+async fn form_again(
+    state: &AppState,
+    signed: &SignedIn,
+    claim_code: String,
+    errors: FieldErrors,
+) -> Result<Response, PageError> {
+    let status = if errors
+        .get("claim_code")
+        .is_some_and(|e| e.starts_with("Too many"))
+    {
+        StatusCode::TOO_MANY_REQUESTS
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut page = PageContext::new(state, Some(signed)).await?;
+    page.error = errors.summary();
+    render_status(
+        status,
+        &SetupPage {
+            page,
+            owner: true,
+            claim_code,
+            errors,
+        },
+    )
+}
+
+/// The claim code form.
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    PageSession(signed): PageSession,
+) -> Result<Response, PageError> {
+    member_of(&signed)?;
+    render(&SetupPage {
+        page: PageContext::new(&state, Some(&signed)).await?,
+        owner: signed.account.owner,
+        claim_code: String::new(),
+        errors: FieldErrors::default(),
+    })
+}
+
+/// Shows what the device collects and why, before anything is attached.
+pub(crate) async fn preview(
+    State(state): State<AppState>,
+    PageSession(signed): PageSession,
+    form: PageForm,
+) -> Result<Response, PageError> {
+    form.check_csrf(&state, &signed)?;
+    let household = accounts::owned_household(&signed)?;
+    let code = form.get("claim_code").trim().to_owned();
+    if let Err(errors) = check_throttle(&state, &signed) {
+        return form_again(&state, &signed, code, errors).await;
+    }
+    let device = match state.store().unclaimed_device(&hash_token(&code)).await {
+        Ok(d) => d,
+        Err(e) if e.is_not_found() => {
+            let errors = wrong_code(&state, &signed);
+            return form_again(&state, &signed, code, errors).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let notice = notice_of(&state, &device)?;
+    let history = state.store().consents(&household).await?;
+    let (essential, optional): (Vec<_>, Vec<_>) =
+        notice.purposes.iter().cloned().partition(|p| !p.optional);
+    let optional = optional
+        .into_iter()
+        .map(|facts| Optional {
+            on: is_granted(&history, &device.product, &facts.id),
+            facts,
+        })
+        .collect();
+    let mut members = Vec::new();
+    for m in state.store().members(&household).await? {
+        members.push((m.id.to_string(), subjects::profile(&state, &m).await?.name));
+    }
+    render(&PreviewPage {
+        page: PageContext::new(&state, Some(&signed)).await?,
+        notice,
+        essential,
+        optional,
+        members,
+        claim_code: code,
+    })
+}
+
+fn notice_of(state: &AppState, device: &Device) -> Result<Notice, PageError> {
+    let m = state.products().get(&device.product).ok_or_else(|| {
+        PageError::Api(ApiError::Unprocessable(format!(
+            "this device's product, {}, is not served here",
+            device.product
+        )))
+    })?;
+    Ok(Notice::from_manifest(m))
+}
+
+/// Claims the device and saves each choice as a consent record.
+pub(crate) async fn confirm(
+    State(state): State<AppState>,
+    PageSession(signed): PageSession,
+    form: PageForm,
+) -> Result<Response, PageError> {
+    form.check_csrf(&state, &signed)?;
+    let household = accounts::owned_household(&signed)?;
+    let (_, me) = member_of(&signed)?;
+    let code = form.get("claim_code").trim().to_owned();
+    if let Err(errors) = check_throttle(&state, &signed) {
+        return form_again(&state, &signed, code, errors).await;
+    }
+    let member = match form.get("member") {
+        "" => None,
+        id => {
+            let s = state
+                .store()
+                .subject(&SubjectId::new(id.to_owned()))
+                .await?;
+            if s.household.as_ref() != Some(&household) {
+                return Err(PageError::Api(ApiError::NotFound("member".to_owned())));
+            }
+            Some(s.id)
+        }
+    };
+    let device = match state
+        .store()
+        .claim_device(&hash_token(&code), &household, member.as_ref())
+        .await
+    {
+        Ok(d) => d,
+        Err(e) if e.is_not_found() => {
+            let errors = wrong_code(&state, &signed);
+            return form_again(&state, &signed, code, errors).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    accounts::event(
+        &state,
+        &signed.account,
+        "household.claim_device",
+        serde_json::json!({"device": device.id, "product": device.product}),
+    )
+    .await?;
+    let Some(m) = state.products().get(&device.product).cloned() else {
+        return Ok(see_other("/my-data?done=device"));
+    };
+    let switched_on: Vec<&str> = form.all("purpose").collect();
+    let caller = Caller::Account(Box::new(signed.clone()));
+    // The owner chooses for the household's data and their own; everyone else chooses for
+    // themselves on their My data page.
+    for id in [&household, &me] {
+        let cap = authorize_subject(&state, &caller, id, SubjectAction::Manage).await?;
+        let choices: Vec<Choice<'_>> = purposes_for(&m, cap.subject.kind)
+            .into_iter()
+            .map(|p| Choice {
+                product: m.product.id.as_str(),
+                purpose: p.id.as_str(),
+                on: switched_on.contains(&p.id.as_str()),
+            })
+            .collect();
+        choices::apply(&state, &cap, &choices).await?;
+    }
+    Ok(see_other("/my-data?done=device"))
+}

@@ -1,0 +1,120 @@
+//! Two-step verification: the QR code and the secret as text, a code to confirm, then the
+//! recovery codes (shown once); turning it off needs a code.
+
+use super::form::PageForm;
+use super::security::with_error;
+use super::{FieldErrors, message_of, see_other};
+use crate::error::ApiError;
+use crate::pages::{PageContext, PageError, PageSession, render, render_status};
+use crate::service::accounts::{self, Enrolment};
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+
+#[derive(Template)]
+#[template(path = "pages/household/two_step.html")]
+struct SetupPage {
+    page: PageContext,
+    /// The QR code (inline SVG) and the secret in groups of four; `None` after a wrong code.
+    enrolment: Option<(String, String)>,
+    errors: FieldErrors,
+}
+
+#[derive(Template)]
+#[template(path = "pages/household/recovery_codes.html")]
+struct CodesPage {
+    page: PageContext,
+    codes: Vec<String>,
+}
+
+/// "ABCDEFGH…" → "ABCD EFGH …", easier to type into an app.
+fn grouped(secret: &str) -> String {
+    secret
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Starts set-up: a new secret, shown as a QR code and as text.
+pub(crate) async fn begin(
+    State(state): State<AppState>,
+    PageSession(signed): PageSession,
+    form: PageForm,
+) -> Result<Response, PageError> {
+    form.check_csrf(&state, &signed)?;
+    let Enrolment { secret, qr_svg, .. } = match accounts::totp_begin(&state, &signed).await {
+        Ok(e) => e,
+        Err(ApiError::Conflict(_)) => return Ok(see_other("/account/security#two-step")),
+        Err(e) => return Err(e.into()),
+    };
+    render(&SetupPage {
+        page: PageContext::new(&state, Some(&signed)).await?,
+        enrolment: Some((qr_svg, grouped(secret.expose()))),
+        errors: FieldErrors::default(),
+    })
+}
+
+/// Confirms with a code from the app: two-step verification is on; shows the recovery codes.
+pub(crate) async fn confirm(
+    State(state): State<AppState>,
+    PageSession(signed): PageSession,
+    form: PageForm,
+) -> Result<Response, PageError> {
+    form.check_csrf(&state, &signed)?;
+    match accounts::totp_confirm(&state, &signed, form.get("code")).await {
+        Ok(codes) => render(&CodesPage {
+            page: PageContext::new(&state, Some(&signed)).await?,
+            codes: codes.iter().map(|c| c.expose().to_owned()).collect(),
+        }),
+        Err(e @ ApiError::Unprocessable(_)) => {
+            let errors = FieldErrors::one("code", message_of(&e));
+            let mut page = PageContext::new(&state, Some(&signed)).await?;
+            page.error = errors.summary();
+            render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &SetupPage {
+                    page,
+                    enrolment: None,
+                    errors,
+                },
+            )
+        }
+        Err(ApiError::Conflict(_)) => Ok(see_other("/account/security#two-step")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Turns two-step verification off with a current code.
+pub(crate) async fn turn_off(
+    State(state): State<AppState>,
+    PageSession(signed): PageSession,
+    form: PageForm,
+) -> Result<Response, PageError> {
+    form.check_csrf(&state, &signed)?;
+    match accounts::totp_disable(&state, &signed, form.get("off_code")).await {
+        Ok(()) => Ok(see_other("/account/security?done=two-step-off")),
+        Err(e @ ApiError::Unprocessable(_)) => {
+            with_error(
+                &state,
+                &signed,
+                FieldErrors::one("off_code", message_of(&e)),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_shown_in_groups_of_four() {
+        assert_eq!(grouped("ABCDEFGHIJ"), "ABCD EFGH IJ");
+    }
+}
