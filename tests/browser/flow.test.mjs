@@ -79,17 +79,6 @@ async function newPage() {
     timezoneId: 'UTC',
   });
   context.setDefaultTimeout(STEP_TIMEOUT);
-  if (process.env.DEV_FIX_ORIGIN) {
-    // TEMPORARY development aid (to be removed): the server refuses `Origin: null`.
-    await context.route('**/*', (route) => {
-      const req = route.request();
-      if (req.method() !== 'POST') return route.continue();
-      const headers = { ...req.headers(), origin: server.url };
-      return route
-        .fetch({ headers, maxRedirects: 0 })
-        .then((response) => route.fulfill({ response }));
-    });
-  }
   const page = await context.newPage();
   open.add(page);
   page.on('close', () => open.delete(page));
@@ -135,9 +124,18 @@ const main = (page) => page.getByRole('main');
 const nav = (page) => page.getByRole('navigation', { name: 'Main' });
 const heading = (page, name) => main(page).getByRole('heading', { level: 1, name });
 
-/** Whether the page answered with a heading (and no server error). */
+/** Waits for the page's main heading to be `name`; otherwise fails saying what the page shows. */
 async function expectHeading(page, name) {
-  await heading(page, name).waitFor();
+  try {
+    await heading(page, name).waitFor({ timeout: 10_000 });
+  } catch (e) {
+    const h1 = await page.getByRole('heading', { level: 1 }).allInnerTexts().catch(() => []);
+    const text = await main(page).innerText({ timeout: 1000 }).catch(() => '');
+    throw new Error(
+      `expected the heading ${name} on ${page.url()}, but the page's heading is ${JSON.stringify(h1)}:\n${text.slice(0, 600)}`,
+      { cause: e },
+    );
+  }
 }
 
 /** A switch: `role=switch` or a checkbox. */

@@ -162,6 +162,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores an invitation.
     async fn create_invitation(&self, invitation: Invitation) -> Result<()>;
+    /// A valid, unexpired, unused invitation, without consuming it.
+    async fn invitation(&self, code: &TokenHash, at: Timestamp) -> Result<Invitation>;
     /// Consumes a valid, unexpired invitation; `NotFound` if wrong, used or expired.
     async fn take_invitation(&self, code: &TokenHash, at: Timestamp) -> Result<Invitation>;
 

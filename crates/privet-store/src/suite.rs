@@ -259,6 +259,14 @@ async fn accounts(store: &dyn Store) {
         created_by: "acc1".into(),
     };
     store.create_invitation(inv.clone()).await.unwrap();
+    assert_eq!(
+        store
+            .invitation(&hash_token("invite-1"), at("2026-03-10T00:00:00Z"))
+            .await
+            .unwrap(),
+        inv,
+        "peeking does not consume"
+    );
     assert!(
         store
             .take_invitation(&hash_token("invite-1"), at("2026-05-01T00:00:00Z"))

@@ -138,7 +138,7 @@ async fn setup(state: &AppState) -> anyhow::Result<Setup> {
             }
             for subject in [&household, &alex] {
                 let s = state.store().subject(subject).await?;
-                consent::set(
+                consent::decide(
                     state,
                     &s,
                     ConsentChange {

@@ -2,9 +2,7 @@
 
 use crate::access::{Caller, SubjectAction, authorize_subject};
 use crate::error::ApiResult;
-use crate::service::audit;
 use crate::service::consent::{self, ConsentChange, is_granted};
-use crate::service::purge;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -102,7 +100,7 @@ async fn put_consent(
     .await?;
     let Json(body) = body?;
     let subject = cap.subject.clone();
-    let record = consent::set(
+    let decision = consent::decide(
         &state,
         &subject,
         ConsentChange {
@@ -114,34 +112,7 @@ async fn put_consent(
         },
     )
     .await?;
-    audit::record(
-        &state,
-        &cap.actor,
-        if body.granted {
-            "consent.grant"
-        } else {
-            "consent.withdraw"
-        },
-        Some(&purpose),
-        vec![subject.pseudonym],
-        0,
-        serde_json::json!({"product": body.product}),
-    )
-    .await?;
-    if !body.granted {
-        // Withdrawal purges, at once, what no remaining purpose justifies (DESIGN principle 2).
-        let purged = purge::unjustified(&state, &subject, &purpose).await?;
-        audit::record(
-            &state,
-            &cap.actor,
-            "consent.purge",
-            Some(&purpose),
-            vec![subject.pseudonym],
-            purged.records,
-            serde_json::json!({"values": purged.values, "records": purged.records}),
-        )
-        .await?;
-    }
+    let record = decision.record;
     Ok(Json(ConsentView::from(&record)))
 }
 

@@ -560,13 +560,15 @@ pub async fn accept_invite(
             "an account with this e-mail already exists".to_owned(),
         ));
     }
+    // Check everything before the single-use code is spent: a rejected password must not
+    // use up the invitation.
+    let code_hash = hash_token(code.trim());
+    let gone = |_| ApiError::NotFound("invitation (it may be wrong, used or expired)".to_owned());
     let invitation = state
         .store()
-        .take_invitation(&hash_token(code.trim()), Timestamp::now())
+        .invitation(&code_hash, Timestamp::now())
         .await
-        .map_err(|_| {
-            ApiError::NotFound("invitation (it may be wrong, used or expired)".to_owned())
-        })?;
+        .map_err(gone)?;
     let member = state.store().subject(&invitation.member).await?;
     let household = state.store().subject(&invitation.household).await?;
     let member_profile = subjects::profile(state, &member).await?;
@@ -580,13 +582,19 @@ pub async fn accept_invite(
             "privet",
         ],
     )?;
+    let phc = hash(password).await?;
+    let invitation = state
+        .store()
+        .take_invitation(&code_hash, Timestamp::now())
+        .await
+        .map_err(gone)?;
     let id = new_id("acc");
     let mut account = new_account(
         id.clone(),
         lookup,
         seal_email(state, &id, &email)?,
         AccountKind::Member,
-        hash(password).await?,
+        phc,
     );
     account.household = Some(invitation.household.clone());
     account.member = Some(invitation.member.clone());

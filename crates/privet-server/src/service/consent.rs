@@ -44,8 +44,59 @@ pub struct ConsentChange<'a> {
     pub channel: &'a str,
 }
 
+/// What a consent decision changed.
+#[derive(Debug)]
+pub struct Decision {
+    /// The recorded decision.
+    pub record: ConsentRecord,
+    /// What a withdrawal purged (zero for a grant).
+    pub purged: crate::service::purge::Purged,
+}
+
+/// Records a decision and audits it; a withdrawal also purges, at once, what no remaining
+/// purpose justifies (DESIGN principle 2), and audits the purge. Every channel — the API, the
+/// pages, rights requests — goes through here.
+pub async fn decide(
+    state: &AppState,
+    subject: &Subject,
+    change: ConsentChange<'_>,
+) -> ApiResult<Decision> {
+    let record = set(state, subject, ConsentChange { ..change }).await?;
+    let action = if change.granted {
+        "consent.grant"
+    } else {
+        "consent.withdraw"
+    };
+    crate::service::audit::record(
+        state,
+        change.actor,
+        action,
+        Some(change.purpose),
+        vec![subject.pseudonym],
+        0,
+        serde_json::json!({"product": change.product, "channel": change.channel}),
+    )
+    .await?;
+    let mut purged = crate::service::purge::Purged::default();
+    if !change.granted {
+        purged = crate::service::purge::unjustified(state, subject, change.purpose).await?;
+        crate::service::audit::record(
+            state,
+            change.actor,
+            "consent.purge",
+            Some(change.purpose),
+            vec![subject.pseudonym],
+            purged.records,
+            serde_json::json!({"values": purged.values, "records": purged.records}),
+        )
+        .await?;
+    }
+    Ok(Decision { record, purged })
+}
+
 /// Records a consent decision after checking the purpose exists and relies on consent.
-pub async fn set(
+/// Callers outside this module use [`decide`], which also audits and purges.
+async fn set(
     state: &AppState,
     subject: &Subject,
     change: ConsentChange<'_>,

@@ -347,7 +347,8 @@ pub(crate) fn create_invitation(c: &Connection, i: &Invitation) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn take_invitation(
+/// A valid, unexpired, unused invitation.
+pub(crate) fn peek_invitation(
     c: &Connection,
     code: &TokenHash,
     at: Timestamp,
@@ -366,11 +367,6 @@ pub(crate) fn take_invitation(
             id: "(code)".to_owned(),
         });
     };
-    c.execute(
-        "UPDATE invitations SET used_at = ?2 WHERE code_hash = ?1",
-        params![token(code), ts(at)],
-    )
-    .op("use invitation")?;
     Ok(Invitation {
         code_hash: *code,
         household: SubjectId::new(household),
@@ -378,6 +374,20 @@ pub(crate) fn take_invitation(
         expires_at: from_ts(expires_at)?,
         created_by,
     })
+}
+
+pub(crate) fn take_invitation(
+    c: &Connection,
+    code: &TokenHash,
+    at: Timestamp,
+) -> Result<Invitation> {
+    let invitation = peek_invitation(c, code, at)?;
+    c.execute(
+        "UPDATE invitations SET used_at = ?2 WHERE code_hash = ?1",
+        params![token(code), ts(at)],
+    )
+    .op("use invitation")?;
+    Ok(invitation)
 }
 
 pub(crate) fn put_release(c: &Connection, r: &StoredRelease) -> Result<()> {

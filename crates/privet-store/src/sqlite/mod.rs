@@ -60,7 +60,8 @@ impl Checkpointer {
                     std::thread::sleep(std::time::Duration::from_millis(250));
                     // PASSIVE never blocks the writer or readers; the WAL restarts from its
                     // beginning once a checkpoint has caught up.
-                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
                         tracing::warn!(error = %e, "background checkpoint failed");
                     }
                 }
@@ -455,6 +456,12 @@ impl Store for SqliteStore {
     async fn create_invitation(&self, invitation: Invitation) -> Result<()> {
         self.writer
             .write(move |c| accounts::create_invitation(c, &invitation))
+            .await
+    }
+    async fn invitation(&self, code: &TokenHash, at: Timestamp) -> Result<Invitation> {
+        let h = *code;
+        self.readers
+            .read(move |c| accounts::peek_invitation(c, &h, at))
             .await
     }
     async fn take_invitation(&self, code: &TokenHash, at: Timestamp) -> Result<Invitation> {

@@ -157,6 +157,63 @@ impl Corpus {
         Ok(corpus)
     }
 
+    /// An empty corpus of `device_ids` (with their `tokens`) about the given subjects, filled
+    /// body by body with [`Corpus::push_body`] (the rights benchmarks, which choose exactly
+    /// whose events each request carries).
+    pub(crate) fn empty(
+        device_ids: Vec<String>,
+        tokens: Vec<String>,
+        subjects: Vec<String>,
+    ) -> Corpus {
+        Corpus {
+            bodies: Vec::new(),
+            rows: Vec::new(),
+            subjects,
+            device_ids,
+            tokens,
+            event_bytes: 0,
+        }
+    }
+
+    /// Appends one request body from device `device` holding `events`: each the event's JSON,
+    /// the index of its subject in [`Corpus::subjects`] and its time (µs since the epoch).
+    pub(crate) fn push_body(
+        &mut self,
+        device: usize,
+        events: impl IntoIterator<Item = (serde_json::Value, u32, i64)>,
+    ) -> anyhow::Result<()> {
+        let body_no = u32::try_from(self.bodies.len()).context("too many bodies")?;
+        let device_no = u32::try_from(device).context("too many devices")?;
+        let mut buf = Vec::with_capacity(4096);
+        buf.push(b'[');
+        let mut n = 0u64;
+        for (json, subject, ts) in events {
+            if n > 0 {
+                buf.push(b',');
+            }
+            let start = buf.len();
+            serde_json::to_writer(&mut buf, &json)?;
+            let len = buf.len() - start;
+            self.event_bytes += len as u64;
+            self.rows.push(RawRow {
+                body: body_no,
+                start: u32::try_from(start).context("body too large")?,
+                len: u32::try_from(len).context("event too large")?,
+                subject,
+                device: device_no,
+                ts,
+            });
+            n += 1;
+        }
+        buf.push(b']');
+        self.bodies.push(Body {
+            device,
+            events: n,
+            bytes: Bytes::from(buf),
+        });
+        Ok(())
+    }
+
     /// The JSON text of an event, as sent.
     pub(crate) fn payload(&self, row: &RawRow) -> anyhow::Result<&str> {
         let body = &self.bodies[row.body as usize].bytes;

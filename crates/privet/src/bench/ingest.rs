@@ -27,7 +27,7 @@ const TARGET_RATIO: f64 = 1.5;
 /// …with the server's resident memory at most this.
 const TARGET_RSS: u64 = 300 * 1024 * 1024;
 
-fn bar(len: u64, what: &str) -> ProgressBar {
+pub(super) fn bar(len: u64, what: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
@@ -43,13 +43,13 @@ fn bar(len: u64, what: &str) -> ProgressBar {
 }
 
 /// Where the run's files go, removed afterwards when temporary.
-struct Workspace {
-    root: PathBuf,
+pub(super) struct Workspace {
+    pub(super) root: PathBuf,
     _temp: Option<tempfile::TempDir>,
 }
 
 impl Workspace {
-    fn new(data: Option<&Path>) -> anyhow::Result<Workspace> {
+    pub(super) fn new(data: Option<&Path>) -> anyhow::Result<Workspace> {
         let (root, temp) = match data {
             Some(d) => {
                 std::fs::create_dir_all(d)
@@ -75,21 +75,21 @@ impl Workspace {
         Ok(ws)
     }
 
-    fn server_data(&self) -> PathBuf {
+    pub(super) fn server_data(&self) -> PathBuf {
         self.root.join("pipeline")
     }
 
-    fn raw_db(&self) -> PathBuf {
+    pub(super) fn raw_db(&self) -> PathBuf {
         self.root.join("raw.db")
     }
 
-    fn manifests(&self) -> PathBuf {
+    pub(super) fn manifests(&self) -> PathBuf {
         self.root.join("manifests")
     }
 }
 
 /// Size of a SQLite database with its WAL.
-fn db_bytes(path: &Path) -> u64 {
+pub(super) fn db_bytes(path: &Path) -> u64 {
     ["", "-wal"]
         .iter()
         .filter_map(|suffix| {
@@ -113,7 +113,7 @@ struct Pipeline {
 }
 
 /// CPU time used between two readings.
-fn cpu_between(before: Option<Duration>, after: Option<Duration>) -> Option<Duration> {
+pub(super) fn cpu_between(before: Option<Duration>, after: Option<Duration>) -> Option<Duration> {
     Some(after?.saturating_sub(before?))
 }
 
@@ -251,7 +251,7 @@ fn per_event(bytes: Option<u64>, events: u64) -> String {
     }
 }
 
-fn verdict(ok: bool) -> &'static str {
+pub(super) fn verdict(ok: bool) -> &'static str {
     if ok { "met" } else { "MISSED" }
 }
 

@@ -36,6 +36,13 @@ impl Proc {
         self.status_kib("VmHWM").map(|k| k * 1024)
     }
 
+    /// Resets the peak resident memory (`VmHWM`) to the current resident size, so a later
+    /// [`Proc::peak_rss`] covers only what follows (Linux ≥ 4.0: `5` to `clear_refs`).
+    /// Returns whether the kernel took it.
+    pub(crate) fn reset_peak_rss(self) -> bool {
+        std::fs::write(self.file("clear_refs"), "5").is_ok()
+    }
+
     /// CPU time (user and system, all threads, living or ended) used so far, from `stat`.
     pub(crate) fn cpu(self) -> Option<Duration> {
         let text = std::fs::read_to_string(self.file("stat")).ok()?;

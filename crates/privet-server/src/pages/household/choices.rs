@@ -8,7 +8,7 @@ use crate::access::{Caller, SubjectAction, SubjectCap, authorize_subject};
 use crate::error::ApiResult;
 use crate::pages::{PageError, PageSession};
 use crate::service::consent::{self, ConsentChange, is_granted};
-use crate::service::{audit, purge};
+
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::Response;
@@ -80,7 +80,7 @@ pub(crate) async fn apply(
         if was_on == c.on && is_decided(&history, c.product, c.purpose) {
             continue;
         }
-        consent::set(
+        let decision = consent::decide(
             state,
             subject,
             ConsentChange {
@@ -93,36 +93,7 @@ pub(crate) async fn apply(
         )
         .await?;
         applied.recorded += 1;
-        audit::record(
-            state,
-            &cap.actor,
-            if c.on {
-                "consent.grant"
-            } else {
-                "consent.withdraw"
-            },
-            Some(c.purpose),
-            vec![subject.pseudonym],
-            0,
-            serde_json::json!({"product": c.product}),
-        )
-        .await?;
-        if was_on && !c.on {
-            // Withdrawal purges, at once, what no remaining purpose justifies (DESIGN
-            // principle 2).
-            let purged = purge::unjustified(state, subject, c.purpose).await?;
-            audit::record(
-                state,
-                &cap.actor,
-                "consent.purge",
-                Some(c.purpose),
-                vec![subject.pseudonym],
-                purged.records,
-                serde_json::json!({"values": purged.values, "records": purged.records}),
-            )
-            .await?;
-            applied.purged_values += purged.values;
-        }
+        applied.purged_values += decision.purged.values;
     }
     Ok(applied)
 }
