@@ -2,10 +2,13 @@
 //! ratio, so a figure means the same on any machine.
 
 mod corpus;
+mod erase;
+mod export;
 mod ingest;
 mod load;
 mod procfs;
 mod raw;
+mod rights;
 mod server;
 
 use clap::{Args, Subcommand};
@@ -17,10 +20,10 @@ use std::process::ExitCode;
 pub(crate) enum BenchCmd {
     /// Events through the full pipeline over HTTP, against one row per event in SQLite.
     Ingest(IngestArgs),
-    /// Subject export against a plain query (arrives with the rights issue, issue 4).
-    Export,
-    /// Subject erasure against a plain DELETE (arrives with the rights issue, issue 4).
-    Erase,
+    /// Exporting a subject's records over HTTP, against a plain SELECT serialised to JSON.
+    Export(ExportArgs),
+    /// Erasure to a signed receipt over HTTP, against a plain indexed DELETE of the same rows.
+    Erase(EraseArgs),
 }
 
 /// Arguments of `privet bench ingest`.
@@ -53,14 +56,80 @@ pub(crate) struct IngestArgs {
     pub(crate) seed: u64,
 }
 
+/// Arguments of `privet bench erase`.
+#[derive(Debug, Args)]
+pub(crate) struct EraseArgs {
+    /// Records in the store, over all subjects (sent through the pipeline, and inserted as
+    /// rows in the baseline).
+    #[arg(long, default_value_t = 2_000_000)]
+    pub(crate) records: u64,
+    /// Member subjects, four to a household.
+    #[arg(long, default_value_t = 1_000)]
+    pub(crate) subjects: usize,
+    /// Records of each subject whose erasure is timed against the baseline.
+    #[arg(long, default_value_t = 20_000)]
+    pub(crate) target_records: u64,
+    /// Records of each smaller subject erased, to show the receipt time is flat in the count.
+    #[arg(long, default_value_t = 2_000)]
+    pub(crate) small_records: u64,
+    /// Subjects of each size erased (the medians are reported).
+    #[arg(long, default_value_t = 5)]
+    pub(crate) erasures: usize,
+    /// Events per ingest request while building the store.
+    #[arg(long, default_value_t = 1_000)]
+    pub(crate) batch: usize,
+    /// Concurrent HTTP clients while building the store.
+    #[arg(long, default_value_t = 8)]
+    pub(crate) clients: usize,
+    /// Event times are spread over this many days before now.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) days: u32,
+    /// Where to put the server's data directory and the baseline's database (must not hold
+    /// either yet); a temporary directory, removed afterwards, when omitted.
+    #[arg(long = "data", value_name = "DIR")]
+    pub(crate) data: Option<PathBuf>,
+    /// Seed for the generated events.
+    #[arg(long, default_value_t = 2026)]
+    pub(crate) seed: u64,
+}
+
+/// Arguments of `privet bench export`.
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// Records of the exported subject.
+    #[arg(long, default_value_t = 100_000)]
+    pub(crate) records: u64,
+    /// Other member subjects in the store (four to a household with the exported one).
+    #[arg(long, default_value_t = 39)]
+    pub(crate) other_subjects: usize,
+    /// Records of the other subjects, shared evenly.
+    #[arg(long, default_value_t = 200_000)]
+    pub(crate) other_records: u64,
+    /// Exports (and baseline SELECTs, alternating) to take the median of.
+    #[arg(long, default_value_t = 3)]
+    pub(crate) repeat: usize,
+    /// Events per ingest request while building the store.
+    #[arg(long, default_value_t = 1_000)]
+    pub(crate) batch: usize,
+    /// Concurrent HTTP clients while building the store.
+    #[arg(long, default_value_t = 8)]
+    pub(crate) clients: usize,
+    /// Event times are spread over this many days before now.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) days: u32,
+    /// Where to put the server's data directory and the baseline's database (must not hold
+    /// either yet); a temporary directory, removed afterwards, when omitted.
+    #[arg(long = "data", value_name = "DIR")]
+    pub(crate) data: Option<PathBuf>,
+    /// Seed for the generated events.
+    #[arg(long, default_value_t = 2026)]
+    pub(crate) seed: u64,
+}
+
 pub(crate) async fn run(cmd: BenchCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCmd::Ingest(args) => ingest::run(args).await,
-        BenchCmd::Export => anyhow::bail!(
-            "`privet bench export` arrives with the rights issue (issue 4): the subject export endpoint it measures does not exist yet"
-        ),
-        BenchCmd::Erase => anyhow::bail!(
-            "`privet bench erase` arrives with the rights issue (issue 4): the erasure endpoint it measures does not exist yet"
-        ),
+        BenchCmd::Export(args) => export::run(args).await,
+        BenchCmd::Erase(args) => erase::run(args).await,
     }
 }

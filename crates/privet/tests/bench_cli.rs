@@ -1,5 +1,5 @@
-//! `privet bench` and `privet simulate` as a person runs them. The ingest benchmark itself is
-//! `#[ignore]`d (it measures; run it with `cargo test -p privet --test bench_cli -- --ignored`).
+//! `privet bench` and `privet simulate` as a person runs them. The benchmarks themselves are
+//! `#[ignore]`d (they measure; run them with `cargo test -p privet --test bench_cli -- --ignored`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::Command;
@@ -13,13 +13,15 @@ fn privet(args: &[&str]) -> std::process::Output {
 }
 
 #[test]
-fn bench_export_and_erase_say_they_arrive_with_the_rights_issue() {
-    for what in ["export", "erase"] {
-        let out = privet(&["bench", what]);
-        assert!(!out.status.success());
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("issue 4"), "{err}");
-    }
+fn bench_erase_and_export_refuse_impossible_sizes_before_building_anything() {
+    let out = privet(&["bench", "erase", "--subjects", "6", "--erasures", "2"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("too few"), "{err}");
+    let out = privet(&["bench", "export", "--repeat", "0"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--repeat"), "{err}");
 }
 
 #[test]
@@ -53,6 +55,73 @@ fn bench_ingest_runs_the_pipeline_and_the_baseline_and_prints_the_ratio() {
         "server peak RSS",
         "raw       20,000 rows",
         "ratio     pipeline / raw = ",
+        "targets   ",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "{expected:?} missing in\n{stdout}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "a benchmark: run with --ignored"]
+fn bench_erase_prints_receipt_and_raw_delete_times_and_checks_the_receipts() {
+    let out = privet(&[
+        "bench",
+        "erase",
+        "--records",
+        "20000",
+        "--subjects",
+        "40",
+        "--target-records",
+        "2000",
+        "--small-records",
+        "200",
+        "--erasures",
+        "2",
+        "--clients",
+        "2",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    for expected in [
+        "2,000 records: median",
+        "2,000 rows:    median",
+        "ratio     raw DELETE / receipt at 2,000 records = ",
+        "receipts count every record: yes",
+        "export after erasure: HTTP 404 (gone)",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "{expected:?} missing in\n{stdout}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "a benchmark: run with --ignored"]
+fn bench_export_counts_every_record_and_prints_the_ratio() {
+    let out = privet(&[
+        "bench",
+        "export",
+        "--records",
+        "5000",
+        "--other-subjects",
+        "7",
+        "--other-records",
+        "7000",
+        "--clients",
+        "2",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    for expected in [
+        "(5,000 records,",
+        "(5,000 rows,",
+        "ratio     export / raw = ",
         "targets   ",
     ] {
         assert!(

@@ -10,6 +10,7 @@ use crate::ids::new_id;
 use crate::service::audit;
 use crate::state::AppState;
 use jiff::Timestamp;
+use privet_crypto::Pseudonym;
 use privet_store::{Subject, SubjectId, SubjectKind};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -66,17 +67,23 @@ async fn erase_one(
     if count_devices {
         counts.devices += erased.devices;
     }
+    Ok(())
+}
+
+/// Deletes the erased subjects' records in the background: their keys are gone, so they are
+/// already unreadable, and the receipt need not wait for a delete that grows with the count.
+fn delete_records_later(state: &AppState, pseudonyms: Vec<Pseudonym>) {
     let store = state.store().clone();
-    let pseudonym = s.pseudonym;
     tokio::spawn(async move {
-        match store.delete_subject_blocks(&pseudonym).await {
-            Ok(n) => tracing::info!(blocks = n, "erased records deleted"),
-            Err(e) => {
-                tracing::warn!(error = %e, "deleting erased records failed; retention or restore purge will remove them")
+        for pseudonym in pseudonyms {
+            match store.delete_subject_blocks(&pseudonym).await {
+                Ok(n) => tracing::info!(blocks = n, "erased records deleted"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "deleting erased records failed; retention or restore purge will remove them")
+                }
             }
         }
     });
-    Ok(())
 }
 
 /// Erases a member, or a household with all its members, and returns a signed receipt.
@@ -107,16 +114,19 @@ pub async fn erase(state: &AppState, id: &SubjectId, actor: &str) -> ApiResult<R
         "counts": counts,
     });
     let receipt = state.signing().sign_jws(&claims);
-    audit::record(
+    let audited = audit::record(
         state,
         actor,
         "subject.erase",
         None,
-        pseudonyms,
+        pseudonyms.clone(),
         counts.records,
         serde_json::json!({"kind": kind, "counts": counts}),
     )
-    .await?;
+    .await;
+    // Only now: the checkpoint and the audit entry would otherwise queue behind the delete.
+    delete_records_later(state, pseudonyms);
+    audited?;
     Ok(Receipt {
         subject: subject.id.to_string(),
         kind,

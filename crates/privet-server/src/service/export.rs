@@ -13,27 +13,28 @@ use privet_crypto::{Pseudonym, RecordAad, open};
 use privet_manifest::{Manifest, SubjectKind as StreamSubject};
 use privet_store::{BlockQuery, Subject, SubjectId, SubjectKind};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
+use serde_json::value::RawValue;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
-/// One exported record.
-#[derive(Debug, Serialize)]
-pub struct ExportRecord {
+/// One exported record, borrowed from the decrypted block it came from.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExportRecord<'a> {
     /// Whose it is (the subject id: the requester, or a child member in a household export).
-    pub subject: String,
+    pub subject: &'a str,
     /// Product id.
-    pub product: String,
+    pub product: &'a str,
     /// Stream key.
-    pub stream: String,
+    pub stream: &'a str,
     /// The device that sent it.
-    pub device: String,
-    /// When the device observed it.
-    pub ts: Timestamp,
-    /// When it will be deleted.
-    pub expires_at: Timestamp,
-    /// Every stored value, as stored (after minimisation).
-    pub data: Map<String, Value>,
+    pub device: &'a str,
+    /// When the device observed it: a JSON string (RFC 3339).
+    pub ts: &'a RawValue,
+    /// When it will be deleted: a JSON string (RFC 3339).
+    pub expires_at: &'a RawValue,
+    /// Every stored value, as stored (after minimisation): a JSON object.
+    pub data: &'a RawValue,
 }
 
 /// A subject whose records an export holds.
@@ -125,7 +126,7 @@ pub trait RecordSink {
     /// Takes one record; `Ok(false)` stops the export (the client went away).
     fn put(
         &mut self,
-        record: ExportRecord,
+        record: ExportRecord<'_>,
     ) -> impl std::future::Future<Output = ApiResult<bool>> + Send;
 }
 
@@ -142,7 +143,7 @@ pub async fn records<S: RecordSink>(
         Err(ApiError::NotFound(_)) => return Ok(true),
         Err(e) => return Err(e),
     };
-    let now = Timestamp::now();
+    let clock = payload::ExpiryClock::new(Timestamp::now());
     let mut blocks = state
         .store()
         .scan_blocks(BlockQuery {
@@ -152,6 +153,7 @@ pub async fn records<S: RecordSink>(
             ..Default::default()
         })
         .await?;
+    let subject = who.id.to_string();
     while let Some(block) = blocks.next().await {
         let block = block?;
         let plain = open(
@@ -159,17 +161,21 @@ pub async fn records<S: RecordSink>(
             &RecordAad::new(block.id, block.subject, &block.stream),
             &block.payload,
         )?;
-        let events = payload::decode(&plain)
+        let events = payload::decode_raw(&plain)
             .ok_or_else(|| ApiError::Internal("record block does not decode".to_owned()))?;
-        for ev in events {
-            if ev.exp <= now {
+        let device = block.device.to_string();
+        for ev in &events {
+            let expired = clock
+                .expired(ev.exp)
+                .ok_or_else(|| ApiError::Internal("record expiry does not parse".to_owned()))?;
+            if expired {
                 continue;
             }
             let rec = ExportRecord {
-                subject: who.id.to_string(),
-                product: product.to_owned(),
-                stream: block.stream.clone(),
-                device: block.device.to_string(),
+                subject: &subject,
+                product,
+                stream: &block.stream,
+                device: &device,
                 ts: ev.ts,
                 expires_at: ev.exp,
                 data: ev.data,
@@ -309,16 +315,68 @@ struct JsonSink<'a> {
     tx: &'a ExportTx,
     buf: Vec<u8>,
     first: bool,
+    /// Whose records, from where, the cached prefix is for.
+    key: (String, String, String, String),
+    /// `{"subject":…,"product":…,"stream":…,"device":…,"ts":` — the same for a whole block,
+    /// so it is serialised once rather than escaped again for every record.
+    prefix: Vec<u8>,
+}
+
+/// The leading fields of a record, serialised once per block.
+#[derive(Serialize)]
+struct Leading<'a> {
+    subject: &'a str,
+    product: &'a str,
+    stream: &'a str,
+    device: &'a str,
+}
+
+impl JsonSink<'_> {
+    fn prefix_for(&mut self, r: &ExportRecord<'_>) -> ApiResult<()> {
+        let k = &self.key;
+        if !self.prefix.is_empty()
+            && (k.0.as_str(), k.1.as_str(), k.2.as_str(), k.3.as_str())
+                == (r.subject, r.product, r.stream, r.device)
+        {
+            return Ok(());
+        }
+        let mut p = serde_json::to_vec(&Leading {
+            subject: r.subject,
+            product: r.product,
+            stream: r.stream,
+            device: r.device,
+        })
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        p.pop(); // the closing brace: more fields follow
+        p.extend_from_slice(b",\"ts\":");
+        self.prefix = p;
+        self.key = (
+            r.subject.to_owned(),
+            r.product.to_owned(),
+            r.stream.to_owned(),
+            r.device.to_owned(),
+        );
+        Ok(())
+    }
 }
 
 impl RecordSink for JsonSink<'_> {
-    async fn put(&mut self, record: ExportRecord) -> ApiResult<bool> {
+    async fn put(&mut self, record: ExportRecord<'_>) -> ApiResult<bool> {
+        self.prefix_for(&record)?;
         if !self.first {
             self.buf.push(b',');
         }
         self.first = false;
-        serde_json::to_writer(&mut self.buf, &record)
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        // The same bytes `serde_json::to_writer(&record)` writes, with the stored JSON values
+        // copied as they are.
+        self.buf.extend_from_slice(&self.prefix);
+        self.buf.extend_from_slice(record.ts.get().as_bytes());
+        self.buf.extend_from_slice(b",\"expires_at\":");
+        self.buf
+            .extend_from_slice(record.expires_at.get().as_bytes());
+        self.buf.extend_from_slice(b",\"data\":");
+        self.buf.extend_from_slice(record.data.get().as_bytes());
+        self.buf.push(b'}');
         if self.buf.len() >= CHUNK {
             return Ok(send(self.tx, std::mem::take(&mut self.buf)).await.is_ok());
         }
@@ -345,6 +403,8 @@ async fn json_inner(state: &AppState, plan: &Plan, tx: &ExportTx) -> ApiResult<(
         tx,
         buf: Vec::with_capacity(CHUNK * 2),
         first: true,
+        key: Default::default(),
+        prefix: Vec::new(),
     };
     for inc in plan.subjects() {
         for (m, stream) in plan.streams_for(inc.subject.kind) {
@@ -371,4 +431,55 @@ pub(crate) async fn send(tx: &ExportTx, bytes: Vec<u8>) -> ApiResult<()> {
     tx.send(Ok(Bytes::from(bytes)))
         .await
         .map_err(|_| ApiError::Unavailable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(s: &str) -> Box<RawValue> {
+        RawValue::from_string(s.to_owned()).unwrap_or_else(|_| unreachable!())
+    }
+
+    #[tokio::test]
+    async fn the_json_sink_writes_what_serde_would() -> Result<(), Box<dyn std::error::Error>> {
+        let (tx, _rx) = mpsc::channel(4);
+        let mut sink = JsonSink {
+            tx: &tx,
+            buf: Vec::new(),
+            first: true,
+            key: Default::default(),
+            prefix: Vec::new(),
+        };
+        let (ts, exp) = (
+            raw("\"2026-11-01T10:00:00Z\""),
+            raw("\"2026-12-01T10:00:00Z\""),
+        );
+        let data = raw(r#"{"room":"kitchen \"north\"","temp":21.5}"#);
+        let records = [
+            ("mem_a", "dev_1"),
+            ("mem_a", "dev_1"),
+            ("mem_a", "dev_2"),
+            ("mem_\"b", "dev_2"),
+        ]
+        .map(|(subject, device)| ExportRecord {
+            subject,
+            product: "thermo",
+            stream: "climate",
+            device,
+            ts: &ts,
+            expires_at: &exp,
+            data: &data,
+        });
+        let mut expected = Vec::new();
+        for (i, r) in records.iter().enumerate() {
+            assert!(sink.put(r.clone()).await?);
+            if i > 0 {
+                expected.push(b',');
+            }
+            serde_json::to_writer(&mut expected, r)?;
+        }
+        assert_eq!(String::from_utf8(sink.buf)?, String::from_utf8(expected)?);
+        Ok(())
+    }
 }

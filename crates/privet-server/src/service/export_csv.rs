@@ -57,6 +57,11 @@ struct CsvSink<'a> {
     started: bool,
 }
 
+/// The text of a stored JSON string.
+fn json_string(v: &serde_json::value::RawValue) -> ApiResult<String> {
+    serde_json::from_str(v.get()).map_err(|e| ApiError::Internal(format!("stored time: {e}")))
+}
+
 fn cell(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => String::new(),
@@ -78,7 +83,7 @@ impl CsvSink<'_> {
 }
 
 impl RecordSink for CsvSink<'_> {
-    async fn put(&mut self, r: ExportRecord) -> ApiResult<bool> {
+    async fn put(&mut self, r: ExportRecord<'_>) -> ApiResult<bool> {
         if !self.started {
             let opts = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
             self.zip
@@ -94,13 +99,15 @@ impl RecordSink for CsvSink<'_> {
             self.row(&header)?;
             self.started = true;
         }
+        let data: serde_json::Map<String, Value> = serde_json::from_str(r.data.get())
+            .map_err(|e| ApiError::Internal(format!("stored values: {e}")))?;
         let mut line = vec![
-            r.subject.clone(),
-            r.device.clone(),
-            r.ts.to_string(),
-            r.expires_at.to_string(),
+            r.subject.to_owned(),
+            r.device.to_owned(),
+            json_string(r.ts)?,
+            json_string(r.expires_at)?,
         ];
-        line.extend(self.columns.iter().map(|c| cell(r.data.get(c))));
+        line.extend(self.columns.iter().map(|c| cell(data.get(c))));
         self.row(&line)?;
         if self.out.len() >= CHUNK {
             return Ok(send(self.tx, self.out.take()).await.is_ok());

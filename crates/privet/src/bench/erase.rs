@@ -54,8 +54,11 @@ struct Erasure {
     raw_rows: usize,
 }
 
-/// Which members are erased: (household, member, records).
-fn targets(args: &EraseArgs) -> (Vec<(usize, u64)>, Vec<(usize, u64)>) {
+/// Erased subjects of one size: (household, records), member 0 of each household.
+type Targets = Vec<(usize, u64)>;
+
+/// Which members are erased: the target-size ones, then the small ones.
+fn targets(args: &EraseArgs) -> (Targets, Targets) {
     let big = (0..args.erasures)
         .map(|h| (h, args.target_records))
         .collect();
@@ -311,7 +314,9 @@ fn report(args: &EraseArgs, r: &Report<'_>) {
     let receipt = |n| times(r.erased, n, |e| e.receipt);
     let raw = |n| times(r.erased, n, |e| e.raw);
     let background = |n| times(r.erased, n, |e| e.background);
-    println!("pipeline  DELETE /v1/subjects/{{id}} → signed receipt (key destroyed, mapping deleted; records deleted in the background)");
+    println!(
+        "pipeline  DELETE /v1/subjects/{{id}} → signed receipt (key destroyed, mapping deleted; records deleted in the background)"
+    );
     for n in [big, small] {
         println!(
             "          {:>7} records: {}; server busy after the receipt ≈ {}",
@@ -320,7 +325,9 @@ fn report(args: &EraseArgs, r: &Report<'_>) {
             human(median(&background(n)))
         );
     }
-    println!("raw       DELETE FROM events WHERE subject = ? — one row per event, index on (subject, ts), WAL, synchronous=FULL");
+    println!(
+        "raw       DELETE FROM events WHERE subject = ? — one row per event, index on (subject, ts), WAL, synchronous=FULL"
+    );
     for n in [big, small] {
         println!("          {:>7} rows:    {}", thousands(n), spread(&raw(n)));
     }
@@ -369,7 +376,11 @@ fn report(args: &EraseArgs, r: &Report<'_>) {
             format!("NO ({})", wrong.join("; "))
         },
         r.gone,
-        if r.gone == 404 { " (gone)" } else { " — EXPECTED 404" }
+        if r.gone == 404 {
+            " (gone)"
+        } else {
+            " — EXPECTED 404"
+        }
     );
 }
 

@@ -244,7 +244,9 @@ pub(super) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         thousands(rate.round() as u64),
         thousands(exports.first().map_or(0, |e| e.records)),
         mib(bytes),
-        human(median(&exports.iter().map(|e| e.elapsed).collect::<Vec<_>>())),
+        human(median(
+            &exports.iter().map(|e| e.elapsed).collect::<Vec<_>>()
+        )),
         human(median(
             &exports.iter().map(|e| e.first_byte).collect::<Vec<_>>()
         )),

@@ -156,7 +156,10 @@ pub(super) async fn build(ws: &Workspace, layout: &Layout) -> anyhow::Result<Bui
             .try_collect()
             .await
             .with_context(|| {
-                format!("setting up the households; server log:\n{}", server.recent_log())
+                format!(
+                    "setting up the households; server log:\n{}",
+                    server.recent_log()
+                )
             })?;
     let mut members = Vec::with_capacity(fleet.len());
     let mut device_ids = Vec::with_capacity(fleet.len());
@@ -428,7 +431,11 @@ mod tests {
 
     #[test]
     fn medians() {
-        let ms = |v: &[u64]| v.iter().map(|&x| Duration::from_millis(x)).collect::<Vec<_>>();
+        let ms = |v: &[u64]| {
+            v.iter()
+                .map(|&x| Duration::from_millis(x))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(median(&ms(&[5, 1, 3])), Duration::from_millis(3));
         assert_eq!(median(&ms(&[4, 1, 3, 2])), Duration::from_micros(2_500));
         assert_eq!(median(&[]), Duration::ZERO);
@@ -454,7 +461,15 @@ mod tests {
             members.concat(),
         );
         let bar = indicatif::ProgressBar::hidden();
-        generate(&mut corpus, &households, &members, &speaker, (2, 10, 1), &bar).unwrap();
+        generate(
+            &mut corpus,
+            &households,
+            &members,
+            &speaker,
+            (2, 10, 1),
+            &bar,
+        )
+        .unwrap();
         assert_eq!(corpus.events(), 42);
         assert_eq!(corpus.bodies.len(), 4 + 1);
         assert!(corpus.rows.windows(2).all(|w| w[0].ts <= w[1].ts));
