@@ -44,6 +44,8 @@ pub(crate) enum Command {
     /// Benchmarks with a baseline measured in the same run.
     #[command(subcommand)]
     Bench(crate::bench::BenchCmd),
+    /// The licence notices of the third-party data built into this binary.
+    Notices,
 }
 
 /// Where the data directory is.

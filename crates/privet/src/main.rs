@@ -14,6 +14,9 @@ mod simulate;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// The notices the embedded third-party data's licences ask to ship with the binary.
+const NOTICES: &str = include_str!("../../../NOTICE");
+
 fn main() -> ExitCode {
     match run() {
         Ok(code) => code,
@@ -60,5 +63,9 @@ fn run() -> anyhow::Result<ExitCode> {
         cli::Command::Restore(args) => runtime()?.block_on(admin_cmd::restore(args)),
         cli::Command::Simulate(args) => runtime()?.block_on(simulate::run(args)),
         cli::Command::Bench(cmd) => runtime()?.block_on(bench::run(cmd)),
+        cli::Command::Notices => {
+            print!("{NOTICES}");
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
