@@ -393,6 +393,41 @@ async fn rights(store: &dyn Store) {
         store.delete_subject_blocks(&pseudonym("m1")).await.unwrap(),
         1
     );
+
+    // A subject with many blocks in two chunks (a backend may delete them in slices), next to
+    // another subject whose blocks stay.
+    let many: Vec<NewBlock> = (0..70)
+        .map(|i| {
+            let retention = if i % 2 == 0 { "30d" } else { "1y" };
+            let t = format!("2026-07-01T{:02}:{:02}:00Z", 10 + i / 60, i % 60);
+            block("m1", "presence", "d1", &t, retention, 2)
+        })
+        .chain(std::iter::once(block(
+            "m2",
+            "presence",
+            "d1",
+            "2026-07-01T10:00:00Z",
+            "30d",
+            3,
+        )))
+        .collect();
+    store.append_blocks(many, None).await.unwrap();
+    assert_eq!(
+        store.delete_subject_blocks(&pseudonym("m1")).await.unwrap(),
+        70
+    );
+    assert_eq!(
+        store.subject_record_counts(&pseudonym("m1")).await.unwrap(),
+        (0, 0)
+    );
+    assert_eq!(
+        store.subject_record_counts(&pseudonym("m2")).await.unwrap(),
+        (1, 3)
+    );
+    assert_eq!(
+        store.delete_subject_blocks(&pseudonym("m2")).await.unwrap(),
+        1
+    );
 }
 
 async fn subjects(store: &dyn Store) {

@@ -267,11 +267,15 @@ pub(crate) fn delete_ids(c: &Connection, ids: &[[u8; 16]]) -> Result<u64> {
     Ok(total)
 }
 
-pub(crate) fn delete_subject(c: &Connection, subject: &Pseudonym) -> Result<u64> {
+/// Deletes at most `limit` of the subject's blocks from each chunk; 0 once none are left.
+pub(crate) fn delete_subject_slice(c: &Connection, subject: &Pseudonym, limit: i64) -> Result<u64> {
     each_chunk(
         c,
-        "DELETE FROM {t} WHERE subject = ?1",
-        &[Value::Blob(subject.as_bytes().to_vec())],
+        "DELETE FROM {t} WHERE rowid IN (SELECT rowid FROM {t} WHERE subject = ?1 LIMIT ?2)",
+        &[
+            Value::Blob(subject.as_bytes().to_vec()),
+            Value::Integer(limit),
+        ],
         "delete subject records",
     )
 }

@@ -31,6 +31,9 @@ use privet_crypto::{AuditHash, Pseudonym, TokenHash};
 use std::path::{Path, PathBuf};
 use writer::Writer;
 
+/// Blocks of one subject deleted per chunk in one write when its records are erased.
+const DELETE_SLICE: i64 = 16;
+
 /// Blocks buffered between the reading thread and the consumer of a scan.
 const SCAN_BUFFER: usize = 32;
 
@@ -313,10 +316,20 @@ impl Store for SqliteStore {
             .await
     }
     async fn delete_subject_blocks(&self, subject: &Pseudonym) -> Result<u64> {
+        // In slices, each its own write: an erased subject's blocks can be many megabytes, and
+        // ingest batches queued on the writer should not wait for all of them at once.
         let s = *subject;
-        self.writer
-            .write(move |c| blocks::delete_subject(c, &s))
-            .await
+        let mut total = 0;
+        loop {
+            let n = self
+                .writer
+                .write(move |c| blocks::delete_subject_slice(c, &s, DELETE_SLICE))
+                .await?;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n;
+        }
     }
     async fn delete_device_blocks(&self, device: &DeviceId) -> Result<u64> {
         let d = device.clone();
