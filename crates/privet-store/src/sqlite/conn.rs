@@ -42,6 +42,9 @@ pub(crate) fn create_private(path: &Path) -> Result<()> {
     }
 }
 
+/// Bytes the WAL file is truncated to when it restarts (64 MiB).
+const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+
 /// Opens a connection with WAL, full synchronous commits and secure deletion.
 pub(crate) fn open(path: &Path, read_only: bool) -> Result<Connection> {
     let flags = if read_only {
@@ -57,6 +60,10 @@ pub(crate) fn open(path: &Path, read_only: bool) -> Result<Connection> {
     if !read_only {
         conn.pragma_update(None, "journal_mode", "WAL")
             .op("enable WAL")?;
+        // Under sustained ingest the WAL grows past what the background checkpoint can reset;
+        // once it does reset, give the disk back rather than keep a file of the peak size.
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)
+            .op("set journal size limit")?;
     }
     // FULL: every commit fsyncs the WAL, so an acknowledged write survives power loss, not
     // only a crash. Group commit in the writer amortises the fsync across requests.

@@ -31,6 +31,9 @@ use privet_crypto::{AuditHash, Pseudonym, TokenHash};
 use std::path::{Path, PathBuf};
 use writer::Writer;
 
+/// WAL frames (pages) past which a caught-up WAL is truncated by the background checkpoint.
+const TRUNCATE_FRAMES: i64 = 16 * 1024;
+
 /// Blocks of one subject deleted per chunk in one write when its records are erased.
 const DELETE_SLICE: i64 = 16;
 
@@ -63,9 +66,26 @@ impl Checkpointer {
                     std::thread::sleep(std::time::Duration::from_millis(250));
                     // PASSIVE never blocks the writer or readers; the WAL restarts from its
                     // beginning once a checkpoint has caught up.
-                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                    {
-                        tracing::warn!(error = %e, "background checkpoint failed");
+                    let passive = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, i64>(2)?,
+                        ))
+                    });
+                    match passive {
+                        // Caught up with a large WAL (after a burst, when idle): truncate it,
+                        // which only waits for the few readers, so the disk is given back now
+                        // rather than at the next write.
+                        Ok((0, log, done)) if log == done && log > TRUNCATE_FRAMES => {
+                            if let Err(e) =
+                                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                            {
+                                tracing::warn!(error = %e, "background WAL truncation failed");
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "background checkpoint failed"),
                     }
                 }
             })
