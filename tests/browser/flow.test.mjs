@@ -355,6 +355,8 @@ step('device set-up: what it collects and why, optional uses off until one is sw
   const consents = await (await home.request.get(`/v1/subjects/${ada.member}/consents`)).json();
   const current = JSON.stringify(consents);
   assert.match(current, /energy_report/, `consents: ${current}`);
+  assert.equal(consents.current?.[PRODUCT]?.energy_report, true, `consents: ${current}`);
+  assert.equal(consents.current?.[PRODUCT]?.supplier_tariff, false, `consents: ${current}`);
 });
 
 step('events sent by the device arrive on the My data page', async () => {

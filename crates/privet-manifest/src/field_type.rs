@@ -29,21 +29,33 @@ pub enum FieldType {
     },
 }
 
+/// Most `[]` a type may carry (`number[][][][]`): every walk of a type recurses once per
+/// level, so a bound keeps a hostile manifest from exhausting the stack.
+pub const MAX_ARRAY_DEPTH: usize = 4;
+
 impl FieldType {
     /// Parses a scalar type name with optional `[]` suffixes (`"number"`, `"location[]"`).
     /// `object` types carry a schema and are built by the parser.
     pub fn parse_scalar(name: &str) -> Option<FieldType> {
-        if let Some(inner) = name.strip_suffix("[]") {
-            return FieldType::parse_scalar(inner).map(|t| FieldType::Array { items: Box::new(t) });
+        let base = name.trim_end_matches("[]");
+        let depth = (name.len() - base.len()) / 2;
+        if depth > MAX_ARRAY_DEPTH {
+            return None;
         }
-        Some(match name {
+        let mut ty = match base {
             "number" => FieldType::Number,
             "integer" => FieldType::Integer,
             "bool" => FieldType::Bool,
             "string" => FieldType::String,
             "location" => FieldType::Location,
             _ => return None,
-        })
+        };
+        for _ in 0..depth {
+            ty = FieldType::Array {
+                items: Box::new(ty),
+            };
+        }
+        Some(ty)
     }
 
     /// The innermost element type (through arrays).

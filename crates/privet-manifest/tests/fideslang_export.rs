@@ -74,11 +74,21 @@ fn python() -> String {
     std::env::var("PRIVET_PYTHON").unwrap_or_else(|_| "python3".to_owned())
 }
 
+/// Whether the fideslang package can be imported. When CI asks for every tool
+/// (`PRIVET_REQUIRE_TOOLS`) or names its Python (`PRIVET_PYTHON`), a missing one fails the
+/// test rather than skipping it.
 fn fideslang_available() -> bool {
-    Command::new(python())
+    let ok = Command::new(python())
         .args(["-c", "import fideslang"])
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    let required = std::env::var_os("PRIVET_REQUIRE_TOOLS").is_some()
+        || std::env::var_os("PRIVET_PYTHON").is_some();
+    assert!(
+        ok || !required,
+        "the fideslang Python package is required here (pip install -r tests/fideslang/requirements.txt)"
+    );
+    ok
 }
 
 #[test]

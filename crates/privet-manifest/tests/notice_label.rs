@@ -314,6 +314,15 @@ fn compare_shows_product_names_in_one_header_row() {
 }
 
 #[test]
+fn comparing_more_labels_than_fit_the_width_still_prints_every_one() {
+    let one = Label::from_manifest(&manifest(THERMOSTAT), &cx());
+    let many = vec![one; 40];
+    let text = label::compare_text(&many);
+    let header = text.lines().next().unwrap();
+    assert!(header.matches("Acme").count() >= 40, "{header}");
+}
+
+#[test]
 fn label_json_round_trips() {
     let labels = vec![
         Label::from_manifest(&manifest(THERMOSTAT), &cx()),

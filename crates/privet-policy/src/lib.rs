@@ -11,12 +11,14 @@
 //!   into [`Part`]s by retention. Drops are counted in [`DropCounts`], never logged with values.
 //! - [`ReadGrant`] is the capability to read for one purpose: it projects stored fields down to
 //!   those declared for that purpose.
-//! - [`withdrawn_fields`] and [`strip_fields`] say what to purge when consent is withdrawn.
+//! - [`unjustified_fields`] and [`strip_fields`] say what to purge when consent is withdrawn
+//!   or a purpose objected to ([`withdrawn_fields`] is the consent-only case).
 //! - [`check_password`] applies the password rules (length, zxcvbn strength, a bundled list of
 //!   breached passwords) and explains a refusal with a [`PasswordProblem`].
 //!
 //! No error of this crate carries a value a device sent: values are personal data. Errors name
-//! the event's index, the stream and the field.
+//! the event's index, the stream and the field — names as the device sent them, cut to 64
+//! characters, since an unknown stream or field is named only by the device.
 //!
 //! ```
 //! use privet_policy::{

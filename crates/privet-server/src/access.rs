@@ -264,21 +264,14 @@ pub async fn authorize_subject(
                 return Err(not_found());
             }
             let own = account.member.as_ref() == Some(&subject.id);
-            let me_child = match &account.member {
-                Some(m) => state
-                    .store()
-                    .subject(m)
-                    .await
-                    .map(|s| s.child)
-                    .unwrap_or(false),
-                None => false,
-            };
             let allowed = match (subject.kind, action) {
                 (SubjectKind::Member, SubjectAction::Read) => {
                     own || (account.owner && subject.child)
                 }
                 (SubjectKind::Member, SubjectAction::Manage) => {
-                    (own && !me_child) || (account.owner && subject.child)
+                    // When `own`, `subject` is the caller: a child's consents and erasure
+                    // are the owner's to give.
+                    (own && !subject.child) || (account.owner && subject.child)
                 }
                 (SubjectKind::Household, SubjectAction::Read) => true,
                 (SubjectKind::Household, SubjectAction::Manage) => account.owner,

@@ -50,6 +50,12 @@ pub enum ApiError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// More events in one ingest batch than allowed.
+    #[error("more than {max} events in one batch; send them in smaller batches")]
+    TooManyEvents {
+        /// The limit in events.
+        max: usize,
+    },
     /// Body larger than the configured limit, found while reading a JSON body (where the
     /// limit is not at hand).
     #[error("the request body is larger than this server accepts")]
@@ -94,11 +100,13 @@ impl ApiError {
             ApiError::Unprocessable(_) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid", "Invalid input")
             }
-            ApiError::TooLarge { .. } | ApiError::BodyTooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large",
-                "Request too large",
-            ),
+            ApiError::TooLarge { .. } | ApiError::TooManyEvents { .. } | ApiError::BodyTooLarge => {
+                (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too-large",
+                    "Request too large",
+                )
+            }
             ApiError::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",
@@ -222,7 +230,8 @@ impl From<JsonRejection> for ApiError {
 
 impl From<QueryRejection> for ApiError {
     fn from(e: QueryRejection) -> Self {
-        ApiError::BadRequest(e.body_text())
+        // A query string can carry personal values too (a subject's e-mail typed as an id).
+        ApiError::BadRequest(without_values(&e.body_text()))
     }
 }
 

@@ -74,7 +74,12 @@ impl Keys {
         if let Ok(mut c) = self.cache.lock() {
             c.remove(subject);
         }
-        Ok(self.keyring.destroy(subject).await?)
+        let destroyed = self.keyring.destroy(subject).await?;
+        // Again: a `get` that read the keyring just before the destroy may have cached it since.
+        if let Ok(mut c) = self.cache.lock() {
+            c.remove(subject);
+        }
+        Ok(destroyed)
     }
 
     fn remember(&self, subject: &Pseudonym, key: Arc<DataKey>) {

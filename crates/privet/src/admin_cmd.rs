@@ -109,21 +109,32 @@ pub(crate) async fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     }
     // Refuse while a server holds the directory: replacing its database under it would corrupt it.
     let lock = privet_server::lock_data_dir(data).map_err(|e| anyhow::anyhow!("{e}"))?;
-    {
-        let probe = is_sqlite(&args.file)?;
-        if !probe {
-            anyhow::bail!("{} is not a Privet data store backup", args.file.display());
-        }
+    if !is_data_store_backup(&args.file)? {
+        anyhow::bail!("{} is not a Privet data store backup", args.file.display());
     }
     let db = data.join("privet.db");
+    if same_file(&args.file, &db) {
+        anyhow::bail!(
+            "{} is the live data store itself, not a backup of it",
+            args.file.display()
+        );
+    }
+    // Copied beside the store and made durable first, then renamed into place: a failed copy
+    // leaves the current store (and its WAL) untouched.
+    let staged = data.join("privet.db.restoring");
+    std::fs::copy(&args.file, &staged)
+        .with_context(|| format!("cannot copy {} into place", args.file.display()))?;
+    std::fs::File::open(&staged)
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("cannot write {}", staged.display()))?;
     for f in ["privet.db-wal", "privet.db-shm"] {
         let p = data.join(f);
         if p.exists() {
             std::fs::remove_file(&p).with_context(|| format!("cannot remove {}", p.display()))?;
         }
     }
-    std::fs::copy(&args.file, &db)
-        .with_context(|| format!("cannot copy {} into place", args.file.display()))?;
+    std::fs::rename(&staged, &db)
+        .with_context(|| format!("cannot move the backup into {}", db.display()))?;
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600))?;
     let dir = open(&args.data)?;
     let purged = privet_server::service::backup::purge_unkeyed(&dir.store, &dir.keyring).await?;
@@ -159,14 +170,44 @@ pub(crate) async fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Whether a file starts with the SQLite header.
-fn is_sqlite(path: &std::path::Path) -> anyhow::Result<bool> {
+/// Whether a file is a Privet data store (a `privet.db` as `privet backup` writes it): an
+/// SQLite file with the data store's first migration and no keyring table, so neither a
+/// stray file nor a copy of `keyring.db` is put in its place.
+fn is_data_store_backup(path: &std::path::Path) -> anyhow::Result<bool> {
     let mut header = [0u8; 16];
     let mut f =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     use std::io::Read;
-    if f.read_exact(&mut header).is_err() {
+    if f.read_exact(&mut header).is_err() || &header != b"SQLite format 3\0" {
         return Ok(false);
     }
-    Ok(&header == b"SQLite format 3\0")
+    let flags =
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let Ok(c) = rusqlite::Connection::open_with_flags(path, flags) else {
+        return Ok(false);
+    };
+    let table = |name: &str| -> bool {
+        c.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [name],
+            |r| r.get::<_, i64>(0),
+        )
+        .is_ok_and(|n| n > 0)
+    };
+    let migrated = table("schema_migrations")
+        && c.query_row(
+            "SELECT count(*) FROM schema_migrations WHERE name = '0001_init'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .is_ok_and(|n| n > 0);
+    Ok(migrated && !table("keys"))
+}
+
+/// Whether two paths name the same file (false when either cannot be resolved).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }

@@ -56,6 +56,27 @@ pub(crate) struct IngestArgs {
     pub(crate) seed: u64,
 }
 
+/// How `privet bench erase` and `privet bench export` build the store they measure.
+#[derive(Debug, Args)]
+pub(crate) struct StoreArgs {
+    /// Events per ingest request while building the store.
+    #[arg(long, default_value_t = 1_000)]
+    pub(crate) batch: usize,
+    /// Concurrent HTTP clients while building the store.
+    #[arg(long, default_value_t = 8)]
+    pub(crate) clients: usize,
+    /// Event times are spread over this many days before now.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) days: u32,
+    /// Where to put the server's data directory and the baseline's database (must not hold
+    /// either yet); a temporary directory, removed afterwards, when omitted.
+    #[arg(long = "data", value_name = "DIR")]
+    pub(crate) data: Option<PathBuf>,
+    /// Seed for the generated events.
+    #[arg(long, default_value_t = 2026)]
+    pub(crate) seed: u64,
+}
+
 /// Arguments of `privet bench erase`.
 #[derive(Debug, Args)]
 pub(crate) struct EraseArgs {
@@ -75,22 +96,8 @@ pub(crate) struct EraseArgs {
     /// Subjects of each size erased (the medians are reported).
     #[arg(long, default_value_t = 5)]
     pub(crate) erasures: usize,
-    /// Events per ingest request while building the store.
-    #[arg(long, default_value_t = 1_000)]
-    pub(crate) batch: usize,
-    /// Concurrent HTTP clients while building the store.
-    #[arg(long, default_value_t = 8)]
-    pub(crate) clients: usize,
-    /// Event times are spread over this many days before now.
-    #[arg(long, default_value_t = 30)]
-    pub(crate) days: u32,
-    /// Where to put the server's data directory and the baseline's database (must not hold
-    /// either yet); a temporary directory, removed afterwards, when omitted.
-    #[arg(long = "data", value_name = "DIR")]
-    pub(crate) data: Option<PathBuf>,
-    /// Seed for the generated events.
-    #[arg(long, default_value_t = 2026)]
-    pub(crate) seed: u64,
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
 }
 
 /// Arguments of `privet bench export`.
@@ -108,22 +115,8 @@ pub(crate) struct ExportArgs {
     /// Exports (and baseline SELECTs, alternating) to take the median of.
     #[arg(long, default_value_t = 3)]
     pub(crate) repeat: usize,
-    /// Events per ingest request while building the store.
-    #[arg(long, default_value_t = 1_000)]
-    pub(crate) batch: usize,
-    /// Concurrent HTTP clients while building the store.
-    #[arg(long, default_value_t = 8)]
-    pub(crate) clients: usize,
-    /// Event times are spread over this many days before now.
-    #[arg(long, default_value_t = 30)]
-    pub(crate) days: u32,
-    /// Where to put the server's data directory and the baseline's database (must not hold
-    /// either yet); a temporary directory, removed afterwards, when omitted.
-    #[arg(long = "data", value_name = "DIR")]
-    pub(crate) data: Option<PathBuf>,
-    /// Seed for the generated events.
-    #[arg(long, default_value_t = 2026)]
-    pub(crate) seed: u64,
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
 }
 
 pub(crate) async fn run(cmd: BenchCmd) -> anyhow::Result<ExitCode> {

@@ -235,6 +235,11 @@ fn fresh_demo_dir(dir: &std::path::Path) -> anyhow::Result<()> {
 }
 
 pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    // Checked here: the simulator runs in a background task whose error nobody would see.
+    anyhow::ensure!(
+        args.rate.is_finite() && args.rate > 0.0,
+        "--rate must be a positive number of events per second"
+    );
     let cx = crate::manifest_cmd::lint_context();
     let products = example_products(&cx)?;
     fresh_demo_dir(&args.dir)?;

@@ -16,8 +16,14 @@ pub(crate) fn run(cmd: ReleaseCmd) -> anyhow::Result<ExitCode> {
 }
 
 fn keygen(args: &ReleaseKeygenArgs) -> anyhow::Result<ExitCode> {
-    let key_path = args.out.with_extension("key");
-    let pub_path = args.out.with_extension("pub");
+    // Appended, not `with_extension`: a prefix such as `acme-2026.1` keeps its dot.
+    let with_suffix = |suffix: &str| {
+        let mut p = args.out.clone().into_os_string();
+        p.push(suffix);
+        std::path::PathBuf::from(p)
+    };
+    let key_path = with_suffix(".key");
+    let pub_path = with_suffix(".pub");
     for p in [&key_path, &pub_path] {
         if p.exists() {
             bail!("{} exists; choose another --out prefix", p.display());

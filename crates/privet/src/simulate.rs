@@ -69,7 +69,10 @@ pub(crate) async fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(args.devices > 0, "--devices must be at least 1");
     anyhow::ensure!(args.batch > 0, "--batch must be at least 1");
     let duration = match args.duration {
-        Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
+        Some(s) if s > 0.0 => match Duration::try_from_secs_f64(s) {
+            Ok(d) => Some(d),
+            Err(_) => anyhow::bail!("--duration must be a positive number of seconds"),
+        },
         Some(_) => anyhow::bail!("--duration must be a positive number of seconds"),
         None => None,
     };

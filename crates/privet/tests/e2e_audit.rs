@@ -238,12 +238,16 @@ fn audit_and_records_refer_to_subjects_by_pseudonym() {
         .map(Result::unwrap)
         .collect();
     let mut rows_seen = 0;
+    let mut record_rows = 0;
     for t in &tables {
         let mut stmt = db.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
         let columns = stmt.column_count();
         let mut rows = stmt.query([]).unwrap();
         while let Some(row) = rows.next().unwrap() {
             rows_seen += 1;
+            if t.starts_with("rec_") {
+                record_rows += 1;
+            }
             for c in 0..columns {
                 let bytes: Vec<u8> = match row.get_ref(c).unwrap() {
                     rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) => {
@@ -265,6 +269,11 @@ fn audit_and_records_refer_to_subjects_by_pseudonym() {
         "record tables exist: {tables:?}"
     );
     assert!(rows_seen > 0);
+    // The scan looked at stored records, not only at bookkeeping tables.
+    assert!(
+        tables.iter().any(|t| t.starts_with("rec_")) && record_rows > 0,
+        "no record rows scanned: {tables:?}"
+    );
     // Nor does the keyring.
     let keyring = std::fs::read(a.inst.data.join("keyring.db")).unwrap();
     for id in ids {

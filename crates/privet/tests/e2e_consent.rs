@@ -175,6 +175,18 @@ fn consents_show_the_current_state_and_the_full_history() {
         last_at = at;
     }
 
+    // The channel is one of a closed set: free text never reaches the history or the audit log.
+    let refused = server
+        .put(
+            &format!("{path}/energy_report"),
+            Some(&support.secret),
+            &json!({"granted": true, "channel": "told Alice Smith on 07700 900123"}),
+        )
+        .expect(422);
+    assert!(!refused.to_string().contains("Alice"), "{refused}");
+    let v = server.get(&path, Some(&support.secret)).expect(200);
+    assert_eq!(v["history"].as_array().map(Vec::len), Some(3), "{v}");
+
     // Default channel is `api`; a household can consent too.
     let v = server
         .consent(&support, &home.household, "supplier_tariff", true)

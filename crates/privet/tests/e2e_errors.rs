@@ -121,7 +121,11 @@ fn an_oversize_body_is_413() {
 fn too_many_events_in_one_batch_is_413() {
     let (_inst, server, home) = small_limits();
     let events: Vec<_> = (0..21).map(|i| climate(&ago(100 - i), 20.0, i)).collect();
-    server.ingest(&home.token, &json!(events)).problem(413);
+    let p = server.ingest(&home.token, &json!(events)).problem(413);
+    // The detail names the event limit, not the byte limit the small body is well under.
+    let detail = p["detail"].as_str().unwrap();
+    assert!(detail.contains("more than 20 events"), "{p}");
+    assert!(!detail.contains("65536"), "{p}");
     server.ingest_ndjson(&home.token, &events).problem(413);
     // Exactly the limit is fine.
     let out = server.ingest_ok(&home.token, &json!(events[..20]));

@@ -214,7 +214,7 @@ fn sealed_bytes_of(inst: &Instance, household: &str) -> (Vec<u8>, Vec<u8>, Vec<V
 #[test]
 fn restore_refuses_a_file_that_is_not_a_backup_and_backup_refuses_to_overwrite() {
     let inst = Instance::new();
-    inst.key("admin", &[]);
+    let admin = inst.key("admin", &[]);
     let data = inst.data.to_str().unwrap().to_owned();
     let junk = inst.root().join("junk.db");
     std::fs::write(&junk, b"not a database at all").unwrap();
@@ -231,7 +231,24 @@ fn restore_refuses_a_file_that_is_not_a_backup_and_backup_refuses_to_overwrite()
         &["backup", "--data", &data, "--out", out.to_str().unwrap()],
     );
     assert_ne!(code, 0, "an existing backup was overwritten: {text}");
-    // The data directory still works after the refused restore.
+    // Neither the live store itself nor a copy of the keyring passes for a backup.
+    let live = inst.data.join("privet.db");
+    let (code, text) = privet_data(&inst, &["restore", "--data", &data, live.to_str().unwrap()]);
+    assert_ne!(code, 0, "the live store was restored onto itself: {text}");
+    assert!(text.contains("live data store"), "{text}");
+    let keyring_copy = inst.root().join("keyring-copy.db");
+    std::fs::copy(inst.data.join("keyring.db"), &keyring_copy).unwrap();
+    let (code, text) = privet_data(
+        &inst,
+        &["restore", "--data", &data, keyring_copy.to_str().unwrap()],
+    );
+    assert_ne!(code, 0, "a keyring was restored as the data store: {text}");
+    // The data directory still works after the refused restores, key and all.
     let server = inst.serve();
     assert_eq!(server.get("/healthz", None).status, 200);
+    assert_eq!(
+        server.get("/v1/audit?limit=1", Some(&admin.secret)).status,
+        200,
+        "the admin key survived the refused restores"
+    );
 }

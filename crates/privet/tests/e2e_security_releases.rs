@@ -26,9 +26,10 @@ fn keygen(inst: &Instance, name: &str) -> (PathBuf, String) {
         line.starts_with("update_public_key = \"ed25519:") && line.ends_with('"'),
         "{line}"
     );
-    let key = prefix.with_extension("key");
+    // PREFIX.key and PREFIX.pub, even when the prefix has a dot of its own.
+    let key = PathBuf::from(format!("{}.key", prefix.display()));
     assert_mode(&key, 0o600);
-    let public = std::fs::read_to_string(prefix.with_extension("pub")).unwrap();
+    let public = std::fs::read_to_string(format!("{}.pub", prefix.display())).unwrap();
     assert!(line.contains(public.trim()), "{line} vs {public}");
     (key, line)
 }
@@ -100,7 +101,7 @@ fn update(server: &Server, device: &(String, String)) -> Resp {
 #[test]
 fn only_releases_signed_with_the_manifest_key_are_accepted_and_devices_never_roll_back() {
     let inst = Instance::new();
-    let (maker_key, line) = keygen(&inst, "maker");
+    let (maker_key, line) = keygen(&inst, "maker-2026.1");
     let (attacker_key, _) = keygen(&inst, "attacker");
     use_release_key(&inst, &line);
     let admin = inst.key("admin", &[]);

@@ -172,7 +172,8 @@ impl Display for Compare<'_> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let labels = self.0;
         let n = labels.len().max(1);
-        let room = WIDTH - COMPARE_LABEL_COL - GAP.len() * (n - 1);
+        // Saturating: with many labels there is no room left and every column takes its minimum.
+        let room = WIDTH.saturating_sub(COMPARE_LABEL_COL + GAP.len() * (n - 1));
         let col = (room / n).max(MIN_COLUMN);
         let total = COMPARE_LABEL_COL + col * n + GAP.len() * (n - 1);
 

@@ -2,6 +2,7 @@
 
 use super::reader::{Reader, Table, number_of};
 use crate::field_type::FieldType;
+use crate::field_type::MAX_ARRAY_DEPTH;
 use crate::finding::Finding;
 use crate::ids::{FieldName, PurposeId};
 use crate::model::{Field, RetentionSpec};
@@ -80,6 +81,23 @@ fn field_type(r: &mut Reader, t: &Table<'_, '_>) -> Spanned<FieldType> {
     };
     let base = name.value.trim_end_matches("[]");
     let depth = (name.value.len() - base.len()) / 2;
+    if depth > MAX_ARRAY_DEPTH {
+        if let Some(e) = t.get("type") {
+            r.findings.push(
+                Finding::new(
+                    &rules::INVALID_VALUE,
+                    e.span(),
+                    format!(
+                        "`{}` nests arrays {depth} deep; at most {MAX_ARRAY_DEPTH} are allowed",
+                        t.child_path("type")
+                    ),
+                )
+                .label("too deeply nested")
+                .help("use an `object` with a schema for structured values"),
+            );
+        }
+        return Spanned::new(FieldType::String, name.span);
+    }
     let inner = if base == "object" {
         match t.get("schema") {
             Some(e) => match e.value.get_ref() {

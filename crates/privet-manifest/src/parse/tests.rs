@@ -235,3 +235,28 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn array_types_nest_at_most_four_deep() {
+    let field = |ty: &str| {
+        format!(
+            "[product]\nid = \"x\"\nname = \"X\"\nmaker = \"M\"\n[streams.s]\nsubject = \"member\"\n\
+             [streams.s.fields.f]\ntype = \"{ty}\"\ncategory = \"user.sensor\"\npurposes = [\"p\"]\nretention = \"30d\"\n\
+             [streams.s.fields.o]\ntype = \"object\"\nschema = {{ v = \"{ty}\" }}\ncategory = \"user.sensor\"\npurposes = [\"p\"]\nretention = \"30d\"\n"
+        )
+    };
+    let ok = parse(&field("number[][][][]")).unwrap();
+    assert!(
+        !codes(&ok).contains(&rules::INVALID_VALUE.code),
+        "{:?}",
+        ok.findings
+    );
+    // Deep enough to overflow the stack if any walk of the type recursed over it.
+    let deep = format!("number{}", "[]".repeat(200_000));
+    let p = parse(&field(&deep)).unwrap();
+    let invalid = codes(&p)
+        .iter()
+        .filter(|c| **c == rules::INVALID_VALUE.code)
+        .count();
+    assert_eq!(invalid, 2, "{:?}", codes(&p));
+}

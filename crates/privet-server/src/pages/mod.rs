@@ -159,9 +159,15 @@ impl From<privet_store::Error> for PageError {
     }
 }
 
-/// Whether `next` is a local path (no open redirects).
+/// `next` if it is a local path, else `/` (no open redirects). Only visible ASCII: browsers
+/// drop tabs and newlines from a URL, so `/\t/evil.example` would leave the site, and a control
+/// character cannot go in a `Location` header at all.
 pub fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+    if next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && next.bytes().all(|b| b.is_ascii_graphic())
+    {
         next
     } else {
         "/"
@@ -233,4 +239,29 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(household::routes())
         .merge(console::routes())
+}
+
+#[cfg(test)]
+mod safe_next_tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_local_paths_of_visible_ascii_are_followed() {
+        for ok in ["/", "/my-data", "/console/requests?status=open"] {
+            assert_eq!(safe_next(ok), ok);
+        }
+        for bad in [
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/my data",
+            "/\u{7f}",
+            "/caf\u{e9}",
+            "",
+        ] {
+            assert_eq!(safe_next(bad), "/", "{bad:?}");
+        }
+    }
 }

@@ -22,9 +22,48 @@ pub struct ConsentBody {
     /// Only for this product; omitted: every product declaring the purpose.
     #[serde(default)]
     pub product: Option<String>,
-    /// How the person gave it (`app`, `web`, `phone`…); defaults to `api`.
+    /// How the person gave it; defaults to the caller's (`api` for an API key).
     #[serde(default)]
-    pub channel: Option<String>,
+    pub channel: Option<Channel>,
+}
+
+/// How a consent decision reached the service: a closed set, so the consent history and the
+/// audit log never carry free text.
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// The maker's app.
+    App,
+    /// A web page.
+    Web,
+    /// The device itself (a button, a voice prompt).
+    Device,
+    /// By phone, through support staff.
+    Phone,
+    /// By e-mail, through support staff.
+    Email,
+    /// By post, through support staff.
+    Post,
+    /// In person, through support staff.
+    InPerson,
+    /// Another system over the API.
+    Api,
+}
+
+impl Channel {
+    /// The name stored in consent records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::App => "app",
+            Channel::Web => "web",
+            Channel::Device => "device",
+            Channel::Phone => "phone",
+            Channel::Email => "email",
+            Channel::Post => "post",
+            Channel::InPerson => "in_person",
+            Channel::Api => "api",
+        }
+    }
 }
 
 /// A consent decision as returned.
@@ -108,7 +147,7 @@ async fn put_consent(
             granted: body.granted,
             product: body.product.as_deref(),
             actor: &cap.actor,
-            channel: body.channel.as_deref().unwrap_or(cap.channel),
+            channel: body.channel.map_or(cap.channel, Channel::as_str),
         },
     )
     .await?;

@@ -77,6 +77,12 @@ async fn read_events(
 ) -> ApiResult<Response> {
     let Query(p) = params?;
     let cap = op.read_purpose(&p.purpose)?;
+    // Refused before the read starts, so a read that could return nothing is not audited.
+    if p.limit == Some(0) {
+        return Err(ApiError::BadRequest(
+            "`limit` must be at least 1".to_owned(),
+        ));
+    }
     let ndjson = wants_ndjson(&headers);
     let limit = if ndjson {
         None
@@ -127,11 +133,6 @@ async fn read_events(
                 break;
             }
         }
-    }
-    if records.is_empty() && truncated {
-        return Err(ApiError::BadRequest(
-            "`limit` must be at least 1".to_owned(),
-        ));
     }
     Ok(Json(EventsPage {
         purpose,

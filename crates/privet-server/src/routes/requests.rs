@@ -220,10 +220,11 @@ async fn complete_request(
     State(state): State<AppState>,
     op: Operator,
     Path(id): Path<String>,
-    body: Option<Json<CompleteBody>>,
+    body: Result<Option<Json<CompleteBody>>, JsonRejection>,
 ) -> ApiResult<Response> {
     let cap = op.handle_subjects()?;
-    let body = body.map(|Json(b)| b).unwrap_or_default();
+    // Through `ApiError`, so a malformed body is a problem+json that never echoes its values.
+    let body = body?.map(|Json(b)| b).unwrap_or_default();
     let r = requests::open_request(&state, &id).await?;
     let subject = r.subject.clone();
     let response = match r.kind {

@@ -163,12 +163,18 @@ pub async fn signup(
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| email.split('@').next().unwrap_or("Owner"))
         .to_owned();
+    // Checked before anything is created, so a refused sign-up leaves no ownerless subjects.
+    subjects::check_name(&name)?;
     check_password(&password, &[&email, &name, household_name, "privet"])?;
     let lookup = email_lookup(state, &email);
-    if state.store().account_by_email(&lookup).await.is_ok() {
-        return Err(ApiError::Conflict(
-            "an account with this e-mail already exists; sign in instead".to_owned(),
-        ));
+    match state.store().account_by_email(&lookup).await {
+        Ok(_) => {
+            return Err(ApiError::Conflict(
+                "an account with this e-mail already exists; sign in instead".to_owned(),
+            ));
+        }
+        Err(e) if e.is_not_found() => {}
+        Err(e) => return Err(e.into()),
     }
     let phc = hash(password).await?;
     let household = subjects::create(

@@ -127,9 +127,7 @@ pub async fn ingest(
     .map_err(|e| {
         state.metrics().batches_rejected.inc();
         match e {
-            privet_policy::DecodeError::TooManyEvents { .. } => ApiError::TooLarge {
-                limit: state.config().max_body_bytes,
-            },
+            privet_policy::DecodeError::TooManyEvents { max } => ApiError::TooManyEvents { max },
             other => ApiError::Unprocessable(other.to_string()),
         }
     })?;

@@ -47,13 +47,12 @@ impl SqliteKeyring {
 impl Keyring for SqliteKeyring {
     async fn put(&self, subject: &Pseudonym, wrapped: Vec<u8>, at: Timestamp) -> Result<()> {
         let p = subject.as_bytes().to_vec();
-        let id = subject.to_string();
         self.with(move |c| {
             c.execute(
                 "INSERT INTO keys (pseudonym, wrapped, created_at) VALUES (?1, ?2, ?3)",
                 params![p, wrapped, ts(at)],
             )
-            .map_err(|e| super::codec::conflict_or(e, "key", &id, "store key"))?;
+            .map_err(|e| super::codec::conflict_or(e, "key", "(pseudonym)", "store key"))?;
             Ok(())
         })
         .await
@@ -61,12 +60,11 @@ impl Keyring for SqliteKeyring {
 
     async fn get(&self, subject: &Pseudonym) -> Result<Vec<u8>> {
         let p = subject.as_bytes().to_vec();
-        let id = subject.to_string();
         self.with(move |c| {
             c.query_row("SELECT wrapped FROM keys WHERE pseudonym = ?1", [p], |r| {
                 r.get(0)
             })
-            .map_err(|e| super::codec::not_found_or(e, "key", &id, "read key"))
+            .map_err(|e| super::codec::not_found_or(e, "key", "(pseudonym)", "read key"))
         })
         .await
     }

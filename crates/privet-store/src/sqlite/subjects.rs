@@ -85,7 +85,7 @@ pub(crate) fn by_pseudonym(c: &Connection, p: &Pseudonym) -> Result<Subject> {
             [p.as_bytes().as_slice()],
             from_row,
         )
-        .map_err(|e| not_found_or(e, "subject", &p.to_string(), "read subject"))?;
+        .map_err(|e| not_found_or(e, "subject", "(pseudonym)", "read subject"))?;
     decode(raw)
 }
 

@@ -99,19 +99,14 @@ fn layout(args: &EraseArgs) -> anyhow::Result<Layout> {
             }
         });
     }
-    Ok(Layout::new(
-        args.subjects,
-        args.days,
-        args.batch,
-        args.clients,
-        args.seed,
-        |i| counts.get(i).copied().unwrap_or(0),
-    ))
+    Ok(Layout::new(args.subjects, &args.store, |i| {
+        counts.get(i).copied().unwrap_or(0)
+    }))
 }
 
 pub(super) async fn run(args: EraseArgs) -> anyhow::Result<ExitCode> {
     let layout = layout(&args)?;
-    let ws = Workspace::new(args.data.as_deref())?;
+    let ws = Workspace::new(args.store.data.as_deref())?;
     let load_before = rights::load_average();
     eprintln!(
         "privet bench erase: {} records of {} members; erasing {} subjects of {} and {} of {} records; files in {}",
@@ -293,7 +288,7 @@ fn report(args: &EraseArgs, r: &Report<'_>) {
         thousands(r.layout.households.len() as u64),
         rights::PRODUCT,
         rights::STREAM,
-        args.days,
+        args.store.days,
         std::thread::available_parallelism().map_or(0, usize::from),
         r.loads[0],
         r.loads[1],
@@ -304,8 +299,8 @@ fn report(args: &EraseArgs, r: &Report<'_>) {
         thousands(s.sent),
         s.elapsed.as_secs_f64(),
         thousands(r.load.rate().round() as u64),
-        args.batch,
-        args.clients,
+        args.store.batch,
+        args.store.clients,
         super::procfs::mib(r.pipeline_db),
         thousands(r.raw_build.rows),
         r.raw_build.elapsed.as_secs_f64(),
@@ -387,6 +382,7 @@ fn report(args: &EraseArgs, r: &Report<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bench::StoreArgs;
 
     fn args(subjects: usize, records: u64) -> EraseArgs {
         EraseArgs {
@@ -395,11 +391,13 @@ mod tests {
             target_records: 100,
             small_records: 10,
             erasures: 2,
-            batch: 50,
-            clients: 1,
-            days: 3,
-            data: None,
-            seed: 1,
+            store: StoreArgs {
+                batch: 50,
+                clients: 1,
+                days: 3,
+                data: None,
+                seed: 1,
+            },
         }
     }
 

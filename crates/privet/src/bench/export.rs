@@ -144,22 +144,15 @@ fn layout(args: &ExportArgs) -> anyhow::Result<Layout> {
     ensure!(args.repeat > 0, "--repeat must be at least 1");
     let others = args.other_subjects;
     let (records, rest) = (args.records, args.other_records);
-    Ok(Layout::new(
-        others + 1,
-        args.days,
-        args.batch,
-        args.clients,
-        args.seed,
-        |i| match i {
-            0 => records,
-            i => rights::share(rest, others, i - 1),
-        },
-    ))
+    Ok(Layout::new(others + 1, &args.store, |i| match i {
+        0 => records,
+        i => rights::share(rest, others, i - 1),
+    }))
 }
 
 pub(super) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let layout = layout(&args)?;
-    let ws = Workspace::new(args.data.as_deref())?;
+    let ws = Workspace::new(args.store.data.as_deref())?;
     let load_before = rights::load_average();
     eprintln!(
         "privet bench export: a member with {} records among {} records of {} members; files in {}",
@@ -222,7 +215,7 @@ pub(super) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         layout.households.len(),
         rights::PRODUCT,
         rights::STREAM,
-        args.days,
+        args.store.days,
         std::thread::available_parallelism().map_or(0, usize::from),
         load_before,
         load_start,
@@ -233,7 +226,7 @@ pub(super) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         thousands(s.sent),
         s.elapsed.as_secs_f64(),
         thousands(load.rate().round() as u64),
-        args.batch,
+        args.store.batch,
         mib(pipeline_db),
         thousands(raw_build.rows),
         raw_build.elapsed.as_secs_f64(),

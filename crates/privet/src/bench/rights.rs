@@ -12,6 +12,7 @@
 //! fleet sending in real time would. The raw table receives the rows in time order too, so a
 //! subject's rows are spread over it as they are in a real one-row-per-event table.
 
+use super::StoreArgs;
 use super::corpus::Corpus;
 use super::ingest::{Workspace, bar};
 use super::load::{self, LoadResult};
@@ -54,14 +55,7 @@ pub(super) struct Layout {
 impl Layout {
     /// `subjects` members in households of [`MEMBERS_PER_HOUSEHOLD`] (the last one may be
     /// smaller), with the record counts `count(i)` of member `i`.
-    pub(super) fn new(
-        subjects: usize,
-        days: u32,
-        batch: usize,
-        clients: usize,
-        seed: u64,
-        count: impl Fn(usize) -> u64,
-    ) -> Layout {
+    pub(super) fn new(subjects: usize, store: &StoreArgs, count: impl Fn(usize) -> u64) -> Layout {
         let households = (0..subjects)
             .collect::<Vec<_>>()
             .chunks(MEMBERS_PER_HOUSEHOLD)
@@ -69,10 +63,10 @@ impl Layout {
             .collect();
         Layout {
             households,
-            days,
-            batch,
-            clients,
-            seed,
+            days: store.days,
+            batch: store.batch,
+            clients: store.clients,
+            seed: store.seed,
         }
     }
 
@@ -422,7 +416,14 @@ mod tests {
 
     #[test]
     fn a_layout_groups_members_into_households() {
-        let l = Layout::new(10, 1, 100, 1, 0, |i| i as u64);
+        let store = StoreArgs {
+            batch: 100,
+            clients: 1,
+            days: 1,
+            data: None,
+            seed: 0,
+        };
+        let l = Layout::new(10, &store, |i| i as u64);
         assert_eq!(l.households.len(), 3);
         assert_eq!(l.households[2], vec![8, 9]);
         assert_eq!(l.subjects(), 10);

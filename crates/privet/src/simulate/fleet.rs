@@ -82,15 +82,17 @@ struct Pace {
     interval: Duration,
 }
 
+/// Longest pause between one device's batches: below this pace a simulation shows nothing.
+const MAX_INTERVAL: Duration = Duration::from_secs(3_600);
+
 /// Splits the fleet's rate evenly: each device sends `rate / n` events per second in batches
-/// of about a second's worth, capped at `max_batch`, at least one.
-fn pace(rate: f64, devices: usize, max_batch: usize) -> Pace {
+/// of about a second's worth, capped at `max_batch`, at least one; `None` when that pace is
+/// slower than one batch an hour per device.
+fn pace(rate: f64, devices: usize, max_batch: usize) -> Option<Pace> {
     let per_device = rate / devices.max(1) as f64;
     let batch = (per_device.round() as usize).clamp(1, max_batch.max(1));
-    Pace {
-        batch,
-        interval: Duration::from_secs_f64(batch as f64 / per_device),
-    }
+    let interval = Duration::try_from_secs_f64(batch as f64 / per_device).ok()?;
+    (interval <= MAX_INTERVAL).then_some(Pace { batch, interval })
 }
 
 /// [`run_fleet`] with every option; `stop` ends the run early (requests in flight finish).
@@ -115,7 +117,13 @@ pub(crate) async fn run_fleet_with(
     gens.retain(|(_, g)| g.can_send());
     ensure!(!gens.is_empty(), "no device has a stream it can send");
 
-    let pace = pace(options.rate, gens.len(), options.max_batch);
+    let Some(pace) = pace(options.rate, gens.len(), options.max_batch) else {
+        anyhow::bail!(
+            "a rate of {} events/s over {} devices is under one batch an hour per device; raise --rate",
+            options.rate,
+            gens.len()
+        );
+    };
     let endpoint = format!("{}/v1/ingest", base_url(url));
     let client = http_client()?;
     let bar = progress_bar(options);
@@ -269,14 +277,21 @@ mod tests {
 
     #[test]
     fn the_rate_is_split_over_devices_in_batches_of_about_a_second() {
-        let p = pace(1_000.0, 10, 50);
+        let p = pace(1_000.0, 10, 50).unwrap();
         assert_eq!(p.batch, 50);
         assert_eq!(p.interval, Duration::from_millis(500));
-        let p = pace(20.0, 5, 50);
+        let p = pace(20.0, 5, 50).unwrap();
         assert_eq!(p.batch, 4);
         assert_eq!(p.interval, Duration::from_secs(1));
-        let p = pace(10.0, 100, 50);
+        let p = pace(10.0, 100, 50).unwrap();
         assert_eq!(p.batch, 1);
         assert_eq!(p.interval, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_rate_too_low_to_pace_is_refused_not_a_panic() {
+        assert_eq!(pace(1e-20, 10, 50), None);
+        assert_eq!(pace(1.0 / 7_200.0, 1, 50), None);
+        assert!(pace(1.0 / 3_600.0, 1, 50).is_some());
     }
 }

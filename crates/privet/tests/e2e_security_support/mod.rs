@@ -220,12 +220,18 @@ pub fn security_events(server: &Server, cookie: &str) -> Vec<String> {
         .collect()
 }
 
-/// Whether `oathtool` is installed; prints a note (the caller then skips) when it is not.
+/// Whether `oathtool` is installed; prints a note (the caller then skips) when it is not, and
+/// fails when `PRIVET_REQUIRE_TOOLS` is set.
 pub fn have_oathtool(test: &str) -> bool {
     let ok = Command::new("oathtool")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
+    // CI installs oathtool and sets PRIVET_REQUIRE_TOOLS: there a missing one is a failure.
+    assert!(
+        ok || std::env::var_os("PRIVET_REQUIRE_TOOLS").is_none(),
+        "{test}: `oathtool` is required here (apt install oathtool)"
+    );
     if !ok {
         eprintln!("note: {test} skipped: `oathtool` is not installed (apt install oathtool)");
     }

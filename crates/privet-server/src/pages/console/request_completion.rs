@@ -51,12 +51,14 @@ struct ReceiptPage {
     erased_at: String,
 }
 
-/// Whether the subject's data was exported since `since`: an access or portability request
-/// is answered by sending the export, so it is marked done only after one.
+/// Whether `actor` exported the subject's data since `since`: an access or portability request
+/// is answered by sending the export, so it is marked done only after the staff member
+/// completing it downloaded one (the person's own download from My data does not count).
 async fn exported_since(
     state: &AppState,
     subject: &SubjectId,
     since: Timestamp,
+    actor: &str,
 ) -> ApiResult<bool> {
     let s = state.store().subject(subject).await?;
     Ok(state
@@ -64,7 +66,9 @@ async fn exported_since(
         .audit_for(&s.pseudonym)
         .await?
         .iter()
-        .any(|e| e.entry.action == "subject.export" && e.entry.at >= since))
+        .any(|e| {
+            e.entry.action == "subject.export" && e.entry.at >= since && e.entry.actor == actor
+        }))
 }
 
 /// Runs what completes `r`; an erasure answers with its receipt.
@@ -77,7 +81,7 @@ async fn run_completion(
     let subject = &r.subject;
     let receipt = match r.kind {
         RequestKind::Access | RequestKind::Portability => {
-            if !exported_since(state, subject, r.received_at).await? {
+            if !exported_since(state, subject, r.received_at, actor).await? {
                 return Err(ApiError::Conflict(
                     "download the subject's export and send it to them first; then mark the request done".to_owned(),
                 ));
