@@ -1,5 +1,6 @@
 //! Text encodings shared by the key and hash types: lowercase hex for
-//! pseudonyms and hashes, lenient base64 for keys typed or pasted by people.
+//! pseudonyms and hashes (the `hex` crate), lenient base64 for keys typed or
+//! pasted by people (the `base64` crate).
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -9,8 +10,6 @@ use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use zeroize::Zeroizing;
-
-const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// Base64 (standard alphabet) accepting input with or without padding.
 const STANDARD_ANY_PAD: GeneralPurpose = GeneralPurpose::new(
@@ -26,36 +25,15 @@ const URL_SAFE_ANY_PAD: GeneralPurpose = GeneralPurpose::new(
 
 /// Lowercase hex of `bytes`.
 pub(crate) fn hex_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(HEX_DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
-}
-
-fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
+    hex::encode(bytes)
 }
 
 /// Decodes hex (either case) into exactly `out.len()` bytes.
 pub(crate) fn hex_decode_into(s: &str, out: &mut [u8]) -> Result<(), &'static str> {
-    let s = s.as_bytes();
-    if s.len() != out.len() * 2 {
-        return Err("wrong length");
-    }
-    for (dst, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
-        match (hex_value(pair[0]), hex_value(pair[1])) {
-            (Some(hi), Some(lo)) => *dst = (hi << 4) | lo,
-            _ => return Err("not hex"),
-        }
-    }
-    Ok(())
+    hex::decode_to_slice(s, out).map_err(|e| match e {
+        hex::FromHexError::InvalidStringLength | hex::FromHexError::OddLength => "wrong length",
+        hex::FromHexError::InvalidHexCharacter { .. } => "not hex",
+    })
 }
 
 /// Decodes base64 in either alphabet, padded or not, into a buffer that is

@@ -1,12 +1,13 @@
 //! Identifier newtypes for the things a manifest names.
 
-use serde::{Deserialize, Serialize};
-use std::fmt;
-
+/// Declares an opaque string id newtype with `new`, `as_str`, `Display`, `Borrow<str>` and
+/// transparent serde; other crates of Privet use it for their own ids (the user crate must
+/// depend on serde).
+#[macro_export]
 macro_rules! id_type {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(transparent)]
         pub struct $name(String);
 
@@ -22,13 +23,13 @@ macro_rules! id_type {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(&self.0)
             }
         }
 
-        impl std::borrow::Borrow<str> for $name {
+        impl ::std::borrow::Borrow<str> for $name {
             fn borrow(&self) -> &str {
                 &self.0
             }
@@ -42,23 +43,23 @@ macro_rules! id_type {
     };
 }
 
-id_type!(
+crate::id_type!(
     /// A product's id, e.g. `acme-thermostat-2`.
     ProductId
 );
-id_type!(
+crate::id_type!(
     /// A purpose's key under `[purposes]`.
     PurposeId
 );
-id_type!(
+crate::id_type!(
     /// A recipient's key under `[recipients]`.
     RecipientId
 );
-id_type!(
+crate::id_type!(
     /// A stream's key under `[streams]`.
     StreamId
 );
-id_type!(
+crate::id_type!(
     /// A field's key under `[streams.X.fields]`.
     FieldName
 );

@@ -306,7 +306,7 @@ impl Admitter<'_> {
             }
             // A timestamp beyond jiff's range cannot expire within it either.
             let expires_at = retention.expiry(event.ts).unwrap_or(Timestamp::MAX);
-            if expires_at <= self.now {
+            if crate::expiry::is_expired(expires_at, self.now) {
                 dropped.expired += 1;
                 continue;
             }
@@ -343,8 +343,11 @@ impl Admitter<'_> {
     fn is_consented(&self, subject: &SubjectRef, field: &Field) -> bool {
         !subject.is_personal()
             || self.manifest.field_purposes(field).any(|p| {
-                !self.state.objected(subject, &p.id)
-                    && (!p.needs_consent() || self.state.consented(subject, &p.id))
+                crate::permissions::is_available(
+                    p,
+                    self.state.consented(subject, &p.id),
+                    self.state.objected(subject, &p.id),
+                )
             })
     }
 }

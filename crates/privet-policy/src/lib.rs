@@ -1,20 +1,28 @@
-//! Privet's policy: what may be stored from a device's events, and what may be read back.
+//! Privet's rules, pure: every decision that makes Privet trustworthy is made here, once, as
+//! functions over plain data (no I/O; time is a parameter). The store stores and the server
+//! wires; neither decides.
 //!
-//! This crate is pure (no I/O; time is a parameter). It enforces a product's
-//! [`privet_manifest::Manifest`] on the way in and on the way out:
-//!
-//! - [`decode_batch`] turns an ingest body (a JSON array or NDJSON) into [`IncomingEvent`]s.
-//! - [`admit_batch`] applies the manifest to them: the stream must be declared, the timestamp
-//!   plausible, the subject known; undeclared fields are dropped (or the batch rejected when the
-//!   product is strict); values are type-checked and minimised by their transforms; fields
-//!   collected only for consent-based purposes are kept only with consent; what is kept is split
-//!   into [`Part`]s by retention. Drops are counted in [`DropCounts`], never logged with values.
-//! - [`ReadGrant`] is the capability to read for one purpose: it projects stored fields down to
-//!   those declared for that purpose.
-//! - [`unjustified_fields`] and [`strip_fields`] say what to purge when consent is withdrawn
-//!   or a purpose objected to ([`withdrawn_fields`] is the consent-only case).
-//! - [`check_password`] applies the password rules (length, zxcvbn strength, a bundled list of
-//!   breached passwords) and explains a refusal with a [`PasswordProblem`].
+//! - The domain: [`SubjectId`], [`Subject`], [`SubjectKind`], [`ConsentRecord`],
+//!   [`Objection`], [`Role`].
+//! - Ingest: [`decode_batch`] turns an ingest body (a JSON array or NDJSON) into
+//!   [`IncomingEvent`]s; [`admit_batch`] applies the manifest to them — the stream must be
+//!   declared, the timestamp plausible, the subject known; undeclared fields are dropped (or
+//!   the batch rejected when the product is strict); values are type-checked and minimised;
+//!   fields collected only for consent-based purposes are kept only with consent; what is
+//!   kept is split into [`Part`]s by retention. Drops are counted in [`DropCounts`], never
+//!   logged with values. [`plan_blocks`] groups what was admitted into record blocks.
+//! - [`Permissions`]: consents (the rule for the decision in force is [`ConsentLedger`]),
+//!   objections and restriction, answering "may this be collected", "may this be read for
+//!   this purpose" and "what must be purged now".
+//! - [`ReadGrant`] is the capability to read for one purpose: it projects stored fields down
+//!   to those declared for that purpose.
+//! - [`is_expired`] is the one expiry rule; [`chunk_window`] and [`expired_chunks`] the
+//!   retention windows; [`erasure_plan`] what an erasure removes.
+//! - [`can`], [`authorize`], [`authorize_read`] and [`member_access`]: who may do what.
+//! - [`audit`]: the audit chain, linked and verified.
+//! - [`block`]: the record block format, sealed and opened.
+//! - [`check_password`], [`check_name`], [`normalize_email`]: what accounts and profiles
+//!   accept.
 //!
 //! No error of this crate carries a value a device sent: values are personal data. Errors name
 //! the event's index, the stream and the field — names as the device sent them, cut to 64
@@ -78,32 +86,61 @@
 //! ```
 
 mod admit;
+pub mod audit;
+mod authz;
+pub mod block;
+mod chunks;
+mod consent;
 mod decode;
+mod erasure;
+mod expiry;
+mod ids;
 mod password;
+mod permissions;
+mod profile;
 mod purge;
 mod read;
 mod rights;
+mod subjects;
 
 pub use admit::{
     AdmitLimits, Admitted, AdmittedBatch, DeviceContext, DropCounts, Part, Rejection, SubjectRef,
     SubjectState, ValueHasher, admit_batch,
 };
+pub use audit::{
+    AuditEntry, AuditVerdict, BrokenEntry, ChainVerifier, NewAuditEntry, StoredAuditRow,
+};
+pub use authz::{
+    Action, Denied, Granted, MemberAccess, MemberViewer, ReadPermit, Role, SubjectAction,
+    SubjectDenied, authorize, authorize_read, can, member_access,
+};
+pub use block::{BlockError, OpenBlock, PlannedBlock, StoredEvent, plan_blocks};
+pub use chunks::{
+    ChunkId, ChunkInfo, ChunkWindow, chunk_window, expired_chunks, is_past, window_width,
+};
+pub use consent::{ConsentLedger, ConsentRecord, NewConsent, Objection, is_granted, is_objected};
 pub use decode::{BatchLimits, BodyFormat, DecodeError, IncomingEvent, decode_batch};
+pub use erasure::{DeviceDisposition, ErasurePlan, ErasureStep, erasure_plan};
+pub use expiry::{ExpiryClock, is_expired};
+pub use ids::{ApiKeyId, DeviceId, SubjectId};
 pub use password::{
     MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, MIN_ZXCVBN_SCORE, PasswordProblem, check_password,
 };
-pub use purge::{strip_fields, unjustified_fields, withdrawn_fields};
+pub use permissions::{Permissions, ProductPermissions, SubjectPermissions, is_available};
+pub use profile::{MAX_EMAIL_BYTES, MAX_NAME_CHARS, ProfileProblem, check_name, normalize_email};
+pub use purge::{strip_fields, unjustified_fields};
 pub use read::ReadGrant;
 pub use rights::{due_date, extended_due_date, is_overdue, utc_date};
+pub use subjects::{Subject, SubjectKind, product_subject};
 
 /// The longest name (of a key, stream or field sent by a device) an error repeats.
-pub const MAX_NAME_CHARS: usize = 64;
+pub const MAX_DEVICE_NAME_CHARS: usize = 64;
 
-/// A name sent by a device, made safe to repeat in an error: cut to [`MAX_NAME_CHARS`]
+/// A name sent by a device, made safe to repeat in an error: cut to [`MAX_DEVICE_NAME_CHARS`]
 /// characters, with control characters replaced so it cannot forge log lines.
 pub(crate) fn clip_name(name: &str) -> String {
     name.chars()
-        .take(MAX_NAME_CHARS)
+        .take(MAX_DEVICE_NAME_CHARS)
         .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
         .collect()
 }
@@ -115,7 +152,7 @@ mod tests {
     #[test]
     fn clipped_names_are_short_and_single_line() {
         let long = "k".repeat(200);
-        assert_eq!(clip_name(&long).chars().count(), MAX_NAME_CHARS);
+        assert_eq!(clip_name(&long).chars().count(), MAX_DEVICE_NAME_CHARS);
         assert_eq!(clip_name("a\nb"), "a\u{FFFD}b");
         assert_eq!(clip_name("ünïcode"), "ünïcode");
     }

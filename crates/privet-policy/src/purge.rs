@@ -1,33 +1,8 @@
-//! What to purge when consent is withdrawn: data held only for purposes no longer consented.
+//! What to purge when consent is withdrawn or a purpose objected to: data no purpose still
+//! justifies. [`crate::SubjectPermissions::to_purge`] asks this for one subject.
 
 use privet_manifest::{FieldName, Manifest, PurposeId, StreamId};
 use serde_json::{Map, Value};
-
-/// The fields, by stream, held only for withdrawn consent: every purpose of the field needs
-/// consent and none of them is still consented (`still_consented` answers for the subject in
-/// question). Fields serving any purpose on another basis stay. Streams with no such field are
-/// left out; order follows the manifest.
-pub fn withdrawn_fields(
-    manifest: &Manifest,
-    still_consented: &dyn Fn(&PurposeId) -> bool,
-) -> Vec<(StreamId, Vec<FieldName>)> {
-    manifest
-        .streams
-        .iter()
-        .filter_map(|stream| {
-            let fields: Vec<FieldName> = stream
-                .fields
-                .iter()
-                .filter(|f| {
-                    manifest.is_consent_only(f)
-                        && !manifest.field_purposes(f).any(|p| still_consented(&p.id))
-                })
-                .map(|f| f.name.value.clone())
-                .collect();
-            (!fields.is_empty()).then(|| (stream.id.value.clone(), fields))
-        })
-        .collect()
-}
 
 /// The fields, by stream, that no purpose still justifies for a subject after an objection or
 /// a withdrawal: for every purpose of the field, `objected` is true or (it needs consent and
@@ -37,8 +12,9 @@ pub fn unjustified_fields(
     consented: &dyn Fn(&PurposeId) -> bool,
     objected: &dyn Fn(&PurposeId) -> bool,
 ) -> Vec<(StreamId, Vec<FieldName>)> {
-    let available =
-        |p: &privet_manifest::Purpose| !objected(&p.id) && (!p.needs_consent() || consented(&p.id));
+    let available = |p: &privet_manifest::Purpose| {
+        crate::permissions::is_available(p, consented(&p.id), objected(&p.id))
+    };
     manifest
         .streams
         .iter()
@@ -118,7 +94,8 @@ retention = "30d"
     #[test]
     fn only_fields_held_solely_for_withdrawn_consents_are_purged() {
         let m = privet_manifest::parse(MANIFEST).unwrap().manifest;
-        let none = withdrawn_fields(&m, &|_| false);
+        let no = |_: &PurposeId| false;
+        let none = unjustified_fields(&m, &no, &no);
         let names: Vec<(&str, Vec<&str>)> = none
             .iter()
             .map(|(s, f)| (s.as_str(), f.iter().map(FieldName::as_str).collect()))
@@ -129,11 +106,11 @@ retention = "30d"
         );
 
         // Research still consented: humidity serves it, so it stays.
-        let research = withdrawn_fields(&m, &|p| p.as_str() == "research");
+        let research = unjustified_fields(&m, &|p| p.as_str() == "research", &no);
         assert_eq!(research.len(), 1);
         assert_eq!(research[0].0.as_str(), "presence");
 
-        assert!(withdrawn_fields(&m, &|_| true).is_empty());
+        assert!(unjustified_fields(&m, &|_| true, &no).is_empty());
     }
 
     #[test]
@@ -141,15 +118,16 @@ retention = "30d"
         let m = privet_manifest::parse(MANIFEST).unwrap().manifest;
         let no = |_: &PurposeId| false;
         let yes = |_: &PurposeId| true;
-        // Nothing objected, nothing consented: exactly the consent-only fields go.
         let names = |v: Vec<(StreamId, Vec<FieldName>)>| -> Vec<String> {
             v.into_iter()
                 .flat_map(|(s, f)| f.into_iter().map(move |f| format!("{s}.{f}")))
                 .collect()
         };
+        // Objecting to the consent-based purposes purges what withdrawing them would.
+        let consent_based = |p: &PurposeId| p.as_str() != "heating_control";
         assert_eq!(
-            names(unjustified_fields(&m, &no, &no)),
-            names(withdrawn_fields(&m, &no))
+            names(unjustified_fields(&m, &no, &consent_based)),
+            names(unjustified_fields(&m, &no, &no))
         );
         // Everything objected: every field with a purpose goes, whatever the consents.
         let all = names(unjustified_fields(&m, &yes, &yes));

@@ -7,7 +7,7 @@ use privet_manifest::{FieldName, Manifest, PurposeId, Severity};
 use privet_policy::{
     AdmitLimits, AdmittedBatch, BatchLimits, BodyFormat, DecodeError, DeviceContext, DropCounts,
     ReadGrant, Rejection, SubjectRef, SubjectState, ValueHasher, admit_batch, decode_batch,
-    strip_fields, withdrawn_fields,
+    strip_fields, unjustified_fields,
 };
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -583,7 +583,7 @@ fn reads_return_only_the_purposes_fields() {
 #[test]
 fn withdrawing_consent_purges_only_fields_held_solely_for_it() {
     let m = thermostat();
-    let withdrawn = withdrawn_fields(&m, &|_| false);
+    let withdrawn = unjustified_fields(&m, &|_| false, &|_| false);
     let names: Vec<(&str, Vec<&str>)> = withdrawn
         .iter()
         .map(|(s, f)| (s.as_str(), f.iter().map(FieldName::as_str).collect()))

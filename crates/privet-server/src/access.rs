@@ -1,13 +1,19 @@
-//! Who is calling, and what they may do. Routes deny by default: a handler needs a
-//! capability, and only the role checks here hand them out.
+//! Who is calling, and what they may do. Routes deny by default: a handler needs a capability,
+//! and only the checks here hand them out — each takes its answer from `privet_policy`'s one
+//! table ([`privet_policy::can`]) or its member access rule ([`privet_policy::member_access`]).
 
 use crate::error::{ApiError, ApiResult};
+use crate::service::error::{Forbidden, ServiceError, ServiceResult};
+use crate::session::SignedIn;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use privet_crypto::hash_token;
-use privet_store::{ApiKey, ApiKeyId, Device, Role};
+use privet_policy::{
+    Action, MemberViewer, ReadPermit, Role, SubjectAction, authorize, member_access,
+};
+use privet_store::{AccountKind, ApiKey, ApiKeyId, Device, Subject, SubjectId};
 
 /// Prefix of operator API keys.
 pub const API_KEY_PREFIX: &str = "pvk";
@@ -50,6 +56,17 @@ pub struct DeviceCaller {
     pub device: Device,
 }
 
+impl DeviceCaller {
+    /// Fails unless the device acts for itself.
+    pub fn only_for(&self, id: &str) -> ServiceResult<()> {
+        if self.device.id.as_str() == id {
+            Ok(())
+        } else {
+            Err(Forbidden::OtherDevice.into())
+        }
+    }
+}
+
 impl FromRequestParts<AppState> for DeviceCaller {
     type Rejection = ApiError;
 
@@ -66,14 +83,16 @@ impl FromRequestParts<AppState> for DeviceCaller {
     }
 }
 
-/// May create households, members, devices and keys (admin).
-#[derive(Debug)]
-pub struct ManageFleet {
-    /// Who, for the audit log.
+/// Permission for one action, with who holds it (for the audit log).
+#[derive(Debug, Clone)]
+pub struct Permit {
+    /// Who: `key:<id>` or `account:<id>`.
     pub actor: String,
+    /// What it allows.
+    pub action: Action,
 }
 
-/// May read events for one purpose (analyst holding it, or admin).
+/// Permission to read events for one purpose.
 #[derive(Debug)]
 pub struct ReadPurpose {
     /// Who, for the audit log.
@@ -84,78 +103,44 @@ pub struct ReadPurpose {
     pub purpose: String,
 }
 
-/// May act on subjects' rights and consents (support, admin).
-#[derive(Debug)]
-pub struct HandleSubjects {
-    /// Who, for the audit log and consent records.
-    pub actor: String,
-}
-
-/// May read the audit log (dpo, admin).
-#[derive(Debug)]
-pub struct ReadAudit {
-    /// Who.
-    pub actor: String,
-}
-
 impl Operator {
     /// The actor string for audit entries: `key:<id>`.
     pub fn actor(&self) -> String {
         format!("key:{}", self.key.id)
     }
 
-    fn deny(&self, what: &str) -> ApiError {
-        ApiError::Forbidden(format!(
-            "the {} role may not {what}",
-            self.key.role.as_str()
-        ))
+    /// Permission to do `action`, as the role table says.
+    pub fn permit(&self, action: Action) -> ServiceResult<Permit> {
+        authorize(Some(self.key.role), action)?;
+        Ok(Permit {
+            actor: self.actor(),
+            action,
+        })
     }
 
-    /// Capability to manage households, members, devices and keys.
-    pub fn manage_fleet(&self) -> ApiResult<ManageFleet> {
-        match self.key.role {
-            Role::Admin => Ok(ManageFleet {
-                actor: self.actor(),
-            }),
-            _ => Err(self.deny("manage households, devices or keys")),
-        }
-    }
-
-    /// Capability to read events for `purpose`: the key must hold the purpose.
-    pub fn read_purpose(&self, purpose: &str) -> ApiResult<ReadPurpose> {
-        match self.key.role {
-            Role::Analyst | Role::Admin if self.key.purposes.iter().any(|p| p == purpose) => {
-                Ok(ReadPurpose {
-                    actor: self.actor(),
-                    key: self.key.id.clone(),
-                    purpose: purpose.to_owned(),
-                })
+    /// Permission for the first of `actions` the role allows (a route several roles may use
+    /// for different reasons, such as the request list).
+    pub fn permit_any(&self, actions: &[Action]) -> ServiceResult<Permit> {
+        let mut denied = None;
+        for a in actions {
+            match self.permit(*a) {
+                Ok(p) => return Ok(p),
+                Err(e) => denied = denied.or(Some(e)),
             }
-            Role::Analyst | Role::Admin => Err(ApiError::Forbidden(format!(
-                "this API key does not hold the purpose `{purpose}`; create a key with --purpose {purpose}"
-            ))),
-            _ => Err(self.deny("read events")),
         }
+        Err(denied.unwrap_or(ServiceError::Forbidden(Forbidden::OwnerOnly)))
     }
 
-    /// Capability to handle subjects' consents and rights.
-    pub fn handle_subjects(&self) -> ApiResult<HandleSubjects> {
-        match self.key.role {
-            Role::Support | Role::Admin => Ok(HandleSubjects {
-                actor: self.actor(),
-            }),
-            _ => Err(self.deny("act on subjects")),
-        }
-    }
-
-    /// Capability to read the audit log.
-    pub fn read_audit(&self) -> ApiResult<ReadAudit> {
-        match self.key.role {
-            Role::Dpo | Role::Admin => Ok(ReadAudit {
-                actor: self.actor(),
-            }),
-            _ => Err(self.deny("read the audit log")),
-        }
+    /// Permission to read events for `purpose`: the key's role reads events and it holds
+    /// the purpose.
+    pub fn read_purpose(&self, purpose: &str) -> ServiceResult<ReadPurpose> {
+        let permit: ReadPermit =
+            privet_policy::authorize_read(Some(self.key.role), &self.key.purposes, purpose)?;
+        Ok(ReadPurpose {
+            actor: self.actor(),
+            key: self.key.id.clone(),
+            purpose: permit.purpose().to_owned(),
+        })
     }
 }
 
@@ -165,7 +150,7 @@ pub enum Caller {
     /// An operator key (support or admin may act on subjects).
     Operator(Operator),
     /// A signed-in member or staff account.
-    Account(Box<crate::session::SignedIn>),
+    Account(Box<SignedIn>),
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -178,28 +163,19 @@ impl FromRequestParts<AppState> for Caller {
             ));
         }
         Ok(Caller::Account(Box::new(
-            crate::session::SignedIn::from_request_parts(parts, state).await?,
+            SignedIn::from_request_parts(parts, state).await?,
         )))
     }
-}
-
-/// What a caller wants to do with a subject.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SubjectAction {
-    /// See or export its data and consents.
-    Read,
-    /// Change consents, correct, restrict, object, erase.
-    Manage,
 }
 
 /// Permission to act on one subject, from [`authorize_subject`].
 #[derive(Debug, Clone)]
 pub struct SubjectCap {
     /// The subject.
-    pub subject: privet_store::Subject,
+    pub subject: Subject,
     /// Who, for audit entries and consent records.
     pub actor: String,
-    /// How consents given through this capability are recorded (`api`, `web`).
+    /// How consents given through this capability are recorded (`api`, `console`, `web`).
     pub channel: &'static str,
     /// Whether child members' data comes with a household export (owners and staff).
     pub sees_children: bool,
@@ -207,33 +183,21 @@ pub struct SubjectCap {
 
 /// Decides whether `caller` may do `action` to subject `id`.
 ///
-/// Operators and staff need the support or admin role. A signed-in member may read their own
-/// data and their household's; only the owner manages the household and child members; a
-/// child may only read their own. Another household's subjects answer 404, so their existence
-/// is not revealed; another member of one's own household answers 403.
+/// Operators and staff need a role that acts on subjects. A signed-in member may do what
+/// [`privet_policy::member_access`] allows; another household's subjects answer 404, so their
+/// existence is not revealed.
 pub async fn authorize_subject(
     state: &AppState,
     caller: &Caller,
-    id: &privet_store::SubjectId,
+    id: &SubjectId,
     action: SubjectAction,
-) -> ApiResult<SubjectCap> {
-    use privet_store::{AccountKind, SubjectKind};
-    let staff = |actor: String, role: Role| -> ApiResult<()> {
-        match role {
-            Role::Support | Role::Admin => Ok(()),
-            other => Err(ApiError::Forbidden(format!(
-                "the {} role may not act on subjects ({actor})",
-                other.as_str()
-            ))),
-        }
-    };
+) -> ServiceResult<SubjectCap> {
     match caller {
         Caller::Operator(op) => {
-            let cap = op.handle_subjects()?;
-            let subject = state.store().subject(id).await?;
+            let permit = op.permit(Action::ActOnSubjects)?;
             Ok(SubjectCap {
-                subject,
-                actor: cap.actor,
+                subject: state.store().subject(id).await?,
+                actor: permit.actor,
                 channel: "api",
                 sees_children: true,
             })
@@ -242,56 +206,41 @@ pub async fn authorize_subject(
             signed.require_verified()?;
             let account = &signed.account;
             if account.kind == AccountKind::Staff {
-                staff(signed.actor(), account.role.unwrap_or(Role::Dpo))?;
-                let subject = state.store().subject(id).await?;
+                authorize(account.role, Action::ActOnSubjects)?;
                 return Ok(SubjectCap {
-                    subject,
+                    subject: state.store().subject(id).await?,
                     actor: signed.actor(),
                     channel: "console",
                     sees_children: true,
                 });
             }
-            let not_found = || ApiError::NotFound("subject".to_owned());
-            let subject = state.store().subject(id).await.map_err(|e| {
-                if e.is_not_found() {
-                    not_found()
-                } else {
-                    e.into()
+            let subject = match state.store().subject(id).await {
+                Ok(s) => s,
+                Err(e) if e.is_not_found() => {
+                    return Err(privet_policy::SubjectDenied::Hidden.into());
                 }
-            })?;
-            let household = crate::service::subjects::household_of(&subject);
-            if account.household.as_ref() != Some(&household) {
-                return Err(not_found());
-            }
-            let own = account.member.as_ref() == Some(&subject.id);
-            let allowed = match (subject.kind, action) {
-                (SubjectKind::Member, SubjectAction::Read) => {
-                    own || (account.owner && subject.child)
-                }
-                (SubjectKind::Member, SubjectAction::Manage) => {
-                    // When `own`, `subject` is the caller: a child's consents and erasure
-                    // are the owner's to give.
-                    (own && !subject.child) || (account.owner && subject.child)
-                }
-                (SubjectKind::Household, SubjectAction::Read) => true,
-                (SubjectKind::Household, SubjectAction::Manage) => account.owner,
+                Err(e) => return Err(e.into()),
             };
-            if !allowed {
-                return Err(ApiError::Forbidden(match action {
-                    SubjectAction::Read => {
-                        "you can see only your own data and your household's".to_owned()
-                    }
-                    SubjectAction::Manage => {
-                        "only the household's owner may change this".to_owned()
-                    }
-                }));
-            }
+            let viewer = MemberViewer {
+                household: account.household.as_ref(),
+                member: account.member.as_ref(),
+                owner: account.owner,
+            };
+            let access = member_access(&viewer, &subject, action)?;
             Ok(SubjectCap {
                 subject,
                 actor: signed.actor(),
                 channel: "web",
-                sees_children: account.owner,
+                sees_children: access.sees_children,
             })
         }
+    }
+}
+
+/// The role of a staff account, as the table reads it.
+pub fn staff_role(signed: &SignedIn) -> Option<Role> {
+    match signed.account.kind {
+        AccountKind::Staff => signed.account.role,
+        AccountKind::Member => None,
     }
 }

@@ -1,16 +1,12 @@
-//! Server configuration: where data and manifests live, limits and intervals.
+//! Server configuration: limits and intervals. Where data lives is the opener's business
+//! (the `privet` binary opens a backend from its URL).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// How a server instance runs.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Data directory (`privet.db`, `keyring.db`, `master.key`, `signing.key`).
-    pub data_dir: PathBuf,
-    /// Directory of `*.toml` manifests.
-    pub manifests_dir: PathBuf,
     /// Address to listen on.
     pub listen: SocketAddr,
     /// Largest request body accepted, in bytes (413 beyond).
@@ -25,18 +21,13 @@ pub struct Config {
     pub max_clock_skew: Duration,
     /// How often the retention sweeper runs.
     pub retention_interval: Duration,
-    /// Master key from the environment (`PRIVET_MASTER_KEY`), instead of `master.key`.
-    pub master_key: Option<String>,
     /// Mark session cookies `Secure`; `None`: unless serving plain HTTP on loopback.
     pub secure_cookies: Option<bool>,
 }
 
-impl Config {
-    /// Defaults for a data directory and a manifests directory.
-    pub fn new(data_dir: PathBuf, manifests_dir: PathBuf) -> Self {
+impl Default for Config {
+    fn default() -> Self {
         Config {
-            data_dir,
-            manifests_dir,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: 8 * 1024 * 1024,
             max_batch_events: 10_000,
@@ -44,11 +35,12 @@ impl Config {
             device_burst: 100,
             max_clock_skew: Duration::from_secs(300),
             retention_interval: Duration::from_secs(60),
-            master_key: None,
             secure_cookies: None,
         }
     }
+}
 
+impl Config {
     /// Whether session cookies carry `Secure`: always, except for plain HTTP on loopback
     /// (where browsers would drop them), unless configured.
     pub fn cookie_secure(&self) -> bool {

@@ -1,8 +1,12 @@
-//! `ApiError`: every failure at the HTTP edge, mapped to an RFC 9457 problem+json body in one place.
+//! `ApiError`: every failure at the HTTP edge — a service's typed [`ServiceError`], or what the
+//! edge itself refuses (credentials, body, method) — mapped to an RFC 9457 problem+json body
+//! in one place.
 
+use crate::service::error::{Invalid, ServiceError};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use privet_policy::DecodeError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -23,25 +27,16 @@ pub struct Problem {
 /// Every error a handler can return.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// What a service answered.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
     /// No or unknown credentials.
     #[error("authentication required")]
     Unauthenticated,
-    /// Sign-in failed; the detail is the same whatever the reason.
-    #[error("{0}")]
-    Unauthorized(String),
-    /// Authenticated but not allowed.
-    #[error("{0}")]
-    Forbidden(String),
-    /// No such resource (or not visible to the caller).
-    #[error("{0} not found")]
-    NotFound(String),
-    /// Conflicts with existing state.
-    #[error("{0}")]
-    Conflict(String),
-    /// Malformed request (syntax).
+    /// Malformed request (syntax): the message of the extractor, stripped of values.
     #[error("{0}")]
     BadRequest(String),
-    /// Well-formed but invalid input.
+    /// A body or query that does not fit its schema: serde's message, stripped of values.
     #[error("{0}")]
     Unprocessable(String),
     /// Body larger than allowed.
@@ -50,63 +45,148 @@ pub enum ApiError {
         /// The limit in bytes.
         limit: usize,
     },
-    /// More events in one ingest batch than allowed.
-    #[error("more than {max} events in one batch; send them in smaller batches")]
-    TooManyEvents {
-        /// The limit in events.
-        max: usize,
-    },
     /// Body larger than the configured limit, found while reading a JSON body (where the
     /// limit is not at hand).
     #[error("the request body is larger than this server accepts")]
     BodyTooLarge,
+    /// No such route.
+    #[error("route not found")]
+    NoRoute,
     /// The route exists, but not for this method.
     #[error("this route does not accept that method; the `Allow` header lists the ones it does")]
     MethodNotAllowed,
     /// Wrong content type.
     #[error("{0}")]
-    UnsupportedMediaType(String),
-    /// Too many requests.
-    #[error("too many requests; retry in {retry_after} s")]
-    RateLimited {
-        /// Seconds to wait.
-        retry_after: u64,
-    },
-    /// Not ready (e.g. shutting down).
-    #[error("service unavailable")]
-    Unavailable,
-    /// A failure on our side; the detail is logged, never returned.
-    #[error("internal error")]
-    Internal(String),
+    UnsupportedMediaType(&'static str),
+}
+
+/// Result with [`ApiError`].
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl From<privet_store::Error> for ApiError {
+    fn from(e: privet_store::Error) -> Self {
+        ApiError::Service(e.into())
+    }
+}
+
+impl From<privet_policy::Denied> for ApiError {
+    fn from(e: privet_policy::Denied) -> Self {
+        ApiError::Service(e.into())
+    }
+}
+
+impl From<crate::service::error::Forbidden> for ApiError {
+    fn from(e: crate::service::error::Forbidden) -> Self {
+        ApiError::Service(e.into())
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        ApiError::Service(e.into())
+    }
+}
+
+/// Status, type name and title of a service error.
+pub(crate) fn service_parts(e: &ServiceError) -> (StatusCode, &'static str, &'static str) {
+    use privet_store::Error as Store;
+    const INTERNAL: (StatusCode, &str, &str) = (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "Internal error",
+    );
+    match e {
+        ServiceError::NotFound(_) | ServiceError::Store(Store::NotFound { .. }) => {
+            (StatusCode::NOT_FOUND, "not-found", "Not found")
+        }
+        ServiceError::SubjectDenied(privet_policy::SubjectDenied::Hidden) => {
+            (StatusCode::NOT_FOUND, "not-found", "Not found")
+        }
+        ServiceError::Denied(_) | ServiceError::SubjectDenied(_) | ServiceError::Forbidden(_) => {
+            (StatusCode::FORBIDDEN, "forbidden", "Not allowed")
+        }
+        ServiceError::Invalid(Invalid::Batch(DecodeError::TooManyEvents { .. })) => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Request too large",
+        ),
+        ServiceError::Invalid(
+            Invalid::ExportFormat | Invalid::ZeroLimit | Invalid::RequestStatus | Invalid::Since,
+        ) => (StatusCode::BAD_REQUEST, "bad-request", "Malformed request"),
+        ServiceError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid", "Invalid input"),
+        ServiceError::Conflict(_) | ServiceError::Store(Store::Conflict { .. }) => {
+            (StatusCode::CONFLICT, "conflict", "Conflict")
+        }
+        ServiceError::SignInFailed => {
+            (StatusCode::UNAUTHORIZED, "sign-in-failed", "Sign-in failed")
+        }
+        ServiceError::RateLimited { .. } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests",
+        ),
+        ServiceError::Unavailable | ServiceError::Store(Store::Closed) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service unavailable",
+        ),
+        ServiceError::Store(_)
+        | ServiceError::Crypto(_)
+        | ServiceError::Block(_)
+        | ServiceError::Corrupt(_) => INTERNAL,
+    }
+}
+
+/// What a service error says to the caller.
+pub(crate) fn service_detail(e: &ServiceError) -> String {
+    use privet_store::Error as Store;
+    match e {
+        // The store's ids may be placeholders; the entity is what the caller needs.
+        ServiceError::Store(Store::NotFound { entity, .. }) => format!("{entity} not found"),
+        ServiceError::Store(Store::Conflict { entity, .. }) => {
+            format!("that {entity} already exists or conflicts with its current state")
+        }
+        ServiceError::Invalid(Invalid::Batch(DecodeError::TooManyEvents { max })) => {
+            format!("more than {max} events in one batch; send them in smaller batches")
+        }
+        ServiceError::RateLimited { retry_after } => {
+            format!("too many requests; retry in {retry_after} s")
+        }
+        ServiceError::Unavailable | ServiceError::Store(Store::Closed) => {
+            "the service is not ready; retry shortly".to_owned()
+        }
+        // Never describe internal failures to the caller.
+        ServiceError::Store(_)
+        | ServiceError::Crypto(_)
+        | ServiceError::Block(_)
+        | ServiceError::Corrupt(_) => {
+            "something went wrong on our side; it has been logged".to_owned()
+        }
+        other => other.to_string(),
+    }
 }
 
 impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
+            ApiError::Service(e) => service_parts(e),
             ApiError::Unauthenticated => (
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
                 "Authentication required",
             ),
-            ApiError::Unauthorized(_) => {
-                (StatusCode::UNAUTHORIZED, "sign-in-failed", "Sign-in failed")
-            }
-            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
-            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
             ApiError::BadRequest(_) => {
                 (StatusCode::BAD_REQUEST, "bad-request", "Malformed request")
             }
             ApiError::Unprocessable(_) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid", "Invalid input")
             }
-            ApiError::TooLarge { .. } | ApiError::TooManyEvents { .. } | ApiError::BodyTooLarge => {
-                (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "too-large",
-                    "Request too large",
-                )
-            }
+            ApiError::TooLarge { .. } | ApiError::BodyTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                "Request too large",
+            ),
+            ApiError::NoRoute => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             ApiError::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",
@@ -117,37 +197,23 @@ impl ApiError {
                 "unsupported-media-type",
                 "Unsupported media type",
             ),
-            ApiError::RateLimited { .. } => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate-limited",
-                "Too many requests",
-            ),
-            ApiError::Unavailable => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "Service unavailable",
-            ),
-            ApiError::Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal error",
-            ),
         }
+    }
+
+    /// Whether this is a failure on our side (logged, never described).
+    pub fn is_internal(&self) -> bool {
+        self.parts().0.is_server_error()
     }
 
     /// The body this error answers with.
     pub fn problem(&self) -> Problem {
         let (status, kind, title) = self.parts();
         let detail = match self {
+            ApiError::Service(e) => service_detail(e),
             ApiError::Unauthenticated => {
                 "send `Authorization: Bearer <token>` with a valid API key, device token or session"
                     .to_owned()
             }
-            // Never describe internal failures to the caller.
-            ApiError::Internal(_) => {
-                "something went wrong on our side; it has been logged".to_owned()
-            }
-            ApiError::Unavailable => "the service is not ready; retry shortly".to_owned(),
             other => other.to_string(),
         };
         Problem {
@@ -157,13 +223,19 @@ impl ApiError {
             detail,
         }
     }
+
+    /// Logs an internal failure's cause chain (ids and messages of our own code, never
+    /// personal values).
+    pub fn log_if_internal(&self, what: &str) {
+        if self.parts().0 == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(cause = %source_chain(self), "{what}");
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!(cause = %cause, "internal error");
-        }
+        self.log_if_internal("internal error");
         let problem = self.problem();
         let status =
             StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -174,7 +246,7 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if let ApiError::RateLimited { retry_after } = self
+        if let ApiError::Service(ServiceError::RateLimited { retry_after }) = self
             && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
         {
             h.insert(header::RETRY_AFTER, v);
@@ -186,34 +258,15 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<privet_store::Error> for ApiError {
-    fn from(e: privet_store::Error) -> Self {
-        match e {
-            privet_store::Error::NotFound { entity, .. } => ApiError::NotFound(entity.to_owned()),
-            privet_store::Error::Conflict { entity, id } => {
-                ApiError::Conflict(format!("{entity} {id} already exists"))
-            }
-            privet_store::Error::Closed => ApiError::Unavailable,
-            other => ApiError::Internal(format!("{other}: {}", source_chain(&other))),
-        }
-    }
-}
-
-impl From<privet_crypto::Error> for ApiError {
-    fn from(e: privet_crypto::Error) -> Self {
-        ApiError::Internal(format!("crypto: {e}"))
-    }
-}
-
 impl From<JsonRejection> for ApiError {
     fn from(e: JsonRejection) -> Self {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             return ApiError::BodyTooLarge;
         }
         match e {
-            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
-                "send the body as `Content-Type: application/json`".to_owned(),
-            ),
+            JsonRejection::MissingJsonContentType(_) => {
+                ApiError::UnsupportedMediaType("send the body as `Content-Type: application/json`")
+            }
             JsonRejection::JsonSyntaxError(_) => {
                 ApiError::BadRequest("the body is not valid JSON".to_owned())
             }
@@ -223,7 +276,7 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::BytesRejection(_) => {
                 ApiError::BadRequest("could not read the body".to_owned())
             }
-            other => ApiError::BadRequest(other.body_text()),
+            other => ApiError::BadRequest(without_values(&other.body_text())),
         }
     }
 }
@@ -257,7 +310,7 @@ pub(crate) fn without_values(msg: &str) -> String {
 }
 
 fn source_chain(e: &dyn std::error::Error) -> String {
-    let mut out = Vec::new();
+    let mut out = vec![e.to_string()];
     let mut cur = e.source();
     while let Some(s) = cur {
         out.push(s.to_string());
@@ -266,12 +319,10 @@ fn source_chain(e: &dyn std::error::Error) -> String {
     out.join(": ")
 }
 
-/// Result with [`ApiError`].
-pub type ApiResult<T> = Result<T, ApiError>;
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::error::{Conflict, Missing};
 
     #[test]
     fn serde_messages_lose_their_values() {
@@ -285,5 +336,28 @@ mod tests {
         let v =
             without_values("role: unknown variant `SECRET`, expected one of `admin`, `analyst`");
         assert!(!v.contains("SECRET"), "{v}");
+    }
+
+    #[test]
+    fn service_errors_answer_with_their_status() {
+        let status = |e: ServiceError| ApiError::from(e).problem().status;
+        assert_eq!(status(Missing::Subject.into()), 404);
+        assert_eq!(status(privet_policy::SubjectDenied::Hidden.into()), 404);
+        assert_eq!(status(privet_policy::SubjectDenied::OwnerOnly.into()), 403);
+        assert_eq!(status(Invalid::NothingToCorrect.into()), 422);
+        assert_eq!(status(Invalid::ZeroLimit.into()), 400);
+        assert_eq!(
+            status(Invalid::Batch(DecodeError::TooManyEvents { max: 3 }).into()),
+            413
+        );
+        assert_eq!(status(Conflict::RequestDone.into()), 409);
+        assert_eq!(status(ServiceError::SignInFailed), 401);
+        assert_eq!(status(ServiceError::RateLimited { retry_after: 2 }), 429);
+        assert_eq!(status(ServiceError::Corrupt("profile")), 500);
+        assert_eq!(status(privet_store::Error::Closed.into()), 503);
+        let hidden = ApiError::from(ServiceError::Corrupt("profile"))
+            .problem()
+            .detail;
+        assert!(!hidden.contains("profile"), "{hidden}");
     }
 }

@@ -6,13 +6,7 @@ use privet_crypto::{Rng, os_rng};
 pub fn new_id(prefix: &str) -> String {
     let mut bytes = [0u8; 16];
     os_rng().fill_bytes(&mut bytes);
-    let mut s = String::with_capacity(prefix.len() + 33);
-    s.push_str(prefix);
-    s.push('_');
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
+    format!("{prefix}_{}", hex::encode(bytes))
 }
 
 /// 16 random bytes for a record id.

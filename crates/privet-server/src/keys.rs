@@ -1,8 +1,8 @@
 //! Subject data keys: created with the subject, unwrapped from the keyring on use and cached
 //! in memory; destroyed first on erasure (crypto-shredding).
 
-use crate::error::{ApiError, ApiResult};
-use jiff::Timestamp;
+use crate::clock::Clock;
+use crate::service::error::ServiceResult;
 use privet_crypto::{DataKey, MasterKey, Pseudonym, os_rng};
 use privet_store::Keyring;
 use std::collections::HashMap;
@@ -16,15 +16,17 @@ const MAX_CACHED: usize = 100_000;
 pub struct Keys {
     master: Arc<MasterKey>,
     keyring: Arc<dyn Keyring>,
+    clock: Clock,
     cache: Arc<Mutex<HashMap<Pseudonym, Arc<DataKey>>>>,
 }
 
 impl Keys {
     /// Keys wrapped by `master` in `keyring`.
-    pub fn new(master: Arc<MasterKey>, keyring: Arc<dyn Keyring>) -> Self {
+    pub fn new(master: Arc<MasterKey>, keyring: Arc<dyn Keyring>, clock: Clock) -> Self {
         Keys {
             master,
             keyring,
+            clock,
             cache: Arc::new(Mutex::new(HashMap::new())),
         }
     }
@@ -35,17 +37,17 @@ impl Keys {
     }
 
     /// Creates and stores a new key for a subject.
-    pub async fn create(&self, subject: &Pseudonym) -> ApiResult<Arc<DataKey>> {
+    pub async fn create(&self, subject: &Pseudonym) -> ServiceResult<Arc<DataKey>> {
         let key = DataKey::generate(&mut os_rng());
         let wrapped = self.master.wrap_data_key(subject, &key, &mut os_rng());
-        self.keyring.put(subject, wrapped, Timestamp::now()).await?;
+        self.keyring.put(subject, wrapped, self.clock.now()).await?;
         let key = Arc::new(key);
         self.remember(subject, key.clone());
         Ok(key)
     }
 
-    /// The subject's key; `NotFound` once it has been destroyed.
-    pub async fn get(&self, subject: &Pseudonym) -> ApiResult<Arc<DataKey>> {
+    /// The subject's key; a store `NotFound` once it has been destroyed.
+    pub async fn get(&self, subject: &Pseudonym) -> ServiceResult<Arc<DataKey>> {
         if let Some(k) = self.cache.lock().ok().and_then(|c| c.get(subject).cloned()) {
             return Ok(k);
         }
@@ -55,22 +57,31 @@ impl Keys {
         Ok(key)
     }
 
-    /// The subject's key, created if it has none yet (for non-personal product streams).
-    pub async fn get_or_create(&self, subject: &Pseudonym) -> ApiResult<Arc<DataKey>> {
+    /// The subject's key, or `None` once it has been destroyed (the subject was erased, maybe
+    /// while a read was running: there is nothing of theirs to read any more).
+    pub async fn find(&self, subject: &Pseudonym) -> ServiceResult<Option<Arc<DataKey>>> {
         match self.get(subject).await {
+            Ok(k) => Ok(Some(k)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The subject's key, created if it has none yet (for non-personal product streams).
+    pub async fn get_or_create(&self, subject: &Pseudonym) -> ServiceResult<Arc<DataKey>> {
+        if let Some(k) = self.find(subject).await? {
+            return Ok(k);
+        }
+        match self.create(subject).await {
             Ok(k) => Ok(k),
-            Err(ApiError::NotFound(_)) => match self.create(subject).await {
-                Ok(k) => Ok(k),
-                // Created concurrently by another request.
-                Err(ApiError::Conflict(_)) => self.get(subject).await,
-                Err(e) => Err(e),
-            },
+            // Created concurrently by another request.
+            Err(e) if e.is_conflict() => self.get(subject).await,
             Err(e) => Err(e),
         }
     }
 
     /// Destroys the subject's key everywhere: cache first, then the keyring's files.
-    pub async fn destroy(&self, subject: &Pseudonym) -> ApiResult<bool> {
+    pub async fn destroy(&self, subject: &Pseudonym) -> ServiceResult<bool> {
         if let Ok(mut c) = self.cache.lock() {
             c.remove(subject);
         }

@@ -2,6 +2,7 @@
 //! check for cookie-authenticated changes.
 
 use crate::error::{ApiError, ApiResult};
+use crate::service::error::{Forbidden, ServiceResult};
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -46,25 +47,30 @@ pub fn new_session(account: &Account, client: &str, now: Timestamp) -> (Secret, 
     (token, session)
 }
 
-/// The `Set-Cookie` value for a session token (or for clearing it).
+/// The `Set-Cookie` value for a session token (or for clearing it), built by the `cookie`
+/// crate: HttpOnly, SameSite=Lax, Path=/, and Secure when asked.
 pub fn cookie(token: Option<&str>, secure: bool) -> Option<HeaderValue> {
-    let secure = if secure { "; Secure" } else { "" };
-    let value = match token {
-        Some(t) => format!("{COOKIE}={t}; Path=/; HttpOnly; SameSite=Lax{secure}"),
-        None => format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
-    };
-    HeaderValue::from_str(&value).ok()
+    let mut c = cookie::Cookie::build((COOKIE, token.unwrap_or("")))
+        .path("/")
+        .http_only(true)
+        .same_site(cookie::SameSite::Lax)
+        .secure(secure);
+    if token.is_none() {
+        c = c.max_age(cookie::time::Duration::ZERO);
+    }
+    HeaderValue::from_str(&c.build().to_string()).ok()
 }
 
-fn cookie_value(headers: &HeaderMap) -> Option<&str> {
+/// The session cookie's value, parsed by the `cookie` crate from every `Cookie` header.
+fn cookie_value(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.trim())
+        .flat_map(|v| cookie::Cookie::split_parse(v.to_owned()))
+        .filter_map(Result::ok)
+        .find(|c| c.name() == COOKIE)
+        .map(|c| c.value().to_owned())
 }
 
 /// A coarse description of the browser, for the sessions list (never the full user agent).
@@ -100,16 +106,14 @@ pub fn client_label(headers: &HeaderMap) -> String {
 /// Refuses cross-site changes made with the cookie: the Origin must be this server's, and
 /// Fetch Metadata must not say cross-site. (Requests without either header come from
 /// non-browser clients, which a cross-site page cannot make.)
-pub fn check_same_origin(method: &Method, headers: &HeaderMap) -> ApiResult<()> {
+pub fn check_same_origin(method: &Method, headers: &HeaderMap) -> ServiceResult<()> {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
         && !matches!(site, "same-origin" | "none")
     {
-        return Err(ApiError::Forbidden(
-            "cross-site requests may not change anything".to_owned(),
-        ));
+        return Err(Forbidden::CrossSite.into());
     }
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         let host = headers
@@ -118,9 +122,7 @@ pub fn check_same_origin(method: &Method, headers: &HeaderMap) -> ApiResult<()> 
             .unwrap_or("");
         let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
         if origin == "null" || origin_host != host {
-            return Err(ApiError::Forbidden(
-                "cross-site requests may not change anything".to_owned(),
-            ));
+            return Err(Forbidden::CrossSite.into());
         }
     }
     Ok(())
@@ -142,26 +144,26 @@ impl SignedIn {
     }
 
     /// Fails unless two-step verification is on: staff can do nothing until it is.
-    pub fn require_verified(&self) -> ApiResult<()> {
+    pub fn require_verified(&self) -> ServiceResult<()> {
         if self.account.kind == AccountKind::Staff && !self.account.totp_enabled {
-            return Err(ApiError::Forbidden(
-                "staff accounts must turn on two-step verification first (POST /v1/auth/totp)"
-                    .to_owned(),
-            ));
+            return Err(Forbidden::StaffNeedTwoStep.into());
         }
         Ok(())
     }
 }
 
 /// Looks up and validates the session of a request, if it carries one.
-pub async fn from_headers(state: &AppState, headers: &HeaderMap) -> ApiResult<Option<SignedIn>> {
+pub async fn from_headers(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> ServiceResult<Option<SignedIn>> {
     let Some(token) = cookie_value(headers) else {
         return Ok(None);
     };
     if !token.starts_with(SESSION_PREFIX) {
         return Ok(None);
     }
-    let hash = hash_token(token);
+    let hash = hash_token(&token);
     let session = match state.store().session(&hash).await {
         Ok(s) => s,
         Err(e) if e.is_not_found() => return Ok(None),
@@ -172,7 +174,7 @@ pub async fn from_headers(state: &AppState, headers: &HeaderMap) -> ApiResult<Op
         Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let now = Timestamp::now();
+    let now = state.clock().now();
     let (idle, _) = lifetimes(account.kind);
     let idle_until = session
         .last_seen
@@ -248,6 +250,17 @@ mod tests {
         assert!(!plain.to_str().unwrap().contains("Secure"));
         let gone = cookie(None, false).unwrap();
         assert!(gone.to_str().unwrap().contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let h = headers(&[("cookie", "theme=dark; privet_session=pvs_abc; other=\"x\"")]);
+        assert_eq!(cookie_value(&h).as_deref(), Some("pvs_abc"));
+        assert_eq!(
+            cookie_value(&headers(&[("cookie", "privet_sessionx=1")])),
+            None
+        );
+        assert_eq!(cookie_value(&HeaderMap::new()), None);
     }
 
     #[test]

@@ -1,18 +1,37 @@
-//! Shared server state: the store, keys, products, signing key, metrics, limits.
+//! Shared server state: the store, keys, products, clock, signing key, metrics, limits.
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::keys::Keys;
 use crate::metrics::Metrics;
 use crate::products::Products;
+use crate::service::permissions::PermissionsCache;
 use crate::service::throttle::Throttle;
 use axum::extract::FromRef;
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use privet_crypto::{FieldHasher, MasterKey, Pseudonymizer, SecretBox, SigningKey};
 use privet_store::{Keyring, Store};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// What a server is made of, opened by whoever starts it (the `privet` binary opens the
+/// backend from its URL; tests open what they need).
+pub struct Parts {
+    /// The data store.
+    pub store: Arc<dyn Store>,
+    /// The keyring of wrapped subject keys.
+    pub keyring: Arc<dyn Keyring>,
+    /// The instance master key.
+    pub master: MasterKey,
+    /// The instance signing key (receipts).
+    pub signing: SigningKey,
+    /// The products served.
+    pub products: Products,
+    /// Where the time comes from.
+    pub clock: Clock,
+}
 
 /// Everything a handler may use. Cheap to clone.
 #[derive(Clone)]
@@ -24,6 +43,7 @@ struct Inner {
     store: Arc<dyn Store>,
     keys: Keys,
     products: Products,
+    clock: Clock,
     pseudonyms: Pseudonymizer,
     field_hasher: FieldHasher,
     signing: SigningKey,
@@ -32,36 +52,32 @@ struct Inner {
     device_limiter: DefaultKeyedRateLimiter<String>,
     secret_box: SecretBox,
     throttle: Throttle,
+    permissions: PermissionsCache,
 }
 
 impl AppState {
     /// Assembles the state.
-    pub fn new(
-        config: Config,
-        store: Arc<dyn Store>,
-        keyring: Arc<dyn Keyring>,
-        master: MasterKey,
-        signing: SigningKey,
-        products: Products,
-    ) -> AppState {
+    pub fn new(config: Config, parts: Parts) -> AppState {
         let per_second =
             NonZeroU32::new(config.device_requests_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(config.device_burst.max(1)).unwrap_or(NonZeroU32::MIN);
-        let master = Arc::new(master);
+        let master = Arc::new(parts.master);
         AppState {
             inner: Arc::new(Inner {
                 secret_box: master.secret_box(),
                 throttle: Throttle::default(),
                 pseudonyms: master.pseudonymizer(),
                 field_hasher: master.field_hasher(),
-                keys: Keys::new(master, keyring),
-                store,
-                products,
-                signing,
+                keys: Keys::new(master, parts.keyring, parts.clock.clone()),
+                store: parts.store,
+                products: parts.products,
+                clock: parts.clock,
+                signing: parts.signing,
                 metrics: Metrics::new(),
                 device_limiter: DefaultKeyedRateLimiter::keyed(
                     Quota::per_second(per_second).allow_burst(burst),
                 ),
+                permissions: PermissionsCache::default(),
                 config,
             }),
         }
@@ -80,6 +96,11 @@ impl AppState {
     /// Loaded products.
     pub fn products(&self) -> &Products {
         &self.inner.products
+    }
+
+    /// The server's clock: the only source of "now".
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
     }
 
     /// Pseudonyms of subject ids.
@@ -115,6 +136,11 @@ impl AppState {
     /// Sign-in failure tracking.
     pub fn throttle(&self) -> &Throttle {
         &self.inner.throttle
+    }
+
+    /// Households' permissions, cached until they change.
+    pub fn permissions(&self) -> &PermissionsCache {
+        &self.inner.permissions
     }
 
     /// `Ok` if the device may send now, else how long it must wait.

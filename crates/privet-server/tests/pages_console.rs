@@ -6,17 +6,17 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 use privet_crypto::{TotpSecret, current_totp_code};
-use privet_manifest::LintContext;
-use privet_server::service::{accounts, devices, requests};
+use privet_server::service::{accounts, devices, requests, two_step};
 use privet_server::session::{self, SignedIn};
-use privet_server::{AppState, Config, DataDir, Products, Server};
+use privet_server::{AppState, Config, Products, Server};
 use privet_store::{RequestKind, Role, SubjectId};
-use std::path::Path;
 use tower::ServiceExt;
 
 const PASSWORD: &str = "lantern-orchard-velvet-93-quarry";
+
+mod common;
 
 struct Console {
     _dir: tempfile::TempDir,
@@ -24,25 +24,18 @@ struct Console {
 }
 
 impl Console {
-    fn manifests() -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/manifests")
-    }
-
     async fn new() -> Console {
-        let today = privet_policy::utc_date(Timestamp::now());
-        let (products, _) =
-            Products::load_dir(&Console::manifests(), &LintContext { today }).unwrap();
-        Console::with_products(products).await
+        Console::with_products(common::example_products(&common::clock())).await
     }
 
     async fn with_products(products: Products) -> Console {
         let dir = tempfile::tempdir().unwrap();
-        let manifests = Console::manifests();
-        let data = dir.path().join("data");
-        let mut config = Config::new(data.clone(), manifests);
-        config.listen = "127.0.0.1:0".parse().unwrap();
-        let opened = DataDir::open(&data, None).unwrap();
-        let server = Server::with_parts(config, opened, products).await.unwrap();
+        let config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..Config::default()
+        };
+        let parts = common::parts(dir.path(), products, common::clock());
+        let server = Server::bind(config, parts).await.unwrap();
         Console { _dir: dir, server }
     }
 
@@ -80,11 +73,11 @@ impl Console {
         let cookie = self.session(&email).await;
         if verified {
             let signed = self.signed_in(&cookie).await;
-            let enrolment = accounts::totp_begin(self.state(), &signed).await.unwrap();
+            let enrolment = two_step::begin(self.state(), &signed).await.unwrap();
             let secret = TotpSecret::from_base32(enrolment.secret.expose()).unwrap();
-            let now = u64::try_from(Timestamp::now().as_second()).unwrap();
+            let now = self.state().clock().unix_secs();
             let signed = self.signed_in(&cookie).await;
-            accounts::totp_confirm(self.state(), &signed, &current_totp_code(&secret, now))
+            two_step::confirm(self.state(), &signed, &current_totp_code(&secret, now))
                 .await
                 .unwrap();
         }
@@ -324,15 +317,21 @@ async fn every_console_page_renders_with_one_heading_labels_and_no_scripts() {
     let c = Console::new().await;
     let (cookie, _) = c.staff(Role::Admin, true).await;
     let (_, household, member) = c.member().await;
-    let dev = devices::register(c.state(), "wren-thermostat-2", Some(&household), None)
-        .await
-        .unwrap();
+    let dev = devices::register(
+        c.state(),
+        "wren-thermostat-2",
+        Some(&household),
+        None,
+        "system",
+    )
+    .await
+    .unwrap();
     c.state()
         .store()
-        .touch_device(&dev.id, Timestamp::now(), Some("1.4.0".to_owned()))
+        .touch_device(&dev.id, c.state().clock().now(), Some("1.4.0".to_owned()))
         .await
         .unwrap();
-    devices::register(c.state(), "porchlight-doorbell-2", None, None)
+    devices::register(c.state(), "porchlight-doorbell-2", None, None, "system")
         .await
         .unwrap();
     let rq = requests::create(c.state(), RequestKind::Access, &member, None, "system")
@@ -407,7 +406,10 @@ async fn overdue_requests_come_first_and_say_so_in_words() {
     let recent = requests::create(c.state(), RequestKind::Erasure, &household, None, "system")
         .await
         .unwrap();
-    let forty_days_ago = Timestamp::now()
+    let forty_days_ago = c
+        .state()
+        .clock()
+        .now()
         .checked_sub(SignedDuration::from_hours(40 * 24))
         .unwrap();
     let late = requests::create(
@@ -446,7 +448,7 @@ async fn requests_are_logged_extended_and_completed_through_the_console() {
     let csrf = c.csrf(&cookie).await;
 
     // Log an access request received yesterday.
-    let yesterday = privet_policy::utc_date(Timestamp::now())
+    let yesterday = privet_policy::utc_date(c.state().clock().now())
         .yesterday()
         .unwrap()
         .to_string();
@@ -472,7 +474,7 @@ async fn requests_are_logged_extended_and_completed_through_the_console() {
     assert_eq!(access.received_at.to_string()[..10], yesterday);
 
     // A future date, an unknown subject and a missing type are refused, in words.
-    let future = privet_policy::utc_date(Timestamp::now())
+    let future = privet_policy::utc_date(c.state().clock().now())
         .tomorrow()
         .unwrap()
         .to_string();
@@ -727,7 +729,13 @@ async fn verifying_the_audit_log_says_it_is_intact() {
         .post("/console/audit/verify", &cookie, &[("csrf", &csrf)])
         .await;
     assert_eq!(page.status, StatusCode::OK);
-    let n = c.state().store().verify_audit(None).await.unwrap().entries;
+    let n = privet_server::service::audit::verify(
+        c.state().store().as_ref(),
+        c.state().keys().keyring().as_ref(),
+    )
+    .await
+    .unwrap()
+    .entries;
     assert!(n > 0);
     assert!(
         page.body
@@ -888,14 +896,14 @@ async fn each_role_reaches_only_its_areas() {
 #[tokio::test]
 async fn products_past_their_security_updates_are_flagged_with_the_finding() {
     // Loaded while still supported (as a long-running server would have), now past support.
-    let source = std::fs::read_to_string(Console::manifests().join("thermostat.toml"))
+    let source = std::fs::read_to_string(common::manifests_dir().join("thermostat.toml"))
         .unwrap()
         .replace(
             "security_updates_until = \"2032-12-31\"",
             "security_updates_until = \"2020-01-31\"",
         );
     assert!(source.contains("2020-01-31"));
-    let then = LintContext {
+    let then = privet_manifest::LintContext {
         today: "2019-06-01".parse().unwrap(),
     };
     let (products, _) =

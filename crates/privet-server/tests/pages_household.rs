@@ -3,6 +3,7 @@
 //! device, see and change permissions, two-step verification, invite, reset, delete).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
 mod household_support;
 
 use axum::http::StatusCode;

@@ -3,19 +3,21 @@
 //! reset a device, delete data and download the signed receipt.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
 mod household_support;
 
 use axum::http::StatusCode;
 use household_support::*;
 use privet_crypto::{TotpSecret, current_totp_code};
-use privet_server::service::{consent::is_granted, devices};
+use privet_policy::is_granted;
+use privet_server::service::devices;
 
 #[tokio::test]
 async fn device_set_up_shows_what_it_collects_before_claiming_and_saves_each_choice() {
     let app = app();
     let mut c = owner(&app, "setup@example.com").await;
     let household = subject_of(&mut c, "hh").await;
-    let reg = devices::register(&app.state, THERMOSTAT, None, None)
+    let reg = devices::register(&app.state, THERMOSTAT, None, None, "system")
         .await
         .unwrap();
     let code = reg.claim_code.expose().to_owned();
@@ -144,7 +146,7 @@ async fn two_step_set_up_shows_the_qr_code_the_secret_then_ten_recovery_codes() 
     check_page("/account/two-step/confirm (wrong)", &wrong.body);
 
     let secret = TotpSecret::from_base32(&secret).unwrap();
-    let now = u64::try_from(jiff::Timestamp::now().as_second()).unwrap();
+    let now = app.state.clock().unix_secs();
     let code = current_totp_code(&secret, now);
     let codes = c
         .post(
@@ -214,7 +216,7 @@ async fn an_invited_member_joins_and_a_reset_device_gets_a_new_claim_code() {
     assert_eq!(sam.get("/household").await.status, StatusCode::FORBIDDEN);
 
     let household = subject_of(&mut c, "hh").await;
-    let reg = devices::register(&app.state, THERMOSTAT, Some(&household), None)
+    let reg = devices::register(&app.state, THERMOSTAT, Some(&household), None, "system")
         .await
         .unwrap();
     let path = format!("/household/devices/{}/reset", reg.id);
@@ -307,7 +309,7 @@ async fn my_data_shows_recent_records_and_a_withdrawal_purges_at_once() {
     let app = app();
     let mut c = owner(&app, "records@example.com").await;
     let me = subject_of(&mut c, "mb").await;
-    let reg = devices::register(&app.state, THERMOSTAT, None, None)
+    let reg = devices::register(&app.state, THERMOSTAT, None, None, "system")
         .await
         .unwrap();
     let code = reg.claim_code.expose().to_owned();
@@ -324,7 +326,7 @@ async fn my_data_shows_recent_records_and_a_withdrawal_purges_at_once() {
         .await;
     assert_eq!(done.location(), "/my-data?done=device");
 
-    let ts = jiff::Timestamp::now().to_string();
+    let ts = app.state.clock().now().to_string();
     let events = serde_json::json!([
         {"stream": "climate", "ts": ts, "data": {"temperature_c": 21.3, "humidity_pct": 45}},
         {"stream": "presence", "ts": ts, "member": me.as_str(), "data": {"home": true}},

@@ -1,4 +1,5 @@
-//! The store's error type: matchable `NotFound` and `Conflict`, and backend failures.
+//! The store's error type: matchable `NotFound` and `Conflict`, and backend failures that
+//! carry the backend's own error without the trait naming any database.
 
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -8,7 +9,7 @@ pub enum Error {
     NotFound {
         /// The kind of entity, e.g. `subject`.
         entity: &'static str,
-        /// Its id (an opaque id, never a personal value).
+        /// Its id (an opaque id, never a personal value or a pseudonym).
         id: String,
     },
     /// The entity already exists, or the change conflicts with its state.
@@ -24,7 +25,7 @@ pub enum Error {
     Backend {
         /// What the store was doing.
         op: &'static str,
-        /// The underlying error.
+        /// The backend's own error.
         #[source]
         source: BackendError,
     },
@@ -39,18 +40,16 @@ pub enum Error {
     Closed,
 }
 
-/// A backend's own error.
+/// A backend's own error, whatever the backend.
 #[derive(Debug, thiserror::Error)]
-pub enum BackendError {
-    /// SQLite.
-    #[error(transparent)]
-    Sqlite(#[from] rusqlite::Error),
-    /// File system.
-    #[error(transparent)]
-    Io(#[from] std::io::Error),
-    /// A failure shared by every write of a group commit (the message of the SQLite error).
-    #[error("{0}")]
-    Group(String),
+#[error(transparent)]
+pub struct BackendError(Box<dyn std::error::Error + Send + Sync + 'static>);
+
+impl BackendError {
+    /// Wraps a backend's error.
+    pub fn new(e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        BackendError(e.into())
+    }
 }
 
 /// Result with the store's error.
@@ -58,10 +57,29 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// Wraps a backend error with what the store was doing.
-    pub fn backend(op: &'static str, source: impl Into<BackendError>) -> Self {
+    pub fn backend(
+        op: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
         Error::Backend {
             op,
-            source: source.into(),
+            source: BackendError::new(source),
+        }
+    }
+
+    /// `NotFound` for `entity` with `id`.
+    pub fn not_found(entity: &'static str, id: impl Into<String>) -> Self {
+        Error::NotFound {
+            entity,
+            id: id.into(),
+        }
+    }
+
+    /// `Conflict` for `entity` with `id`.
+    pub fn conflict(entity: &'static str, id: impl Into<String>) -> Self {
+        Error::Conflict {
+            entity,
+            id: id.into(),
         }
     }
 
@@ -69,14 +87,22 @@ impl Error {
     pub fn is_not_found(&self) -> bool {
         matches!(self, Error::NotFound { .. })
     }
+
+    /// Whether this is `Conflict`.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Error::Conflict { .. })
+    }
 }
 
-/// Adds the operation name to backend results.
-pub(crate) trait Context<T> {
+/// Adds the operation name to a backend's results.
+pub trait Context<T> {
+    /// Maps the error to [`Error::Backend`] doing `op`.
     fn op(self, op: &'static str) -> Result<T>;
 }
 
-impl<T, E: Into<BackendError>> Context<T> for std::result::Result<T, E> {
+impl<T, E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>> Context<T>
+    for std::result::Result<T, E>
+{
     fn op(self, op: &'static str) -> Result<T> {
         self.map_err(|e| Error::backend(op, e))
     }

@@ -1,29 +1,32 @@
-//! Privet's storage: the [`Store`] trait for everything but keys, the [`Keyring`] trait for
-//! wrapped subject keys, and the embedded SQLite backend ([`sqlite::SqliteStore`],
-//! [`sqlite::SqliteKeyring`]).
+//! Privet's storage interface, with no database in it: the [`Store`] trait for everything but
+//! keys, the [`Keyring`] trait for wrapped subject keys, the model they speak, their error, and
+//! [`suite`], the one test suite every backend passes (`privet-store-sqlite`, and the
+//! PostgreSQL backend to come).
 //!
-//! Records are stored as sealed blocks (one subject, one stream, one retention class, one
-//! ingest batch) in per-chunk tables, so retention drops whole chunks. The audit log is a
-//! hash chain whose head is anchored in the keyring. Every backend must pass [`suite::run`].
+//! Backends store what they are given: which chunk a block belongs in, how an audit entry is
+//! linked, what an erasure removes and when a chunk has expired are decided in
+//! `privet-policy`. A backend promises durability (a write is durable when its future
+//! resolves) and crypto-shredding (once [`Keyring::destroy`] returns, no copy of the key is
+//! left in any of its files), and [`suite`] checks both.
 //!
 //! ```no_run
-//! # async fn demo() -> privet_store::Result<()> {
-//! use privet_store::{Store, sqlite::SqliteStore};
-//! let store = SqliteStore::open(std::path::Path::new("privet-data/privet.db"))?;
+//! # async fn demo(store: &dyn privet_store::Store) -> privet_store::Result<()> {
 //! let (blocks, events) = store.record_counts().await?;
 //! println!("{blocks} blocks holding {events} events");
 //! # Ok(()) }
 //! ```
 
 pub mod error;
-pub mod ids;
 pub mod model;
-pub mod sqlite;
 pub mod store;
-#[cfg(any(test, feature = "suite"))]
+#[cfg(feature = "suite")]
 pub mod suite;
 
-pub use error::{Error, Result};
-pub use ids::{ApiKeyId, DeviceId, SubjectId};
+pub use error::{BackendError, Context, Error, Result};
 pub use model::*;
+pub use privet_policy::{
+    ApiKeyId, AuditEntry, AuditVerdict, BrokenEntry, ChunkId, ChunkInfo, ChunkWindow,
+    ConsentRecord, DeviceDisposition, DeviceId, ErasureStep, NewAuditEntry, NewConsent, Objection,
+    Role, StoredAuditRow, Subject, SubjectId, SubjectKind,
+};
 pub use store::{BlockStream, Keyring, Store};

@@ -1,38 +1,12 @@
-//! What the store holds: subjects, devices, API keys, consents, record blocks and audit entries.
+//! What the store holds that only the store needs to name: rows to create, devices, keys,
+//! record blocks, requests, accounts and sessions. The domain types every rule decides over
+//! (subjects, consents, objections, roles, audit entries) are `privet-policy`'s, re-exported.
 
-use crate::ids::{ApiKeyId, DeviceId, SubjectId};
 use jiff::Timestamp;
-use privet_crypto::{AuditHash, Pseudonym, TokenHash};
+use privet_crypto::{Pseudonym, TokenHash};
 use privet_manifest::Retention;
+use privet_policy::{ApiKeyId, ChunkWindow, DeviceId, Role, SubjectId, SubjectKind};
 use serde::{Deserialize, Serialize};
-
-/// Whether a subject is a household or a member.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SubjectKind {
-    /// The home as a whole.
-    Household,
-    /// One person in a household.
-    Member,
-}
-
-impl SubjectKind {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SubjectKind::Household => "household",
-            SubjectKind::Member => "member",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> Option<Self> {
-        match s {
-            "household" => Some(SubjectKind::Household),
-            "member" => Some(SubjectKind::Member),
-            _ => None,
-        }
-    }
-}
 
 /// A subject to create. Its profile (name, e-mail) arrives sealed with the subject's key.
 #[derive(Clone, Debug)]
@@ -47,27 +21,6 @@ pub struct NewSubject {
     pub pseudonym: Pseudonym,
     /// A child member, whose consents the household owner gives.
     pub child: bool,
-    /// The sealed profile.
-    pub profile: Vec<u8>,
-    /// Creation time.
-    pub created_at: Timestamp,
-}
-
-/// A stored subject.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Subject {
-    /// Opaque id.
-    pub id: SubjectId,
-    /// Household or member.
-    pub kind: SubjectKind,
-    /// The member's household.
-    pub household: Option<SubjectId>,
-    /// Keyed pseudonym.
-    pub pseudonym: Pseudonym,
-    /// A child member.
-    pub child: bool,
-    /// Processing restricted (UK GDPR Art. 18): no ingestion, no reads but for the request.
-    pub restricted: bool,
     /// The sealed profile.
     pub profile: Vec<u8>,
     /// Creation time.
@@ -114,46 +67,6 @@ pub struct Device {
     pub revoked_at: Option<Timestamp>,
 }
 
-/// An operator role.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Manages households, devices and keys.
-    Admin,
-    /// Reads events for its purposes only.
-    Analyst,
-    /// Handles rights requests; reads no events.
-    Support,
-    /// Reads the audit log and requests.
-    Dpo,
-}
-
-impl Role {
-    /// Every role.
-    pub const ALL: [Role; 4] = [Role::Admin, Role::Analyst, Role::Support, Role::Dpo];
-
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Analyst => "analyst",
-            Role::Support => "support",
-            Role::Dpo => "dpo",
-        }
-    }
-
-    /// Parses a stored or command-line spelling.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "admin" => Some(Role::Admin),
-            "analyst" => Some(Role::Analyst),
-            "support" => Some(Role::Support),
-            "dpo" => Some(Role::Dpo),
-            _ => None,
-        }
-    }
-}
-
 /// An API key to create.
 #[derive(Clone, Debug)]
 pub struct NewApiKey {
@@ -188,37 +101,6 @@ pub struct ApiKey {
     pub revoked_at: Option<Timestamp>,
 }
 
-/// A consent decision to record.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct NewConsent {
-    /// Whose consent.
-    pub subject: SubjectId,
-    /// The product it applies to; `None` for every product declaring the purpose.
-    pub product: Option<String>,
-    /// The purpose key.
-    pub purpose: String,
-    /// Granted or withdrawn.
-    pub granted: bool,
-    /// The manifest version the person saw.
-    pub manifest_version: String,
-    /// When.
-    pub at: Timestamp,
-    /// Who recorded it (an id: `member:…`, `key:…`).
-    pub actor: String,
-    /// How (`api`, `web`, `device`, `request`).
-    pub channel: String,
-}
-
-/// A recorded consent decision.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ConsentRecord {
-    /// Sequence number (history order).
-    pub seq: i64,
-    /// The decision.
-    #[serde(flatten)]
-    pub consent: NewConsent,
-}
-
 /// An encrypted block of events: one subject, one stream, one retention class, one batch.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewBlock {
@@ -234,6 +116,8 @@ pub struct NewBlock {
     pub device: DeviceId,
     /// The retention class of every value in the block.
     pub retention: Retention,
+    /// The chunk it is stored in (from [`privet_policy::chunk_window`]).
+    pub window: ChunkWindow,
     /// Earliest event time.
     pub t_min: Timestamp,
     /// Latest event time.
@@ -286,58 +170,6 @@ pub struct RetentionReport {
     pub blocks_dropped: u64,
     /// Events in them.
     pub events_dropped: u64,
-}
-
-/// An audit entry to append. Holds ids, pseudonyms and counts only, never personal values.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct NewAuditEntry {
-    /// When.
-    pub at: Timestamp,
-    /// Who (`key:<id>`, `device:<id>`, `account:<id>`, `system`).
-    pub actor: String,
-    /// What (`events.read`, `consent.set`, `subject.erase`, …).
-    pub action: String,
-    /// The purpose, for reads.
-    pub purpose: Option<String>,
-    /// Subjects touched, by pseudonym.
-    pub subjects: Vec<Pseudonym>,
-    /// How many records.
-    pub count: u64,
-    /// Further ids and counts.
-    #[serde(default)]
-    pub detail: serde_json::Value,
-}
-
-/// A stored audit entry.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct AuditEntry {
-    /// Position in the chain, from 1.
-    pub seq: i64,
-    /// The entry.
-    #[serde(flatten)]
-    pub entry: NewAuditEntry,
-    /// Hash of the previous entry.
-    pub prev: AuditHash,
-    /// Hash of this entry and `prev`.
-    pub hash: AuditHash,
-}
-
-/// The result of recomputing the audit chain.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct AuditVerdict {
-    /// Entries checked.
-    pub entries: u64,
-    /// The first entry that does not verify, and why.
-    pub first_broken: Option<BrokenEntry>,
-}
-
-/// Where and why the audit chain breaks.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct BrokenEntry {
-    /// The sequence number of the first bad entry.
-    pub seq: i64,
-    /// What is wrong with it.
-    pub reason: String,
 }
 
 /// Counts of what an erasure removed from the data store.
@@ -422,21 +254,6 @@ pub struct RightsRequest {
     pub created_by: String,
     /// When it was logged.
     pub created_at: Timestamp,
-}
-
-/// An objection to a purpose, recorded for a subject.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Objection {
-    /// Whose.
-    pub subject: SubjectId,
-    /// One product, or every product (`None`).
-    pub product: Option<String>,
-    /// The purpose objected to.
-    pub purpose: String,
-    /// When.
-    pub at: Timestamp,
-    /// Who recorded it.
-    pub actor: String,
 }
 
 /// Whether an account belongs to a household member or to operator staff.

@@ -1,17 +1,21 @@
 //! The `Store` trait every backend implements, and the `Keyring` trait for wrapped subject keys.
+//!
+//! Both backends must behave identically; [`crate::suite`] is the definition of "identically".
 
 use crate::error::Result;
-use crate::ids::{ApiKeyId, DeviceId, SubjectId};
 use crate::model::{
-    Account, ApiKey, AuditEntry, AuditVerdict, Block, BlockQuery, ConsentRecord, Device,
-    DeviceSeen, ErasedSubject, Invitation, NewApiKey, NewAuditEntry, NewBlock, NewConsent,
-    NewDevice, NewSubject, Objection, RetentionReport, RightsRequest, Session, StoredRelease,
-    Subject,
+    Account, ApiKey, Block, BlockQuery, Device, DeviceSeen, ErasedSubject, Invitation, NewApiKey,
+    NewBlock, NewDevice, NewSubject, RetentionReport, RightsRequest, Session, StoredRelease,
 };
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use jiff::Timestamp;
+use jiff::civil::Date;
 use privet_crypto::{AuditHash, Pseudonym, TokenHash};
+use privet_policy::{
+    ApiKeyId, AuditEntry, ChunkId, ChunkInfo, ConsentRecord, DeviceId, ErasureStep, NewAuditEntry,
+    NewConsent, Objection, StoredAuditRow, Subject, SubjectId,
+};
 
 /// A stream of blocks read in order, holding only a few in memory at a time.
 pub type BlockStream = BoxStream<'static, Result<Block>>;
@@ -25,7 +29,7 @@ pub trait Store: Send + Sync + 'static {
     async fn subject(&self, id: &SubjectId) -> Result<Subject>;
     /// The subject with this pseudonym.
     async fn subject_by_pseudonym(&self, pseudonym: &Pseudonym) -> Result<Subject>;
-    /// The members of a household.
+    /// The members of a household, oldest first.
     async fn members(&self, household: &SubjectId) -> Result<Vec<Subject>>;
     /// Replaces a subject's sealed profile (rectification).
     async fn update_profile(&self, id: &SubjectId, profile: Vec<u8>) -> Result<()>;
@@ -33,9 +37,12 @@ pub trait Store: Send + Sync + 'static {
     async fn set_restricted(&self, id: &SubjectId, restricted: bool) -> Result<()>;
     /// Every subject's pseudonym, for purging records whose key is gone.
     async fn all_pseudonyms(&self) -> Result<Vec<Pseudonym>>;
-    /// Deletes a subject's row (its pseudonym mapping) and consents; for a household, also
-    /// unlinks its devices and revokes their tokens. Records are deleted separately.
-    async fn erase_subject(&self, id: &SubjectId, at: Timestamp) -> Result<ErasedSubject>;
+    /// Carries out one step of an erasure plan in one commit: deletes the subject's row (its
+    /// pseudonym mapping) and everything keyed by its id — consents, objections, its account
+    /// with its sessions, recovery codes and invitations — and treats its devices as the step
+    /// says. Records are deleted separately ([`Store::delete_subject_blocks`]). Once it returns,
+    /// no file of the backend holds the deleted rows. `NotFound` if the subject is gone.
+    async fn erase_subject(&self, step: &ErasureStep, at: Timestamp) -> Result<ErasedSubject>;
 
     /// Creates a device. `Conflict` if the id or a hash exists.
     async fn create_device(&self, device: NewDevice) -> Result<()>;
@@ -55,6 +62,7 @@ pub trait Store: Send + Sync + 'static {
         firmware: Option<String>,
     ) -> Result<()>;
     /// Attaches an unclaimed device to a household by its claim code; consumes the code.
+    /// `NotFound` for a wrong or used code alike.
     async fn claim_device(
         &self,
         claim: &TokenHash,
@@ -66,7 +74,8 @@ pub trait Store: Send + Sync + 'static {
     /// or used code alike.
     async fn unclaimed_device(&self, claim: &TokenHash) -> Result<Device>;
     /// Unlinks a device from its household and member and replaces its token (revoking the old
-    /// one) and claim code; with no new token the device is revoked.
+    /// one) and claim code; with no new token the device is revoked. Once it returns, no file
+    /// of the backend holds the old token's hash.
     async fn reset_device(
         &self,
         id: &DeviceId,
@@ -88,13 +97,15 @@ pub trait Store: Send + Sync + 'static {
     async fn record_consent(&self, consent: NewConsent) -> Result<ConsentRecord>;
     /// A subject's whole consent history, oldest first.
     async fn consents(&self, subject: &SubjectId) -> Result<Vec<ConsentRecord>>;
-    /// The latest decision per (subject, product, purpose) for these subjects.
-    async fn current_consents(&self, subjects: &[SubjectId]) -> Result<Vec<ConsentRecord>>;
+    /// The whole consent histories of these subjects, oldest first (which decision is in force
+    /// is `privet_policy::ConsentLedger`'s to say).
+    async fn consent_histories(&self, subjects: &[SubjectId]) -> Result<Vec<ConsentRecord>>;
 
-    /// Appends sealed record blocks in one durable commit (grouped with concurrent writers),
-    /// and records in the same commit that the device was seen.
+    /// Appends sealed record blocks, each into the chunk its `window` names, in one durable
+    /// commit (grouped with concurrent writers), and records in the same commit that the
+    /// device was seen.
     async fn append_blocks(&self, blocks: Vec<NewBlock>, seen: Option<DeviceSeen>) -> Result<()>;
-    /// Streams the blocks matching `query`.
+    /// Streams the blocks matching `query`, from one consistent snapshot.
     async fn scan_blocks(&self, query: BlockQuery) -> Result<BlockStream>;
     /// Replaces a block's payload (after removing fields from it); `NotFound` if gone.
     async fn rewrite_block(&self, id: [u8; 16], payload: Vec<u8>, count: u32) -> Result<()>;
@@ -102,13 +113,14 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_blocks(&self, ids: Vec<[u8; 16]>) -> Result<u64>;
     /// Deletes every block of a subject; returns how many.
     async fn delete_subject_blocks(&self, subject: &Pseudonym) -> Result<u64>;
-    /// Deletes every block sent by a device for these subjects; returns how many.
+    /// Deletes every block sent by a device; returns how many.
     async fn delete_device_blocks(&self, device: &DeviceId) -> Result<u64>;
-    /// Drops every chunk whose retention window has fully passed.
-    async fn drop_expired(&self, now: Timestamp) -> Result<RetentionReport>;
+    /// Every chunk, oldest window first.
+    async fn chunks(&self) -> Result<Vec<ChunkInfo>>;
+    /// Drops these chunks whole (whichever still exist) and says what they held.
+    async fn drop_chunks(&self, chunks: &[ChunkId]) -> Result<RetentionReport>;
     /// Number of stored blocks and events.
     async fn record_counts(&self) -> Result<(u64, u64)>;
-
     /// Distinct subjects (by pseudonym) that have blocks.
     async fn block_subjects(&self) -> Result<Vec<Pseudonym>>;
     /// How many blocks and events a subject has.
@@ -116,8 +128,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores a new rights request.
     async fn create_request(&self, request: RightsRequest) -> Result<()>;
-    /// Replaces a stored rights request (extension, completion).
-    async fn update_request(&self, request: RightsRequest) -> Result<()>;
+    /// Extends an open, never extended request; `Conflict` if it is done or was extended.
+    async fn extend_request(&self, id: &str, due: Date, reason: &str) -> Result<RightsRequest>;
+    /// Marks an open request done; `Conflict` if it already is (so it is completed once).
+    async fn complete_request(&self, id: &str, at: Timestamp) -> Result<RightsRequest>;
     /// One rights request.
     async fn request(&self, id: &str) -> Result<RightsRequest>;
     /// Every rights request, by due date.
@@ -135,10 +149,27 @@ pub trait Store: Send + Sync + 'static {
     async fn account_by_email(&self, lookup: &[u8]) -> Result<Account>;
     /// The account of a member.
     async fn account_of_member(&self, member: &SubjectId) -> Result<Account>;
-    /// Replaces an account's mutable fields (password, two-step state, sign-in permission).
-    async fn update_account(&self, account: Account) -> Result<()>;
     /// Every staff account.
     async fn staff_accounts(&self) -> Result<Vec<Account>>;
+    /// Sets a new password hash (a password change).
+    async fn set_password(&self, account: &str, hash: String, at: Timestamp) -> Result<()>;
+    /// Replaces the password hash with a stronger hash of the same password, only if it is
+    /// still `old` (a change made meanwhile wins); returns whether it was replaced.
+    async fn rehash_password(&self, account: &str, old: &str, new: String) -> Result<bool>;
+    /// Starts enrolling an authenticator: stores its sealed secret while two-step verification
+    /// is off. `Conflict` if it is on.
+    async fn start_totp(&self, account: &str, sealed: Vec<u8>) -> Result<()>;
+    /// Turns two-step verification on with the step of the confirming code, only if it is off
+    /// and a secret is enrolled. `Conflict` otherwise.
+    async fn enable_totp(&self, account: &str, step: u64) -> Result<()>;
+    /// Turns two-step verification off and forgets the secret and the recovery codes.
+    async fn disable_totp(&self, account: &str) -> Result<()>;
+    /// Records that the code of time step `step` was used, only if no code of that step or a
+    /// later one was (compare-and-set): of concurrent sign-ins with one code exactly one gets
+    /// `true`.
+    async fn advance_totp_step(&self, account: &str, step: u64) -> Result<bool>;
+    /// Whether the account may sign in.
+    async fn set_can_sign_in(&self, account: &str, allowed: bool) -> Result<()>;
     /// Replaces an account's recovery codes (hashes).
     async fn set_recovery_codes(&self, account: &str, hashes: Vec<TokenHash>) -> Result<()>;
     /// Uses an unused recovery code once; `NotFound` if it is wrong or used.
@@ -172,35 +203,34 @@ pub trait Store: Send + Sync + 'static {
     /// A product's releases.
     async fn releases(&self, product: &str) -> Result<Vec<StoredRelease>>;
 
-    /// Audit entries by one actor (an account's security events).
-    async fn audit_by_actor(&self, actor: &str, limit: usize) -> Result<Vec<AuditEntry>>;
-
-    /// Moves committed changes out of any log file into the database, so deleted content
-    /// (zeroed on delete) is no longer held anywhere in the data directory.
-    async fn checkpoint(&self) -> Result<()>;
-
-    /// Appends an entry to the hash-chained audit log.
+    /// Appends an entry to the audit chain: under the backend's write lock, reads the head and
+    /// stores what `privet_policy::audit::link` makes of the entry.
     async fn append_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry>;
     /// Audit entries at or after `since`, oldest first, at most `limit`.
     async fn audit(&self, since: Option<Timestamp>, limit: usize) -> Result<Vec<AuditEntry>>;
     /// Audit entries that touch `subject`.
     async fn audit_for(&self, subject: &Pseudonym) -> Result<Vec<AuditEntry>>;
-    /// Recomputes the audit chain and checks it against `anchor` (the last known head).
-    async fn verify_audit(&self, anchor: Option<(i64, AuditHash)>) -> Result<AuditVerdict>;
+    /// The newest audit entries by one actor (an account's security events), newest first.
+    async fn audit_by_actor(&self, actor: &str, limit: usize) -> Result<Vec<AuditEntry>>;
+    /// Stored audit rows from `from_seq` on, in order, at most `limit`: what
+    /// `privet_policy::ChainVerifier` recomputes.
+    async fn audit_rows(&self, from_seq: i64, limit: usize) -> Result<Vec<StoredAuditRow>>;
 }
 
-/// Wrapped subject data keys, kept apart from the data store (never in its backups).
+/// Wrapped subject keys, kept apart from the data store (never in its backups).
 #[async_trait]
 pub trait Keyring: Send + Sync + 'static {
     /// Stores a wrapped key. `Conflict` if the subject has one.
     async fn put(&self, subject: &Pseudonym, wrapped: Vec<u8>, at: Timestamp) -> Result<()>;
     /// The wrapped key of a subject.
     async fn get(&self, subject: &Pseudonym) -> Result<Vec<u8>>;
-    /// Destroys a subject's key so that no copy remains in the keyring's files. Returns whether one existed.
+    /// Destroys a subject's key so that no copy remains in any of the keyring's files.
+    /// Returns whether one existed.
     async fn destroy(&self, subject: &Pseudonym) -> Result<bool>;
     /// Which of these subjects still have a key.
     async fn has_keys(&self, subjects: &[Pseudonym]) -> Result<Vec<bool>>;
-    /// Records the newest audit entry, so truncation of the log can be detected.
+    /// Records the newest audit entry, so truncation of the log can be detected; never moves
+    /// it back.
     async fn set_audit_anchor(&self, seq: i64, hash: AuditHash) -> Result<()>;
     /// Replaces the anchor even if it moves back: only for restoring a backup, whose audit log
     /// ends earlier (the restore's own audit entry records the anchor it replaced).

@@ -48,10 +48,10 @@ pub(crate) enum Command {
     Notices,
 }
 
-/// Where the data directory is.
+/// Where the data is: a data directory (the embedded SQLite store), or a backend URL.
 #[derive(Debug, Args, Clone)]
 pub(crate) struct DataArgs {
-    /// Data directory.
+    /// Data directory (the embedded SQLite store).
     #[arg(
         long = "data",
         env = "PRIVET_DATA",
@@ -59,6 +59,9 @@ pub(crate) struct DataArgs {
         value_name = "DIR"
     )]
     pub(crate) dir: PathBuf,
+    /// The backend by URL instead of --data: `sqlite:DIR` (PostgreSQL comes next).
+    #[arg(long, env = "PRIVET_DATABASE_URL", value_name = "URL")]
+    pub(crate) database_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -76,9 +79,6 @@ pub(crate) struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "PRIVET_LISTEN", default_value = "127.0.0.1:8080")]
     pub(crate) listen: SocketAddr,
-    /// PostgreSQL URL for the scale-out backend (instead of SQLite in --data).
-    #[arg(long, env = "PRIVET_DATABASE_URL", value_name = "URL")]
-    pub(crate) database_url: Option<String>,
     /// MQTT broker to bridge device traffic from.
     #[arg(long, env = "PRIVET_MQTT", value_name = "URL")]
     pub(crate) mqtt: Option<String>,

@@ -1,6 +1,7 @@
 //! `privet demo`: the example products served on the embedded store, with a demo household,
 //! its devices and some consents, and simulated devices sending events until Ctrl-C.
 
+use crate::backend::{self, Location};
 use crate::cli::DemoArgs;
 use crate::simulate::{SimDevice, run_fleet};
 use anyhow::{Context, anyhow};
@@ -8,9 +9,10 @@ use privet_crypto::TotpSecret;
 use privet_manifest::LintContext;
 use privet_server::error::ApiError;
 use privet_server::service::consent::{self, ConsentChange};
+use privet_server::service::error::ServiceError;
 use privet_server::service::{accounts, api_keys, devices, requests, subjects};
-use privet_server::{AppState, Config, DataDir, Products, Server, shutdown_signal};
-use privet_store::{RequestKind, Role, SubjectId, SubjectKind};
+use privet_server::{AppState, Clock, Config, Products, Server, shutdown_signal};
+use privet_store::{RequestKind, Role, SubjectId};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -30,10 +32,12 @@ pub(crate) fn example_products(cx: &LintContext) -> anyhow::Result<Products> {
     Ok(products)
 }
 
-fn api(e: ApiError) -> anyhow::Error {
-    match e {
-        ApiError::Internal(cause) => anyhow!("internal error: {cause}"),
-        other => anyhow!("{}", other.problem().detail),
+fn api(e: ServiceError) -> anyhow::Error {
+    let e = ApiError::from(e);
+    if e.is_internal() {
+        anyhow!("internal error: {e}")
+    } else {
+        anyhow!("{}", e.problem().detail)
     }
 }
 
@@ -71,6 +75,7 @@ async fn setup(state: &AppState) -> anyhow::Result<Setup> {
     let (_, admin) = api_keys::create(
         state.store().as_ref(),
         state.keys().keyring().as_ref(),
+        state.clock().now(),
         "demo",
         Role::Admin,
         purposes,
@@ -98,21 +103,11 @@ async fn setup(state: &AppState) -> anyhow::Result<Setup> {
         .member
         .clone()
         .ok_or_else(|| anyhow!("sign-up made no member"))?;
-    let profile = |name: &str| subjects::Profile {
-        name: name.to_owned(),
-        email: None,
-    };
     let mut members = vec![("Alex".to_owned(), alex_id)];
     for (name, child) in [("Sam", false), ("Robin", true)] {
-        let id = subjects::create(
-            state,
-            SubjectKind::Member,
-            Some(household.clone()),
-            child,
-            profile(name),
-        )
-        .await
-        .map_err(api)?;
+        let id = subjects::create_member(state, &household, child, name, None, "demo")
+            .await
+            .map_err(api)?;
         members.push((name.to_owned(), id));
     }
     let alex = members[0].1.clone();
@@ -127,6 +122,7 @@ async fn setup(state: &AppState) -> anyhow::Result<Setup> {
             manifest.product.id.as_str(),
             Some(&household),
             member,
+            "demo",
         )
         .await
         .map_err(api)?;
@@ -164,13 +160,13 @@ async fn setup(state: &AppState) -> anyhow::Result<Setup> {
         });
     }
     // An unclaimed device, to try the set-up page with.
-    let spare = devices::register(state, "wren-thermostat-2", None, None)
+    let spare = devices::register(state, "wren-thermostat-2", None, None, "demo")
         .await
         .map_err(api)?;
 
     // A console account with two-step verification on, and an overdue rights request to find.
     let staff_password = demo_password();
-    let mut staff = accounts::create_staff(
+    let staff = accounts::create_staff(
         state,
         DEMO_STAFF_EMAIL,
         staff_password.clone(),
@@ -179,15 +175,18 @@ async fn setup(state: &AppState) -> anyhow::Result<Setup> {
     )
     .await
     .map_err(api)?;
+    // Two-step verification on from the start, as if the staff member had enrolled.
     let secret = TotpSecret::generate(&mut privet_crypto::os_rng());
-    staff.totp_sealed = Some(state.secret_box().seal(
+    let sealed = state.secret_box().seal(
         &format!("totp:{}", staff.id),
         secret.as_bytes(),
         &mut privet_crypto::os_rng(),
-    )?);
-    staff.totp_enabled = true;
-    state.store().update_account(staff).await?;
-    let received = jiff::Timestamp::now()
+    )?;
+    state.store().start_totp(&staff.id, sealed).await?;
+    state.store().enable_totp(&staff.id, 0).await?;
+    let received = state
+        .clock()
+        .now()
         .checked_sub(jiff::SignedDuration::from_hours(24 * 40))
         .map_err(|e| anyhow!("{e}"))?;
     requests::create(
@@ -243,12 +242,15 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let cx = crate::manifest_cmd::lint_context();
     let products = example_products(&cx)?;
     fresh_demo_dir(&args.dir)?;
-    let master = std::env::var("PRIVET_MASTER_KEY").ok();
-    let dir = DataDir::open(&args.dir, master.as_deref())
+    let location = Location::Sqlite(args.dir.clone());
+    let opened = backend::open(&location)
         .with_context(|| format!("cannot open demo data directory {}", args.dir.display()))?;
-    let mut config = Config::new(args.dir.clone(), "(built-in examples)".into());
-    config.listen = args.listen;
-    let server = Server::with_parts(config, dir, products).await?;
+    let _lock = backend::lock(&location)?;
+    let config = Config {
+        listen: args.listen,
+        ..Config::default()
+    };
+    let server = Server::bind(config, opened.into_parts(products, Clock::system())).await?;
     let state = server.state().clone();
     let setup = setup(&state).await?;
     let url = format!("http://{}", server.local_addr());

@@ -1,10 +1,12 @@
 //! The `privet` binary: wires the crates together behind one command line.
 
 mod admin_cmd;
+mod backend;
 mod bench;
 mod cli;
 mod demo;
 mod diagnostics;
+mod instance_keys;
 mod label_cmd;
 mod manifest_cmd;
 mod release_cmd;

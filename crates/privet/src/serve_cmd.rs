@@ -1,9 +1,10 @@
 //! `privet serve`: the server, refusing to start on a manifest with errors.
 
+use crate::backend::{self, Location};
 use crate::cli::ServeArgs;
 use crate::diagnostics::Renderer;
 use anyhow::bail;
-use privet_server::{Config, ProductsError, Server, shutdown_signal};
+use privet_server::{Clock, Config, Products, ProductsError, Server, shutdown_signal};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -25,33 +26,37 @@ pub(crate) fn print_manifest_errors(err: &ProductsError) {
 }
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    if args.database_url.is_some() {
-        bail!(
-            "--database-url: the PostgreSQL backend is not part of this build yet; serve with the embedded SQLite store (--data)"
-        );
-    }
     if args.mqtt.is_some() {
         bail!(
             "--mqtt: the MQTT bridge is not part of this build yet; devices can send to POST /v1/ingest"
         );
     }
-    let mut config = Config::new(args.data.dir, args.manifests);
-    config.listen = args.listen;
-    config.max_body_bytes = args.max_body_bytes;
-    config.max_batch_events = args.max_batch_events;
-    config.device_requests_per_second = args.device_rate;
-    config.device_burst = args.device_burst;
-    config.max_clock_skew = Duration::from_secs(args.max_clock_skew_secs);
-    config.retention_interval = Duration::from_secs(args.retention_interval_secs.max(1));
-    config.master_key = std::env::var("PRIVET_MASTER_KEY").ok();
-    let server = match Server::start(config).await {
-        Ok(s) => s,
-        Err(privet_server::ServeError::Products(e)) => {
+    let location = Location::from_args(&args.data)?;
+    let clock = Clock::from_env();
+    let cx = privet_manifest::LintContext {
+        today: clock.today_utc(),
+    };
+    let products = match Products::load_dir(&args.manifests, &cx) {
+        Ok((p, _)) => p,
+        Err(e) => {
             print_manifest_errors(&e);
             bail!("not starting: {e}");
         }
-        Err(e) => return Err(e.into()),
     };
+    let opened = backend::open(&location)?;
+    // Held while serving: a restore refuses to replace the store under a live server.
+    let _lock = backend::lock(&location)?;
+    let config = Config {
+        listen: args.listen,
+        max_body_bytes: args.max_body_bytes,
+        max_batch_events: args.max_batch_events,
+        device_requests_per_second: args.device_rate,
+        device_burst: args.device_burst,
+        max_clock_skew: Duration::from_secs(args.max_clock_skew_secs),
+        retention_interval: Duration::from_secs(args.retention_interval_secs.max(1)),
+        ..Config::default()
+    };
+    let server = Server::bind(config, opened.into_parts(products, clock)).await?;
     let addr = server.local_addr();
     tracing::info!(%addr, products = server.state().products().iter().count(), "privet listening");
     eprintln!("privet listening on http://{addr}");

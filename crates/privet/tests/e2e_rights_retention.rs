@@ -1,19 +1,15 @@
 //! End-to-end: retention. Events already past their retention are not stored; data leaves
 //! reads and exports at its exact expiry; expired chunks are dropped whole.
 //!
-//! A chunk can only be dropped once its whole expiry window (an hour for short retentions) has
-//! passed, which no test can wait for; so the chunk drop is checked on the data the real server
-//! wrote, through the store API with a `now` after the window (`drop_expired` takes the time as
-//! a parameter), and `privet retention run` is checked to run against the same directory.
+//! Time is moved, not waited for: the server and `privet retention run` run on a manual clock
+//! (`PRIVET_TEST_NOW` and `POST /__test/clock`, which only test builds have).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod e2e_rights_support;
 mod support;
 
 use e2e_rights_support::*;
-use privet_store::Store as _;
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
 use support::*;
 
 const HOUR: i64 = 3_600;
@@ -91,6 +87,7 @@ fn events_already_past_their_retention_are_not_stored() {
 #[test]
 fn data_leaves_reads_at_its_expiry_and_expired_chunks_are_dropped_whole() {
     let inst = Instance::new();
+    inst.set_clock(&ago(0));
     let admin = inst.key("admin", &[]);
     let support = inst.key("support", &[]);
     let answers = inst.key("analyst", &["answer_requests"]);
@@ -126,55 +123,47 @@ fn data_leaves_reads_at_its_expiry_and_expired_chunks_are_dropped_whole() {
     assert_eq!(values_of(&m, "voice", "command_audio").len(), n as usize);
 
     // Past their expiry the recordings leave reads and exports, transcripts stay.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while audio_in_reads() > 0 {
-        assert!(
-            Instant::now() < deadline,
-            "recordings still readable after expiry"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    let later = server.advance_clock(10);
+    assert_eq!(
+        audio_in_reads(),
+        0,
+        "recordings still readable after expiry"
+    );
     let m = export_json(&server, &support, &home.member);
     assert!(values_of(&m, "voice", "command_audio").is_empty(), "{m}");
     assert_eq!(values_of(&m, "voice", "transcript").len(), n as usize);
     server.stop_ok();
 
-    // `privet retention run` works on the directory (it drops a chunk only once its whole
-    // expiry window has passed, which may be up to an hour away).
-    let tables_before = chunk_tables(&inst);
-    let (code, text) = privet_data(
-        &inst,
-        &["retention", "run", "--data", inst.data.to_str().unwrap()],
-    );
-    assert_eq!(code, 0, "{text}");
-    assert!(text.starts_with("retention: dropped "), "{text}");
-    println!("{}", text.trim());
-    let ran_drop = !text.starts_with("retention: dropped 0 chunks");
-
-    // After the window: the recordings' chunk goes whole, the transcripts' (90 days) stays.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let report = rt.block_on(async {
-        let dir = privet_server::DataDir::open(&inst.data, None).expect("open data dir");
-        let later = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(2);
-        dir.store.drop_expired(later).await.expect("drop expired")
-    });
-    let tables_after = chunk_tables(&inst);
-    if ran_drop {
-        assert_eq!(report.chunks_dropped, 0, "{report:?}");
-        assert_eq!(tables_after.len(), tables_before.len() - 1);
-    } else {
-        assert_eq!(report.chunks_dropped, 1, "{report:?}");
-        assert_eq!(report.blocks_dropped, 1, "{report:?}");
-        assert_eq!(report.events_dropped, n as u64, "{report:?}");
-        assert_eq!(
-            tables_after.len(),
-            tables_before.len() - 1,
-            "{tables_before:?} → {tables_after:?}"
+    // The recordings' chunk is kept until its whole expiry window (an hour for short
+    // retentions) has passed: `privet retention run` drops nothing yet, then, two hours on,
+    // that chunk whole — and the transcripts' (90 days) stays.
+    let retention_at = |now: &str| {
+        inst.set_clock(now);
+        let (code, text) = privet_data(
+            &inst,
+            &["retention", "run", "--data", inst.data.to_str().unwrap()],
         );
-    }
+        assert_eq!(code, 0, "{text}");
+        text
+    };
+    let tables_before = chunk_tables(&inst);
+    assert_eq!(
+        retention_at(&later).trim(),
+        "retention: dropped 0 chunks (0 blocks, 0 events)"
+    );
+    let two_hours_on = (later.parse::<jiff::Timestamp>().unwrap()
+        + jiff::SignedDuration::from_hours(2))
+    .to_string();
+    assert_eq!(
+        retention_at(&two_hours_on).trim(),
+        format!("retention: dropped 1 chunks (1 blocks, {n} events)")
+    );
+    let tables_after = chunk_tables(&inst);
+    assert_eq!(
+        tables_after.len(),
+        tables_before.len() - 1,
+        "{tables_before:?} → {tables_after:?}"
+    );
 
     let server = inst.serve();
     let m = export_json(&server, &support, &home.member);

@@ -1,6 +1,7 @@
 //! End-to-end: brute-force protection on sign-in. Repeated failures meet 429 with Retry-After
 //! and a growing backoff, the real owner gets back in after waiting, and an unknown e-mail
-//! answers exactly like a wrong password.
+//! answers exactly like a wrong password. The server runs on a manual clock, so waiting is
+//! moving it (`Server::advance_clock`), not sleeping.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod e2e_security_support;
@@ -8,6 +9,12 @@ mod support;
 
 use e2e_security_support::*;
 use std::time::{Duration, Instant};
+
+/// A server on a manual clock standing at the time the test starts.
+fn serve_on_a_clock(inst: &Instance) -> Server {
+    inst.set_clock(&ago(0));
+    inst.serve()
+}
 use support::*;
 
 /// Seconds to wait, from a 429's `Retry-After` (delta-seconds form).
@@ -20,7 +27,7 @@ fn retry_after(r: &Resp) -> u64 {
 #[test]
 fn repeated_wrong_passwords_meet_429_and_the_owner_signs_in_after_retry_after() {
     let inst = Instance::new();
-    let server = inst.serve();
+    let server = serve_on_a_clock(&inst);
     let ada = owner(&server, "Brute");
     let bystander = owner(&server, "Bystander");
     let wrong = login(&server, &ada.email, "wrong horse battery staple", None).problem(401);
@@ -59,33 +66,24 @@ fn repeated_wrong_passwords_meet_429_and_the_owner_signs_in_after_retry_after() 
     // Another account is not affected.
     login(&server, &bystander.email, &bystander.password, None).expect(200);
 
-    // Backoff grows: wait it out, fail once more, and the next block is longer (2 s from that
-    // failure: the time its answer took plus the Retry-After of the next try, rounded up).
-    std::thread::sleep(Duration::from_secs(retry_after(&r)));
-    let failed_at = Instant::now();
+    // Backoff grows: wait it out, fail once more, and the next block is twice as long.
+    server.advance_clock(i64::try_from(retry_after(&r)).unwrap());
     login(&server, &ada.email, "one more wrong guess", None).problem(401);
     let r = login(&server, &ada.email, "and yet another one", None);
     assert_eq!(r.status, 429, "{}", r.body);
     let longer = retry_after(&r);
-    let blocked = failed_at.elapsed() + Duration::from_secs(longer);
-    println!(
-        "Retry-After after one more failure: {longer} s (was {wait} s); blocked {blocked:?} in all"
-    );
-    assert!((1..=4).contains(&longer), "{longer}");
-    assert!(
-        blocked >= Duration::from_secs(2),
-        "the backoff grew to 2 s, and Retry-After must not undercut it: {blocked:?}"
-    );
+    println!("Retry-After after one more failure: {longer} s (was {wait} s)");
+    assert_eq!(longer, 2 * wait, "the backoff doubles");
+    // A moment too early is still refused: Retry-After does not undercut the block.
+    server.advance_clock(i64::try_from(longer).unwrap() - 1);
+    assert_eq!(login(&server, &ada.email, &ada.password, None).status, 429);
 
     // The owner waits as told, then signs in with the right password.
-    let t = Instant::now();
-    std::thread::sleep(Duration::from_secs(longer));
+    server.advance_clock(1);
     let r = login(&server, &ada.email, &ada.password, None);
     assert_eq!(
-        r.status,
-        200,
-        "after waiting Retry-After ({longer} s, {:?} really) the owner must get in: {}",
-        t.elapsed(),
+        r.status, 200,
+        "after waiting Retry-After ({longer} s) the owner must get in: {}",
         r.body
     );
     get_as(&server, &session_cookie(&r), "/v1/auth/me").expect(200);
@@ -141,7 +139,7 @@ fn an_unknown_email_fails_exactly_like_a_wrong_password() {
 #[test]
 fn many_failures_from_one_address_are_slowed_down_too() {
     let inst = Instance::new();
-    let server = inst.serve();
+    let server = serve_on_a_clock(&inst);
     // Password spraying: one guess each at many (here unknown) accounts from one address.
     let mut statuses = Vec::new();
     let mut wait = None;
@@ -165,6 +163,6 @@ fn many_failures_from_one_address_are_slowed_down_too() {
     let wait = wait.unwrap_or_else(|| panic!("no 429 from one address: {statuses:?}"));
     assert!((1..=4).contains(&wait), "{wait}");
     // Waiting as told lets the next attempt through.
-    std::thread::sleep(Duration::from_secs(wait));
+    server.advance_clock(i64::try_from(wait).unwrap());
     login(&server, &email("Spray99"), "summer spray guess", None).problem(401);
 }

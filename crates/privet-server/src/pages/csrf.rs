@@ -1,6 +1,6 @@
 //! CSRF tokens for HTML forms: bound to the session, unguessable without the master key.
 
-use crate::error::ApiError;
+use crate::service::error::{Forbidden, ServiceResult};
 use crate::state::AppState;
 use privet_crypto::ct_eq;
 use privet_store::Session;
@@ -14,12 +14,10 @@ pub fn token(state: &AppState, session: &Session) -> String {
 }
 
 /// Checks a submitted form token.
-pub fn check(state: &AppState, session: &Session, submitted: &str) -> Result<(), ApiError> {
+pub fn check(state: &AppState, session: &Session, submitted: &str) -> ServiceResult<()> {
     if ct_eq(token(state, session).as_bytes(), submitted.as_bytes()) {
         Ok(())
     } else {
-        Err(ApiError::Forbidden(
-            "the form expired or came from another site; reload the page and try again".to_owned(),
-        ))
+        Err(Forbidden::StaleForm.into())
     }
 }

@@ -159,6 +159,12 @@ impl From<privet_store::Error> for PageError {
     }
 }
 
+impl From<crate::service::error::ServiceError> for PageError {
+    fn from(e: crate::service::error::ServiceError) -> Self {
+        PageError::Api(e.into())
+    }
+}
+
 /// `next` if it is a local path, else `/` (no open redirects). Only visible ASCII: browsers
 /// drop tabs and newlines from a URL, so `/\t/evil.example` would leave the site, and a control
 /// character cannot go in a `Location` header at all.
@@ -183,9 +189,7 @@ impl IntoResponse for PageError {
             }
             PageError::Api(e) => {
                 let p = e.problem();
-                if let ApiError::Internal(cause) = &e {
-                    tracing::error!(cause = %cause, "page failed");
-                }
+                e.log_if_internal("page failed");
                 (
                     StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                     p.title,

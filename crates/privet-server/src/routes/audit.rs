@@ -76,7 +76,7 @@ async fn read_audit(
     op: Operator,
     params: Result<Query<AuditParams>, QueryRejection>,
 ) -> ApiResult<Json<Vec<AuditView>>> {
-    op.read_audit()?;
+    op.permit(privet_policy::Action::ReadAudit)?;
     let Query(p) = params?;
     let limit = p.limit.unwrap_or(1_000).min(10_000);
     let entries = state.store().audit(p.since, limit).await?;

@@ -1,7 +1,8 @@
 //! `/v1/auth/*`: sign-up, sign-in, sessions, passwords, two-step verification, invitations.
 
 use crate::error::ApiResult;
-use crate::service::accounts::{self, Enrolment};
+use crate::service::accounts;
+use crate::service::two_step::{self, Enrolment};
 use crate::session::{self, ClientIp, SignedIn};
 use crate::state::AppState;
 use axum::Json;
@@ -139,6 +140,18 @@ pub struct SecurityEvent {
     pub detail: serde_json::Value,
 }
 
+/// Bodies that hold a password, a code, a name or an e-mail never show them.
+macro_rules! redacted_debug {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($t)).finish_non_exhaustive()
+            }
+        }
+    )*};
+}
+redacted_debug!(Signup, Login, PasswordChange, Code, AcceptInvite);
+
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(signup))
@@ -268,17 +281,7 @@ async fn sign_out_everywhere(
     State(state): State<AppState>,
     signed: SignedIn,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let n = state
-        .store()
-        .delete_sessions(&signed.account.id, Some(&signed.session.id))
-        .await?;
-    accounts::event(
-        &state,
-        &signed.account,
-        "auth.signed_out_elsewhere",
-        serde_json::json!({"sessions": n}),
-    )
-    .await?;
+    let n = accounts::sign_out_elsewhere(&state, &signed).await?;
     Ok(Json(serde_json::json!({"signed_out": n})))
 }
 
@@ -290,10 +293,7 @@ async fn sign_out_session(
     signed: SignedIn,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    state
-        .store()
-        .delete_session(&signed.account.id, &id)
-        .await?;
+    accounts::sign_out_session(&state, &signed, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -320,7 +320,7 @@ async fn totp_begin(
         secret,
         uri,
         qr_svg,
-    } = accounts::totp_begin(&state, &signed).await?;
+    } = two_step::begin(&state, &signed).await?;
     Ok(Json(TotpEnrolment {
         secret: secret.expose().to_owned(),
         otpauth_uri: uri.expose().to_owned(),
@@ -337,7 +337,7 @@ async fn totp_confirm(
     body: Result<Json<Code>, JsonRejection>,
 ) -> ApiResult<Json<RecoveryCodes>> {
     let Json(b) = body?;
-    let codes = accounts::totp_confirm(&state, &signed, &b.code).await?;
+    let codes = two_step::confirm(&state, &signed, &b.code).await?;
     Ok(Json(RecoveryCodes {
         recovery_codes: codes.iter().map(|c| c.expose().to_owned()).collect(),
     }))
@@ -352,7 +352,7 @@ async fn totp_disable(
     body: Result<Json<Code>, JsonRejection>,
 ) -> ApiResult<StatusCode> {
     let Json(b) = body?;
-    accounts::totp_disable(&state, &signed, &b.code).await?;
+    two_step::disable(&state, &signed, &b.code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -376,13 +376,10 @@ async fn security_events(
     State(state): State<AppState>,
     signed: SignedIn,
 ) -> ApiResult<Json<Vec<SecurityEvent>>> {
-    let entries = state.store().audit_by_actor(&signed.actor(), 50).await?;
+    let entries = accounts::security_events(&state, &signed).await?;
     Ok(Json(
         entries
             .into_iter()
-            .filter(|e| {
-                e.entry.action.starts_with("auth.") || e.entry.action.starts_with("household.")
-            })
             .map(|e| SecurityEvent {
                 at: e.entry.at,
                 event: e.entry.action,

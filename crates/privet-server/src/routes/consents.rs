@@ -1,11 +1,12 @@
 //! `PUT /v1/subjects/{id}/consents/{purpose}`, `GET /v1/subjects/{id}/consents`.
 
-use crate::access::{Caller, SubjectAction, authorize_subject};
+use crate::access::{Caller, authorize_subject};
 use crate::error::ApiResult;
-use crate::service::consent::{self, ConsentChange, is_granted};
+use crate::service::consent::{self, ConsentChange};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
+use privet_policy::{ConsentLedger, SubjectAction};
 use privet_store::{ConsentRecord, SubjectId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -130,18 +131,12 @@ async fn put_consent(
     Path((id, purpose)): Path<(String, String)>,
     body: Result<Json<ConsentBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<ConsentView>> {
-    let cap = authorize_subject(
-        &state,
-        &caller,
-        &SubjectId::new(id.clone()),
-        SubjectAction::Manage,
-    )
-    .await?;
+    let cap =
+        authorize_subject(&state, &caller, &SubjectId::new(id), SubjectAction::Manage).await?;
     let Json(body) = body?;
-    let subject = cap.subject.clone();
     let decision = consent::decide(
         &state,
-        &subject,
+        &cap.subject,
         ConsentChange {
             purpose: &purpose,
             granted: body.granted,
@@ -168,8 +163,8 @@ async fn get_consents(
     let cap = authorize_subject(&state, &caller, &SubjectId::new(id), SubjectAction::Read).await?;
     let subject = cap.subject;
     let history = state.store().consents(&subject.id).await?;
-    let household = crate::service::subjects::household_of(&subject);
-    let devices = state.store().devices_of(&household).await?;
+    let ledger = ConsentLedger::from_history(&history);
+    let devices = state.store().devices_of(subject.household_id()).await?;
     let mut current: BTreeMap<String, BTreeMap<String, bool>> = BTreeMap::new();
     let mut products: Vec<String> = devices.into_iter().map(|d| d.product).collect();
     products.extend(history.iter().filter_map(|r| r.consent.product.clone()));
@@ -183,7 +178,7 @@ async fn get_consents(
         for purpose in m.optional_purposes() {
             entry.insert(
                 purpose.id.as_str().to_owned(),
-                is_granted(&history, &p, purpose.id.as_str()),
+                ledger.is_granted(&p, purpose.id.as_str()),
             );
         }
     }

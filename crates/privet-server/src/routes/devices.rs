@@ -2,13 +2,13 @@
 
 use crate::access::Operator;
 use crate::error::ApiResult;
-use crate::service::audit;
 use crate::service::devices::{self, Registered};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
+use privet_policy::Action;
 use privet_store::{DeviceId, SubjectId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -89,28 +89,20 @@ async fn create_device(
     op: Operator,
     body: Result<Json<NewDeviceBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<CreatedDevice>)> {
-    let cap = op.manage_fleet()?;
+    let permit = op.permit(Action::ManageFleet)?;
     let Json(body) = body?;
-    let household = body.household.clone().map(SubjectId::new);
-    let member = body.member.clone().map(SubjectId::new);
+    let household = body.household.map(SubjectId::new);
+    let member = body.member.map(SubjectId::new);
     let Registered {
         id,
         token,
         claim_code,
-    } = devices::register(&state, &body.product, household.as_ref(), member.as_ref()).await?;
-    audit::record(
+    } = devices::register(
         &state,
-        &cap.actor,
-        "device.create",
-        None,
-        // Subjects by pseudonym only: audit entries never name a subject by id.
-        household
-            .iter()
-            .chain(member.iter())
-            .map(|s| state.pseudonyms().pseudonym(s.as_str()))
-            .collect(),
-        0,
-        serde_json::json!({"device": id, "product": body.product}),
+        &body.product,
+        household.as_ref(),
+        member.as_ref(),
+        &permit.actor,
     )
     .await?;
     Ok((
@@ -133,7 +125,7 @@ async fn get_device(
     op: Operator,
     Path(id): Path<String>,
 ) -> ApiResult<Json<DeviceView>> {
-    op.manage_fleet()?;
+    op.permit(Action::ManageFleet)?;
     let d = state.store().device(&DeviceId::new(id)).await?;
     Ok(Json(DeviceView {
         id: d.id.to_string(),
@@ -157,20 +149,9 @@ async fn reset_device(
     op: Operator,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ResetDevice>> {
-    let cap = op.manage_fleet()?;
+    let permit = op.permit(Action::ManageFleet)?;
     let id = DeviceId::new(id);
-    let before = state.store().device(&id).await?;
-    let reset = devices::reset(&state, &id).await?;
-    audit::record(
-        &state,
-        &cap.actor,
-        "device.reset",
-        None,
-        Vec::new(),
-        reset.records,
-        serde_json::json!({"device": id, "household": before.household}),
-    )
-    .await?;
+    let reset = devices::reset(&state, &id, &permit.actor).await?;
     Ok(Json(ResetDevice {
         id: id.to_string(),
         token: reset.token.expose().to_owned(),

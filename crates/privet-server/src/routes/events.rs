@@ -2,6 +2,7 @@
 
 use crate::access::Operator;
 use crate::error::{ApiError, ApiResult};
+use crate::service::error::Invalid;
 use crate::service::reads::{self, EventQuery, EventRecord, ReadItem};
 use crate::state::AppState;
 use axum::Json;
@@ -79,9 +80,7 @@ async fn read_events(
     let cap = op.read_purpose(&p.purpose)?;
     // Refused before the read starts, so a read that could return nothing is not audited.
     if p.limit == Some(0) {
-        return Err(ApiError::BadRequest(
-            "`limit` must be at least 1".to_owned(),
-        ));
+        return Err(Invalid::ZeroLimit.into());
     }
     let ndjson = wants_ndjson(&headers);
     let limit = if ndjson {
@@ -109,7 +108,7 @@ async fn read_events(
                         Some(Ok::<_, std::io::Error>(bytes::Bytes::from(line)))
                     }
                     ReadItem::Failed(e) => {
-                        tracing::warn!(error = %e, "read failed part-way");
+                        ApiError::from(e).log_if_internal("read failed part-way");
                         Some(Err(std::io::Error::other("read failed")))
                     }
                     ReadItem::Done(_) => None,
@@ -127,7 +126,7 @@ async fn read_events(
     while let Some(item) = rx.recv().await {
         match item {
             ReadItem::Record(r) => records.push(r),
-            ReadItem::Failed(e) => return Err(e),
+            ReadItem::Failed(e) => return Err(e.into()),
             ReadItem::Done(s) => {
                 truncated = s.truncated;
                 break;

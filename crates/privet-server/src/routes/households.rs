@@ -1,21 +1,21 @@
 //! `POST /v1/households`, `POST /v1/households/{id}/members`, `GET /v1/households/{id}`.
 
 use crate::access::Operator;
-use crate::error::{ApiError, ApiResult};
-use crate::service::audit;
-use crate::service::subjects::{self, Profile};
+use crate::error::ApiResult;
+use crate::service::subjects;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use privet_store::{SubjectId, SubjectKind};
+use privet_policy::Action;
+use privet_store::SubjectId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// Body of `POST /v1/households`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewHousehold {
     /// The household's name (sealed with its key).
@@ -23,7 +23,7 @@ pub struct NewHousehold {
 }
 
 /// Body of `POST /v1/households/{id}/members`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMember {
     /// The member's name (sealed with their key).
@@ -65,6 +65,22 @@ pub struct MemberView {
     pub restricted: bool,
 }
 
+/// Never shows the name.
+impl std::fmt::Debug for NewHousehold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewHousehold").finish_non_exhaustive()
+    }
+}
+
+/// Never shows the name or the address.
+impl std::fmt::Debug for NewMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewMember")
+            .field("child", &self.child)
+            .finish_non_exhaustive()
+    }
+}
+
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_household))
@@ -82,31 +98,9 @@ async fn create_household(
     op: Operator,
     body: Result<Json<NewHousehold>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
-    let cap = op.manage_fleet()?;
+    let permit = op.permit(Action::ManageFleet)?;
     let Json(body) = body?;
-    let id = subjects::create(
-        &state,
-        SubjectKind::Household,
-        None,
-        false,
-        Profile {
-            name: body.name,
-            email: None,
-        },
-    )
-    .await?;
-    let p = state.pseudonyms().pseudonym(id.as_str());
-    audit::record(
-        &state,
-        &cap.actor,
-        "household.create",
-        None,
-        vec![p],
-        0,
-        // The household appears by pseudonym only (`subjects`), never by id.
-        serde_json::json!({}),
-    )
-    .await?;
+    let id = subjects::create_household(&state, &body.name, &permit.actor).await?;
     Ok((StatusCode::CREATED, Json(Created { id: id.to_string() })))
 }
 
@@ -122,34 +116,15 @@ async fn create_member(
     Path(household): Path<String>,
     body: Result<Json<NewMember>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
-    let cap = op.manage_fleet()?;
+    let permit = op.permit(Action::ManageFleet)?;
     let Json(body) = body?;
-    let household = SubjectId::new(household);
-    let h = state.store().subject(&household).await?;
-    if h.kind != SubjectKind::Household {
-        return Err(ApiError::NotFound("household".to_owned()));
-    }
-    let id = subjects::create(
+    let id = subjects::create_member(
         &state,
-        SubjectKind::Member,
-        Some(household.clone()),
+        &SubjectId::new(household),
         body.child,
-        Profile {
-            name: body.name,
-            email: body.email,
-        },
-    )
-    .await?;
-    let p = state.pseudonyms().pseudonym(id.as_str());
-    audit::record(
-        &state,
-        &cap.actor,
-        "member.create",
-        None,
-        // Member and household by pseudonym only, never by id.
-        vec![p, h.pseudonym],
-        0,
-        serde_json::json!({"child": body.child}),
+        &body.name,
+        body.email.as_deref(),
+        &permit.actor,
     )
     .await?;
     Ok((StatusCode::CREATED, Json(Created { id: id.to_string() })))
@@ -165,14 +140,10 @@ async fn get_household(
     op: Operator,
     Path(household): Path<String>,
 ) -> ApiResult<Json<HouseholdView>> {
-    if op.manage_fleet().is_err() {
-        op.handle_subjects()?;
-    }
-    let household = SubjectId::new(household);
-    let h = state.store().subject(&household).await?;
-    if h.kind != SubjectKind::Household {
-        return Err(ApiError::NotFound("household".to_owned()));
-    }
+    op.permit(Action::ViewHousehold)?;
+    let household = subjects::household_subject(&state, &SubjectId::new(household))
+        .await?
+        .id;
     let members = state.store().members(&household).await?;
     let devices = state.store().devices_of(&household).await?;
     Ok(Json(HouseholdView {

@@ -2,6 +2,7 @@
 
 use crate::access::DeviceCaller;
 use crate::error::{ApiError, ApiResult};
+use crate::service::error::ServiceError;
 use crate::service::ingest::{self, IngestOutcome};
 use crate::state::AppState;
 use axum::Json;
@@ -34,8 +35,7 @@ fn format_of(headers: &HeaderMap) -> ApiResult<BodyFormat> {
             Ok(BodyFormat::Ndjson)
         }
         _ => Err(ApiError::UnsupportedMediaType(
-            "send `Content-Type: application/json` (an array of events) or `application/x-ndjson`"
-                .to_owned(),
+            "send `Content-Type: application/json` (an array of events) or `application/x-ndjson`",
         )),
     }
 }
@@ -56,9 +56,10 @@ async fn ingest_events(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<IngestOutcome>)> {
     if let Err(wait) = state.check_device_rate(caller.device.id.as_str()) {
-        return Err(ApiError::RateLimited {
+        return Err(ServiceError::RateLimited {
             retry_after: crate::service::throttle::retry_after_secs(wait),
-        });
+        }
+        .into());
     }
     let format = format_of(&headers)?;
     let body = body.map_err(|e| {

@@ -2,16 +2,15 @@
 //! admin's route for staff accounts.
 
 use crate::access::Operator;
-use crate::error::{ApiError, ApiResult};
-use crate::service::accounts;
+use crate::error::ApiResult;
+use crate::service::{accounts, devices};
 use crate::session::SignedIn;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use jiff::Timestamp;
-use privet_crypto::hash_token;
+use privet_policy::Action;
 use privet_store::{Role, SubjectId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -19,7 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// Body of `POST /v1/households/{id}/invitations`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteBody {
     /// The new member's name.
@@ -52,7 +51,7 @@ pub struct SignInBody {
 }
 
 /// Body of `POST /v1/households/{id}/devices/claim`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimBody {
     /// The device's single-use claim code.
@@ -71,7 +70,7 @@ pub struct Claimed {
 }
 
 /// Body of `POST /v1/staff`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StaffBody {
     /// E-mail (sign-in name).
@@ -83,21 +82,38 @@ pub struct StaffBody {
     pub role: Role,
 }
 
+/// Never shows the name.
+impl std::fmt::Debug for InviteBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InviteBody")
+            .field("child", &self.child)
+            .field("can_sign_in", &self.can_sign_in)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Never shows the claim code.
+impl std::fmt::Debug for ClaimBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClaimBody").finish_non_exhaustive()
+    }
+}
+
+/// Never shows the e-mail or the password.
+impl std::fmt::Debug for StaffBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaffBody")
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(invite))
         .routes(routes!(child_sign_in))
         .routes(routes!(claim))
         .routes(routes!(create_staff))
-}
-
-fn owner_of(signed: &SignedIn, household: &str) -> ApiResult<SubjectId> {
-    signed.require_verified()?;
-    let h = accounts::owned_household(signed)?;
-    if h.as_str() != household {
-        return Err(ApiError::NotFound("household".to_owned()));
-    }
-    Ok(h)
 }
 
 /// Adds a member and invites them to create their account (owner only).
@@ -110,7 +126,7 @@ async fn invite(
     Path(id): Path<String>,
     body: Result<Json<InviteBody>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<InviteOutcome>)> {
-    owner_of(&signed, &id)?;
+    accounts::owner_of(&signed, &id)?;
     let Json(b) = body?;
     let (member, code) =
         accounts::invite(&state, &signed, &b.name, b.child, b.can_sign_in || !b.child).await?;
@@ -134,7 +150,7 @@ async fn child_sign_in(
     Path((id, member)): Path<(String, String)>,
     body: Result<Json<SignInBody>, JsonRejection>,
 ) -> ApiResult<StatusCode> {
-    owner_of(&signed, &id)?;
+    accounts::owner_of(&signed, &id)?;
     let Json(b) = body?;
     accounts::set_child_sign_in(&state, &signed, &SubjectId::new(member), b.allowed).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -151,49 +167,15 @@ async fn claim(
     Path(id): Path<String>,
     body: Result<Json<ClaimBody>, JsonRejection>,
 ) -> ApiResult<Json<Claimed>> {
-    let household = owner_of(&signed, &id)?;
+    let household = accounts::owner_of(&signed, &id)?;
     let Json(b) = body?;
-    // Claim codes are guessable only by brute force: share the sign-in throttle.
-    let key = format!("claim:{}", signed.account.id);
-    let now = std::time::Instant::now();
-    if let Err(wait) = state.throttle().check(&key, now) {
-        return Err(ApiError::RateLimited {
-            retry_after: crate::service::throttle::retry_after_secs(wait),
-        });
-    }
-    let member = match &b.member {
-        Some(m) => {
-            let s = state.store().subject(&SubjectId::new(m.clone())).await?;
-            if s.household.as_ref() != Some(&household) {
-                return Err(ApiError::NotFound("member".to_owned()));
-            }
-            Some(s.id)
-        }
-        None => None,
-    };
-    let device = match state
-        .store()
-        .claim_device(
-            &hash_token(b.claim_code.trim()),
-            &household,
-            member.as_ref(),
-        )
-        .await
-    {
-        Ok(d) => d,
-        Err(e) if e.is_not_found() => {
-            state.throttle().fail_account(&key, now);
-            return Err(ApiError::NotFound(
-                "device for that claim code (it may be wrong or already used)".to_owned(),
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    accounts::event(
+    let member = b.member.map(SubjectId::new);
+    let device = devices::claim(
         &state,
         &signed.account,
-        "household.claim_device",
-        serde_json::json!({"device": device.id, "product": device.product}),
+        &household,
+        &b.claim_code,
+        member.as_ref(),
     )
     .await?;
     Ok(Json(Claimed {
@@ -212,13 +194,14 @@ async fn create_staff(
     op: Operator,
     body: Result<Json<StaffBody>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let cap = op.manage_fleet()?;
+    let permit = op.permit(Action::ManageFleet)?;
     let Json(b) = body?;
-    let account = accounts::create_staff(&state, &b.email, b.password, b.role, &cap.actor).await?;
+    let account =
+        accounts::create_staff(&state, &b.email, b.password, b.role, &permit.actor).await?;
     Ok((
         StatusCode::CREATED,
         Json(
-            serde_json::json!({"account": account.id, "role": b.role.as_str(), "created_at": Timestamp::now()}),
+            serde_json::json!({"account": account.id, "role": b.role.as_str(), "created_at": account.created_at}),
         ),
     ))
 }

@@ -12,6 +12,8 @@ pub mod products;
 pub mod requests;
 pub mod subjects;
 pub mod system;
+#[cfg(feature = "test-clock")]
+pub mod test_clock;
 
 use crate::error::ApiError;
 use crate::metrics;
@@ -93,13 +95,17 @@ pub fn router(state: AppState) -> axum::Router {
                 async move { Json(doc.as_ref().clone()) }
             }),
         )
-        .fallback(|| async { ApiError::NotFound("route".to_owned()).into_response() })
+        .fallback(|| async { ApiError::NoRoute.into_response() })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed.into_response() })
         .layer(axum::middleware::from_fn_with_state(
             state.metrics().clone(),
             metrics::track,
         ))
         .layer(DefaultBodyLimit::max(state.config().max_body_bytes));
+    #[cfg(feature = "test-clock")]
+    {
+        app = app.merge(test_clock::routes());
+    }
     for (name, value) in SECURITY_HEADERS {
         app = app.layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(name),

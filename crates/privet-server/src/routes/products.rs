@@ -1,6 +1,7 @@
 //! `GET /v1/products`, `GET /v1/products/{id}`: the manifests this instance enforces. Public.
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
+use crate::service::error::Missing;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -109,7 +110,9 @@ async fn get_product(
     let m = state
         .products()
         .get(&id)
-        .ok_or_else(|| ApiError::NotFound("product".to_owned()))?;
+        .ok_or(crate::service::error::ServiceError::NotFound(
+            Missing::Product,
+        ))?;
     Ok(Json(ProductDetail {
         summary: summary(m),
         purposes: m

@@ -1,11 +1,9 @@
 //! `/v1/requests`: rights requests received by e-mail or phone, with their deadlines.
 
 use crate::access::Operator;
-use crate::error::{ApiError, ApiResult};
-use crate::routes::subjects::{Rectification, export_response, rectify, restrict};
-use crate::service::audit;
-use crate::service::erasure;
-use crate::service::requests::{self, Status, status};
+use crate::error::ApiResult;
+use crate::service::requests::{self, Completed, Completion, Delivery, Status, status};
+use crate::service::subjects::Correction;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -14,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use jiff::civil::Date;
-use privet_policy::utc_date;
+use privet_policy::Action;
 use privet_store::{RequestKind, RightsRequest, SubjectId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -94,7 +92,7 @@ pub struct ExtendBody {
 }
 
 /// Body of `POST /v1/requests/{id}/complete`: what the kind of request needs.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompleteBody {
     /// Rectification: corrected name.
@@ -108,15 +106,21 @@ pub struct CompleteBody {
     pub format: Option<String>,
 }
 
+/// Never shows the corrected values.
+impl std::fmt::Debug for CompleteBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompleteBody")
+            .field("purposes", &self.purposes)
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
+}
+
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_request, list_requests))
         .routes(routes!(extend_request))
         .routes(routes!(complete_request))
-}
-
-fn today() -> Date {
-    utc_date(Timestamp::now())
 }
 
 /// Logs a rights request; its deadline is one calendar month from receipt.
@@ -128,22 +132,14 @@ async fn create_request(
     op: Operator,
     body: Result<Json<NewRequest>, JsonRejection>,
 ) -> ApiResult<(StatusCode, Json<RequestView>)> {
-    let cap = op.handle_subjects()?;
+    let permit = op.permit(Action::ActOnSubjects)?;
     let Json(body) = body?;
     let subject = SubjectId::new(body.subject);
-    let r = requests::create(&state, body.kind, &subject, body.received_at, &cap.actor).await?;
-    let s = state.store().subject(&subject).await?;
-    audit::record(
-        &state,
-        &cap.actor,
-        "request.create",
-        None,
-        vec![s.pseudonym],
-        0,
-        serde_json::json!({"request": r.id, "type": r.kind.as_str(), "due": r.due.to_string()}),
-    )
-    .await?;
-    Ok((StatusCode::CREATED, Json(view(r, today()))))
+    let r = requests::create(&state, body.kind, &subject, body.received_at, &permit.actor).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(view(r, state.clock().today_utc())),
+    ))
 }
 
 /// Rights requests, by deadline; filter by status.
@@ -155,29 +151,15 @@ async fn list_requests(
     op: Operator,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> ApiResult<Json<Vec<RequestView>>> {
-    if op.handle_subjects().is_err() {
-        op.read_audit()?;
-    }
+    op.permit(Action::ReadRequests)?;
     let Query(p) = params?;
-    let wanted = match p.status.as_deref() {
-        None => None,
-        Some(s) => Some(Status::parse(s).ok_or_else(|| {
-            ApiError::BadRequest("`status` must be open, overdue or done".to_owned())
-        })?),
-    };
-    let today = today();
+    let wanted = p.status.as_deref().map(Status::parse).transpose()?;
+    let today = state.clock().today_utc();
     Ok(Json(
-        state
-            .store()
-            .requests()
+        requests::list(&state, wanted)
             .await?
             .into_iter()
             .map(|r| view(r, today))
-            .filter(|v| {
-                wanted.is_none_or(|w| {
-                    v.status == w || (w == Status::Open && v.status == Status::Overdue)
-                })
-            })
             .collect(),
     ))
 }
@@ -193,20 +175,10 @@ async fn extend_request(
     Path(id): Path<String>,
     body: Result<Json<ExtendBody>, JsonRejection>,
 ) -> ApiResult<Json<RequestView>> {
-    let cap = op.handle_subjects()?;
+    let permit = op.permit(Action::ActOnSubjects)?;
     let Json(body) = body?;
-    let r = requests::extend(&state, &id, &body.reason).await?;
-    audit::record(
-        &state,
-        &cap.actor,
-        "request.extend",
-        None,
-        Vec::new(),
-        0,
-        serde_json::json!({"request": r.id}),
-    )
-    .await?;
-    Ok(Json(view(r, today())))
+    let r = requests::extend(&state, &id, &body.reason, &permit.actor).await?;
+    Ok(Json(view(r, state.clock().today_utc())))
 }
 
 /// Completes a request by running what self-service runs: access and portability answer with
@@ -222,57 +194,24 @@ async fn complete_request(
     Path(id): Path<String>,
     body: Result<Option<Json<CompleteBody>>, JsonRejection>,
 ) -> ApiResult<Response> {
-    let cap = op.handle_subjects()?;
+    let permit = op.permit(Action::ActOnSubjects)?;
     // Through `ApiError`, so a malformed body is a problem+json that never echoes its values.
     let body = body?.map(|Json(b)| b).unwrap_or_default();
-    let r = requests::open_request(&state, &id).await?;
-    let subject = r.subject.clone();
-    let response = match r.kind {
-        RequestKind::Access | RequestKind::Portability => {
-            let format = body.format.as_deref().or(match r.kind {
-                RequestKind::Portability => Some("csv"),
-                _ => None,
-            });
-            let resp = export_response(&state, &subject, format, &cap.actor, true).await?;
-            requests::mark_done(&state, r).await?;
-            resp
-        }
-        RequestKind::Erasure => {
-            let receipt = erasure::erase(&state, &subject, &cap.actor).await?;
-            requests::mark_done(&state, r).await?;
-            Json(receipt).into_response()
-        }
-        RequestKind::Restriction => {
-            restrict(&state, &subject, true, &cap.actor).await?;
-            Json(view(requests::mark_done(&state, r).await?, today())).into_response()
-        }
-        RequestKind::Objection => {
-            requests::object(&state, &subject, &body.purposes, &cap.actor).await?;
-            Json(view(requests::mark_done(&state, r).await?, today())).into_response()
-        }
-        RequestKind::Rectification => {
-            rectify(
-                &state,
-                &subject,
-                Rectification {
-                    name: body.name,
-                    email: body.email,
-                },
-                &cap.actor,
-            )
-            .await?;
-            Json(view(requests::mark_done(&state, r).await?, today())).into_response()
-        }
+    let completion = Completion {
+        format: body.format,
+        purposes: body.purposes,
+        correction: Correction {
+            name: body.name,
+            email: body.email,
+        },
+        // The call itself is the operator's confirmation.
+        erasure_confirmed: true,
     };
-    audit::record(
-        &state,
-        &cap.actor,
-        "request.complete",
-        None,
-        Vec::new(),
-        0,
-        serde_json::json!({"request": id}),
-    )
-    .await?;
-    Ok(response)
+    let done =
+        requests::complete(&state, &id, completion, Delivery::ThisAnswer, &permit.actor).await?;
+    Ok(match done {
+        Completed::Export(download) => download.into_response(),
+        Completed::Receipt(receipt) => Json(*receipt).into_response(),
+        Completed::Done(r) => Json(view(*r, state.clock().today_utc())).into_response(),
+    })
 }

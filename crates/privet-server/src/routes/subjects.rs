@@ -1,18 +1,19 @@
 //! Rights on `/v1/subjects/{id}`: export, erasure, rectification, restriction, objection.
 
-use crate::access::{Caller, SubjectAction, authorize_subject};
-use crate::error::{ApiError, ApiResult};
+use crate::access::{Caller, authorize_subject};
+use crate::error::ApiResult;
 use crate::service::erasure::{self, Receipt};
-use crate::service::subjects::{self as subject_svc};
-use crate::service::{audit, export, export_csv, requests};
+use crate::service::export::{self, Download, Format};
+use crate::service::objections;
+use crate::service::subjects::{self, Correction};
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use privet_crypto::{os_rng, seal_profile};
+use privet_policy::SubjectAction;
 use privet_store::SubjectId;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -28,7 +29,7 @@ pub struct ExportParams {
 }
 
 /// Body of `PATCH /v1/subjects/{id}`: the profile fields to correct.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rectification {
     /// Corrected name.
@@ -61,6 +62,13 @@ pub struct ObjectionOutcome {
     pub objected: Vec<String>,
 }
 
+/// Never shows the values.
+impl std::fmt::Debug for Rectification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rectification").finish_non_exhaustive()
+    }
+}
+
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(export_subject))
@@ -69,64 +77,23 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(object_subject))
 }
 
-/// Starts an export response (JSON or zip) for `id`; shared with rights requests.
-pub(crate) async fn export_response(
-    state: &AppState,
-    id: &SubjectId,
-    format: Option<&str>,
-    actor: &str,
-    with_children: bool,
-) -> ApiResult<Response> {
-    let zip = match format.unwrap_or("json") {
-        "json" => false,
-        "csv" => true,
-        other => {
-            return Err(ApiError::BadRequest(format!(
-                "`format` must be json or csv, not `{}`",
-                other.chars().take(16).collect::<String>()
-            )));
+/// An export streams as its body, offered as a download.
+impl IntoResponse for Download {
+    fn into_response(self) -> Response {
+        let mut rx = self.body;
+        let stream = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
+        let mut resp = Body::from_stream(stream).into_response();
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.content_type),
+        );
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", self.filename))
+        {
+            h.insert(header::CONTENT_DISPOSITION, v);
         }
-    };
-    let plan = export::plan(state, id, with_children).await?;
-    let pseudonyms: Vec<_> = plan.subjects().map(|i| i.subject.pseudonym).collect();
-    audit::record(
-        state,
-        actor,
-        "subject.export",
-        None,
-        pseudonyms,
-        0,
-        serde_json::json!({"format": if zip { "csv" } else { "json" }}),
-    )
-    .await?;
-    let (tx, rx) = tokio::sync::mpsc::channel(8);
-    let st = state.clone();
-    if zip {
-        tokio::spawn(export_csv::write_zip(st, plan, tx));
-    } else {
-        tokio::spawn(export::write_json(st, plan, tx));
+        resp
     }
-    let body = Body::from_stream(tokio_stream_from(rx));
-    let mut resp = body.into_response();
-    let h = resp.headers_mut();
-    let (ct, ext) = if zip {
-        ("application/zip", "zip")
-    } else {
-        ("application/json", "json")
-    };
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"privet-export-{id}.{ext}\""
-    )) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(resp)
-}
-
-fn tokio_stream_from<T: Send + 'static>(
-    mut rx: tokio::sync::mpsc::Receiver<T>,
-) -> impl futures::Stream<Item = T> + Send {
-    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
 /// Everything held about a subject: profile, every record, consents and their history,
@@ -141,22 +108,18 @@ async fn export_subject(
     Path(id): Path<String>,
     params: Result<Query<ExportParams>, QueryRejection>,
 ) -> ApiResult<Response> {
-    let cap = authorize_subject(
-        &state,
-        &caller,
-        &SubjectId::new(id.clone()),
-        SubjectAction::Read,
-    )
-    .await?;
+    let cap = authorize_subject(&state, &caller, &SubjectId::new(id), SubjectAction::Read).await?;
     let Query(p) = params?;
-    export_response(
+    let format = Format::parse(p.format.as_deref())?;
+    let download = export::start(
         &state,
         &cap.subject.id,
-        p.format.as_deref(),
+        format,
         &cap.actor,
         cap.sees_children,
     )
-    .await
+    .await?;
+    Ok(download.into_response())
 }
 
 /// Erases a member, or a household with its members: keys destroyed first (crypto-shredding),
@@ -170,15 +133,10 @@ async fn erase_subject(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Receipt>> {
-    let cap = authorize_subject(
-        &state,
-        &caller,
-        &SubjectId::new(id.clone()),
-        SubjectAction::Manage,
-    )
-    .await?;
+    let cap =
+        authorize_subject(&state, &caller, &SubjectId::new(id), SubjectAction::Manage).await?;
     Ok(Json(
-        erasure::erase(&state, &SubjectId::new(id), &cap.actor).await?,
+        erasure::erase(&state, &cap.subject.id, &cap.actor).await?,
     ))
 }
 
@@ -193,66 +151,16 @@ async fn rectify_subject(
     caller: Caller,
     Path(id): Path<String>,
     body: Result<Json<Rectification>, JsonRejection>,
-) -> ApiResult<axum::http::StatusCode> {
-    let cap = authorize_subject(
-        &state,
-        &caller,
-        &SubjectId::new(id.clone()),
-        SubjectAction::Manage,
-    )
-    .await?;
+) -> ApiResult<StatusCode> {
+    let cap =
+        authorize_subject(&state, &caller, &SubjectId::new(id), SubjectAction::Manage).await?;
     let Json(body) = body?;
-    rectify(&state, &SubjectId::new(id), body, &cap.actor).await?;
-    Ok(axum::http::StatusCode::NO_CONTENT)
-}
-
-/// Applies a rectification; shared with rights requests.
-pub(crate) async fn rectify(
-    state: &AppState,
-    id: &SubjectId,
-    body: Rectification,
-    actor: &str,
-) -> ApiResult<()> {
-    let subject = state.store().subject(id).await?;
-    let mut profile = subject_svc::profile(state, &subject).await?;
-    let mut changed = Vec::new();
-    if let Some(name) = body.name {
-        subject_svc::check_name(&name)?;
-        profile.name = name.trim().to_owned();
-        changed.push("name");
-    }
-    if let Some(email) = body.email {
-        let email = email.trim().to_owned();
-        if !email.is_empty()
-            && (email.len() > 254 || !email.contains('@') || email.chars().any(char::is_whitespace))
-        {
-            return Err(ApiError::Unprocessable(
-                "`email` is not an e-mail address".to_owned(),
-            ));
-        }
-        profile.email = (!email.is_empty()).then_some(email);
-        changed.push("email");
-    }
-    if changed.is_empty() {
-        return Err(ApiError::Unprocessable(
-            "give `name` and/or `email` to correct".to_owned(),
-        ));
-    }
-    let key = state.keys().get(&subject.pseudonym).await?;
-    let plain = serde_json::to_vec(&profile).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let sealed = seal_profile(&key, &subject.pseudonym, &plain, &mut os_rng())?;
-    state.store().update_profile(&subject.id, sealed).await?;
-    audit::record(
-        state,
-        actor,
-        "subject.rectify",
-        None,
-        vec![subject.pseudonym],
-        0,
-        serde_json::json!({"fields": changed}),
-    )
-    .await?;
-    Ok(())
+    let correction = Correction {
+        name: body.name,
+        email: body.email,
+    };
+    subjects::rectify(&state, &cap.subject, correction, &cap.actor).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Restricts processing (UK GDPR Art. 18): nothing new is stored and no purpose-bound read
@@ -267,44 +175,12 @@ async fn restrict_subject(
     caller: Caller,
     Path(id): Path<String>,
     body: Result<Json<RestrictionBody>, JsonRejection>,
-) -> ApiResult<axum::http::StatusCode> {
-    let cap = authorize_subject(
-        &state,
-        &caller,
-        &SubjectId::new(id.clone()),
-        SubjectAction::Manage,
-    )
-    .await?;
+) -> ApiResult<StatusCode> {
+    let cap =
+        authorize_subject(&state, &caller, &SubjectId::new(id), SubjectAction::Manage).await?;
     let Json(body) = body?;
-    restrict(&state, &SubjectId::new(id), body.restricted, &cap.actor).await?;
-    Ok(axum::http::StatusCode::NO_CONTENT)
-}
-
-/// Sets a restriction; shared with rights requests.
-pub(crate) async fn restrict(
-    state: &AppState,
-    id: &SubjectId,
-    restricted: bool,
-    actor: &str,
-) -> ApiResult<()> {
-    let subject = state.store().subject(id).await?;
-    state.store().set_restricted(id, restricted).await?;
-    let action = if restricted {
-        "subject.restrict"
-    } else {
-        "subject.unrestrict"
-    };
-    audit::record(
-        state,
-        actor,
-        action,
-        None,
-        vec![subject.pseudonym],
-        0,
-        serde_json::json!({}),
-    )
-    .await?;
-    Ok(())
+    subjects::restrict(&state, &cap.subject, body.restricted, &cap.actor).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Objects to legitimate-interests purposes (UK GDPR Art. 21): they stop applying to the
@@ -320,26 +196,9 @@ async fn object_subject(
     Path(id): Path<String>,
     body: Result<Json<ObjectionBody>, JsonRejection>,
 ) -> ApiResult<Json<ObjectionOutcome>> {
-    let cap = authorize_subject(
-        &state,
-        &caller,
-        &SubjectId::new(id.clone()),
-        SubjectAction::Manage,
-    )
-    .await?;
+    let cap =
+        authorize_subject(&state, &caller, &SubjectId::new(id), SubjectAction::Manage).await?;
     let Json(body) = body?;
-    let id = SubjectId::new(id);
-    let objected = requests::object(&state, &id, &body.purposes, &cap.actor).await?;
-    let subject = state.store().subject(&id).await?;
-    audit::record(
-        &state,
-        &cap.actor,
-        "subject.object",
-        None,
-        vec![subject.pseudonym],
-        0,
-        serde_json::json!({"purposes": objected}),
-    )
-    .await?;
+    let objected = objections::object(&state, &cap.subject, &body.purposes, &cap.actor).await?;
     Ok(Json(ObjectionOutcome { objected }))
 }

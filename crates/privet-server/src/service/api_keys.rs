@@ -1,33 +1,33 @@
-//! Creating operator API keys: shown once, stored only as a hash, audited.
+//! Operator API keys: created (shown once, stored only as a hash) and revoked, both audited.
 
 use crate::access::API_KEY_PREFIX;
-use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
+use crate::service::audit::{self, Event};
+use crate::service::error::{Invalid, Missing, ServiceResult};
+use crate::state::AppState;
 use jiff::Timestamp;
 use privet_crypto::{Secret, generate_token, hash_token, os_rng};
-use privet_store::{ApiKeyId, Keyring, NewApiKey, NewAuditEntry, Role, Store};
+use privet_store::{ApiKey, ApiKeyId, Keyring, NewApiKey, NewAuditEntry, Role, Store};
 
-/// Creates a key; returns its id and the secret, which is not kept anywhere.
+/// Creates a key at `now`; returns its id and the secret, which is not kept anywhere. Works
+/// on a store and keyring directly, so `privet key create` needs no server.
 pub async fn create(
     store: &dyn Store,
     keyring: &dyn Keyring,
+    now: Timestamp,
     actor: &str,
     role: Role,
     purposes: Vec<String>,
     label: String,
-) -> ApiResult<(ApiKeyId, Secret)> {
+) -> ServiceResult<(ApiKeyId, Secret)> {
     if role == Role::Analyst && purposes.is_empty() {
-        return Err(ApiError::Unprocessable(
-            "an analyst key must hold at least one purpose".to_owned(),
-        ));
+        return Err(Invalid::AnalystWithoutPurpose.into());
     }
     if let Some(p) = purposes
         .iter()
         .find(|p| !privet_manifest::ids::is_valid_key(p))
     {
-        return Err(ApiError::Unprocessable(format!(
-            "`{p}` is not a purpose key (lowercase letters, digits, `_`, `-`)"
-        )));
+        return Err(Invalid::PurposeKey(p.clone()).into());
     }
     let id = ApiKeyId::new(new_id("key"));
     let secret = generate_token(API_KEY_PREFIX, &mut os_rng());
@@ -38,20 +38,51 @@ pub async fn create(
             purposes: purposes.clone(),
             hash: hash_token(secret.expose()),
             label,
-            created_at: Timestamp::now(),
+            created_at: now,
         })
         .await?;
-    let entry = store
-        .append_audit(NewAuditEntry {
-            at: Timestamp::now(),
+    audit::append(
+        store,
+        keyring,
+        NewAuditEntry {
+            at: now,
             actor: actor.to_owned(),
             action: "key.create".to_owned(),
             purpose: None,
             subjects: Vec::new(),
             count: 0,
             detail: serde_json::json!({"key": id, "role": role.as_str(), "purposes": purposes}),
-        })
-        .await?;
-    keyring.set_audit_anchor(entry.seq, entry.hash).await?;
+        },
+    )
+    .await?;
     Ok((id, secret))
+}
+
+/// A key by id, revoked or not.
+pub async fn find(state: &AppState, id: &str) -> ServiceResult<ApiKey> {
+    state
+        .store()
+        .api_keys()
+        .await?
+        .into_iter()
+        .find(|k| k.id.as_str() == id)
+        .ok_or_else(|| Missing::ApiKey.into())
+}
+
+/// Revokes a key; audited as `actor`'s.
+pub async fn revoke(state: &AppState, key: &ApiKey, actor: &str) -> ServiceResult<()> {
+    state
+        .store()
+        .revoke_api_key(&key.id, state.clock().now())
+        .await?;
+    audit::record(
+        state,
+        Event::new(
+            actor,
+            "key.revoke",
+            serde_json::json!({"key": key.id, "role": key.role.as_str()}),
+        ),
+    )
+    .await?;
+    Ok(())
 }

@@ -1,7 +1,10 @@
 //! Restoring a backup must not bring an erased subject back: whatever has no key any more is
-//! unreadable, and is purged.
+//! unreadable, and is purged — each unkeyed subject by the erasure policy's own step.
 
+use crate::service::error::ServiceResult;
+use jiff::Timestamp;
 use privet_crypto::Pseudonym;
+use privet_policy::ErasureStep;
 use privet_store::{Keyring, Store};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -19,27 +22,28 @@ pub struct RestorePurge {
 pub async fn purge_unkeyed(
     store: &dyn Store,
     keyring: &dyn Keyring,
-) -> privet_store::Result<RestorePurge> {
+    now: Timestamp,
+) -> ServiceResult<RestorePurge> {
     let mut all: BTreeSet<Pseudonym> = store.all_pseudonyms().await?.into_iter().collect();
     all.extend(store.block_subjects().await?);
     let all: Vec<Pseudonym> = all.into_iter().collect();
     let has = keyring.has_keys(&all).await?;
     let mut report = RestorePurge::default();
-    let now = jiff::Timestamp::now();
     for (p, keyed) in all.iter().zip(has) {
         if keyed {
             continue;
         }
         match store.subject_by_pseudonym(p).await {
             Ok(s) => {
-                store.erase_subject(&s.id, now).await?;
+                store
+                    .erase_subject(&ErasureStep::for_subject(&s), now)
+                    .await?;
                 report.subjects += 1;
             }
             Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
         report.blocks += store.delete_subject_blocks(p).await?;
     }
-    store.checkpoint().await?;
     Ok(report)
 }

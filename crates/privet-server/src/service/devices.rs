@@ -1,12 +1,14 @@
-//! Registering devices, each with its own token and claim code (never a shared default).
+//! Devices: registered each with its own token and claim code (never a shared default),
+//! claimed by a household, checked in, and reset before resale.
 
 use crate::access::DEVICE_TOKEN_PREFIX;
-use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
+use crate::service::audit::{self, Event};
+use crate::service::error::{Invalid, Missing, ServiceError, ServiceResult};
+use crate::service::throttle::retry_after_secs;
 use crate::state::AppState;
-use jiff::Timestamp;
 use privet_crypto::{Secret, generate_token, hash_token, os_rng};
-use privet_store::{DeviceId, NewDevice, SubjectId, SubjectKind};
+use privet_store::{Device, DeviceId, NewDevice, SubjectId, SubjectKind};
 
 /// Prefix of single-use claim codes.
 pub const CLAIM_CODE_PREFIX: &str = "pvc";
@@ -21,37 +23,31 @@ pub struct Registered {
     pub claim_code: Secret,
 }
 
-/// Registers a device of `product`, optionally attached to a household and member.
+/// Registers a device of `product`, optionally attached to a household and member; audited.
 pub async fn register(
     state: &AppState,
     product: &str,
     household: Option<&SubjectId>,
     member: Option<&SubjectId>,
-) -> ApiResult<Registered> {
+    actor: &str,
+) -> ServiceResult<Registered> {
     if state.products().get(product).is_none() {
-        return Err(ApiError::Unprocessable(format!(
-            "unknown product `{product}`"
-        )));
+        return Err(Invalid::UnknownProduct(product.to_owned()).into());
     }
     let household = match household {
-        Some(h) => {
-            let s = state.store().subject(h).await?;
-            if s.kind != SubjectKind::Household {
-                return Err(ApiError::NotFound("household".to_owned()));
-            }
-            Some(s.id)
-        }
+        Some(h) => Some(crate::service::subjects::household_subject(state, h).await?),
         None => None,
     };
     let member = match member {
         Some(m) => {
             let s = state.store().subject(m).await?;
-            if s.kind != SubjectKind::Member || s.household.is_none() || s.household != household {
-                return Err(ApiError::Unprocessable(
-                    "`member` must be a member of `household`".to_owned(),
-                ));
+            let in_household = household
+                .as_ref()
+                .is_some_and(|h| s.household.as_ref() == Some(&h.id));
+            if s.kind != SubjectKind::Member || !in_household {
+                return Err(Invalid::MemberNotInHousehold.into());
             }
-            Some(s.id)
+            Some(s)
         }
         None => None,
     };
@@ -63,18 +59,111 @@ pub async fn register(
         .create_device(NewDevice {
             id: id.clone(),
             product: product.to_owned(),
-            household,
-            member,
+            household: household.as_ref().map(|h| h.id.clone()),
+            member: member.as_ref().map(|m| m.id.clone()),
             token_hash: hash_token(token.expose()),
             claim_hash: Some(hash_token(claim_code.expose())),
-            created_at: Timestamp::now(),
+            created_at: state.clock().now(),
         })
         .await?;
+    // Subjects by pseudonym only: audit entries never name a subject by id.
+    let subjects = household
+        .iter()
+        .chain(member.iter())
+        .map(|s| s.pseudonym)
+        .collect();
+    audit::record(
+        state,
+        Event::new(
+            actor,
+            "device.create",
+            serde_json::json!({"device": id, "product": product}),
+        )
+        .subjects(subjects),
+    )
+    .await?;
     Ok(Registered {
         id,
         token,
         claim_code,
     })
+}
+
+/// Claim codes are guessable only by brute force: each account's wrong codes share the
+/// sign-in backoff.
+fn claim_throttle_key(account: &str) -> String {
+    format!("claim:{account}")
+}
+
+/// Fails while the account must wait after wrong claim codes.
+pub fn check_claim_throttle(state: &AppState, account: &str) -> ServiceResult<()> {
+    state
+        .throttle()
+        .check(&claim_throttle_key(account), state.clock().now())
+        .map_err(|wait| ServiceError::RateLimited {
+            retry_after: retry_after_secs(wait),
+        })
+}
+
+/// The unclaimed device a claim code belongs to, without claiming it (set-up shows what it
+/// collects first). A wrong code counts towards the backoff.
+pub async fn preview_claim(state: &AppState, account: &str, code: &str) -> ServiceResult<Device> {
+    check_claim_throttle(state, account)?;
+    match state
+        .store()
+        .unclaimed_device(&hash_token(code.trim()))
+        .await
+    {
+        Ok(d) => Ok(d),
+        Err(e) if e.is_not_found() => Err(wrong_code(state, account)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn wrong_code(state: &AppState, account: &str) -> ServiceError {
+    state
+        .throttle()
+        .fail_account(&claim_throttle_key(account), state.clock().now());
+    Missing::ClaimCode.into()
+}
+
+/// Attaches the device a claim code belongs to to `household` (and to `member`, one of its
+/// members, for a personal device); the code is spent. Audited as the claiming account's.
+pub async fn claim(
+    state: &AppState,
+    account: &privet_store::Account,
+    household: &SubjectId,
+    code: &str,
+    member: Option<&SubjectId>,
+) -> ServiceResult<Device> {
+    check_claim_throttle(state, &account.id)?;
+    let member = match member {
+        Some(m) => {
+            let s = state.store().subject(m).await?;
+            if s.household.as_ref() != Some(household) {
+                return Err(Missing::Member.into());
+            }
+            Some(s.id)
+        }
+        None => None,
+    };
+    let device = match state
+        .store()
+        .claim_device(&hash_token(code.trim()), household, member.as_ref())
+        .await
+    {
+        Ok(d) => d,
+        Err(e) if e.is_not_found() => return Err(wrong_code(state, &account.id)),
+        Err(e) => return Err(e.into()),
+    };
+    crate::service::accounts::event(
+        state,
+        account,
+        "household.claim_device",
+        serde_json::json!({"device": device.id, "product": device.product}),
+    )
+    .await?;
+    Ok(device)
 }
 
 /// What a reset removed, with the device's new credentials.
@@ -89,27 +178,49 @@ pub struct Reset {
 
 /// Resets a device before it is sold or given away: the old token stops working, the device
 /// leaves its household, and the data it sent is erased, so the next owner starts clean.
-pub async fn reset(state: &AppState, id: &DeviceId) -> ApiResult<Reset> {
+/// Audited, the household by pseudonym only.
+pub async fn reset(state: &AppState, id: &DeviceId, actor: &str) -> ServiceResult<Reset> {
+    let before = state.store().device(id).await?;
     let token = generate_token(DEVICE_TOKEN_PREFIX, &mut os_rng());
     let claim_code = generate_token(CLAIM_CODE_PREFIX, &mut os_rng());
     state
         .store()
         .reset_device(
             id,
-            Timestamp::now(),
+            state.clock().now(),
             Some(hash_token(token.expose())),
             Some(hash_token(claim_code.expose())),
         )
         .await?;
     let records = state.store().delete_device_blocks(id).await?;
-    // The reset is done and its new secrets exist only in this answer: a checkpoint held up by
-    // long readers is left to the background checkpoint rather than losing them.
-    if let Err(e) = state.store().checkpoint().await {
-        tracing::warn!(error = %e, "checkpoint after device reset deferred to the background checkpoint");
-    }
+    let subjects = before
+        .household
+        .iter()
+        .map(|h| state.pseudonyms().pseudonym(h.as_str()))
+        .collect();
+    audit::record(
+        state,
+        Event::new(actor, "device.reset", serde_json::json!({"device": id}))
+            .subjects(subjects)
+            .count(records),
+    )
+    .await?;
     Ok(Reset {
         token,
         claim_code,
         records,
     })
+}
+
+/// A device reports the firmware it runs.
+pub async fn check_in(state: &AppState, device: &Device, firmware: &str) -> ServiceResult<()> {
+    let fw = firmware.trim();
+    if fw.is_empty() || fw.len() > 64 || fw.chars().any(char::is_control) {
+        return Err(Invalid::Firmware.into());
+    }
+    state
+        .store()
+        .touch_device(&device.id, state.clock().now(), Some(fw.to_owned()))
+        .await?;
+    Ok(())
 }

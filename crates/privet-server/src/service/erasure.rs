@@ -1,17 +1,20 @@
-//! Erasure by crypto-shredding, with a signed receipt.
+//! Erasure by crypto-shredding, with a signed receipt. What goes is
+//! `privet_policy::erasure_plan`'s to say; this carries it out.
 //!
-//! Order matters: the subject's key is destroyed first (from the cache, then from the keyring
-//! file and its WAL), so the records are unreadable at once — also in any backup of the data
-//! store; then the pseudonym mapping (the subject's row) goes; then the records themselves,
-//! in the background, since without their key they are already noise.
+//! Order matters: each subject's key is destroyed first (from the cache, then from the keyring's
+//! files), so the records are unreadable at once — also in any backup of the data store; then
+//! the pseudonym mapping (the subject's row, with what is keyed by its id) goes; then the
+//! records themselves, in the background, since without their key they are already noise.
 
-use crate::error::ApiResult;
 use crate::ids::new_id;
-use crate::service::audit;
+use crate::service::audit::{self, Event};
+use crate::service::error::ServiceResult;
+use crate::service::permissions;
 use crate::state::AppState;
 use jiff::Timestamp;
 use privet_crypto::Pseudonym;
-use privet_store::{Subject, SubjectId, SubjectKind};
+use privet_policy::{ErasureStep, erasure_plan};
+use privet_store::{SubjectId, SubjectKind};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -47,24 +50,21 @@ pub struct Receipt {
     pub jwks_uri: String,
 }
 
-/// `count_devices`: false for members erased with their household, whose devices the
-/// household's own erasure counts.
-async fn erase_one(
+async fn erase_step(
     state: &AppState,
-    s: &Subject,
+    step: &ErasureStep,
     at: Timestamp,
     counts: &mut ErasedCounts,
-    count_devices: bool,
-) -> ApiResult<()> {
-    let (_, records) = state.store().subject_record_counts(&s.pseudonym).await?;
-    if state.keys().destroy(&s.pseudonym).await? {
+) -> ServiceResult<()> {
+    let (_, records) = state.store().subject_record_counts(&step.pseudonym).await?;
+    if state.keys().destroy(&step.pseudonym).await? {
         counts.keys += 1;
     }
-    let erased = state.store().erase_subject(&s.id, at).await?;
+    let erased = state.store().erase_subject(step, at).await?;
     counts.subjects += 1;
     counts.records += records;
     counts.consents += erased.consents;
-    if count_devices {
+    if step.counts_devices {
         counts.devices += erased.devices;
     }
     Ok(())
@@ -87,25 +87,20 @@ fn delete_records_later(state: &AppState, pseudonyms: Vec<Pseudonym>) {
 }
 
 /// Erases a member, or a household with all its members, and returns a signed receipt.
-pub async fn erase(state: &AppState, id: &SubjectId, actor: &str) -> ApiResult<Receipt> {
+pub async fn erase(state: &AppState, id: &SubjectId, actor: &str) -> ServiceResult<Receipt> {
     let subject = state.store().subject(id).await?;
-    let at = Timestamp::now();
+    let members = match subject.kind {
+        SubjectKind::Household => state.store().members(&subject.id).await?,
+        SubjectKind::Member => Vec::new(),
+    };
+    let plan = erasure_plan(&subject, &members);
+    let at = state.clock().now();
     let mut counts = ErasedCounts::default();
-    let mut pseudonyms = vec![subject.pseudonym];
-    if subject.kind == SubjectKind::Household {
-        for m in state.store().members(&subject.id).await? {
-            pseudonyms.push(m.pseudonym);
-            erase_one(state, &m, at, &mut counts, false).await?;
-        }
+    for step in &plan.steps {
+        erase_step(state, step, at, &mut counts).await?;
     }
-    erase_one(state, &subject, at, &mut counts, true).await?;
-    // The deleted subject rows are zeroed in the database file; move them out of the WAL too.
-    // The key is already gone, so a checkpoint held up by long readers must not turn a done
-    // erasure into an error with no receipt and no audit entry: the background checkpoint
-    // moves the WAL later.
-    if let Err(e) = state.store().checkpoint().await {
-        tracing::warn!(error = %e, "checkpoint after erasure deferred to the background checkpoint");
-    }
+    permissions::changed(state, subject.household_id());
+    let pseudonyms = plan.pseudonyms();
 
     let kind = subject.kind.as_str().to_owned();
     let claims = serde_json::json!({
@@ -121,15 +116,16 @@ pub async fn erase(state: &AppState, id: &SubjectId, actor: &str) -> ApiResult<R
     let receipt = state.signing().sign_jws(&claims);
     let audited = audit::record(
         state,
-        actor,
-        "subject.erase",
-        None,
-        pseudonyms.clone(),
-        counts.records,
-        serde_json::json!({"kind": kind, "counts": counts}),
+        Event::new(
+            actor,
+            "subject.erase",
+            serde_json::json!({"kind": kind, "counts": counts}),
+        )
+        .subjects(pseudonyms.clone())
+        .count(counts.records),
     )
     .await;
-    // Only now: the checkpoint and the audit entry would otherwise queue behind the delete.
+    // Only now: the audit entry would otherwise queue behind the delete on the writer.
     delete_records_later(state, pseudonyms);
     audited?;
     Ok(Receipt {

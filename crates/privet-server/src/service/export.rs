@@ -2,15 +2,15 @@
 //! memory — profile, every record decrypted, consents with history, objections, the
 //! supplementary information a subject access response must carry, and who accessed the data.
 
-use crate::error::{ApiError, ApiResult};
-use crate::service::payload;
+use crate::service::audit::{self, Event};
+use crate::service::blocks::Scan;
+use crate::service::error::{Invalid, ServiceError, ServiceResult};
 use crate::service::subjects::{self, Profile};
 use crate::state::AppState;
 use bytes::Bytes;
-use futures::StreamExt;
-use jiff::Timestamp;
-use privet_crypto::{Pseudonym, RecordAad, open};
+use privet_crypto::Pseudonym;
 use privet_manifest::{Manifest, SubjectKind as StreamSubject};
+use privet_policy::ExpiryClock;
 use privet_store::{BlockQuery, Subject, SubjectId, SubjectKind};
 use serde::Serialize;
 use serde_json::Value;
@@ -57,7 +57,7 @@ pub struct Plan {
 }
 
 /// Builds the plan; `NotFound` once the subject has been erased.
-pub async fn plan(state: &AppState, id: &SubjectId, with_children: bool) -> ApiResult<Plan> {
+pub async fn plan(state: &AppState, id: &SubjectId, with_children: bool) -> ServiceResult<Plan> {
     let subject = state.store().subject(id).await?;
     let profile = subjects::profile(state, &subject).await?;
     let mut children = Vec::new();
@@ -73,10 +73,9 @@ pub async fn plan(state: &AppState, id: &SubjectId, with_children: bool) -> ApiR
         }
     }
     // The products whose data this household can hold: its devices', and any it consented to.
-    let household = subjects::household_of(&subject);
     let mut ids: Vec<String> = state
         .store()
-        .devices_of(&household)
+        .devices_of(subject.household_id())
         .await?
         .into_iter()
         .map(|d| d.product)
@@ -127,50 +126,33 @@ pub trait RecordSink {
     fn put(
         &mut self,
         record: ExportRecord<'_>,
-    ) -> impl std::future::Future<Output = ApiResult<bool>> + Send;
+    ) -> impl std::future::Future<Output = ServiceResult<bool>> + Send;
 }
 
-/// Streams the decrypted records of one subject for one (product, stream) into `sink`.
+/// Streams the decrypted, unexpired records of one subject for one (product, stream) into
+/// `sink`; `Ok(false)` when the sink stopped it.
 pub async fn records<S: RecordSink>(
     state: &AppState,
     who: &Subject,
     product: &str,
     stream: &str,
     sink: &mut S,
-) -> ApiResult<bool> {
-    let key = match state.keys().get(&who.pseudonym).await {
-        Ok(k) => k,
-        Err(ApiError::NotFound(_)) => return Ok(true),
-        Err(e) => return Err(e),
-    };
-    let clock = payload::ExpiryClock::new(Timestamp::now());
-    let mut blocks = state
-        .store()
-        .scan_blocks(BlockQuery {
+) -> ServiceResult<bool> {
+    let clock = ExpiryClock::new(state.clock().now());
+    let mut scan = Scan::start(
+        state,
+        BlockQuery {
             subject: Some(who.pseudonym),
             streams: vec![stream.to_owned()],
             product: Some(product.to_owned()),
             ..Default::default()
-        })
-        .await?;
+        },
+    )
+    .await?;
     let subject = who.id.to_string();
-    while let Some(block) = blocks.next().await {
-        let block = block?;
-        let plain = open(
-            &key,
-            &RecordAad::new(block.id, block.subject, &block.stream),
-            &block.payload,
-        )?;
-        let events = payload::decode_raw(&plain)
-            .ok_or_else(|| ApiError::Internal("record block does not decode".to_owned()))?;
+    while let Some((block, opened)) = scan.next().await? {
         let device = block.device.to_string();
-        for ev in &events {
-            let expired = clock
-                .expired(ev.exp)
-                .ok_or_else(|| ApiError::Internal("record expiry does not parse".to_owned()))?;
-            if expired {
-                continue;
-            }
+        for ev in opened.live_raw_events(&clock)? {
             let rec = ExportRecord {
                 subject: &subject,
                 product,
@@ -189,7 +171,7 @@ pub async fn records<S: RecordSink>(
 }
 
 /// The parts of an export other than the records, as one JSON object.
-pub async fn about(state: &AppState, plan: &Plan) -> ApiResult<Value> {
+pub async fn about(state: &AppState, plan: &Plan) -> ServiceResult<Value> {
     let mut people = Vec::new();
     let mut consents = Vec::new();
     let mut access = Vec::new();
@@ -207,13 +189,13 @@ pub async fn about(state: &AppState, plan: &Plan) -> ApiResult<Value> {
             "email": inc.profile.email,
         }));
         for r in state.store().consents(&s.id).await? {
-            consents.push(serde_json::to_value(&r).map_err(|e| ApiError::Internal(e.to_string()))?);
+            consents.push(serde_json::to_value(&r).map_err(|_| ServiceError::Corrupt("consent"))?);
         }
         access.extend(access_log(state, &s.pseudonym).await?);
     }
     let objections = state.store().objections(&ids).await?;
     Ok(serde_json::json!({
-        "generated_at": Timestamp::now(),
+        "generated_at": state.clock().now(),
         "subjects": people,
         "consents": consents,
         "objections": objections,
@@ -227,7 +209,7 @@ const RIGHTS: &str = "You can ask for a copy of your data (this export), have it
 restrict or object to its use, and withdraw consent at any time as easily as you gave it. \
 If you are unhappy with how your data is handled you can complain to the Information Commissioner's Office (ico.org.uk).";
 
-async fn access_log(state: &AppState, pseudonym: &Pseudonym) -> ApiResult<Vec<Value>> {
+async fn access_log(state: &AppState, pseudonym: &Pseudonym) -> ServiceResult<Vec<Value>> {
     Ok(state
         .store()
         .audit_for(pseudonym)
@@ -332,7 +314,7 @@ struct Leading<'a> {
 }
 
 impl JsonSink<'_> {
-    fn prefix_for(&mut self, r: &ExportRecord<'_>) -> ApiResult<()> {
+    fn prefix_for(&mut self, r: &ExportRecord<'_>) -> ServiceResult<()> {
         let k = &self.key;
         if !self.prefix.is_empty()
             && (k.0.as_str(), k.1.as_str(), k.2.as_str(), k.3.as_str())
@@ -346,7 +328,7 @@ impl JsonSink<'_> {
             stream: r.stream,
             device: r.device,
         })
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|_| ServiceError::Corrupt("export record"))?;
         p.pop(); // the closing brace: more fields follow
         p.extend_from_slice(b",\"ts\":");
         self.prefix = p;
@@ -361,7 +343,7 @@ impl JsonSink<'_> {
 }
 
 impl RecordSink for JsonSink<'_> {
-    async fn put(&mut self, record: ExportRecord<'_>) -> ApiResult<bool> {
+    async fn put(&mut self, record: ExportRecord<'_>) -> ServiceResult<bool> {
         self.prefix_for(&record)?;
         if !self.first {
             self.buf.push(b',');
@@ -392,11 +374,11 @@ pub async fn write_json(state: AppState, plan: Plan, tx: ExportTx) {
     }
 }
 
-async fn json_inner(state: &AppState, plan: &Plan, tx: &ExportTx) -> ApiResult<()> {
+async fn json_inner(state: &AppState, plan: &Plan, tx: &ExportTx) -> ServiceResult<()> {
     let about = about(state, plan).await?;
     let head = format!(
         "{{\"about\":{},\"records\":[",
-        serde_json::to_string(&about).map_err(|e| ApiError::Internal(e.to_string()))?
+        serde_json::to_string(&about).map_err(|_| ServiceError::Corrupt("export"))?
     );
     send(tx, head.into_bytes()).await?;
     let mut sink = JsonSink {
@@ -427,10 +409,100 @@ async fn json_inner(state: &AppState, plan: &Plan, tx: &ExportTx) -> ApiResult<(
 }
 
 /// Sends one chunk; fails when the client has gone away.
-pub(crate) async fn send(tx: &ExportTx, bytes: Vec<u8>) -> ApiResult<()> {
+pub(crate) async fn send(tx: &ExportTx, bytes: Vec<u8>) -> ServiceResult<()> {
     tx.send(Ok(Bytes::from(bytes)))
         .await
-        .map_err(|_| ApiError::Unavailable)
+        .map_err(|_| ServiceError::Unavailable)
+}
+
+/// The format of an export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON document.
+    Json,
+    /// A zip of CSVs with `about.json`.
+    Csv,
+}
+
+impl Format {
+    /// `json` (the default) or `csv`.
+    pub fn parse(s: Option<&str>) -> ServiceResult<Format> {
+        match s.unwrap_or("json") {
+            "json" => Ok(Format::Json),
+            "csv" => Ok(Format::Csv),
+            _ => Err(Invalid::ExportFormat.into()),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Csv => "csv",
+        }
+    }
+}
+
+/// A running export: its bytes arrive on `body` as they are produced.
+pub struct Download {
+    /// Its media type.
+    pub content_type: &'static str,
+    /// The file name offered to the browser.
+    pub filename: String,
+    /// The bytes.
+    pub body: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>,
+}
+
+impl std::fmt::Debug for Download {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Download")
+            .field("content_type", &self.content_type)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts an export of `id` (with its children's data when `with_children`), audited as
+/// `actor`'s; the bytes stream while the caller sends them.
+pub async fn start(
+    state: &AppState,
+    id: &SubjectId,
+    format: Format,
+    actor: &str,
+    with_children: bool,
+) -> ServiceResult<Download> {
+    let plan = plan(state, id, with_children).await?;
+    let pseudonyms: Vec<_> = plan.subjects().map(|i| i.subject.pseudonym).collect();
+    audit::record(
+        state,
+        Event::new(
+            actor,
+            "subject.export",
+            serde_json::json!({"format": format.name()}),
+        )
+        .subjects(pseudonyms),
+    )
+    .await?;
+    let (tx, rx) = mpsc::channel(8);
+    let st = state.clone();
+    match format {
+        Format::Csv => {
+            tokio::spawn(crate::service::export_csv::write_zip(st, plan, tx));
+        }
+        Format::Json => {
+            tokio::spawn(write_json(st, plan, tx));
+        }
+    }
+    let ext = match format {
+        Format::Csv => "zip",
+        Format::Json => "json",
+    };
+    Ok(Download {
+        content_type: match format {
+            Format::Csv => "application/zip",
+            Format::Json => "application/json",
+        },
+        filename: format!("privet-export-{id}.{ext}"),
+        body: rx,
+    })
 }
 
 #[cfg(test)]

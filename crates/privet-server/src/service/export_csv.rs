@@ -1,6 +1,6 @@
 //! The CSV form of an export: a zip with one CSV per product and stream, and `about.json`.
 
-use crate::error::{ApiError, ApiResult};
+use crate::service::error::{ServiceError, ServiceResult};
 use crate::service::export::{self, CHUNK, ExportRecord, ExportTx, Plan, RecordSink, send};
 use crate::state::AppState;
 use serde_json::Value;
@@ -43,8 +43,8 @@ impl Shared {
 
 type Zip = ZipWriter<zip::write::StreamWriter<Shared>>;
 
-fn zip_err(e: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(format!("zip: {e}"))
+fn zip_err<E>(_: E) -> ServiceError {
+    ServiceError::Corrupt("zip export")
 }
 
 /// Writes one CSV file per (subject, product, stream), started on its first record.
@@ -58,8 +58,8 @@ struct CsvSink<'a> {
 }
 
 /// The text of a stored JSON string.
-fn json_string(v: &serde_json::value::RawValue) -> ApiResult<String> {
-    serde_json::from_str(v.get()).map_err(|e| ApiError::Internal(format!("stored time: {e}")))
+fn json_string(v: &serde_json::value::RawValue) -> ServiceResult<String> {
+    serde_json::from_str(v.get()).map_err(|_| ServiceError::Corrupt("stored time"))
 }
 
 fn cell(v: Option<&Value>) -> String {
@@ -71,19 +71,19 @@ fn cell(v: Option<&Value>) -> String {
 }
 
 impl CsvSink<'_> {
-    fn row(&mut self, fields: &[String]) -> ApiResult<()> {
+    fn row(&mut self, fields: &[String]) -> ServiceResult<()> {
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(fields)
-            .map_err(|e| ApiError::Internal(format!("csv: {e}")))?;
+            .map_err(|_| ServiceError::Corrupt("csv export"))?;
         let bytes = w
             .into_inner()
-            .map_err(|e| ApiError::Internal(format!("csv: {e}")))?;
+            .map_err(|_| ServiceError::Corrupt("csv export"))?;
         self.zip.write_all(&bytes).map_err(zip_err)
     }
 }
 
 impl RecordSink for CsvSink<'_> {
-    async fn put(&mut self, r: ExportRecord<'_>) -> ApiResult<bool> {
+    async fn put(&mut self, r: ExportRecord<'_>) -> ServiceResult<bool> {
         if !self.started {
             let opts = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
             self.zip
@@ -100,7 +100,7 @@ impl RecordSink for CsvSink<'_> {
             self.started = true;
         }
         let data: serde_json::Map<String, Value> = serde_json::from_str(r.data.get())
-            .map_err(|e| ApiError::Internal(format!("stored values: {e}")))?;
+            .map_err(|_| ServiceError::Corrupt("stored values"))?;
         let mut line = vec![
             r.subject.to_owned(),
             r.device.to_owned(),
@@ -124,13 +124,13 @@ pub async fn write_zip(state: AppState, plan: Plan, tx: ExportTx) {
     }
 }
 
-async fn zip_inner(state: &AppState, plan: &Plan, tx: &ExportTx) -> ApiResult<()> {
+async fn zip_inner(state: &AppState, plan: &Plan, tx: &ExportTx) -> ServiceResult<()> {
     let out = Shared::default();
     let mut zip: Zip = ZipWriter::new_stream(out.clone());
     let about = export::about(state, plan).await?;
     let opts = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
     zip.start_file("about.json", opts).map_err(zip_err)?;
-    let text = serde_json::to_vec_pretty(&about).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let text = serde_json::to_vec_pretty(&about).map_err(|_| ServiceError::Corrupt("export"))?;
     zip.write_all(&text).map_err(zip_err)?;
     let mut sink = CsvSink {
         tx,

@@ -1,17 +1,22 @@
-//! What the server does, apart from HTTP: each module is one job (subjects, ingest, reads,
-//! audit), called by the routes and by the CLI.
+//! What the server does, apart from HTTP: each module is one job, written once and called by
+//! the routes, the pages and the CLI alike. Services speak the domain: they take domain values
+//! and answer with a typed [`error::ServiceError`].
 
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
 pub mod backup;
+pub mod blocks;
 pub mod consent;
 pub mod devices;
 pub mod erasure;
+pub mod error;
 pub mod export;
 pub mod export_csv;
+pub mod fleet;
 pub mod ingest;
-pub mod payload;
+pub mod objections;
+pub mod permissions;
 pub mod purge;
 pub mod reads;
 pub mod releases;
@@ -19,3 +24,4 @@ pub mod requests;
 pub mod retention;
 pub mod subjects;
 pub mod throttle;
+pub mod two_step;

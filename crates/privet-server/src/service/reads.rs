@@ -1,18 +1,18 @@
-//! Purpose-bound reads: only the purpose's fields, only consenting and unrestricted subjects,
-//! nothing past its retention, every read written to the audit log.
+//! Purpose-bound reads: only the purpose's fields, only subjects the purpose may be read for
+//! (`privet_policy::SubjectPermissions::may_read`), nothing past its expiry, every read
+//! written to the audit log.
 
 use crate::access::ReadPurpose;
-use crate::error::{ApiError, ApiResult};
-use crate::service::consent::{is_granted, is_objected};
-use crate::service::ingest::product_subject;
-use crate::service::{audit, payload};
+use crate::service::audit::{self, Event};
+use crate::service::blocks::Scan;
+use crate::service::error::{Missing, ServiceError, ServiceResult};
+use crate::service::permissions;
 use crate::state::AppState;
-use futures::StreamExt;
 use jiff::Timestamp;
-use privet_crypto::{Pseudonym, RecordAad, open};
+use privet_crypto::Pseudonym;
 use privet_manifest::PurposeId;
-use privet_policy::ReadGrant;
-use privet_store::{Block, BlockQuery, SubjectId};
+use privet_policy::{ReadGrant, product_subject};
+use privet_store::{BlockQuery, SubjectId};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap};
@@ -67,13 +67,14 @@ pub enum ReadItem {
     /// A record.
     Record(EventRecord),
     /// A failure part-way; the read stops.
-    Failed(ApiError),
+    Failed(ServiceError),
     /// The read finished.
     Done(ReadSummary),
 }
 
-/// Whether a subject may appear in this read.
+/// Whether a subject may appear in this read, and as what.
 enum Visibility {
+    /// Yes: by pseudonym, or as `null` for the product's non-personal data.
     Visible(Option<String>),
     Hidden,
 }
@@ -84,7 +85,7 @@ pub async fn start(
     state: &AppState,
     cap: ReadPurpose,
     query: EventQuery,
-) -> ApiResult<mpsc::Receiver<ReadItem>> {
+) -> ServiceResult<mpsc::Receiver<ReadItem>> {
     let purpose = PurposeId::new(cap.purpose.clone());
     let mut plans = Vec::new();
     for m in state.products().declaring(&cap.purpose) {
@@ -108,7 +109,7 @@ pub async fn start(
         }
     }
     if state.products().declaring(&cap.purpose).next().is_none() {
-        return Err(ApiError::NotFound(format!("purpose `{}`", cap.purpose)));
+        return Err(Missing::Purpose(cap.purpose.clone()).into());
     }
     let subject = match &query.subject {
         Some(id) => Some(state.store().subject(id).await?.pseudonym),
@@ -139,12 +140,10 @@ pub async fn start(
         });
         let audited = audit::record(
             &state,
-            &cap.actor,
-            "events.read",
-            Some(&cap.purpose),
-            touched.into_iter().collect(),
-            count,
-            detail,
+            Event::new(&cap.actor, "events.read", detail)
+                .purpose(&cap.purpose)
+                .subjects(touched.into_iter().collect())
+                .count(count),
         )
         .await;
         let end = match (outcome, audited) {
@@ -167,9 +166,9 @@ async fn run(
     touched: &mut BTreeSet<Pseudonym>,
     count: &mut u64,
     truncated: &mut bool,
-) -> ApiResult<()> {
+) -> ServiceResult<()> {
     let purpose = PurposeId::new(cap.purpose.clone());
-    let now = Timestamp::now();
+    let now = state.clock().now();
     let mut seen: HashMap<Pseudonym, Visibility> = HashMap::new();
     for (manifest, streams) in plans {
         let Some(grant) = ReadGrant::new(manifest, &purpose) else {
@@ -177,44 +176,31 @@ async fn run(
         };
         let product = manifest.product.id.as_str();
         let product_pseudonym = state.pseudonyms().pseudonym(&product_subject(product));
-        let mut blocks = state
-            .store()
-            .scan_blocks(BlockQuery {
+        let mut scan = Scan::start(
+            state,
+            BlockQuery {
                 subject,
                 streams: streams.clone(),
                 product: Some(product.to_owned()),
                 device: None,
                 since: query.since,
                 until: query.until,
-            })
-            .await?;
-        while let Some(block) = blocks.next().await {
-            let block: Block = block?;
+            },
+        )
+        .await?;
+        while let Some(block) = scan.next_block().await? {
             if let std::collections::hash_map::Entry::Vacant(slot) = seen.entry(block.subject) {
-                slot.insert(
-                    visibility(state, &block.subject, product_pseudonym, product, &grant).await?,
-                );
+                slot.insert(visibility(state, &block.subject, product_pseudonym, &grant).await?);
             }
+            // Checked before opening: a read never decrypts what it may not return.
             let Some(Visibility::Visible(who)) = seen.get(&block.subject) else {
                 continue;
             };
-            // A missing key means the subject was erased while we read: nothing to return.
-            let key = match state.keys().get(&block.subject).await {
-                Ok(k) => k,
-                Err(ApiError::NotFound(_)) => continue,
-                Err(e) => return Err(e),
+            let Some(opened) = scan.open(&block).await? else {
+                continue;
             };
-            let plain = open(
-                &key,
-                &RecordAad::new(block.id, block.subject, &block.stream),
-                &block.payload,
-            )?;
-            let events = payload::decode(&plain)
-                .ok_or_else(|| ApiError::Internal("record block does not decode".to_owned()))?;
-            for ev in events {
-                if ev.exp <= now
-                    || query.since.is_some_and(|s| ev.ts < s)
-                    || query.until.is_some_and(|u| ev.ts > u)
+            for ev in opened.live_events(now)? {
+                if query.since.is_some_and(|s| ev.ts < s) || query.until.is_some_and(|u| ev.ts > u)
                 {
                     continue;
                 }
@@ -250,36 +236,21 @@ async fn visibility(
     state: &AppState,
     pseudonym: &Pseudonym,
     product_pseudonym: Pseudonym,
-    product: &str,
     grant: &ReadGrant<'_>,
-) -> ApiResult<Visibility> {
+) -> ServiceResult<Visibility> {
     if *pseudonym == product_pseudonym {
         return Ok(Visibility::Visible(None));
     }
     let subject = match state.store().subject_by_pseudonym(pseudonym).await {
         Ok(s) => s,
+        // Erased: its records are noise without the key, and its row is gone.
         Err(e) if e.is_not_found() => return Ok(Visibility::Hidden),
         Err(e) => return Err(e.into()),
     };
-    if subject.restricted {
-        return Ok(Visibility::Hidden);
-    }
-    let purpose = grant.purpose().id.as_str();
-    let objections = state
-        .store()
-        .objections(std::slice::from_ref(&subject.id))
-        .await?;
-    if is_objected(&objections, product, purpose) {
-        return Ok(Visibility::Hidden);
-    }
-    if grant.needs_consent() {
-        let current = state
-            .store()
-            .current_consents(std::slice::from_ref(&subject.id))
-            .await?;
-        if !is_granted(&current, product, purpose) {
-            return Ok(Visibility::Hidden);
-        }
-    }
-    Ok(Visibility::Visible(Some(pseudonym.to_string())))
+    let allowed = permissions::of_subject(state, &subject).await?;
+    Ok(if allowed.may_read(grant) {
+        Visibility::Visible(Some(pseudonym.to_string()))
+    } else {
+        Visibility::Hidden
+    })
 }

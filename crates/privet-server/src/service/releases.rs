@@ -2,52 +2,65 @@
 //! in the manifest (the server never holds that key), and the newest release for a device,
 //! never a rollback.
 
-use crate::error::{ApiError, ApiResult};
+use crate::service::audit::{self, Event};
+use crate::service::error::{Conflict, Invalid, ServiceError, ServiceResult};
 use crate::state::AppState;
-use jiff::Timestamp;
 use privet_crypto::{SignedRelease, compare_versions, verify_signed_release};
 use privet_store::{Device, StoredRelease};
 use serde::Serialize;
 use std::cmp::Ordering;
 use utoipa::ToSchema;
 
-/// Verifies and stores a signed release.
-pub async fn accept(state: &AppState, signed: SignedRelease) -> ApiResult<SignedRelease> {
+/// Verifies and stores a signed release; audited as `actor`'s.
+pub async fn accept(
+    state: &AppState,
+    signed: SignedRelease,
+    actor: &str,
+) -> ServiceResult<SignedRelease> {
     let product = signed.metadata.product.clone();
     let manifest = state
         .products()
         .get(&product)
-        .ok_or_else(|| ApiError::Unprocessable(format!("unknown product `{product}`")))?;
-    let key = manifest.product.update_public_key.as_ref().ok_or_else(|| {
-        ApiError::Unprocessable(format!(
-            "product `{product}` declares no update_public_key, so no release can be verified"
-        ))
-    })?;
-    verify_signed_release(&signed, &key.value, Timestamp::now())
-        .map_err(|_| ApiError::Unprocessable("the release does not verify against the product's update_public_key (wrong key, altered, or expired)".to_owned()))?;
-    let text = serde_json::to_string(&signed).map_err(|e| ApiError::Internal(e.to_string()))?;
+        .ok_or_else(|| Invalid::UnknownProduct(product.clone()))?;
+    let key = manifest
+        .product
+        .update_public_key
+        .as_ref()
+        .ok_or_else(|| Invalid::NoUpdateKey(product.clone()))?;
+    verify_signed_release(&signed, &key.value, state.clock().now())
+        .map_err(|_| Invalid::ReleaseDoesNotVerify)?;
+    let text = serde_json::to_string(&signed).map_err(|_| ServiceError::Corrupt("release"))?;
     state
         .store()
         .put_release(StoredRelease {
             product: product.clone(),
             version: signed.metadata.version.clone(),
             signed: text,
-            created_at: Timestamp::now(),
+            created_at: state.clock().now(),
         })
         .await
         .map_err(|e| match e {
-            privet_store::Error::Conflict { .. } => ApiError::Conflict(format!(
-                "{product} {} was already released; a version is never replaced",
-                signed.metadata.version
-            )),
+            privet_store::Error::Conflict { .. } => ServiceError::from(Conflict::Released {
+                product: product.clone(),
+                version: signed.metadata.version.clone(),
+            }),
             other => other.into(),
         })?;
+    audit::record(
+        state,
+        Event::new(
+            actor,
+            "release.accept",
+            serde_json::json!({"product": product, "version": signed.metadata.version}),
+        ),
+    )
+    .await?;
     Ok(signed)
 }
 
 /// A product's verified, unexpired releases, newest version first.
-pub async fn releases(state: &AppState, product: &str) -> ApiResult<Vec<SignedRelease>> {
-    let now = Timestamp::now();
+pub async fn releases(state: &AppState, product: &str) -> ServiceResult<Vec<SignedRelease>> {
+    let now = state.clock().now();
     let mut out: Vec<SignedRelease> = state
         .store()
         .releases(product)
@@ -60,9 +73,14 @@ pub async fn releases(state: &AppState, product: &str) -> ApiResult<Vec<SignedRe
     Ok(out)
 }
 
+/// A product's newest verified, unexpired release.
+pub async fn newest(state: &AppState, product: &str) -> ServiceResult<Option<SignedRelease>> {
+    Ok(releases(state, product).await?.into_iter().next())
+}
+
 /// The newest release for a device if it is newer than its firmware (never an older one).
-pub async fn update_for(state: &AppState, device: &Device) -> ApiResult<Option<SignedRelease>> {
-    let newest = releases(state, &device.product).await?.into_iter().next();
+pub async fn update_for(state: &AppState, device: &Device) -> ServiceResult<Option<SignedRelease>> {
+    let newest = newest(state, &device.product).await?;
     Ok(newest.filter(|r| match &device.firmware {
         Some(current) => compare_versions(&r.metadata.version, current) == Ordering::Greater,
         None => true,

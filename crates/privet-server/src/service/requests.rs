@@ -1,15 +1,19 @@
 //! Rights requests that arrive by e-mail or phone: logged with their deadline, extended once,
-//! completed by running the same code as self-service.
+//! completed by running the same code as self-service — one completion for the API and the
+//! console alike.
 
-use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
-use crate::service::purge;
-use crate::service::subjects::household_of;
+use crate::service::audit::{self, Event};
+use crate::service::erasure::{self, Receipt};
+use crate::service::error::{Conflict, Invalid, ServiceResult, conflict_as};
+use crate::service::export::{self, Download, Format};
+use crate::service::objections;
+use crate::service::subjects::{self, Correction};
 use crate::state::AppState;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use privet_policy::{due_date, extended_due_date, is_overdue, utc_date};
-use privet_store::{Objection, RequestKind, RightsRequest, SubjectId};
+use privet_store::{RequestKind, RightsRequest, SubjectId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -27,13 +31,18 @@ pub enum Status {
 
 impl Status {
     /// Parses a query value.
-    pub fn parse(s: &str) -> Option<Status> {
+    pub fn parse(s: &str) -> ServiceResult<Status> {
         match s {
-            "open" => Some(Status::Open),
-            "overdue" => Some(Status::Overdue),
-            "done" => Some(Status::Done),
-            _ => None,
+            "open" => Ok(Status::Open),
+            "overdue" => Ok(Status::Overdue),
+            "done" => Ok(Status::Done),
+            _ => Err(Invalid::RequestStatus.into()),
         }
+    }
+
+    /// Whether a request with this status is listed under `wanted` (open includes overdue).
+    pub fn is_listed_under(self, wanted: Status) -> bool {
+        self == wanted || (wanted == Status::Open && self == Status::Overdue)
     }
 }
 
@@ -50,21 +59,20 @@ pub fn status(r: &RightsRequest, today: Date) -> (Date, Status) {
     (due, status)
 }
 
-/// Logs a request received at `received_at` (now when absent); the subject must exist.
+/// Logs a request received at `received_at` (now when absent) about an existing subject;
+/// audited as `actor`'s.
 pub async fn create(
     state: &AppState,
     kind: RequestKind,
     subject: &SubjectId,
     received_at: Option<Timestamp>,
     actor: &str,
-) -> ApiResult<RightsRequest> {
-    state.store().subject(subject).await?;
-    let now = Timestamp::now();
+) -> ServiceResult<RightsRequest> {
+    let s = state.store().subject(subject).await?;
+    let now = state.clock().now();
     let received_at = received_at.unwrap_or(now);
     if received_at > now {
-        return Err(ApiError::Unprocessable(
-            "`received_at` is in the future".to_owned(),
-        ));
+        return Err(Invalid::ReceivedInFuture.into());
     }
     let r = RightsRequest {
         id: new_id("rq"),
@@ -80,95 +88,195 @@ pub async fn create(
         created_at: now,
     };
     state.store().create_request(r.clone()).await?;
+    audit::record(
+        state,
+        Event::new(
+            actor,
+            "request.create",
+            serde_json::json!({"request": r.id, "type": r.kind.as_str(), "due": r.due.to_string()}),
+        )
+        .subjects(vec![s.pseudonym]),
+    )
+    .await?;
     Ok(r)
 }
 
-/// Extends a request once, by two further months, for a stated reason.
-pub async fn extend(state: &AppState, id: &str, reason: &str) -> ApiResult<RightsRequest> {
-    let mut r = state.store().request(id).await?;
-    if r.done {
-        return Err(ApiError::Conflict("the request is already done".to_owned()));
-    }
+/// Every request, optionally only those listed under `wanted`.
+pub async fn list(state: &AppState, wanted: Option<Status>) -> ServiceResult<Vec<RightsRequest>> {
+    let today = state.clock().today_utc();
+    Ok(state
+        .store()
+        .requests()
+        .await?
+        .into_iter()
+        .filter(|r| wanted.is_none_or(|w| status(r, today).1.is_listed_under(w)))
+        .collect())
+}
+
+/// Extends a request once, by two further months, for a stated reason; audited.
+pub async fn extend(
+    state: &AppState,
+    id: &str,
+    reason: &str,
+    actor: &str,
+) -> ServiceResult<RightsRequest> {
+    let r = open_request(state, id).await?;
     if r.extended_due.is_some() {
-        return Err(ApiError::Conflict(
-            "a request can be extended only once".to_owned(),
-        ));
+        return Err(Conflict::ExtendedOnce.into());
     }
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(ApiError::Unprocessable(
-            "give the reason for the extension (at most 500 characters); you must tell the person within the first month".to_owned(),
-        ));
+        return Err(Invalid::ExtensionReason.into());
     }
-    r.extended_due = Some(extended_due_date(utc_date(r.received_at)));
-    r.extension_reason = Some(reason.to_owned());
-    state.store().update_request(r.clone()).await?;
+    let due = extended_due_date(utc_date(r.received_at));
+    let r = state
+        .store()
+        .extend_request(id, due, reason)
+        .await
+        .map_err(conflict_as(Conflict::ExtendedOnce))?;
+    audit::record(
+        state,
+        Event::new(
+            actor,
+            "request.extend",
+            serde_json::json!({"request": r.id}),
+        ),
+    )
+    .await?;
     Ok(r)
 }
 
-/// Marks a request done.
-pub async fn mark_done(state: &AppState, mut r: RightsRequest) -> ApiResult<RightsRequest> {
-    r.done = true;
-    r.completed_at = Some(Timestamp::now());
-    state.store().update_request(r.clone()).await?;
-    Ok(r)
-}
-
-/// The open request with this id, for completion.
-pub async fn open_request(state: &AppState, id: &str) -> ApiResult<RightsRequest> {
+/// The open request with this id.
+pub async fn open_request(state: &AppState, id: &str) -> ServiceResult<RightsRequest> {
     let r = state.store().request(id).await?;
     if r.done {
-        return Err(ApiError::Conflict("the request is already done".to_owned()));
+        return Err(Conflict::RequestDone.into());
     }
     Ok(r)
 }
 
-/// Records objections to every legitimate-interests (or public task) purpose of the products
-/// of the subject's household — or to the purposes named — and purges what they justified.
-pub async fn object(
+/// How the answer to an access or portability request reaches the person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// In the answer to this very call (the API streams the export).
+    ThisAnswer,
+    /// Sent by the staff member earlier: completing needs their export of the subject since
+    /// the request was received (the person's own download does not count).
+    AlreadySent,
+}
+
+/// What completing a request needs, by kind.
+#[derive(Default)]
+pub struct Completion {
+    /// Access and portability: the format of the export (portability defaults to csv).
+    pub format: Option<String>,
+    /// Objection: purposes objected to (default every legitimate-interests purpose).
+    pub purposes: Vec<String>,
+    /// Rectification: the corrections.
+    pub correction: Correction,
+    /// Erasure: whether the operator confirmed it cannot be undone.
+    pub erasure_confirmed: bool,
+}
+
+/// Never shows the corrected values.
+impl std::fmt::Debug for Completion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Completion")
+            .field("format", &self.format)
+            .field("purposes", &self.purposes)
+            .field("erasure_confirmed", &self.erasure_confirmed)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What completing a request answered with.
+#[derive(Debug)]
+pub enum Completed {
+    /// The export, streaming (access and portability answered in this call).
+    Export(Download),
+    /// The signed erasure receipt.
+    Receipt(Box<Receipt>),
+    /// The request, done (restriction, objection, rectification, and access sent earlier).
+    Done(Box<RightsRequest>),
+}
+
+/// Completes a request by running what self-service runs, marks it done (once, even if two
+/// people complete it at the same time) and audits it.
+pub async fn complete(
     state: &AppState,
-    subject: &SubjectId,
-    purposes: &[String],
+    id: &str,
+    completion: Completion,
+    delivery: Delivery,
     actor: &str,
-) -> ApiResult<Vec<String>> {
-    let s = state.store().subject(subject).await?;
-    let household = household_of(&s);
-    let mut products: Vec<String> = state
-        .store()
-        .devices_of(&household)
-        .await?
-        .into_iter()
-        .map(|d| d.product)
-        .collect();
-    products.sort();
-    products.dedup();
-    let mut objected = Vec::new();
-    for product in products {
-        let Some(m) = state.products().get(&product) else {
-            continue;
-        };
-        for p in m.purposes.iter().filter(|p| p.is_objectable()) {
-            if !purposes.is_empty() && !purposes.iter().any(|x| x == p.id.as_str()) {
-                continue;
+) -> ServiceResult<Completed> {
+    let r = open_request(state, id).await?;
+    let subject = state.store().subject(&r.subject).await?;
+    let answer = match r.kind {
+        RequestKind::Access | RequestKind::Portability => match delivery {
+            Delivery::ThisAnswer => {
+                let default = (r.kind == RequestKind::Portability).then_some("csv");
+                let format = Format::parse(completion.format.as_deref().or(default))?;
+                Some(Completed::Export(
+                    export::start(state, &subject.id, format, actor, true).await?,
+                ))
             }
-            state
-                .store()
-                .record_objection(Objection {
-                    subject: s.id.clone(),
-                    product: Some(product.clone()),
-                    purpose: p.id.to_string(),
-                    at: Timestamp::now(),
-                    actor: actor.to_owned(),
-                })
-                .await?;
-            purge::unjustified(state, &s, p.id.as_str()).await?;
-            objected.push(format!("{product}/{}", p.id.as_str()));
+            Delivery::AlreadySent => {
+                if !exported_since(state, &subject, r.received_at, actor).await? {
+                    return Err(Conflict::ExportFirst.into());
+                }
+                None
+            }
+        },
+        RequestKind::Erasure => {
+            if !completion.erasure_confirmed {
+                return Err(Invalid::ErasureNotConfirmed.into());
+            }
+            let receipt = erasure::erase(state, &subject.id, actor).await?;
+            Some(Completed::Receipt(Box::new(receipt)))
         }
-    }
-    if objected.is_empty() && !purposes.is_empty() {
-        return Err(ApiError::Unprocessable(
-            "none of those purposes can be objected to: only legitimate-interests and public-task purposes can".to_owned(),
-        ));
-    }
-    Ok(objected)
+        RequestKind::Restriction => {
+            subjects::restrict(state, &subject, true, actor).await?;
+            None
+        }
+        RequestKind::Objection => {
+            objections::object(state, &subject, &completion.purposes, actor).await?;
+            None
+        }
+        RequestKind::Rectification => {
+            subjects::rectify(state, &subject, completion.correction, actor).await?;
+            None
+        }
+    };
+    let done = state
+        .store()
+        .complete_request(id, state.clock().now())
+        .await
+        .map_err(conflict_as(Conflict::RequestDone))?;
+    audit::record(
+        state,
+        Event::new(
+            actor,
+            "request.complete",
+            serde_json::json!({"request": id}),
+        ),
+    )
+    .await?;
+    Ok(answer.unwrap_or_else(|| Completed::Done(Box::new(done))))
+}
+
+/// Whether `actor` exported the subject's data since `since`.
+async fn exported_since(
+    state: &AppState,
+    subject: &privet_store::Subject,
+    since: Timestamp,
+    actor: &str,
+) -> ServiceResult<bool> {
+    Ok(state
+        .store()
+        .audit_for(&subject.pseudonym)
+        .await?
+        .iter()
+        .any(|e| {
+            e.entry.action == "subject.export" && e.entry.at >= since && e.entry.actor == actor
+        }))
 }

@@ -1,12 +1,18 @@
-//! The retention sweeper: drops chunks whose data has all expired.
+//! The retention sweeper: drops the chunks whose data has all expired. Which ones is
+//! `privet_policy::expired_chunks`'s to say.
 
+use crate::service::error::ServiceResult;
 use crate::state::AppState;
 use jiff::Timestamp;
-use privet_store::RetentionReport;
+use privet_store::{RetentionReport, Store};
 
-/// One retention run now.
-pub async fn run_once(state: &AppState) -> Result<RetentionReport, privet_store::Error> {
-    let report = state.store().drop_expired(Timestamp::now()).await?;
+/// One retention run over `store` at `now` (also for `privet retention run`, with no server).
+pub async fn run_at(store: &dyn Store, now: Timestamp) -> ServiceResult<RetentionReport> {
+    let expired = privet_policy::expired_chunks(&store.chunks().await?, now);
+    if expired.is_empty() {
+        return Ok(RetentionReport::default());
+    }
+    let report = store.drop_chunks(&expired).await?;
     if report.chunks_dropped > 0 {
         tracing::info!(
             chunks = report.chunks_dropped,
@@ -16,6 +22,11 @@ pub async fn run_once(state: &AppState) -> Result<RetentionReport, privet_store:
         );
     }
     Ok(report)
+}
+
+/// One retention run now.
+pub async fn run_once(state: &AppState) -> ServiceResult<RetentionReport> {
+    run_at(state.store().as_ref(), state.clock().now()).await
 }
 
 /// Runs retention every `retention_interval`, forever.

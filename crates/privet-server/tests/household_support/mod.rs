@@ -5,10 +5,8 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use privet_server::{AppState, Config, DataDir, Products};
+use privet_server::{AppState, Config};
 use scraper::{ElementRef, Html, Selector};
-use std::path::Path;
-use std::sync::Arc;
 use tempfile::TempDir;
 use tower::ServiceExt;
 
@@ -24,22 +22,14 @@ pub struct App {
     _dir: TempDir,
 }
 
-/// A new application with the example manifests.
+/// A new application with the example manifests, on a manual clock.
 pub fn app() -> App {
     let dir = tempfile::tempdir().unwrap();
-    let manifests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/manifests");
-    let today = privet_policy::utc_date(jiff::Timestamp::now());
-    let (products, _) =
-        Products::load_dir(&manifests, &privet_manifest::LintContext { today }).unwrap();
-    let data = dir.path().join("data");
-    let opened = DataDir::open(&data, None).unwrap();
+    let clock = crate::common::clock();
+    let products = crate::common::example_products(&clock);
     let state = AppState::new(
-        Config::new(data, manifests),
-        Arc::new(opened.store),
-        Arc::new(opened.keyring),
-        opened.master,
-        opened.signing,
-        products,
+        Config::default(),
+        crate::common::parts(dir.path(), products, clock),
     );
     App {
         router: privet_server::routes::router(state.clone()),

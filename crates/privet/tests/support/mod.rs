@@ -76,6 +76,9 @@ pub struct Instance {
     pub data: PathBuf,
     /// `--manifests`.
     pub manifests: PathBuf,
+    /// The time servers and commands started from now on run at (`PRIVET_TEST_NOW`, honoured
+    /// by test builds only); `None`: the system clock.
+    test_now: std::sync::Mutex<Option<String>>,
 }
 
 impl Default for Instance {
@@ -106,6 +109,21 @@ impl Instance {
             root,
             data,
             manifests,
+            test_now: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Servers and commands started from now on run on a manual clock standing at `now`
+    /// (RFC 3339), which `Server::advance_clock` moves.
+    pub fn set_clock(&self, now: &str) {
+        *self.test_now.lock().expect("clock") = Some(now.to_owned());
+    }
+
+    /// Sets `PRIVET_TEST_NOW` on `cmd` when a clock is set.
+    fn with_clock<'c>(&self, cmd: &'c mut Command) -> &'c mut Command {
+        match self.test_now.lock().expect("clock").as_deref() {
+            Some(now) => cmd.env("PRIVET_TEST_NOW", now),
+            None => cmd.env_remove("PRIVET_TEST_NOW"),
         }
     }
 
@@ -116,7 +134,7 @@ impl Instance {
 
     /// Runs `privet ARGS…` to completion.
     pub fn privet(&self, args: &[&str]) -> Output {
-        Command::new(PRIVET)
+        self.with_clock(&mut Command::new(PRIVET))
             .args(args)
             .env_remove("PRIVET_MASTER_KEY")
             .env_remove("PRIVET_DATA")
@@ -192,7 +210,8 @@ impl Instance {
         let log = self.root().join(format!("serve-{n}-{attempt}.log"));
         let log_file = std::fs::File::create(&log).expect("log file");
         let addr = format!("127.0.0.1:{port}");
-        let child = Command::new(PRIVET)
+        let child = self
+            .with_clock(&mut Command::new(PRIVET))
             .arg("serve")
             .arg("--data")
             .arg(&self.data)
@@ -401,6 +420,23 @@ pub struct Server {
     pub addr: String,
     log: PathBuf,
     http: Client,
+}
+
+impl Server {
+    /// Moves the server's manual clock (see `Instance::set_clock`) forward by `secs`; returns
+    /// the time it now reads.
+    pub fn advance_clock(&self, secs: i64) -> String {
+        let r = self
+            .http
+            .post(self.url("/__test/clock"))
+            .json(&json!({ "advance_secs": secs }))
+            .send()
+            .expect("move the clock");
+        let status = r.status().as_u16();
+        let body: Value = r.json().expect("clock answer");
+        assert_eq!(status, 200, "the server has no manual clock: {body}");
+        body["now"].as_str().expect("now").to_owned()
+    }
 }
 
 impl Drop for Server {

@@ -3,8 +3,8 @@
 
 use super::staff::{Area, ConsoleNav, Staff};
 use super::{form, when};
-use crate::error::ApiError;
 use crate::pages::{PageContext, PageError, render, urlencode};
+use crate::service::error::{Invalid, ServiceResult};
 use crate::state::AppState;
 use askama::Template;
 use axum::Form;
@@ -96,9 +96,9 @@ pub(super) struct AuditQuery {
 }
 
 /// Where a page starts: the time given, or seven days ago.
-fn parse_since(since: Option<&str>) -> Result<Timestamp, ApiError> {
+fn parse_since(since: Option<&str>, now: Timestamp) -> ServiceResult<Timestamp> {
     let Some(s) = since.map(str::trim).filter(|s| !s.is_empty()) else {
-        return Ok(Timestamp::now()
+        return Ok(now
             .checked_sub(SignedDuration::from_hours(7 * 24))
             .unwrap_or(Timestamp::UNIX_EPOCH));
     };
@@ -109,11 +109,7 @@ fn parse_since(since: Option<&str>) -> Result<Timestamp, ApiError> {
         .ok()
         .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
         .map(|z| z.timestamp())
-        .ok_or_else(|| {
-            ApiError::BadRequest(
-                "`since` must be a date (YYYY-MM-DD) or an RFC 3339 time".to_owned(),
-            )
-        })
+        .ok_or_else(|| Invalid::Since.into())
 }
 
 async fn audit_page(
@@ -122,7 +118,7 @@ async fn audit_page(
     q: &AuditQuery,
     verified: Option<Verified>,
 ) -> Result<Response, PageError> {
-    let since = parse_since(q.since.as_deref())?;
+    let since = parse_since(q.since.as_deref(), state.clock().now())?;
     let after = q.after.unwrap_or(0);
     // Entries sharing the first page's time were on the previous page: fetch enough to skip
     // them and still fill this one.
@@ -177,17 +173,17 @@ pub(super) async fn verify(
     staff.require(Area::Audit)?;
     let f = form(submitted)?;
     staff.check_csrf(&state, &f.csrf)?;
-    let anchor = state.keys().keyring().audit_anchor().await?;
     let AuditVerdict {
         entries,
         first_broken,
-    } = state.store().verify_audit(anchor).await?;
+    } = crate::service::audit::verify(state.store().as_ref(), state.keys().keyring().as_ref())
+        .await?;
     let verified = match first_broken {
         None => Verified::Intact(entries),
         Some(b) => Verified::Broken {
             entries,
             seq: b.seq,
-            reason: b.reason,
+            reason: b.reason.to_owned(),
         },
     };
     audit_page(&state, &staff, &AuditQuery::default(), Some(verified)).await

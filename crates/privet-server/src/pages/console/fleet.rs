@@ -3,7 +3,7 @@
 
 use super::staff::{Area, ConsoleNav, Staff};
 use crate::pages::{PageContext, PageError, render};
-use crate::routes::fleet::fleet_status;
+use crate::service::fleet::fleet_status;
 use crate::service::releases::{self, UpdateStatus};
 use crate::state::AppState;
 use askama::Template;

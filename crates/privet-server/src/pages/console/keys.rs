@@ -3,9 +3,9 @@
 
 use super::staff::{Area, ConsoleNav, Staff};
 use super::{form, message_of, status_of, when, when_opt};
-use crate::error::{ApiError, ApiResult};
 use crate::pages::{PageContext, PageError, render, render_status};
-use crate::service::{api_keys, audit};
+use crate::service::api_keys;
+use crate::service::error::{Invalid, ServiceError, ServiceResult};
 use crate::state::AppState;
 use askama::Template;
 use axum::Form;
@@ -13,8 +13,7 @@ use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use jiff::Timestamp;
-use privet_store::{ApiKey, ApiKeyId, Role};
+use privet_store::{ApiKey, Role};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -203,15 +202,12 @@ struct KeyCreated {
     secret: String,
 }
 
-fn check_new_key(k: &NewKey, state: &AppState) -> ApiResult<(Role, Vec<String>, String)> {
-    let role = Role::parse(k.role.trim())
-        .ok_or_else(|| ApiError::Unprocessable("choose the key's role".to_owned()))?;
+fn check_new_key(k: &NewKey, state: &AppState) -> ServiceResult<(Role, Vec<String>, String)> {
+    let role = Role::parse(k.role.trim()).ok_or(Invalid::ChooseRole)?;
     let label = k.label.trim().to_owned();
     if label.is_empty() || label.chars().count() > MAX_LABEL || label.chars().any(char::is_control)
     {
-        return Err(ApiError::Unprocessable(format!(
-            "give the key a label of at most {MAX_LABEL} characters saying what it is for"
-        )));
+        return Err(Invalid::KeyLabel(MAX_LABEL).into());
     }
     let mut purposes: Vec<String> = k.purposes.iter().map(|p| p.trim().to_owned()).collect();
     purposes.sort();
@@ -220,9 +216,11 @@ fn check_new_key(k: &NewKey, state: &AppState) -> ApiResult<(Role, Vec<String>, 
         .iter()
         .find(|p| state.products().declaring(p).next().is_none())
     {
-        return Err(ApiError::Unprocessable(format!(
-            "no product declares the purpose `{p}`"
-        )));
+        return Err(Invalid::PurposeNotDeclared {
+            purpose: p.clone(),
+            product: None,
+        }
+        .into());
     }
     Ok((role, purposes, label))
 }
@@ -242,13 +240,14 @@ pub(super) async fn create(
         let (id, secret) = api_keys::create(
             state.store().as_ref(),
             state.keys().keyring().as_ref(),
+            state.clock().now(),
             &permit.actor,
             role,
             purposes.clone(),
             label,
         )
         .await?;
-        Ok::<_, ApiError>((id, role, purposes, secret))
+        Ok::<_, ServiceError>((id, role, purposes, secret))
     }
     .await;
     match created {
@@ -275,16 +274,6 @@ struct RevokePage {
     key: KeyRow,
 }
 
-async fn find_key(state: &AppState, id: &str) -> Result<ApiKey, PageError> {
-    state
-        .store()
-        .api_keys()
-        .await?
-        .into_iter()
-        .find(|k| k.id.as_str() == id)
-        .ok_or_else(|| PageError::Api(ApiError::NotFound("API key".to_owned())))
-}
-
 /// `GET /console/keys/{id}/revoke`: asks for confirmation.
 pub(super) async fn confirm_revoke(
     State(state): State<AppState>,
@@ -292,7 +281,7 @@ pub(super) async fn confirm_revoke(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     staff.require(Area::Keys)?;
-    let key = find_key(&state, &id).await?;
+    let key = api_keys::find(&state, &id).await?;
     render(&RevokePage {
         page: staff.page(&state).await?,
         nav: ConsoleNav::new(&staff, Area::Keys),
@@ -317,7 +306,7 @@ pub(super) async fn revoke(
     let permit = staff.require(Area::Keys)?;
     let f = form(submitted)?;
     staff.check_csrf(&state, &f.csrf)?;
-    let key = find_key(&state, &id).await?;
+    let key = api_keys::find(&state, &id).await?;
     if key.revoked_at.is_some() {
         let flash = format!(
             "That key was already revoked on {}.",
@@ -325,19 +314,6 @@ pub(super) async fn revoke(
         );
         return keys_page(&state, &staff, None, Some(&flash), None).await;
     }
-    state
-        .store()
-        .revoke_api_key(&ApiKeyId::new(id.clone()), Timestamp::now())
-        .await?;
-    audit::record(
-        &state,
-        &permit.actor,
-        "key.revoke",
-        None,
-        Vec::new(),
-        0,
-        serde_json::json!({"key": id, "role": key.role.as_str()}),
-    )
-    .await?;
+    api_keys::revoke(&state, &key, &permit.actor).await?;
     Ok(Redirect::to("/console/keys?done=revoked").into_response())
 }

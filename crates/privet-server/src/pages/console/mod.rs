@@ -16,6 +16,7 @@ mod staff;
 
 use crate::error::ApiError;
 use crate::pages::PageError;
+use crate::service::error::ServiceError;
 use crate::state::AppState;
 use axum::Form;
 use axum::Router;
@@ -62,11 +63,6 @@ fn when_opt(at: Option<Timestamp>) -> String {
     at.map_or_else(|| "—".to_owned(), when)
 }
 
-/// Today, in UTC (deadlines are counted in UTC days, as the API does).
-fn today() -> jiff::civil::Date {
-    privet_policy::utc_date(Timestamp::now())
-}
-
 /// A submitted form, or a page saying it could not be read.
 fn form<T>(submitted: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
     submitted.map(|Form(f)| f).map_err(|e| {
@@ -78,17 +74,16 @@ fn form<T>(submitted: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
 }
 
 /// The HTTP status a failed action's page answers with.
-fn status_of(e: &ApiError) -> axum::http::StatusCode {
-    axum::http::StatusCode::from_u16(e.problem().status)
-        .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
+fn status_of(e: &ServiceError) -> axum::http::StatusCode {
+    crate::error::service_parts(e).0
 }
 
 /// What a failed action says on the page it re-renders (internal causes stay in the log).
-fn message_of(e: &ApiError) -> String {
-    if let ApiError::Internal(cause) = e {
-        tracing::error!(cause = %cause, "console action failed");
+fn message_of(e: &ServiceError) -> String {
+    if status_of(e).is_server_error() {
+        tracing::error!(cause = %e, "console action failed");
     }
-    let detail = e.problem().detail;
+    let detail = crate::error::service_detail(e);
     let mut chars = detail.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),

@@ -49,7 +49,7 @@ pub(super) async fn show(
         });
     }
     if staff.can(Area::Requests) {
-        let today = super::today();
+        let today = state.clock().today_utc();
         let (mut open, mut overdue) = (0, 0);
         for r in state.store().requests().await? {
             match status(&r, today).1 {

@@ -2,8 +2,8 @@
 //! today, since findings depend on the date), its privacy notice and its label.
 
 use super::staff::{Area, ConsoleNav, Staff};
-use crate::error::ApiError;
 use crate::pages::{PageContext, PageError, render};
+use crate::service::error::{Missing, ServiceError};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -85,9 +85,9 @@ struct ProductPage {
     label: Label,
 }
 
-fn lint_context() -> LintContext {
+fn lint_context(state: &AppState) -> LintContext {
     LintContext {
-        today: super::today(),
+        today: state.clock().today_utc(),
     }
 }
 
@@ -97,7 +97,7 @@ fn findings(state: &AppState, id: &str) -> Findings {
         return Findings::Unavailable;
     };
     let file = source.path.display().to_string();
-    match privet_manifest::check(&source.text, &lint_context()) {
+    match privet_manifest::check(&source.text, &lint_context(state)) {
         Ok(checked) => {
             let index = LineIndex::new(&source.text);
             Findings::Checked {
@@ -135,9 +135,9 @@ fn findings_summary(f: &Findings) -> String {
     }
 }
 
-fn updates_until(m: &Manifest) -> (String, bool) {
+fn updates_until(state: &AppState, m: &Manifest) -> (String, bool) {
     match &m.product.security_updates_until {
-        Some(d) => (d.value.to_string(), d.value < super::today()),
+        Some(d) => (d.value.to_string(), d.value < state.clock().today_utc()),
         None => ("Not stated".to_owned(), false),
     }
 }
@@ -148,13 +148,13 @@ pub(super) async fn list(
     staff: Staff,
 ) -> Result<Response, PageError> {
     staff.require(Area::Products)?;
-    let cx = LabelContext::privet(super::today());
+    let cx = LabelContext::privet(state.clock().today_utc());
     let products = state
         .products()
         .iter()
         .map(|m| {
             let id = m.product.id.to_string();
-            let (updates_until, past_support) = updates_until(m);
+            let (updates_until, past_support) = updates_until(&state, m);
             ProductRow {
                 findings: findings_summary(&findings(&state, &id)),
                 id,
@@ -184,7 +184,7 @@ pub(super) async fn show(
     let m = state
         .products()
         .get(&id)
-        .ok_or_else(|| PageError::Api(ApiError::NotFound("product".to_owned())))?;
+        .ok_or(ServiceError::NotFound(Missing::Product))?;
     let notice = Notice::from_manifest(m);
     let purposes = m
         .purposes
@@ -240,7 +240,7 @@ pub(super) async fn show(
         purposes,
         fields,
         findings: findings(&state, &id),
-        label: Label::from_manifest(m, &LabelContext::privet(super::today())),
+        label: Label::from_manifest(m, &LabelContext::privet(state.clock().today_utc())),
         notice,
     })
 }

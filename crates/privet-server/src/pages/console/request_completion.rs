@@ -6,24 +6,20 @@
 use super::requests::detail_page;
 use super::staff::{Area, ConsoleNav, Staff};
 use super::{form, message_of, status_of, when};
-use crate::error::{ApiError, ApiResult};
 use crate::pages::{PageContext, PageError, render};
-use crate::routes::subjects::{Rectification, rectify, restrict};
-use crate::service::audit;
-use crate::service::erasure::{self, Receipt};
-use crate::service::requests;
+use crate::service::erasure::Receipt;
+use crate::service::requests::{self, Completed, Completion, Delivery};
+use crate::service::subjects::Correction;
 use crate::state::AppState;
 use askama::Template;
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use jiff::Timestamp;
-use privet_store::{RequestKind, RightsRequest, SubjectId};
 use serde::Deserialize;
 
 /// The completion form: what the kind of request needs.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub(super) struct CompleteForm {
     #[serde(default)]
     csrf: String,
@@ -51,95 +47,39 @@ struct ReceiptPage {
     erased_at: String,
 }
 
-/// Whether `actor` exported the subject's data since `since`: an access or portability request
-/// is answered by sending the export, so it is marked done only after the staff member
-/// completing it downloaded one (the person's own download from My data does not count).
-async fn exported_since(
-    state: &AppState,
-    subject: &SubjectId,
-    since: Timestamp,
-    actor: &str,
-) -> ApiResult<bool> {
-    let s = state.store().subject(subject).await?;
-    Ok(state
-        .store()
-        .audit_for(&s.pseudonym)
-        .await?
-        .iter()
-        .any(|e| {
-            e.entry.action == "subject.export" && e.entry.at >= since && e.entry.actor == actor
-        }))
+/// Never shows the corrected name or e-mail.
+impl std::fmt::Debug for CompleteForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompleteForm")
+            .field("confirm", &self.confirm)
+            .field("purposes", &self.purposes)
+            .finish_non_exhaustive()
+    }
 }
 
-/// Runs what completes `r`; an erasure answers with its receipt.
-async fn run_completion(
-    state: &AppState,
-    r: &RightsRequest,
-    f: &CompleteForm,
-    actor: &str,
-) -> ApiResult<Option<Receipt>> {
-    let subject = &r.subject;
-    let receipt = match r.kind {
-        RequestKind::Access | RequestKind::Portability => {
-            if !exported_since(state, subject, r.received_at, actor).await? {
-                return Err(ApiError::Conflict(
-                    "download the subject's export and send it to them first; then mark the request done".to_owned(),
-                ));
-            }
-            None
-        }
-        RequestKind::Erasure => {
-            if f.confirm != "yes" {
-                return Err(ApiError::Unprocessable(
-                    "tick the box to confirm the erasure: it cannot be undone".to_owned(),
-                ));
-            }
-            Some(erasure::erase(state, subject, actor).await?)
-        }
-        RequestKind::Restriction => {
-            restrict(state, subject, true, actor).await?;
-            None
-        }
-        RequestKind::Objection => {
-            let purposes: Vec<String> = f
+impl CompleteForm {
+    /// What the form asks the completion to do. The console answers access and portability
+    /// requests by the staff member sending the export they downloaded.
+    fn completion(&self) -> Completion {
+        let given = |s: &str| {
+            let s = s.trim();
+            (!s.is_empty()).then(|| s.to_owned())
+        };
+        Completion {
+            format: None,
+            purposes: self
                 .purposes
                 .split(|c: char| c == ',' || c.is_whitespace())
                 .filter(|p| !p.is_empty())
                 .map(str::to_owned)
-                .collect();
-            requests::object(state, subject, &purposes, actor).await?;
-            None
+                .collect(),
+            correction: Correction {
+                name: given(&self.name),
+                email: given(&self.email),
+            },
+            erasure_confirmed: self.confirm == "yes",
         }
-        RequestKind::Rectification => {
-            let given = |s: &str| {
-                let s = s.trim();
-                (!s.is_empty()).then(|| s.to_owned())
-            };
-            rectify(
-                state,
-                subject,
-                Rectification {
-                    name: given(&f.name),
-                    email: given(&f.email),
-                },
-                actor,
-            )
-            .await?;
-            None
-        }
-    };
-    requests::mark_done(state, r.clone()).await?;
-    audit::record(
-        state,
-        actor,
-        "request.complete",
-        None,
-        Vec::new(),
-        0,
-        serde_json::json!({"request": r.id}),
-    )
-    .await?;
-    Ok(receipt)
+    }
 }
 
 /// `POST /console/requests/{id}/complete`.
@@ -152,13 +92,16 @@ pub(super) async fn complete(
     let permit = staff.require(Area::ManageRequests)?;
     let f = form(submitted)?;
     staff.check_csrf(&state, &f.csrf)?;
-    let outcome = async {
-        let r = requests::open_request(&state, &id).await?;
-        run_completion(&state, &r, &f, &permit.actor).await
-    }
+    let outcome = requests::complete(
+        &state,
+        &id,
+        f.completion(),
+        Delivery::AlreadySent,
+        &permit.actor,
+    )
     .await;
     match outcome {
-        Ok(Some(receipt)) => render(&ReceiptPage {
+        Ok(Completed::Receipt(receipt)) => render(&ReceiptPage {
             page: staff
                 .page(&state)
                 .await?
@@ -166,9 +109,9 @@ pub(super) async fn complete(
             nav: ConsoleNav::new(&staff, Area::Requests),
             request: id,
             erased_at: when(receipt.erased_at),
-            receipt,
+            receipt: *receipt,
         }),
-        Ok(None) => Ok(Redirect::to(&format!(
+        Ok(Completed::Done(_) | Completed::Export(_)) => Ok(Redirect::to(&format!(
             "/console/requests/{}?done=completed",
             crate::pages::urlencode(&id)
         ))

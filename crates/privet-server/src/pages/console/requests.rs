@@ -3,9 +3,8 @@
 
 use super::staff::{Area, ConsoleNav, Staff};
 use super::{form, message_of, status_of, when_opt};
-use crate::error::{ApiError, ApiResult};
 use crate::pages::{PageContext, PageError, render_status};
-use crate::service::audit;
+use crate::service::error::{Invalid, ServiceResult};
 use crate::service::requests::{self, Status, status};
 use crate::state::AppState;
 use askama::Template;
@@ -185,7 +184,7 @@ async fn list_page(
     flash: Option<&str>,
     error: Option<(StatusCode, String)>,
 ) -> Result<Response, PageError> {
-    let today = super::today();
+    let today = state.clock().today_utc();
     let mut all = state.store().requests().await?;
     all.sort_by_key(|r| sort_key(r, today));
     let mut page = staff.page(state).await?;
@@ -238,50 +237,32 @@ pub(super) async fn list(
 }
 
 /// When the request was received: today means now; an earlier day, its start (UTC).
-fn received_at(received: &str, today: Date) -> ApiResult<Option<Timestamp>> {
+fn received_at(received: &str, today: Date) -> ServiceResult<Option<Timestamp>> {
     let received = received.trim();
     if received.is_empty() {
         return Ok(None);
     }
-    let date: Date = received
-        .parse()
-        .map_err(|_| ApiError::Unprocessable("enter the date received as YYYY-MM-DD".to_owned()))?;
+    let date: Date = received.parse().map_err(|_| Invalid::ReceivedDate)?;
     if date > today {
-        return Err(ApiError::Unprocessable(
-            "the date received cannot be in the future".to_owned(),
-        ));
+        return Err(Invalid::ReceivedDateInFuture.into());
     }
     if date == today {
         return Ok(None);
     }
     date.to_zoned_datetime(jiff::tz::TimeZone::UTC)
         .map(|z| Some(z.timestamp()))
-        .map_err(|_| ApiError::Unprocessable("the date received is out of range".to_owned()))
+        .map_err(|_| Invalid::ReceivedOutOfRange.into())
 }
 
-async fn log_request(state: &AppState, f: &NewRequestForm, actor: &str) -> ApiResult<()> {
-    let kind = RequestKind::parse(f.kind.trim())
-        .ok_or_else(|| ApiError::Unprocessable("choose the type of request".to_owned()))?;
+async fn log_request(state: &AppState, f: &NewRequestForm, actor: &str) -> ServiceResult<()> {
+    let kind = RequestKind::parse(f.kind.trim()).ok_or(Invalid::ChooseRequestType)?;
     let subject = f.subject.trim();
     if subject.is_empty() {
-        return Err(ApiError::Unprocessable(
-            "enter the id of the member or household the request is about".to_owned(),
-        ));
+        return Err(Invalid::RequestSubject.into());
     }
     let subject = SubjectId::new(subject);
-    let received = received_at(&f.received, super::today())?;
-    let r = requests::create(state, kind, &subject, received, actor).await?;
-    let s = state.store().subject(&subject).await?;
-    audit::record(
-        state,
-        actor,
-        "request.create",
-        None,
-        vec![s.pseudonym],
-        0,
-        serde_json::json!({"request": r.id, "type": r.kind.as_str(), "due": r.due.to_string()}),
-    )
-    .await?;
+    let received = received_at(&f.received, state.clock().today_utc())?;
+    requests::create(state, kind, &subject, received, actor).await?;
     Ok(())
 }
 
@@ -341,7 +322,7 @@ pub(super) async fn detail_page(
             can_manage: staff.can(Area::ManageRequests) && !r.done,
             can_extend: r.extended_due.is_none(),
             kind: r.kind.as_str(),
-            r: row(&r, super::today()),
+            r: row(&r, state.clock().today_utc()),
         },
     )
 }
@@ -378,21 +359,7 @@ pub(super) async fn extend(
     let permit = staff.require(Area::ManageRequests)?;
     let f = form(submitted)?;
     staff.check_csrf(&state, &f.csrf)?;
-    let done = async {
-        let r = requests::extend(&state, &id, &f.reason).await?;
-        audit::record(
-            &state,
-            &permit.actor,
-            "request.extend",
-            None,
-            Vec::new(),
-            0,
-            serde_json::json!({"request": r.id}),
-        )
-        .await
-    }
-    .await;
-    match done {
+    match requests::extend(&state, &id, &f.reason, &permit.actor).await {
         Ok(_) => Ok(Redirect::to(&format!(
             "/console/requests/{}?done=extended",
             crate::pages::urlencode(&id)

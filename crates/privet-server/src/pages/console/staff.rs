@@ -1,9 +1,9 @@
 //! Who may use the console, and which parts of it: a signed-in staff account with two-step
-//! verification on, and a role that allows the area. The role rules mirror the API's
-//! (`access::Operator`): deny by default, each area listed.
+//! verification on, and a role that allows the area. Each area is an action of
+//! `privet_policy`'s one role table, the same the API asks: deny by default.
 
-use crate::error::ApiError;
 use crate::pages::{PageContext, PageError, PageSession, csrf, render_status};
+use crate::service::error::{Forbidden, ServiceError};
 use crate::session::{SignedIn, check_same_origin};
 use crate::state::AppState;
 use askama::Template;
@@ -11,6 +11,7 @@ use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use privet_policy::{Action, authorize, can};
 use privet_store::{AccountKind, Role};
 
 /// A part of the console.
@@ -32,16 +33,18 @@ pub(crate) enum Area {
     Keys,
 }
 
-/// Whether `role` may use `area`: admin everything; support requests and products; dpo the
-/// audit log, requests (read only) and products; analyst products only.
-pub(crate) fn allows(role: Option<Role>, area: Area) -> bool {
-    matches!(
-        (role, area),
-        (_, Area::Overview | Area::Products)
-            | (Some(Role::Admin), _)
-            | (Some(Role::Support), Area::Requests | Area::ManageRequests)
-            | (Some(Role::Dpo), Area::Requests | Area::Audit)
-    )
+impl Area {
+    /// The action of the role table this area needs.
+    pub(crate) fn action(self) -> Action {
+        match self {
+            Area::Overview | Area::Products => Action::UseConsole,
+            Area::Fleet => Action::SeeFleet,
+            Area::Requests => Action::ReadRequests,
+            Area::ManageRequests => Action::ActOnSubjects,
+            Area::Audit => Action::ReadAudit,
+            Area::Keys => Action::ManageKeys,
+        }
+    }
 }
 
 /// A staff account, signed in, with two-step verification on.
@@ -65,34 +68,20 @@ impl Staff {
 
     /// Whether this account may use `area`.
     pub(crate) fn can(&self, area: Area) -> bool {
-        allows(self.role(), area)
+        can(self.role(), area.action())
     }
 
     /// Permission to use `area`, or a "not allowed" page.
     pub(crate) fn require(&self, area: Area) -> Result<Permit, PageError> {
-        if self.can(area) {
-            Ok(Permit {
-                actor: self.signed.actor(),
-            })
-        } else {
-            let role = self.role().map_or("no", Role::as_str);
-            Err(PageError::Api(ApiError::Forbidden(format!(
-                "your account has the {role} role, which may not {}",
-                match area {
-                    Area::Overview | Area::Products => "use the console",
-                    Area::Fleet => "see the fleet",
-                    Area::Requests => "see rights requests",
-                    Area::ManageRequests => "log, extend or complete rights requests",
-                    Area::Audit => "read the audit log",
-                    Area::Keys => "manage API keys",
-                }
-            ))))
-        }
+        authorize(self.role(), area.action()).map_err(ServiceError::from)?;
+        Ok(Permit {
+            actor: self.signed.actor(),
+        })
     }
 
     /// Checks a submitted form's CSRF token.
     pub(crate) fn check_csrf(&self, state: &AppState, submitted: &str) -> Result<(), PageError> {
-        csrf::check(state, &self.signed.session, submitted).map_err(PageError::Api)
+        Ok(csrf::check(state, &self.signed.session, submitted)?)
     }
 
     /// The page context for this account.
@@ -115,13 +104,10 @@ impl FromRequestParts<AppState> for Staff {
             .await
             .map_err(IntoResponse::into_response)?;
         if signed.account.kind != AccountKind::Staff {
-            return Err(PageError::Api(ApiError::Forbidden(
-                "the operator console is only for the operator's staff accounts".to_owned(),
-            ))
-            .into_response());
+            return Err(PageError::from(ServiceError::from(Forbidden::NotStaff)).into_response());
         }
         check_same_origin(&parts.method, &parts.headers)
-            .map_err(|e| PageError::Api(e).into_response())?;
+            .map_err(|e| PageError::from(e).into_response())?;
         if !signed.account.totp_enabled {
             // Staff reach everyone's data: nothing until two-step verification is on.
             let page = PageContext::new(state, Some(&signed))
@@ -210,7 +196,7 @@ mod tests {
         for role in Role::ALL.map(Some).into_iter().chain([None]) {
             for area in areas {
                 assert_eq!(
-                    allows(role, area),
+                    can(role, area.action()),
                     expect(role).contains(&area),
                     "{role:?} × {area:?}"
                 );

@@ -2,11 +2,11 @@
 
 use super::form::PageForm;
 use super::{FieldErrors, message_of, see_other, with_session_cookie};
-use crate::error::ApiError;
 use crate::pages::{
     MaybeSignedIn, PageContext, PageError, PageSession, render, render_status, safe_next, urlencode,
 };
-use crate::service::{accounts, subjects};
+use crate::service::accounts;
+use crate::service::error::{Invalid, Missing, ServiceError};
 use crate::session::{self, ClientIp};
 use crate::state::AppState;
 use askama::Template;
@@ -14,6 +14,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use privet_policy::ProfileProblem;
 use privet_store::{Account, AccountKind};
 use serde::Deserialize;
 
@@ -98,25 +99,24 @@ pub(crate) async fn signup_page(
 }
 
 /// Which field of the sign-up form an error is about.
-fn signup_error(e: &ApiError, household_name: &str) -> Option<FieldErrors> {
-    let text = e.problem().detail;
+fn signup_error(e: &ServiceError, household_name: &str) -> Option<FieldErrors> {
     Some(match e {
-        ApiError::Conflict(_) => FieldErrors::one(
+        ServiceError::Conflict(_) => FieldErrors::one(
             "email",
             "An account with this e-mail address already exists. Sign in instead.",
         ),
-        ApiError::Unprocessable(_) if text.contains("`email`") => {
+        ServiceError::Invalid(Invalid::Profile(ProfileProblem::BadEmail)) => {
             FieldErrors::one("email", "Enter an e-mail address, like name@example.com.")
         }
-        ApiError::Unprocessable(_) if text.contains("`name`") => {
-            let field = if subjects::check_name(household_name).is_err() {
+        ServiceError::Invalid(Invalid::Profile(_)) => {
+            let field = if privet_policy::check_name(household_name).is_err() {
                 "household_name"
             } else {
                 "name"
             };
             FieldErrors::one(field, "Enter a name of at most 200 printable characters.")
         }
-        ApiError::Unprocessable(_) => FieldErrors::one("password", message_of(e)),
+        ServiceError::Invalid(Invalid::Password(_)) => FieldErrors::one("password", message_of(e)),
         _ => return None,
     })
 }
@@ -220,9 +220,9 @@ pub(crate) async fn login(
             };
             signed_in(&state, &account, &headers, to).await
         }
-        Err(e @ (ApiError::Unauthorized(_) | ApiError::RateLimited { .. })) => {
+        Err(e @ (ServiceError::SignInFailed | ServiceError::RateLimited { .. })) => {
             let (status, message) = match e {
-                ApiError::RateLimited { retry_after } => (
+                ServiceError::RateLimited { retry_after } => (
                     StatusCode::TOO_MANY_REQUESTS,
                     format!(
                         "Too many sign-in attempts. Wait {} and try again.",
@@ -289,23 +289,25 @@ pub(crate) async fn accept_invite(
     let email = form.get("email").trim().to_owned();
     // Check the password before the invitation is used up, so a weak one does not spend it.
     let outcome = match privet_policy::check_password(&password, &[&email, "privet"]) {
-        Err(p) => Err(ApiError::Unprocessable(p.to_string())),
+        Err(p) => Err(ServiceError::from(p)),
         Ok(()) => accounts::accept_invite(&state, &code, &email, password).await,
     };
     let errors = match outcome {
         Ok(account) => return signed_in(&state, &account, &headers, "/my-data?done=joined").await,
-        Err(ApiError::NotFound(_)) => FieldErrors::one(
+        Err(ServiceError::NotFound(Missing::Invitation)) => FieldErrors::one(
             "code",
             "This invitation link is wrong, already used or expired. Ask the person who invited you for a new one.",
         ),
-        Err(ApiError::Conflict(_)) => FieldErrors::one(
+        Err(ServiceError::Conflict(_)) => FieldErrors::one(
             "email",
             "An account with this e-mail address already exists.",
         ),
-        Err(e @ ApiError::Unprocessable(_)) if e.problem().detail.contains("`email`") => {
+        Err(ServiceError::Invalid(Invalid::Profile(_))) => {
             FieldErrors::one("email", "Enter an e-mail address, like name@example.com.")
         }
-        Err(e @ ApiError::Unprocessable(_)) => FieldErrors::one("password", message_of(&e)),
+        Err(e @ ServiceError::Invalid(Invalid::Password(_))) => {
+            FieldErrors::one("password", message_of(&e))
+        }
         Err(e) => return Err(e.into()),
     };
     let page = PageContext {
@@ -340,12 +342,16 @@ mod tests {
 
     #[test]
     fn signup_errors_land_on_their_field() {
-        let e = ApiError::Conflict("exists".to_owned());
+        use crate::service::error::Conflict;
+        let e = ServiceError::from(Conflict::EmailTaken);
         assert!(signup_error(&e, "Home").is_some_and(|f| f.get("email").is_some()));
-        let e = ApiError::Unprocessable("the password is too short".to_owned());
+        let e = ServiceError::from(privet_policy::PasswordProblem::TooShort { min: 10 });
         assert!(signup_error(&e, "Home").is_some_and(|f| f.get("password").is_some()));
-        let e = ApiError::Unprocessable("`name` must not be empty".to_owned());
+        let e = ServiceError::from(ProfileProblem::EmptyName);
         assert!(signup_error(&e, "").is_some_and(|f| f.get("household_name").is_some()));
-        assert!(signup_error(&ApiError::Unavailable, "Home").is_none());
+        assert!(signup_error(&e, "Home").is_some_and(|f| f.get("name").is_some()));
+        let e = ServiceError::from(ProfileProblem::BadEmail);
+        assert!(signup_error(&e, "Home").is_some_and(|f| f.get("email").is_some()));
+        assert!(signup_error(&ServiceError::Unavailable, "Home").is_none());
     }
 }

@@ -4,16 +4,17 @@
 
 use super::form::PageForm;
 use super::member_of;
-use crate::access::{Caller, SubjectAction, SubjectCap, authorize_subject};
-use crate::error::ApiResult;
+use crate::access::{Caller, SubjectCap, authorize_subject};
 use crate::pages::{PageError, PageSession};
-use crate::service::consent::{self, ConsentChange, is_granted};
+use crate::service::consent::{self, ConsentChange};
+use crate::service::error::ServiceResult;
+use privet_policy::{ConsentLedger, SubjectAction};
 
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::Response;
 use privet_manifest::{Manifest, Purpose, SubjectKind as StreamSubject};
-use privet_store::{ConsentRecord, SubjectId, SubjectKind};
+use privet_store::{SubjectId, SubjectKind};
 
 /// One decision: switch an optional purpose of a product on or off.
 #[derive(Debug)]
@@ -58,26 +59,19 @@ pub(crate) fn purposes_for(m: &Manifest, kind: SubjectKind) -> Vec<&Purpose> {
         .collect()
 }
 
-/// Whether a decision about `purpose` of `product` was ever recorded in `history`.
-pub(crate) fn is_decided(history: &[ConsentRecord], product: &str, purpose: &str) -> bool {
-    history.iter().any(|r| {
-        r.consent.purpose == purpose && r.consent.product.as_deref().is_none_or(|p| p == product)
-    })
-}
-
 /// Records each choice that differs from the decision in force, or that was never made (so
 /// every choice a person makes is on record); purges after each switch-off.
 pub(crate) async fn apply(
     state: &AppState,
     cap: &SubjectCap,
     choices: &[Choice<'_>],
-) -> ApiResult<Applied> {
+) -> ServiceResult<Applied> {
     let subject = &cap.subject;
-    let history = state.store().consents(&subject.id).await?;
+    let ledger = ConsentLedger::from_history(&state.store().consents(&subject.id).await?);
     let mut applied = Applied::default();
     for c in choices {
-        let was_on = is_granted(&history, c.product, c.purpose);
-        if was_on == c.on && is_decided(&history, c.product, c.purpose) {
+        let was_on = ledger.is_granted(c.product, c.purpose);
+        if was_on == c.on && ledger.is_decided(c.product, c.purpose) {
             continue;
         }
         let decision = consent::decide(

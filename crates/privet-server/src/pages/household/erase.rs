@@ -3,9 +3,9 @@
 
 use super::form::PageForm;
 use super::{FieldErrors, attachment, member_of, view, with_session_cookie};
-use crate::access::{Caller, SubjectAction, SubjectCap, authorize_subject};
-use crate::error::ApiError;
+use crate::access::{Caller, SubjectCap, authorize_subject};
 use crate::pages::{PageContext, PageError, PageSession, render, render_status};
+use crate::service::error::{Invalid, ServiceError};
 use crate::service::{erasure, subjects};
 use crate::state::AppState;
 use askama::Template;
@@ -13,6 +13,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use privet_policy::SubjectAction;
 use privet_store::{SubjectId, SubjectKind};
 use serde::Deserialize;
 
@@ -201,11 +202,7 @@ pub(crate) async fn download_receipt(
     let claims = privet_crypto::verify_jws(state.signing().verifying_key(), jws)
         .ok()
         .filter(|c| c["typ"] == "privet-erasure-receipt")
-        .ok_or_else(|| {
-            PageError::Api(ApiError::Unprocessable(
-                "that is not an erasure receipt signed by this service".to_owned(),
-            ))
-        })?;
+        .ok_or(ServiceError::Invalid(Invalid::NotAReceipt))?;
     let id = file_safe(claims["jti"].as_str().unwrap_or("receipt"));
     Ok(attachment(
         jws.to_owned().into_response(),

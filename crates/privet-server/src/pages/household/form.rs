@@ -10,8 +10,17 @@ use axum::http::StatusCode;
 use bytes::Bytes;
 
 /// A submitted `application/x-www-form-urlencoded` form, refused when cross-site.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct PageForm(Vec<(String, String)>);
+
+/// Names the fields but never shows their values (passwords, codes, names, e-mails).
+impl std::fmt::Debug for PageForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(k, _)| k))
+            .finish()
+    }
+}
 
 impl FromRequest<AppState> for PageForm {
     type Rejection = PageError;

@@ -4,9 +4,9 @@
 use super::form::PageForm;
 use super::updates::{self, UpdateRow};
 use super::{Done, FieldErrors, message_of, see_other};
-use crate::error::ApiError;
 use crate::pages::{PageContext, PageError, PageSession, render, render_status, urlencode};
-use crate::service::{accounts, audit, devices, subjects};
+use crate::service::error::{Missing, ServiceError};
+use crate::service::{accounts, devices, subjects};
 use crate::session::SignedIn;
 use crate::state::AppState;
 use askama::Template;
@@ -163,7 +163,7 @@ pub(crate) async fn invite(
             name,
         }),
         Ok((_, None)) => Ok(see_other("/household?done=child-added")),
-        Err(e @ ApiError::Unprocessable(_)) => {
+        Err(e @ ServiceError::Invalid(_)) => {
             let errors =
                 FieldErrors::one("invite_name", message_of(&e).replace("Name", "The name"));
             let view = build(&state, &signed, name, errors).await?;
@@ -193,7 +193,7 @@ pub(crate) async fn child_sign_in(
 /// A device of the owner's household; any other answers 404.
 async fn own_device(state: &AppState, signed: &SignedIn, id: &str) -> Result<Device, PageError> {
     let household = accounts::owned_household(signed)?;
-    let not_found = || PageError::Api(ApiError::NotFound("device".to_owned()));
+    let not_found = || PageError::from(ServiceError::NotFound(Missing::Device));
     let device = match state.store().device(&DeviceId::new(id.to_owned())).await {
         Ok(d) => d,
         Err(e) if e.is_not_found() => return Err(not_found()),
@@ -255,17 +255,7 @@ pub(crate) async fn reset(
             },
         );
     }
-    let reset = devices::reset(&state, &device.id).await?;
-    audit::record(
-        &state,
-        &signed.actor(),
-        "device.reset",
-        None,
-        Vec::new(),
-        reset.records,
-        serde_json::json!({"device": device.id, "household": device.household}),
-    )
-    .await?;
+    let reset = devices::reset(&state, &device.id, &signed.actor()).await?;
     render(&ResetDonePage {
         page: PageContext::new(&state, Some(&signed)).await?,
         product,

@@ -20,8 +20,8 @@ mod two_step;
 mod updates;
 mod view;
 
-use crate::error::ApiError;
 use crate::pages::PageError;
+use crate::service::error::{Forbidden, ServiceError};
 use crate::session::SignedIn;
 use crate::state::AppState;
 use axum::Router;
@@ -173,9 +173,7 @@ pub(crate) fn attachment(
 pub(crate) fn member_of(signed: &SignedIn) -> Result<(SubjectId, SubjectId), PageError> {
     match (&signed.account.household, &signed.account.member) {
         (Some(h), Some(m)) => Ok((h.clone(), m.clone())),
-        _ => Err(PageError::Api(ApiError::Forbidden(
-            "this page is for household members; staff accounts use the console".to_owned(),
-        ))),
+        _ => Err(ServiceError::from(Forbidden::NotAMember).into()),
     }
 }
 
@@ -205,9 +203,9 @@ impl FieldErrors {
     }
 }
 
-/// The message of an API error, as a form shows it.
-pub(crate) fn message_of(e: &ApiError) -> String {
-    let text = e.problem().detail.replace('`', "");
+/// The message of a service's error, as a form shows it.
+pub(crate) fn message_of(e: &ServiceError) -> String {
+    let text = crate::error::service_detail(e).replace('`', "");
     let mut chars = text.chars();
     let Some(first) = chars.next() else {
         return String::new();
@@ -243,7 +241,7 @@ mod tests {
 
     #[test]
     fn api_messages_read_as_sentences() {
-        let e = ApiError::Unprocessable("`email` is not an e-mail address".to_owned());
+        let e = ServiceError::from(privet_policy::ProfileProblem::BadEmail);
         assert_eq!(message_of(&e), "Email is not an e-mail address.");
     }
 }

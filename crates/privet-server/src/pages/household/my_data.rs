@@ -4,11 +4,11 @@
 use super::choices::{checkbox_value, purposes_for};
 use super::records::{self, Shown, StreamView, title_of};
 use super::{Done, member_of, view};
-use crate::access::{Caller, SubjectAction, SubjectCap, authorize_subject};
-use crate::error::ApiError;
+use crate::access::{Caller, SubjectCap, authorize_subject};
 use crate::pages::{PageContext, PageError, PageSession, render};
-use crate::service::consent::is_granted;
-use crate::service::{audit, subjects};
+use crate::service::audit::{self, Event};
+use crate::service::error::{Missing, ServiceError};
+use crate::service::subjects;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
@@ -16,6 +16,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use privet_manifest::Manifest;
 use privet_manifest::notice::Notice;
+use privet_policy::{ConsentLedger, SubjectAction, SubjectDenied};
 use privet_store::{Subject, SubjectId};
 use std::sync::Arc;
 
@@ -96,7 +97,10 @@ async fn visible(
             let name = subjects::profile(state, &cap.subject).await?.name;
             Ok(Some(Visible { cap, name }))
         }
-        Err(ApiError::Forbidden(_)) => Ok(None),
+        // A member another may not see (another adult's data) is left out, not refused.
+        Err(ServiceError::SubjectDenied(SubjectDenied::NotYours | SubjectDenied::OwnerOnly)) => {
+            Ok(None)
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -140,7 +144,7 @@ async fn permission_form(
     manifests: &[Arc<Manifest>],
 ) -> Result<Option<PermissionForm>, PageError> {
     let subject = &visible.cap.subject;
-    let history = state.store().consents(&subject.id).await?;
+    let ledger = ConsentLedger::from_history(&state.store().consents(&subject.id).await?);
     let mut products = Vec::new();
     for m in manifests {
         let product = m.product.id.as_str();
@@ -165,7 +169,7 @@ async fn permission_form(
                             recipients.join(", ")
                         )
                     },
-                    on: is_granted(&history, product, p.id.as_str()),
+                    on: ledger.is_granted(product, p.id.as_str()),
                 }
             })
             .collect();
@@ -242,7 +246,7 @@ pub(crate) async fn page(
     let (household_id, member_id) = member_of(&signed)?;
     let caller = Caller::Account(Box::new(signed.clone()));
     let read = SubjectAction::Read;
-    let not_found = || PageError::Api(ApiError::NotFound("your household".to_owned()));
+    let not_found = || PageError::from(ServiceError::NotFound(Missing::Household));
     let me = visible(&state, &caller, &member_id, read)
         .await?
         .ok_or_else(not_found)?;
@@ -301,14 +305,16 @@ pub(crate) async fn page(
         .collect();
     if shown > 0 {
         // Showing decrypted records is an access like any other: it goes in the log.
+        let actor = signed.actor();
         audit::record(
             &state,
-            &signed.actor(),
-            "subject.view",
-            None,
-            all.iter().map(|s| s.pseudonym).collect(),
-            shown,
-            serde_json::json!({"page": "my-data"}),
+            Event::new(
+                &actor,
+                "subject.view",
+                serde_json::json!({"page": "my-data"}),
+            )
+            .subjects(all.iter().map(|s| s.pseudonym).collect())
+            .count(shown),
         )
         .await?;
     }

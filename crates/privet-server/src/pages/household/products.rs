@@ -3,8 +3,8 @@
 
 use super::form::PageForm;
 use super::view;
-use crate::error::ApiError;
 use crate::pages::{MaybeSignedIn, PageContext, PageError, render};
+use crate::service::error::{Missing, ServiceError};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
@@ -70,8 +70,8 @@ struct ComparePage {
     rows: Vec<(&'static str, Vec<Vec<String>>)>,
 }
 
-fn context() -> LabelContext {
-    LabelContext::privet(privet_policy::utc_date(jiff::Timestamp::now()))
+fn context(state: &AppState) -> LabelContext {
+    LabelContext::privet(state.clock().today_utc())
 }
 
 fn or_none(values: Vec<String>, none: &str) -> Vec<String> {
@@ -217,7 +217,7 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     MaybeSignedIn(signed): MaybeSignedIn,
 ) -> Result<Response, PageError> {
-    let cx = context();
+    let cx = context(&state);
     let products = state
         .products()
         .iter()
@@ -249,8 +249,8 @@ pub(crate) async fn detail(
     let m = state
         .products()
         .get(&id)
-        .ok_or_else(|| PageError::Api(ApiError::NotFound("product".to_owned())))?;
-    let label = Label::from_manifest(m, &context());
+        .ok_or(ServiceError::NotFound(Missing::Product))?;
+    let label = Label::from_manifest(m, &context(&state));
     let reasons = label
         .grade
         .reasons
@@ -290,7 +290,7 @@ pub(crate) async fn compare(
             chosen.push(id.to_owned());
         }
     }
-    let cx = context();
+    let cx = context(&state);
     let labels: Vec<Label> = chosen
         .iter()
         .filter_map(|id| state.products().get(id))

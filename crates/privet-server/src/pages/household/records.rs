@@ -1,18 +1,17 @@
 //! What the My data page shows per device and stream: the fields held and why, for how long,
 //! and a few recent records decrypted for the reader only.
 //!
-//! The records are opened exactly as the export opens them (`service::export::records`:
-//! the subject's key, the record's AAD, the stored payload, expired values skipped), but
-//! only the newest blocks are read: a page view must not decrypt a whole year of readings.
+//! The records are read as every reader reads them (`service::blocks::Scan`, the block format
+//! and the expiry rule of `privet_policy`), but only the newest blocks are read: a page view
+//! must not decrypt a whole year of readings.
 
 use super::view;
-use crate::error::{ApiError, ApiResult};
-use crate::service::payload::{self, StoredEvent};
+use crate::service::blocks::Scan;
+use crate::service::error::ServiceResult;
 use crate::state::AppState;
-use futures::StreamExt;
-use jiff::{SignedDuration, Timestamp};
-use privet_crypto::{RecordAad, open};
+use jiff::SignedDuration;
 use privet_manifest::notice::{Notice, StreamFacts};
+use privet_policy::StoredEvent;
 use privet_store::{BlockQuery, Device, Subject};
 
 /// How many recent records each table shows.
@@ -38,41 +37,30 @@ async fn recent(
     who: &Subject,
     device: &Device,
     stream: &str,
-) -> ApiResult<Vec<StoredEvent>> {
-    let key = match state.keys().get(&who.pseudonym).await {
-        Ok(k) => k,
-        Err(ApiError::NotFound(_)) => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let now = Timestamp::now();
+) -> ServiceResult<Vec<StoredEvent>> {
+    let now = state.clock().now();
     let mut rows = Vec::new();
     for window in WINDOWS {
         let since = window.and_then(|w| now.checked_sub(w).ok());
-        let mut blocks = state
-            .store()
-            .scan_blocks(BlockQuery {
+        let mut scan = Scan::start(
+            state,
+            BlockQuery {
                 subject: Some(who.pseudonym),
                 streams: vec![stream.to_owned()],
                 product: Some(device.product.clone()),
                 device: Some(device.id.clone()),
                 since,
                 ..Default::default()
-            })
-            .await?;
+            },
+        )
+        .await?;
         rows.clear();
-        while let Some(block) = blocks.next().await {
-            let block = block?;
-            let plain = open(
-                &key,
-                &RecordAad::new(block.id, block.subject, &block.stream),
-                &block.payload,
-            )?;
-            let events = payload::decode(&plain)
-                .ok_or_else(|| ApiError::Internal("record block does not decode".to_owned()))?;
+        while let Some((_, opened)) = scan.next().await? {
             rows.extend(
-                events
+                opened
+                    .live_events(now)?
                     .into_iter()
-                    .filter(|e| e.exp > now && since.is_none_or(|s| e.ts >= s)),
+                    .filter(|e| since.is_none_or(|s| e.ts >= s)),
             );
             if rows.len() >= RECENT * 8 {
                 newest_first(&mut rows);
@@ -173,7 +161,7 @@ pub(crate) async fn streams(
     notice: &Notice,
     household: &Shown<'_>,
     members: &[Shown<'_>],
-) -> ApiResult<(Vec<StreamView>, u64)> {
+) -> ServiceResult<(Vec<StreamView>, u64)> {
     let mut out = Vec::new();
     let mut shown = 0u64;
     let Some(manifest) = state.products().get(&device.product) else {

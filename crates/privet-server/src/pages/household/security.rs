@@ -5,9 +5,9 @@ use super::auth::PASSWORD_HINT;
 use super::form::PageForm;
 use super::updates::{self, UpdateRow};
 use super::{Done, FieldErrors, message_of, see_other, view};
-use crate::error::ApiError;
 use crate::pages::{PageContext, PageError, PageSession, render, render_status};
 use crate::service::accounts;
+use crate::service::error::{Invalid, ServiceError};
 use crate::session::SignedIn;
 use crate::state::AppState;
 use askama::Template;
@@ -151,13 +151,11 @@ pub(crate) async fn change_password(
     let new = form.take("new");
     match accounts::change_password(&state, &signed, current, new).await {
         Ok(n) => Ok(see_other(&format!("/account/security?done=password&n={n}"))),
-        Err(e @ ApiError::Unprocessable(_)) => {
-            let field = if e.problem().detail.contains("current password") {
-                "current"
-            } else {
-                "new"
-            };
-            with_error(&state, &signed, FieldErrors::one(field, message_of(&e))).await
+        Err(e @ ServiceError::Invalid(Invalid::WrongCurrentPassword)) => {
+            with_error(&state, &signed, FieldErrors::one("current", message_of(&e))).await
+        }
+        Err(e @ ServiceError::Invalid(_)) => {
+            with_error(&state, &signed, FieldErrors::one("new", message_of(&e))).await
         }
         Err(e) => Err(e.into()),
     }
@@ -170,17 +168,7 @@ pub(crate) async fn sign_out_others(
     form: PageForm,
 ) -> Result<Response, PageError> {
     form.check_csrf(&state, &signed)?;
-    let n = state
-        .store()
-        .delete_sessions(&signed.account.id, Some(&signed.session.id))
-        .await?;
-    accounts::event(
-        &state,
-        &signed.account,
-        "auth.signed_out_elsewhere",
-        serde_json::json!({"sessions": n}),
-    )
-    .await?;
+    let n = accounts::sign_out_elsewhere(&state, &signed).await?;
     Ok(see_other(&format!(
         "/account/security?done=signed-out-others&n={n}"
     )))

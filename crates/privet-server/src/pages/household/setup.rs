@@ -5,21 +5,20 @@
 use super::choices::{self, Choice, purposes_for};
 use super::form::PageForm;
 use super::{FieldErrors, member_of, see_other};
-use crate::access::{Caller, SubjectAction, authorize_subject};
-use crate::error::ApiError;
+use crate::access::{Caller, authorize_subject};
 use crate::pages::{PageContext, PageError, PageSession, render, render_status};
-use crate::service::consent::is_granted;
-use crate::service::{accounts, subjects, throttle};
+use crate::service::error::{Invalid, Missing, ServiceError};
+use crate::service::{accounts, devices, subjects};
 use crate::session::SignedIn;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use privet_crypto::hash_token;
 use privet_manifest::notice::{Notice, PurposeFacts};
+use privet_policy::ConsentLedger;
+use privet_policy::SubjectAction;
 use privet_store::{Device, SubjectId};
-use std::time::Instant;
 
 #[derive(Template)]
 #[template(path = "pages/household/setup.html")]
@@ -46,34 +45,16 @@ struct PreviewPage {
     claim_code: String,
 }
 
-/// Claim codes are guessable only by brute force: they share the sign-in throttle.
-fn throttle_key(signed: &SignedIn) -> String {
-    format!("claim:{}", signed.account.id)
-}
-
-fn check_throttle(state: &AppState, signed: &SignedIn) -> Result<(), FieldErrors> {
-    state
-        .throttle()
-        .check(&throttle_key(signed), Instant::now())
-        .map_err(|wait| {
-            FieldErrors::one(
-                "claim_code",
-                format!(
-                    "Too many wrong codes. Wait {} seconds and try again.",
-                    throttle::retry_after_secs(wait)
-                ),
-            )
-        })
-}
-
-fn wrong_code(state: &AppState, signed: &SignedIn) -> FieldErrors {
-    state
-        .throttle()
-        .fail_account(&throttle_key(signed), Instant::now());
-    FieldErrors::one(
-        "claim_code",
-        "That claim code is not right, or the device is already set up. Check the code printed on the device or its box.",
-    )
+/// The claim code field's error for a failed claim, if it is the code's fault.
+fn code_error(e: &ServiceError) -> Option<FieldErrors> {
+    let message = match e {
+        ServiceError::RateLimited { retry_after } => format!(
+            "Too many wrong codes. Wait {retry_after} seconds and try again."
+        ),
+        ServiceError::NotFound(Missing::ClaimCode) => "That claim code is not right, or the device is already set up. Check the code printed on the device or its box.".to_owned(),
+        _ => return None,
+    };
+    Some(FieldErrors::one("claim_code", message))
 }
 
 async fn form_again(
@@ -126,25 +107,21 @@ pub(crate) async fn preview(
     form.check_csrf(&state, &signed)?;
     let household = accounts::owned_household(&signed)?;
     let code = form.get("claim_code").trim().to_owned();
-    if let Err(errors) = check_throttle(&state, &signed) {
-        return form_again(&state, &signed, code, errors).await;
-    }
-    let device = match state.store().unclaimed_device(&hash_token(&code)).await {
+    let device = match devices::preview_claim(&state, &signed.account.id, &code).await {
         Ok(d) => d,
-        Err(e) if e.is_not_found() => {
-            let errors = wrong_code(&state, &signed);
-            return form_again(&state, &signed, code, errors).await;
-        }
-        Err(e) => return Err(e.into()),
+        Err(e) => match code_error(&e) {
+            Some(errors) => return form_again(&state, &signed, code, errors).await,
+            None => return Err(e.into()),
+        },
     };
     let notice = notice_of(&state, &device)?;
-    let history = state.store().consents(&household).await?;
+    let ledger = ConsentLedger::from_history(&state.store().consents(&household).await?);
     let (essential, optional): (Vec<_>, Vec<_>) =
         notice.purposes.iter().cloned().partition(|p| !p.optional);
     let optional = optional
         .into_iter()
         .map(|facts| Optional {
-            on: is_granted(&history, &device.product, &facts.id),
+            on: ledger.is_granted(&device.product, &facts.id),
             facts,
         })
         .collect();
@@ -163,12 +140,10 @@ pub(crate) async fn preview(
 }
 
 fn notice_of(state: &AppState, device: &Device) -> Result<Notice, PageError> {
-    let m = state.products().get(&device.product).ok_or_else(|| {
-        PageError::Api(ApiError::Unprocessable(format!(
-            "this device's product, {}, is not served here",
-            device.product
-        )))
-    })?;
+    let m = state
+        .products()
+        .get(&device.product)
+        .ok_or_else(|| ServiceError::from(Invalid::ProductNotServed(device.product.clone())))?;
     Ok(Notice::from_manifest(m))
 }
 
@@ -182,41 +157,18 @@ pub(crate) async fn confirm(
     let household = accounts::owned_household(&signed)?;
     let (_, me) = member_of(&signed)?;
     let code = form.get("claim_code").trim().to_owned();
-    if let Err(errors) = check_throttle(&state, &signed) {
-        return form_again(&state, &signed, code, errors).await;
-    }
     let member = match form.get("member") {
         "" => None,
-        id => {
-            let s = state
-                .store()
-                .subject(&SubjectId::new(id.to_owned()))
-                .await?;
-            if s.household.as_ref() != Some(&household) {
-                return Err(PageError::Api(ApiError::NotFound("member".to_owned())));
-            }
-            Some(s.id)
-        }
+        id => Some(SubjectId::new(id.to_owned())),
     };
-    let device = match state
-        .store()
-        .claim_device(&hash_token(&code), &household, member.as_ref())
-        .await
-    {
+    let claimed = devices::claim(&state, &signed.account, &household, &code, member.as_ref()).await;
+    let device = match claimed {
         Ok(d) => d,
-        Err(e) if e.is_not_found() => {
-            let errors = wrong_code(&state, &signed);
-            return form_again(&state, &signed, code, errors).await;
-        }
-        Err(e) => return Err(e.into()),
+        Err(e) => match code_error(&e) {
+            Some(errors) => return form_again(&state, &signed, code, errors).await,
+            None => return Err(e.into()),
+        },
     };
-    accounts::event(
-        &state,
-        &signed.account,
-        "household.claim_device",
-        serde_json::json!({"device": device.id, "product": device.product}),
-    )
-    .await?;
     let Some(m) = state.products().get(&device.product).cloned() else {
         return Ok(see_other("/my-data?done=device"));
     };

@@ -4,9 +4,9 @@
 use super::form::PageForm;
 use super::security::with_error;
 use super::{FieldErrors, message_of, see_other};
-use crate::error::ApiError;
 use crate::pages::{PageContext, PageError, PageSession, render, render_status};
-use crate::service::accounts::{self, Enrolment};
+use crate::service::error::ServiceError;
+use crate::service::two_step::{self, Enrolment};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::State;
@@ -46,9 +46,9 @@ pub(crate) async fn begin(
     form: PageForm,
 ) -> Result<Response, PageError> {
     form.check_csrf(&state, &signed)?;
-    let Enrolment { secret, qr_svg, .. } = match accounts::totp_begin(&state, &signed).await {
+    let Enrolment { secret, qr_svg, .. } = match two_step::begin(&state, &signed).await {
         Ok(e) => e,
-        Err(ApiError::Conflict(_)) => return Ok(see_other("/account/security#two-step")),
+        Err(ServiceError::Conflict(_)) => return Ok(see_other("/account/security#two-step")),
         Err(e) => return Err(e.into()),
     };
     render(&SetupPage {
@@ -65,12 +65,12 @@ pub(crate) async fn confirm(
     form: PageForm,
 ) -> Result<Response, PageError> {
     form.check_csrf(&state, &signed)?;
-    match accounts::totp_confirm(&state, &signed, form.get("code")).await {
+    match two_step::confirm(&state, &signed, form.get("code")).await {
         Ok(codes) => render(&CodesPage {
             page: PageContext::new(&state, Some(&signed)).await?,
             codes: codes.iter().map(|c| c.expose().to_owned()).collect(),
         }),
-        Err(e @ ApiError::Unprocessable(_)) => {
+        Err(e @ ServiceError::Invalid(_)) => {
             let errors = FieldErrors::one("code", message_of(&e));
             let mut page = PageContext::new(&state, Some(&signed)).await?;
             page.error = errors.summary();
@@ -83,7 +83,7 @@ pub(crate) async fn confirm(
                 },
             )
         }
-        Err(ApiError::Conflict(_)) => Ok(see_other("/account/security#two-step")),
+        Err(ServiceError::Conflict(_)) => Ok(see_other("/account/security#two-step")),
         Err(e) => Err(e.into()),
     }
 }
@@ -95,9 +95,9 @@ pub(crate) async fn turn_off(
     form: PageForm,
 ) -> Result<Response, PageError> {
     form.check_csrf(&state, &signed)?;
-    match accounts::totp_disable(&state, &signed, form.get("off_code")).await {
+    match two_step::disable(&state, &signed, form.get("off_code")).await {
         Ok(()) => Ok(see_other("/account/security?done=two-step-off")),
-        Err(e @ ApiError::Unprocessable(_)) => {
+        Err(e @ ServiceError::Invalid(_)) => {
             with_error(
                 &state,
                 &signed,

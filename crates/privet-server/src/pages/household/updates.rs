@@ -1,13 +1,14 @@
 //! The household's devices with their update status and the day their security updates end
-//! (from `routes::fleet::household_device_status`), for the Security and Household pages.
+//! (from `service::fleet::household_devices`), for the Security and Household pages.
 
 use super::view;
-use crate::access::{Caller, SubjectAction, authorize_subject};
+use crate::access::{Caller, authorize_subject};
 use crate::pages::PageError;
-use crate::routes::fleet::household_device_status;
+use crate::service::fleet::household_devices;
 use crate::service::releases::UpdateStatus;
 use crate::session::SignedIn;
 use crate::state::AppState;
+use privet_policy::SubjectAction;
 use privet_store::SubjectId;
 
 /// One device as the update tables show it.
@@ -36,7 +37,7 @@ pub(crate) async fn rows(
 ) -> Result<Vec<UpdateRow>, PageError> {
     let caller = Caller::Account(Box::new(signed.clone()));
     let cap = authorize_subject(state, &caller, household, SubjectAction::Read).await?;
-    Ok(household_device_status(state, &cap.subject.id)
+    Ok(household_devices(state, &cap.subject.id)
         .await?
         .into_iter()
         .map(|d| {

@@ -1,0 +1,213 @@
+//! Consent decisions and objections, and the one rule for which decision is in force.
+//!
+//! Every decision is appended to a subject's history. The decision in force for a product and
+//! purpose is the latest one recorded for that product; failing that, the latest one recorded
+//! for every product; failing that, none: consent-based purposes are off until granted.
+
+use crate::ids::SubjectId;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// A consent decision to record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewConsent {
+    /// Whose consent.
+    pub subject: SubjectId,
+    /// The product it applies to; `None` for every product declaring the purpose.
+    pub product: Option<String>,
+    /// The purpose key.
+    pub purpose: String,
+    /// Granted or withdrawn.
+    pub granted: bool,
+    /// The manifest versions the person saw (`product@version`, comma separated).
+    pub manifest_version: String,
+    /// When.
+    pub at: Timestamp,
+    /// Who recorded it (an id: `account:…`, `key:…`).
+    pub actor: String,
+    /// How (`api`, `web`, `device`, `request`, …).
+    pub channel: String,
+}
+
+/// A recorded consent decision.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConsentRecord {
+    /// Sequence number: history order.
+    pub seq: i64,
+    /// The decision.
+    #[serde(flatten)]
+    pub consent: NewConsent,
+}
+
+/// An objection to a purpose (UK GDPR Art. 21), recorded for a subject.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Objection {
+    /// Whose.
+    pub subject: SubjectId,
+    /// One product, or every product (`None`).
+    pub product: Option<String>,
+    /// The purpose objected to.
+    pub purpose: String,
+    /// When.
+    pub at: Timestamp,
+    /// Who recorded it.
+    pub actor: String,
+}
+
+/// One subject's consent decisions in force, resolved from its history.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConsentLedger {
+    /// (product or every product, purpose) → (seq, granted) of the latest decision.
+    latest: HashMap<(Option<String>, String), (i64, bool)>,
+}
+
+impl ConsentLedger {
+    /// Resolves a subject's history (any order): the latest decision per product and purpose.
+    pub fn from_history<'a>(history: impl IntoIterator<Item = &'a ConsentRecord>) -> Self {
+        let mut ledger = ConsentLedger::default();
+        for r in history {
+            ledger.add(r);
+        }
+        ledger
+    }
+
+    /// Takes one more decision into account.
+    pub fn add(&mut self, r: &ConsentRecord) {
+        let slot = self
+            .latest
+            .entry((r.consent.product.clone(), r.consent.purpose.clone()))
+            .or_insert((r.seq, r.consent.granted));
+        if r.seq >= slot.0 {
+            *slot = (r.seq, r.consent.granted);
+        }
+    }
+
+    fn decision(&self, product: &str, purpose: &str) -> Option<bool> {
+        // Borrowed lookups would need a custom key type; the strings are short.
+        let specific = self
+            .latest
+            .get(&(Some(product.to_owned()), purpose.to_owned()));
+        let general = self.latest.get(&(None, purpose.to_owned()));
+        specific.or(general).map(|&(_, granted)| granted)
+    }
+
+    /// Whether `purpose` of `product` is granted now: a product's own decision overrides one
+    /// for every product; no decision means off.
+    pub fn is_granted(&self, product: &str, purpose: &str) -> bool {
+        self.decision(product, purpose).unwrap_or(false)
+    }
+
+    /// Whether any decision about `purpose` of `product` was ever recorded (so a page can tell
+    /// "off because you said so" from "off because you were never asked").
+    pub fn is_decided(&self, product: &str, purpose: &str) -> bool {
+        self.decision(product, purpose).is_some()
+    }
+}
+
+/// Whether `purpose` of `product` is granted in `history` (one subject's decisions).
+pub fn is_granted(history: &[ConsentRecord], product: &str, purpose: &str) -> bool {
+    ConsentLedger::from_history(history).is_granted(product, purpose)
+}
+
+/// Whether `purpose` of `product` is objected to in `objections` (one subject's).
+pub fn is_objected(objections: &[Objection], product: &str, purpose: &str) -> bool {
+    objections
+        .iter()
+        .any(|o| o.purpose == purpose && o.product.as_deref().is_none_or(|p| p == product))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn rec(seq: i64, product: Option<&str>, granted: bool) -> ConsentRecord {
+        ConsentRecord {
+            seq,
+            consent: NewConsent {
+                subject: SubjectId::new("m"),
+                product: product.map(str::to_owned),
+                purpose: "p".into(),
+                granted,
+                manifest_version: "x@1".into(),
+                at: Timestamp::UNIX_EPOCH,
+                actor: "a".into(),
+                channel: "api".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn product_decisions_override_general_ones_and_latest_wins() {
+        assert!(!is_granted(&[], "a", "p"), "off until granted");
+        assert!(is_granted(&[rec(1, None, true)], "a", "p"));
+        assert!(!is_granted(
+            &[rec(1, None, true), rec(2, Some("a"), false)],
+            "a",
+            "p"
+        ));
+        assert!(
+            !is_granted(&[rec(2, Some("a"), false), rec(3, None, true)], "a", "p"),
+            "a later general grant does not override the product's own withdrawal"
+        );
+        assert!(is_granted(
+            &[rec(2, Some("a"), false), rec(3, None, true)],
+            "b",
+            "p"
+        ));
+        assert!(!is_granted(
+            &[rec(1, None, true), rec(4, None, false)],
+            "a",
+            "p"
+        ));
+        assert!(
+            is_granted(
+                &[rec(4, Some("a"), true), rec(1, Some("a"), false)],
+                "a",
+                "p"
+            ),
+            "history order is by seq, not by position"
+        );
+    }
+
+    #[test]
+    fn decided_means_any_decision_for_the_product_or_all_products() {
+        let l = ConsentLedger::from_history(&[rec(1, Some("a"), false)]);
+        assert!(l.is_decided("a", "p") && !l.is_decided("b", "p"));
+        assert!(!l.is_decided("a", "q"));
+        assert!(ConsentLedger::from_history(&[rec(1, None, false)]).is_decided("b", "p"));
+    }
+
+    #[test]
+    fn objections_to_every_product_or_this_one_count() {
+        let o = |product: Option<&str>| Objection {
+            subject: SubjectId::new("m"),
+            product: product.map(str::to_owned),
+            purpose: "p".into(),
+            at: Timestamp::UNIX_EPOCH,
+            actor: "a".into(),
+        };
+        assert!(is_objected(&[o(None)], "a", "p"));
+        assert!(is_objected(&[o(Some("a"))], "a", "p"));
+        assert!(!is_objected(&[o(Some("b"))], "a", "p"));
+        assert!(!is_objected(&[o(None)], "a", "q"));
+    }
+
+    proptest! {
+        #[test]
+        fn the_latest_decision_for_the_product_is_the_answer(
+            decisions in proptest::collection::vec((any::<bool>(), any::<bool>()), 1..20)
+        ) {
+            let history: Vec<ConsentRecord> = decisions
+                .iter()
+                .enumerate()
+                .map(|(i, (specific, granted))| rec(i as i64, specific.then_some("a"), *granted))
+                .collect();
+            let latest_specific = history.iter().rev().find(|r| r.consent.product.is_some());
+            let latest_general = history.iter().rev().find(|r| r.consent.product.is_none());
+            let expected = latest_specific.or(latest_general).is_some_and(|r| r.consent.granted);
+            prop_assert_eq!(is_granted(&history, "a", "p"), expected);
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! What a subject's profile may hold: a name and an e-mail address, checked one way wherever
+//! they are entered (sign-up, invitations, members, rectification, staff accounts).
+
+/// Longest name accepted, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Longest e-mail address accepted, in bytes (RFC 5321's path limit).
+pub const MAX_EMAIL_BYTES: usize = 254;
+
+/// Why a name or e-mail address was refused. Never repeats the value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProfileProblem {
+    /// An empty name.
+    #[error("`name` must not be empty")]
+    EmptyName,
+    /// A name too long or with control characters.
+    #[error("`name` must be at most {MAX_NAME_CHARS} printable characters")]
+    BadName,
+    /// Not an e-mail address.
+    #[error("`email` is not an e-mail address")]
+    BadEmail,
+}
+
+/// A name as stored: trimmed; not empty, printable, at most [`MAX_NAME_CHARS`] characters.
+pub fn check_name(name: &str) -> Result<&str, ProfileProblem> {
+    let n = name.trim();
+    if n.is_empty() {
+        return Err(ProfileProblem::EmptyName);
+    }
+    if n.chars().count() > MAX_NAME_CHARS || n.chars().any(char::is_control) {
+        return Err(ProfileProblem::BadName);
+    }
+    Ok(n)
+}
+
+/// An e-mail address as stored and looked up: trimmed and lowercased, with a local part, an
+/// `@` and a dotted domain, no spaces or control characters, at most [`MAX_EMAIL_BYTES`].
+pub fn normalize_email(email: &str) -> Result<String, ProfileProblem> {
+    let e = email.trim().to_lowercase();
+    let ok = e.len() <= MAX_EMAIL_BYTES
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+        && e.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
+    if ok {
+        Ok(e)
+    } else {
+        Err(ProfileProblem::BadEmail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_printable_and_bounded() {
+        assert_eq!(check_name("  Sam "), Ok("Sam"));
+        assert_eq!(check_name("   "), Err(ProfileProblem::EmptyName));
+        assert_eq!(check_name("a\u{7}b"), Err(ProfileProblem::BadName));
+        assert_eq!(
+            check_name(&"x".repeat(MAX_NAME_CHARS)).map(str::len),
+            Ok(MAX_NAME_CHARS)
+        );
+        assert_eq!(
+            check_name(&"x".repeat(MAX_NAME_CHARS + 1)),
+            Err(ProfileProblem::BadName)
+        );
+    }
+
+    #[test]
+    fn addresses_are_normalised_and_checked() {
+        assert_eq!(
+            normalize_email(" Alex@Example.ORG ").as_deref(),
+            Ok("alex@example.org")
+        );
+        for bad in [
+            "",
+            "alex",
+            "@example.org",
+            "alex@",
+            "alex@example",
+            "alex@.example.org",
+            "alex@example.org.",
+            "al ex@example.org",
+            "a@b@example.org",
+            "alex@exa\u{1}mple.org",
+        ] {
+            assert_eq!(
+                normalize_email(bad),
+                Err(ProfileProblem::BadEmail),
+                "{bad:?}"
+            );
+        }
+        let long = format!("{}@example.org", "a".repeat(MAX_EMAIL_BYTES));
+        assert_eq!(normalize_email(&long), Err(ProfileProblem::BadEmail));
+    }
+}

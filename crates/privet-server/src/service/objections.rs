@@ -1,0 +1,70 @@
+//! Objections (UK GDPR Art. 21): the purposes objected to stop applying to the subject at
+//! once, and data only they justified is purged; both are audited, whoever records them.
+
+use crate::service::audit::{self, Event};
+use crate::service::error::{Invalid, ServiceResult};
+use crate::service::permissions;
+use crate::service::purge::{self, Cause};
+use crate::state::AppState;
+use privet_store::{Objection, Subject};
+
+/// Records objections to every legitimate-interests (or public-task) purpose of the products
+/// of the subject's household — or to the purposes named — and purges what they justified.
+/// Returns the `product/purpose` pairs objected to.
+pub async fn object(
+    state: &AppState,
+    subject: &Subject,
+    purposes: &[String],
+    actor: &str,
+) -> ServiceResult<Vec<String>> {
+    let mut products: Vec<String> = state
+        .store()
+        .devices_of(subject.household_id())
+        .await?
+        .into_iter()
+        .map(|d| d.product)
+        .collect();
+    products.sort();
+    products.dedup();
+    let mut objected = Vec::new();
+    for product in products {
+        let Some(m) = state.products().get(&product) else {
+            continue;
+        };
+        for p in m.purposes.iter().filter(|p| p.is_objectable()) {
+            if !purposes.is_empty() && !purposes.iter().any(|x| x == p.id.as_str()) {
+                continue;
+            }
+            state
+                .store()
+                .record_objection(Objection {
+                    subject: subject.id.clone(),
+                    product: Some(product.clone()),
+                    purpose: p.id.to_string(),
+                    at: state.clock().now(),
+                    actor: actor.to_owned(),
+                })
+                .await?;
+            permissions::changed(state, subject.household_id());
+            objected.push((product.clone(), p.id.to_string()));
+        }
+    }
+    if objected.is_empty() && !purposes.is_empty() {
+        return Err(Invalid::NotObjectable.into());
+    }
+    let names: Vec<String> = objected.iter().map(|(m, p)| format!("{m}/{p}")).collect();
+    audit::record(
+        state,
+        Event::new(
+            actor,
+            "subject.object",
+            serde_json::json!({"purposes": names}),
+        )
+        .subjects(vec![subject.pseudonym]),
+    )
+    .await?;
+    for (_, purpose) in &objected {
+        purge::unjustified(state, subject, purpose, Cause::Objection, actor).await?;
+    }
+    Ok(names)
+}

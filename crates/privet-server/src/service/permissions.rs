@@ -1,0 +1,124 @@
+//! A household's [`Permissions`], loaded once and cached until something that feeds them
+//! changes (a consent, an objection, a restriction, a member, an erasure): ingest asks them
+//! for every batch, reads for every subject they meet.
+//!
+//! Every change goes through a service that calls [`changed`] after its write commits. A load
+//! racing with a change is not cached (a generation counter tells), so a cached value is never
+//! older than the last change.
+
+use crate::service::error::ServiceResult;
+use crate::state::AppState;
+use privet_policy::{Permissions, Subject, SubjectId, SubjectKind, SubjectPermissions};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Households kept; beyond this the cache starts again (a load is four small reads).
+const MAX_CACHED: usize = 50_000;
+
+/// A household's subjects and what they allow, as of one load.
+#[derive(Debug)]
+pub struct HouseholdPermissions {
+    /// The household first, then its members.
+    pub subjects: Vec<Subject>,
+    /// Their consents, objections and restrictions.
+    pub permissions: Permissions,
+}
+
+impl HouseholdPermissions {
+    /// The members' ids (the only ids an event's `member` may name).
+    pub fn member_ids(&self) -> Vec<String> {
+        self.subjects
+            .iter()
+            .filter(|s| s.kind == SubjectKind::Member)
+            .map(|s| s.id.as_str().to_owned())
+            .collect()
+    }
+
+    /// A subject of the household.
+    pub fn subject(&self, id: &str) -> Option<&Subject> {
+        self.subjects.iter().find(|s| s.id.as_str() == id)
+    }
+
+    /// What a subject of the household allows.
+    pub fn of(&self, id: &str) -> Option<&SubjectPermissions> {
+        self.permissions.of(id)
+    }
+}
+
+/// The cache.
+#[derive(Default)]
+pub struct PermissionsCache {
+    households: Mutex<HashMap<SubjectId, Arc<HouseholdPermissions>>>,
+    generation: AtomicU64,
+}
+
+impl PermissionsCache {
+    fn get(&self, household: &SubjectId) -> Option<Arc<HouseholdPermissions>> {
+        self.households.lock().ok()?.get(household).cloned()
+    }
+
+    fn insert(&self, household: SubjectId, value: Arc<HouseholdPermissions>, generation: u64) {
+        let Ok(mut map) = self.households.lock() else {
+            return;
+        };
+        // Checked under the lock that `invalidate` also takes: no change since the load began.
+        if self.generation.load(Ordering::SeqCst) != generation {
+            return;
+        }
+        if map.len() >= MAX_CACHED {
+            map.clear();
+        }
+        map.insert(household, value);
+    }
+
+    fn invalidate(&self, household: &SubjectId) {
+        if let Ok(mut map) = self.households.lock() {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+            map.remove(household);
+        }
+    }
+}
+
+/// The permissions of `household` and its members.
+pub async fn of_household(
+    state: &AppState,
+    household: &SubjectId,
+) -> ServiceResult<Arc<HouseholdPermissions>> {
+    let cache = state.permissions();
+    if let Some(p) = cache.get(household) {
+        return Ok(p);
+    }
+    let generation = cache.generation.load(Ordering::SeqCst);
+    let store = state.store();
+    let mut subjects = vec![store.subject(household).await?];
+    subjects.extend(store.members(household).await?);
+    let ids: Vec<SubjectId> = subjects.iter().map(|s| s.id.clone()).collect();
+    let consents = store.consent_histories(&ids).await?;
+    let objections = store.objections(&ids).await?;
+    let loaded = Arc::new(HouseholdPermissions {
+        permissions: Permissions::new(&subjects, &consents, &objections),
+        subjects,
+    });
+    cache.insert(household.clone(), loaded.clone(), generation);
+    Ok(loaded)
+}
+
+/// What `subject` allows now, with its household's cached permissions.
+pub async fn of_subject(state: &AppState, subject: &Subject) -> ServiceResult<SubjectPermissions> {
+    let id = subject.id.as_str();
+    if let Some(p) = of_household(state, subject.household_id()).await?.of(id) {
+        return Ok(p.clone());
+    }
+    // Not in what was cached (created since, by a path that did not say so): load afresh.
+    changed(state, subject.household_id());
+    let fresh = of_household(state, subject.household_id()).await?;
+    Ok(fresh.of(id).cloned().unwrap_or_else(|| {
+        SubjectPermissions::new(subject.restricted, std::iter::empty(), std::iter::empty())
+    }))
+}
+
+/// Forgets the household's cached permissions: call after a change that feeds them commits.
+pub fn changed(state: &AppState, household: &SubjectId) {
+    state.permissions().invalidate(household);
+}

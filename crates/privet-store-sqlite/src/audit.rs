@@ -1,0 +1,133 @@
+//! The audit log: rows of the hash chain, stored as `privet_policy::audit::link` makes them.
+//!
+//! The hash covers the entry's stored text exactly (`body`), so verification never depends on
+//! how JSON happens to be re-serialised; this module neither hashes nor verifies.
+
+use crate::codec::{audit_hash, limit, ts};
+use privet_crypto::Pseudonym;
+use privet_policy::audit::{self, AuditEntry, NewAuditEntry, StoredAuditRow};
+use privet_store::{Context, Error, Result};
+use rusqlite::{Connection, OptionalExtension, Params, Row, params};
+
+/// Appends `entry` after the newest row. Runs on the writer, inside its transaction, so the
+/// head read here is still the head when the row is written.
+pub(crate) fn append(c: &Connection, entry: NewAuditEntry) -> Result<AuditEntry> {
+    let head: Option<(i64, Vec<u8>)> = c
+        .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+        .op("read audit head")?;
+    let head = head
+        .map(|(seq, hash)| Ok::<_, Error>((seq, audit_hash(&hash)?)))
+        .transpose()?;
+    let (row, linked) = audit::link(head, entry).map_err(|_| Error::Corrupt {
+        what: "audit entry",
+    })?;
+    c.prepare_cached("INSERT INTO audit (seq, at, body, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5)")
+        .and_then(|mut s| {
+            s.execute(params![
+                row.seq,
+                row.at_micros,
+                row.text,
+                row.prev.as_bytes().as_slice(),
+                row.hash.as_bytes().as_slice()
+            ])
+        })
+        .op("append audit entry")?;
+    Ok(linked)
+}
+
+const COLUMNS: &str = "seq, at, body, prev, hash";
+
+/// A row's columns, before its hashes are checked for length.
+type RawRow = (i64, i64, String, Vec<u8>, Vec<u8>);
+
+fn stored(r: &Row<'_>) -> rusqlite::Result<RawRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+/// Rows selected by `filter` (a `WHERE … ORDER BY … LIMIT …` tail), as stored.
+fn rows(c: &Connection, filter: &str, p: impl Params) -> Result<Vec<StoredAuditRow>> {
+    let mut stmt = c
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM audit {filter}"))
+        .op("read audit")?;
+    let raw = stmt.query_map(p, stored).op("read audit")?;
+    let mut out = Vec::new();
+    for r in raw {
+        let (seq, at_micros, text, prev, hash) = r.op("read audit")?;
+        out.push(StoredAuditRow {
+            seq,
+            at_micros,
+            text,
+            prev: audit_hash(&prev)?,
+            hash: audit_hash(&hash)?,
+        });
+    }
+    Ok(out)
+}
+
+fn decode(row: &StoredAuditRow) -> Result<AuditEntry> {
+    row.decode().map_err(|_| Error::Corrupt {
+        what: "audit entry",
+    })
+}
+
+/// Rows from `from_seq` on, in order.
+pub(crate) fn rows_from(c: &Connection, from_seq: i64, n: usize) -> Result<Vec<StoredAuditRow>> {
+    rows(
+        c,
+        "WHERE seq >= ?1 ORDER BY seq LIMIT ?2",
+        params![from_seq, limit(n)],
+    )
+}
+
+/// Entries at or after `since`, oldest first.
+pub(crate) fn list(
+    c: &Connection,
+    since: Option<jiff::Timestamp>,
+    n: usize,
+) -> Result<Vec<AuditEntry>> {
+    let since = since.map_or(i64::MIN, ts);
+    rows(
+        c,
+        "WHERE at >= ?1 ORDER BY seq LIMIT ?2",
+        params![since, limit(n)],
+    )?
+    .iter()
+    .map(decode)
+    .collect()
+}
+
+/// Entries that list `subject`.
+pub(crate) fn for_subject(c: &Connection, subject: &Pseudonym) -> Result<Vec<AuditEntry>> {
+    // Subjects are listed by pseudonym inside the body; the hex form cannot occur by accident,
+    // and each match is confirmed on the decoded entry.
+    let needle = format!("%\"{subject}\"%");
+    let mut out = Vec::new();
+    for row in rows(c, "WHERE body LIKE ?1 ORDER BY seq", [needle])? {
+        let e = decode(&row)?;
+        if e.entry.subjects.contains(subject) {
+            out.push(e);
+        }
+    }
+    Ok(out)
+}
+
+/// The newest entries by `actor`, newest first.
+pub(crate) fn by_actor(c: &Connection, actor: &str, n: usize) -> Result<Vec<AuditEntry>> {
+    let needle = format!(
+        "%\"actor\":{}%",
+        serde_json::Value::String(actor.to_owned())
+    );
+    let mut out = Vec::new();
+    for row in rows(
+        c,
+        "WHERE body LIKE ?1 ORDER BY seq DESC LIMIT ?2",
+        params![needle, limit(n)],
+    )? {
+        let e = decode(&row)?;
+        if e.entry.actor == actor {
+            out.push(e);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,103 @@
+//! Consent history: every decision is appended and read back whole. Which decision is in
+//! force is `privet_policy::ConsentLedger`'s to say, not a query's.
+
+use crate::codec::{from_ts, ts};
+use privet_policy::{ConsentRecord, NewConsent, SubjectId};
+use privet_store::{Context, Result};
+use rusqlite::{Connection, Row, params};
+
+const COLUMNS: &str =
+    "seq, subject, product, purpose, granted, manifest_version, at, actor, channel";
+
+type RawConsent = (
+    i64,
+    String,
+    Option<String>,
+    String,
+    bool,
+    String,
+    i64,
+    String,
+    String,
+);
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<RawConsent> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+    ))
+}
+
+fn decode(raw: RawConsent) -> Result<ConsentRecord> {
+    let (seq, subject, product, purpose, granted, manifest_version, at, actor, channel) = raw;
+    Ok(ConsentRecord {
+        seq,
+        consent: NewConsent {
+            subject: SubjectId::new(subject),
+            product,
+            purpose,
+            granted,
+            manifest_version,
+            at: from_ts(at)?,
+            actor,
+            channel,
+        },
+    })
+}
+
+/// Appends a decision.
+pub(crate) fn record(c: &Connection, n: &NewConsent) -> Result<ConsentRecord> {
+    c.execute(
+        "INSERT INTO consents (subject, product, purpose, granted, manifest_version, at, actor, channel) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            n.subject.as_str(),
+            n.product,
+            n.purpose,
+            n.granted,
+            n.manifest_version,
+            ts(n.at),
+            n.actor,
+            n.channel
+        ],
+    )
+    .op("record consent")?;
+    Ok(ConsentRecord {
+        seq: c.last_insert_rowid(),
+        consent: n.clone(),
+    })
+}
+
+/// One subject's history, oldest first.
+pub(crate) fn history(c: &Connection, subject: &SubjectId) -> Result<Vec<ConsentRecord>> {
+    let mut stmt = c
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM consents WHERE subject = ?1 ORDER BY seq"
+        ))
+        .op("read consents")?;
+    let rows = stmt
+        .query_map([subject.as_str()], from_row)
+        .op("read consents")?;
+    let mut out = Vec::new();
+    for raw in rows {
+        out.push(decode(raw.op("read consents")?)?);
+    }
+    Ok(out)
+}
+
+/// The whole histories of these subjects, oldest first across all of them.
+pub(crate) fn histories(c: &Connection, subjects: &[SubjectId]) -> Result<Vec<ConsentRecord>> {
+    let unique: std::collections::BTreeSet<&SubjectId> = subjects.iter().collect();
+    let mut out = Vec::new();
+    for s in unique {
+        out.extend(history(c, s)?);
+    }
+    out.sort_by_key(|r| r.seq);
+    Ok(out)
+}

@@ -1,0 +1,168 @@
+//! Rights requests and objections.
+
+use crate::codec::{conflict_or, from_opt_ts, from_ts, not_found_or, ts};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use privet_policy::{Objection, SubjectId};
+use privet_store::{Context, Error, RequestKind, Result, RightsRequest};
+use rusqlite::{Connection, Row, params};
+
+const COLUMNS: &str = "id, kind, subject, received_at, due, extended_due, extension_reason, status, completed_at, created_by, created_at";
+
+fn decode(r: &Row<'_>) -> Result<RightsRequest> {
+    let e = |e: rusqlite::Error| Error::backend("read request", e);
+    let date = |s: String| {
+        s.parse::<jiff::civil::Date>().map_err(|_| Error::Corrupt {
+            what: "request date",
+        })
+    };
+    let kind: String = r.get(1).map_err(e)?;
+    let status: String = r.get(7).map_err(e)?;
+    let extended: Option<String> = r.get(5).map_err(e)?;
+    Ok(RightsRequest {
+        id: r.get(0).map_err(e)?,
+        kind: RequestKind::parse(&kind).ok_or(Error::Corrupt {
+            what: "request kind",
+        })?,
+        subject: SubjectId::new(r.get::<_, String>(2).map_err(e)?),
+        received_at: from_ts(r.get(3).map_err(e)?)?,
+        due: date(r.get(4).map_err(e)?)?,
+        extended_due: extended.map(date).transpose()?,
+        extension_reason: r.get(6).map_err(e)?,
+        done: status == "done",
+        completed_at: from_opt_ts(r.get(8).map_err(e)?)?,
+        created_by: r.get(9).map_err(e)?,
+        created_at: from_ts(r.get(10).map_err(e)?)?,
+    })
+}
+
+/// Stores a new request.
+pub(crate) fn create(c: &Connection, r: &RightsRequest) -> Result<()> {
+    c.execute(
+        &format!(
+            "INSERT INTO requests ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        ),
+        params![
+            r.id,
+            r.kind.as_str(),
+            r.subject.as_str(),
+            ts(r.received_at),
+            r.due.to_string(),
+            r.extended_due.map(|d| d.to_string()),
+            r.extension_reason,
+            if r.done { "done" } else { "open" },
+            r.completed_at.map(ts),
+            r.created_by,
+            ts(r.created_at)
+        ],
+    )
+    .map_err(|e| conflict_or(e, "request", &r.id, "create request"))?;
+    Ok(())
+}
+
+/// The request after a conditional write: `Conflict` if the write's condition failed (its
+/// state is not what the write expects), `NotFound` if there is no such request.
+fn after(c: &Connection, n: usize, id: &str) -> Result<RightsRequest> {
+    let r = get(c, id)?;
+    if n == 0 {
+        return Err(Error::conflict("request", id));
+    }
+    Ok(r)
+}
+
+/// Extends an open request once.
+pub(crate) fn extend(c: &Connection, id: &str, due: Date, reason: &str) -> Result<RightsRequest> {
+    let n = c
+        .execute(
+            "UPDATE requests SET extended_due = ?2, extension_reason = ?3
+             WHERE id = ?1 AND status = 'open' AND extended_due IS NULL",
+            params![id, due.to_string(), reason],
+        )
+        .op("extend request")?;
+    after(c, n, id)
+}
+
+/// Completes an open request, once.
+pub(crate) fn complete(c: &Connection, id: &str, at: Timestamp) -> Result<RightsRequest> {
+    let n = c
+        .execute(
+            "UPDATE requests SET status = 'done', completed_at = ?2 WHERE id = ?1 AND status = 'open'",
+            params![id, ts(at)],
+        )
+        .op("complete request")?;
+    after(c, n, id)
+}
+
+/// One request.
+pub(crate) fn get(c: &Connection, id: &str) -> Result<RightsRequest> {
+    let mut stmt = c
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM requests WHERE id = ?1"))
+        .op("read request")?;
+    let mut rows = stmt.query([id]).op("read request")?;
+    match rows.next().op("read request")? {
+        Some(r) => decode(r),
+        None => Err(not_found_or(
+            rusqlite::Error::QueryReturnedNoRows,
+            "request",
+            id,
+            "read request",
+        )),
+    }
+}
+
+/// Every request, by due date.
+pub(crate) fn all(c: &Connection) -> Result<Vec<RightsRequest>> {
+    let mut stmt = c
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM requests ORDER BY due, received_at, id"
+        ))
+        .op("list requests")?;
+    let mut rows = stmt.query([]).op("list requests")?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().op("list requests")? {
+        out.push(decode(r)?);
+    }
+    Ok(out)
+}
+
+/// Records an objection.
+pub(crate) fn object(c: &Connection, o: &Objection) -> Result<()> {
+    c.execute(
+        "INSERT INTO objections (subject, product, purpose, at, actor) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![o.subject.as_str(), o.product, o.purpose, ts(o.at), o.actor],
+    )
+    .op("record objection")?;
+    Ok(())
+}
+
+/// The objections of these subjects.
+pub(crate) fn objections(c: &Connection, subjects: &[SubjectId]) -> Result<Vec<Objection>> {
+    let mut stmt = c
+        .prepare_cached("SELECT subject, product, purpose, at, actor FROM objections WHERE subject = ?1 ORDER BY seq")
+        .op("read objections")?;
+    let mut out = Vec::new();
+    for s in subjects {
+        let rows = stmt
+            .query_map([s.as_str()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })
+            .op("read objections")?;
+        for row in rows {
+            let (subject, product, purpose, at, actor) = row.op("read objections")?;
+            out.push(Objection {
+                subject: SubjectId::new(subject),
+                product,
+                purpose,
+                at: from_ts(at)?,
+                actor,
+            });
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,186 @@
+//! Subjects (households and members) and erasure of their rows.
+
+use crate::codec::{changed, conflict_or, from_ts, not_found_or, pseudonym, ts};
+use jiff::Timestamp;
+use privet_crypto::Pseudonym;
+use privet_policy::{DeviceDisposition, ErasureStep, Subject, SubjectId, SubjectKind};
+use privet_store::{Context, ErasedSubject, Error, NewSubject, Result};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+const COLUMNS: &str = "id, kind, household, pseudonym, child, restricted, profile, created_at";
+
+type RawSubject = (
+    String,
+    String,
+    Option<String>,
+    Vec<u8>,
+    bool,
+    bool,
+    Vec<u8>,
+    i64,
+);
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<RawSubject> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+    ))
+}
+
+fn decode(raw: RawSubject) -> Result<Subject> {
+    let (id, kind, household, pseud, child, restricted, profile, created_at) = raw;
+    Ok(Subject {
+        id: SubjectId::new(id),
+        kind: SubjectKind::parse(&kind).ok_or(Error::Corrupt {
+            what: "subject kind",
+        })?,
+        household: household.map(SubjectId::new),
+        pseudonym: pseudonym(&pseud)?,
+        child,
+        restricted,
+        profile,
+        created_at: from_ts(created_at)?,
+    })
+}
+
+pub(crate) fn create(c: &Connection, s: &NewSubject) -> Result<()> {
+    c.execute(
+        &format!("INSERT INTO subjects ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)"),
+        params![
+            s.id.as_str(),
+            s.kind.as_str(),
+            s.household.as_ref().map(|h| h.as_str()),
+            s.pseudonym.as_bytes().as_slice(),
+            s.child,
+            s.profile,
+            ts(s.created_at)
+        ],
+    )
+    .map_err(|e| conflict_or(e, "subject", s.id.as_str(), "create subject"))?;
+    Ok(())
+}
+
+pub(crate) fn get(c: &Connection, id: &SubjectId) -> Result<Subject> {
+    let raw = c
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM subjects WHERE id = ?1"),
+            [id.as_str()],
+            from_row,
+        )
+        .map_err(|e| not_found_or(e, "subject", id.as_str(), "read subject"))?;
+    decode(raw)
+}
+
+pub(crate) fn by_pseudonym(c: &Connection, p: &Pseudonym) -> Result<Subject> {
+    let raw = c
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM subjects WHERE pseudonym = ?1"),
+            [p.as_bytes().as_slice()],
+            from_row,
+        )
+        .map_err(|e| not_found_or(e, "subject", "(pseudonym)", "read subject"))?;
+    decode(raw)
+}
+
+pub(crate) fn members(c: &Connection, household: &SubjectId) -> Result<Vec<Subject>> {
+    let mut stmt = c
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM subjects WHERE household = ?1 ORDER BY created_at, id"
+        ))
+        .op("read members")?;
+    let rows = stmt
+        .query_map([household.as_str()], from_row)
+        .op("read members")?;
+    let mut out = Vec::new();
+    for raw in rows {
+        out.push(decode(raw.op("read members")?)?);
+    }
+    Ok(out)
+}
+
+pub(crate) fn all_pseudonyms(c: &Connection) -> Result<Vec<Pseudonym>> {
+    let mut stmt = c
+        .prepare("SELECT pseudonym FROM subjects")
+        .op("read pseudonyms")?;
+    let rows = stmt
+        .query_map([], |r| r.get::<_, Vec<u8>>(0))
+        .op("read pseudonyms")?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(pseudonym(&r.op("read pseudonyms")?)?);
+    }
+    Ok(out)
+}
+
+pub(crate) fn update_profile(c: &Connection, id: &SubjectId, profile: &[u8]) -> Result<()> {
+    let n = c
+        .execute(
+            "UPDATE subjects SET profile = ?2 WHERE id = ?1",
+            params![id.as_str(), profile],
+        )
+        .op("update profile")?;
+    found(n, id)
+}
+
+pub(crate) fn set_restricted(c: &Connection, id: &SubjectId, restricted: bool) -> Result<()> {
+    let n = c
+        .execute(
+            "UPDATE subjects SET restricted = ?2 WHERE id = ?1",
+            params![id.as_str(), restricted],
+        )
+        .op("restrict subject")?;
+    found(n, id)
+}
+
+fn found(n: usize, id: &SubjectId) -> Result<()> {
+    if n == 0 {
+        Err(Error::not_found("subject", id.as_str()))
+    } else {
+        Ok(())
+    }
+}
+
+/// Carries out one erasure step: the subject's row and everything keyed by its id go; its
+/// devices are treated as the step says (the policy decided which).
+pub(crate) fn erase(c: &Connection, step: &ErasureStep, at: Timestamp) -> Result<ErasedSubject> {
+    let id = step.subject.as_str();
+    let pseud: Option<Vec<u8>> = c
+        .query_row("SELECT pseudonym FROM subjects WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()
+        .op("read subject")?;
+    let Some(pseud) = pseud else {
+        return Err(Error::not_found("subject", id));
+    };
+    let consents = c
+        .execute("DELETE FROM consents WHERE subject = ?1", [id])
+        .op("erase consents")?;
+    crate::accounts::delete_for_subject(c, &step.subject)?;
+    c.execute("DELETE FROM objections WHERE subject = ?1", [id])
+        .op("erase objections")?;
+    let devices = match step.devices {
+        DeviceDisposition::RevokeHouseholdDevices => c.execute(
+            "UPDATE devices SET household = NULL, member = NULL, token_hash = NULL, revoked_at = ?2 WHERE household = ?1",
+            params![id, ts(at)],
+        ),
+        DeviceDisposition::DetachFromMember => c.execute(
+            "UPDATE devices SET member = NULL WHERE member = ?1",
+            [id],
+        ),
+    }
+    .op("unlink devices")?;
+    c.execute("DELETE FROM subjects WHERE id = ?1", [id])
+        .op("erase subject")?;
+    Ok(ErasedSubject {
+        pseudonym: Some(pseudonym(&pseud)?),
+        consents: changed(consents),
+        devices: changed(devices),
+    })
+}

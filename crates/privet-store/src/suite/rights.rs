@@ -1,0 +1,184 @@
+//! Rights requests (extended and completed once each) and objections, and per-subject record
+//! counts.
+
+use super::fixtures::{at, block, pseudonym};
+use crate::{Error, NewBlock, Objection, RequestKind, RightsRequest, Store, SubjectId};
+
+pub(super) async fn rights(store: &dyn Store) {
+    let date = |s: &str| s.parse::<jiff::civil::Date>().unwrap();
+    let r = RightsRequest {
+        id: "rq1".into(),
+        kind: RequestKind::Erasure,
+        subject: SubjectId::new("m1"),
+        received_at: at("2026-01-31T09:00:00Z"),
+        due: date("2026-02-28"),
+        extended_due: None,
+        extension_reason: None,
+        done: false,
+        completed_at: None,
+        created_by: "key:k1".into(),
+        created_at: at("2026-01-31T10:00:00Z"),
+    };
+    store.create_request(r.clone()).await.unwrap();
+    assert!(matches!(
+        store.create_request(r.clone()).await,
+        Err(Error::Conflict { .. })
+    ));
+    assert_eq!(store.request("rq1").await.unwrap(), r);
+
+    let extended = store
+        .extend_request("rq1", date("2026-04-30"), "complex")
+        .await
+        .unwrap();
+    let mut expected = RightsRequest {
+        extended_due: Some(date("2026-04-30")),
+        extension_reason: Some("complex".into()),
+        ..r.clone()
+    };
+    assert_eq!(extended, expected);
+    assert!(
+        store
+            .extend_request("rq1", date("2026-05-31"), "again")
+            .await
+            .unwrap_err()
+            .is_conflict(),
+        "a request is extended once"
+    );
+    assert_eq!(store.request("rq1").await.unwrap(), expected, "unchanged");
+
+    let done = store
+        .complete_request("rq1", at("2026-03-01T00:00:00Z"))
+        .await
+        .unwrap();
+    expected.done = true;
+    expected.completed_at = Some(at("2026-03-01T00:00:00Z"));
+    assert_eq!(done, expected);
+    assert!(
+        store
+            .complete_request("rq1", at("2026-03-02T00:00:00Z"))
+            .await
+            .unwrap_err()
+            .is_conflict(),
+        "a request is completed once"
+    );
+    assert_eq!(
+        store.request("rq1").await.unwrap().completed_at,
+        Some(at("2026-03-01T00:00:00Z")),
+        "the first completion stands"
+    );
+
+    // A completed request is not extended, even if it never was.
+    let r2 = RightsRequest {
+        id: "rq2".into(),
+        kind: RequestKind::Access,
+        due: date("2026-02-20"),
+        ..r.clone()
+    };
+    store.create_request(r2.clone()).await.unwrap();
+    store
+        .complete_request("rq2", at("2026-02-01T00:00:00Z"))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .extend_request("rq2", date("2026-04-30"), "late")
+            .await
+            .unwrap_err()
+            .is_conflict()
+    );
+    let ids: Vec<String> = store
+        .requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, ["rq2", "rq1"], "by due date");
+
+    assert!(
+        store
+            .extend_request("nope", date("2026-04-30"), "x")
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    assert!(
+        store
+            .complete_request("nope", at("2026-03-01T00:00:00Z"))
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    assert!(store.request("nope").await.unwrap_err().is_not_found());
+
+    let o = Objection {
+        subject: SubjectId::new("m1"),
+        product: None,
+        purpose: "usage_statistics".into(),
+        at: at("2026-02-01T00:00:00Z"),
+        actor: "key:k1".into(),
+    };
+    store.record_objection(o.clone()).await.unwrap();
+    assert_eq!(
+        store
+            .objections(&[SubjectId::new("m1"), SubjectId::new("h1")])
+            .await
+            .unwrap(),
+        vec![o]
+    );
+
+    record_counts(store).await;
+}
+
+async fn record_counts(store: &dyn Store) {
+    let b = block("m1", "presence", "d1", "2026-07-01T10:00:00Z", "30d", 9);
+    store.append_blocks(vec![b], None).await.unwrap();
+    assert_eq!(store.block_subjects().await.unwrap(), vec![pseudonym("m1")]);
+    assert_eq!(
+        store.subject_record_counts(&pseudonym("m1")).await.unwrap(),
+        (1, 9)
+    );
+    assert_eq!(
+        store.subject_record_counts(&pseudonym("h1")).await.unwrap(),
+        (0, 0)
+    );
+    assert_eq!(
+        store.delete_subject_blocks(&pseudonym("m1")).await.unwrap(),
+        1
+    );
+
+    // A subject with many blocks in two chunks (a backend may delete them in slices), next to
+    // another subject whose blocks stay.
+    let many: Vec<NewBlock> = (0..70)
+        .map(|i| {
+            let retention = if i % 2 == 0 { "30d" } else { "1y" };
+            let t = format!("2026-07-01T{:02}:{:02}:00Z", 10 + i / 60, i % 60);
+            block("m1", "presence", "d1", &t, retention, 2)
+        })
+        .chain(std::iter::once(block(
+            "m2",
+            "presence",
+            "d1",
+            "2026-07-01T10:00:00Z",
+            "30d",
+            3,
+        )))
+        .collect();
+    store.append_blocks(many, None).await.unwrap();
+    assert_eq!(
+        store.delete_subject_blocks(&pseudonym("m1")).await.unwrap(),
+        70
+    );
+    assert_eq!(
+        store.subject_record_counts(&pseudonym("m1")).await.unwrap(),
+        (0, 0)
+    );
+    assert_eq!(
+        store.subject_record_counts(&pseudonym("m2")).await.unwrap(),
+        (1, 3)
+    );
+    assert_eq!(
+        store.delete_subject_blocks(&pseudonym("m2")).await.unwrap(),
+        1
+    );
+}
