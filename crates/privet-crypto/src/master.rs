@@ -23,7 +23,7 @@ use zeroize::Zeroizing;
 use crate::encoding::{base64_decode_array, hex_decode_into};
 use crate::envelope;
 use crate::record::DataKey;
-use crate::rng::CryptoRng;
+use crate::rng::{CryptoRng, random_key};
 use crate::{Error, FieldHasher, Pseudonym, Pseudonymizer, Result, Secret, SecretBox};
 
 /// HKDF salt: fixed, so every sub-key is a pure function of the master key.
@@ -53,9 +53,7 @@ impl MasterKey {
 
     /// A fresh random master key (first start of an instance).
     pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
-        let mut bytes = Zeroizing::new([0u8; 32]);
-        rng.fill_bytes(bytes.as_mut_slice());
-        Self::from_zeroizing(bytes)
+        Self::from_zeroizing(random_key(rng))
     }
 
     /// The master key with these bytes (as read from `master.key`).

@@ -16,7 +16,7 @@ use aes_gcm::aead::KeyInit as _;
 use zeroize::Zeroizing;
 
 use crate::envelope::{self, VERSION};
-use crate::rng::CryptoRng;
+use crate::rng::{CryptoRng, random_key};
 use crate::{Pseudonym, Result};
 
 const RECORD_AAD_LABEL: &[u8] = b"privet/record";
@@ -42,9 +42,7 @@ impl DataKey {
 
     /// A fresh random data key for a new subject.
     pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
-        let mut bytes = Zeroizing::new([0u8; 32]);
-        rng.fill_bytes(bytes.as_mut_slice());
-        Self::from_zeroizing(bytes)
+        Self::from_zeroizing(random_key(rng))
     }
 
     /// The data key with these bytes (tests and known-answer checks; the

@@ -3,6 +3,7 @@
 //! generator and the server passes [`os_rng`].
 
 use rand_core::UnwrapErr;
+use zeroize::Zeroizing;
 
 pub use rand_core::{CryptoRng, Rng};
 
@@ -18,4 +19,11 @@ pub type OsRng = UnwrapErr<getrandom::SysRng>;
 /// with predictable keys or nonces.
 pub fn os_rng() -> OsRng {
     UnwrapErr(getrandom::SysRng)
+}
+
+/// 32 fresh random bytes for a key, wiped from memory on drop.
+pub(crate) fn random_key<R: CryptoRng + ?Sized>(rng: &mut R) -> Zeroizing<[u8; 32]> {
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    rng.fill_bytes(bytes.as_mut_slice());
+    bytes
 }

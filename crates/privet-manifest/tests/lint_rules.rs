@@ -21,56 +21,7 @@ fn cx() -> LintContext {
 
 /// A manifest that every rule passes: warnings included.
 fn base() -> String {
-    r#"[product]
-id = "acme-thermostat-2"
-name = "Acme Smart Thermostat 2"
-maker = "Acme Ltd"
-version = "3"
-privacy_contact = "privacy@acme.example"
-vulnerability_disclosure = "https://acme.example/security"
-disclosure_response_days = 14
-security_updates_until = "2031-12-31"
-update_public_key = "ed25519:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
-works_offline = "Heating schedules keep running."
-
-[purposes.heating_control]
-description = "Run your heating to the schedule you set."
-use = "essential.service"
-basis = "contract"
-
-[purposes.energy_report]
-description = "Send you a monthly report of your energy use."
-use = "analytics.reporting"
-basis = "consent"
-recipients = ["mailer"]
-
-[recipients.mailer]
-name = "Post Ltd"
-role = "processor"
-country = "GB"
-
-[streams.climate]
-subject = "household"
-description = "Readings from the thermostat in your home."
-
-[streams.climate.fields.temperature_c]
-type = "number"
-category = "user.sensor"
-purposes = ["heating_control", "energy_report"]
-retention = "400d"
-transform = { round = 0.5 }
-description = "The room temperature, to the nearest half degree."
-
-[streams.presence]
-subject = "member"
-
-[streams.presence.fields.home]
-type = "bool"
-category = "user.behavior"
-purposes = ["energy_report"]
-retention = "30d"
-"#
-    .to_owned()
+    include_str!("fixtures/lint_clean.toml").to_owned()
 }
 
 /// `src` with the first `from` replaced by `to`; `from` must occur, so edits never go stale.
@@ -162,45 +113,7 @@ fn docs_describe_every_rule() {
 
 #[test]
 fn every_finding_in_a_messy_manifest_has_label_and_help() {
-    let src = r#"
-[product]
-id = "x"
-name = "X"
-maker = "M"
-audience = "all"
-privacy_contact = "http://x.example"
-update_public_key = "ed25519:AAAA"
-disclosure_response_days = 365
-security_updates_until = "2020-01-01"
-
-[purposes.ads]
-description = "Ads, etc."
-use = "marketing.advertising"
-basis = "legitimate_interests"
-recipients = ["adco", "ghost"]
-
-[recipients.adco]
-name = "Ad Co"
-role = "controller"
-country = "US"
-
-[streams.cam]
-subject = "none"
-
-[streams.cam.fields.clip]
-type = "number"
-category = "user.sensor.video"
-purposes = ["ads", "nope"]
-retention = "forever"
-transform = { hash = true }
-
-[streams.cam.fields.where]
-type = "location"
-category = "user.location.precise"
-origin = "inferred"
-purposes = ["ads"]
-retention = "5y"
-"#;
+    let src = include_str!("fixtures/lint_messy.toml");
     let all = findings(src);
     assert!(all.len() > 15, "{all:#?}");
     for f in &all {

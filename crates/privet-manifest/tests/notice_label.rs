@@ -7,54 +7,7 @@ use privet_manifest::label::{self, GRADE_RULES, Label, LabelContext, START_POINT
 use privet_manifest::notice::{self, Notice};
 use privet_manifest::{Manifest, parse};
 
-const THERMOSTAT: &str = r#"
-[product]
-id = "acme-thermostat-2"
-name = "Acme Smart Thermostat 2"
-maker = "Acme Ltd"
-privacy_contact = "privacy@acme.example"
-vulnerability_disclosure = "https://acme.example/security"
-security_updates_until = "2031-12-31"
-update_public_key = "ed25519:AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
-works_offline = true
-
-[purposes.heating_control]
-description = "Run your heating to the schedule you set."
-use = "essential.service"
-basis = "contract"
-
-[purposes.energy_report]
-description = "Send you a monthly report of your energy use."
-use = "analytics.reporting"
-basis = "consent"
-recipients = ["mailer"]
-
-[recipients.mailer]
-name = "Postbox Mailing Ltd"
-role = "processor"
-country = "IE"
-safeguard = "uk_adequacy"
-
-[streams.climate]
-subject = "household"
-description = "Readings from the thermostat."
-
-[streams.climate.fields.temperature_c]
-type = "number"
-category = "user.sensor.environment"
-purposes = ["heating_control", "energy_report"]
-retention = "400d"
-transform = { round = 0.5 }
-
-[streams.presence]
-subject = "member"
-
-[streams.presence.fields.home]
-type = "bool"
-category = "user.behavior.presence"
-purposes = ["energy_report"]
-retention = "30d"
-"#;
+const THERMOSTAT: &str = include_str!("fixtures/thermostat_notice.toml");
 
 /// A purpose and recipient that sell the data to an advertiser in the US, on by default.
 const MARKETING: &str = r#"
@@ -374,43 +327,7 @@ fn docs_name_every_grade_rule_with_its_points() {
     }
 }
 
-const BAND: &str = r#"
-[product]
-id = "stride-band"
-name = "Stride Band"
-maker = "Stride Labs Ltd"
-audience = "all"
-
-[purposes.fitness]
-description = "Show you your heart rate over time."
-use = "personalize"
-basis = "consent"
-special_category_condition = "explicit_consent"
-
-[purposes.runs]
-description = "Draw a map of each run."
-use = "essential.service"
-basis = "contract"
-
-[streams.heart]
-subject = "member"
-
-[streams.heart.fields.bpm]
-type = "number"
-category = "user.health_and_medical.fitness"
-purposes = ["fitness"]
-retention = "2y"
-transform = { drop_after = "90d" }
-
-[streams.runs]
-subject = "member"
-
-[streams.runs.fields.route]
-type = "string"
-category = "user.location.precise"
-purposes = ["runs"]
-retention = "30d"
-"#;
+const BAND: &str = include_str!("fixtures/band_notice.toml");
 
 #[test]
 fn notice_explains_special_category_condition_and_early_deletion() {

@@ -10,6 +10,7 @@
 
 mod check;
 mod minimise;
+mod plan;
 mod rejection;
 mod subject;
 
@@ -20,7 +21,8 @@ use crate::clip_name;
 use crate::decode::IncomingEvent;
 use check::Checker;
 use jiff::{SignedDuration, Timestamp};
-use privet_manifest::{Field, Manifest, Retention, Stream, StreamId};
+use plan::BatchPlan;
+use privet_manifest::{Manifest, Retention, Stream, StreamId};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::fmt;
@@ -173,11 +175,12 @@ pub fn admit_batch(
         firmware: None,
     };
     let mut firmware_ts: Option<Timestamp> = None;
-    let admitter = Admitter {
+    let mut admitter = Admitter {
         manifest: ctx.manifest,
         state,
         hasher,
         now,
+        plan: BatchPlan::new(ctx.manifest),
     };
     for (index, event) in events.into_iter().enumerate() {
         let IncomingEvent {
@@ -193,12 +196,18 @@ pub fn admit_batch(
             firmware_ts = Some(ts);
             batch.firmware = Some(fw);
         }
-        let Some(decl) = ctx.manifest.stream(&stream) else {
+        let Some(stream_index) = ctx
+            .manifest
+            .streams
+            .iter()
+            .position(|s| s.id.as_str() == stream)
+        else {
             return Err(Rejection::UnknownStream {
                 index,
                 stream: clip_name(&stream),
             });
         };
+        let decl = &ctx.manifest.streams[stream_index];
         check_time(index, ts, now, limits)?;
         let subject = subject::resolve(decl.subject.value, ctx, member.as_deref())
             .map_err(|p| p.at(index, &decl.id))?;
@@ -210,6 +219,7 @@ pub fn admit_batch(
         let mut event = EventInProgress {
             index,
             stream: decl,
+            stream_index,
             ts,
             subject: &subject,
             parts: Vec::new(),
@@ -245,17 +255,19 @@ fn check_time(
     Ok(())
 }
 
-/// What stays the same for every event of a batch.
+/// What stays the same for every event of a batch, and what it works out once.
 struct Admitter<'a> {
     manifest: &'a Manifest,
     state: &'a dyn SubjectState,
     hasher: &'a dyn ValueHasher,
     now: Timestamp,
+    plan: BatchPlan<'a>,
 }
 
 struct EventInProgress<'a> {
     index: usize,
     stream: &'a Stream,
+    stream_index: usize,
     ts: Timestamp,
     subject: &'a SubjectRef,
     parts: Vec<Part>,
@@ -267,7 +279,7 @@ impl Admitter<'_> {
     /// Validation (declared, type, transform) comes before the consent and retention gates, so
     /// whether a batch is accepted does not depend on the subject's consents.
     fn admit_fields(
-        &self,
+        &mut self,
         event: &mut EventInProgress<'_>,
         data: Map<String, Value>,
         dropped: &mut DropCounts,
@@ -275,7 +287,8 @@ impl Admitter<'_> {
         let strict = self.manifest.product.strict;
         let mut checker = Checker::new(strict);
         for (name, mut value) in data {
-            let Some(field) = event.stream.field(&name) else {
+            let position = plan::position(&event.stream.fields, &name);
+            let Some((field_index, field)) = position.map(|i| (i, &event.stream.fields[i])) else {
                 if strict {
                     return Err(Rejection::Undeclared {
                         index: event.index,
@@ -296,23 +309,45 @@ impl Admitter<'_> {
                 self.hasher,
             )
             .map_err(|p| p.reject(event.index, &event.stream.id, &name))?;
-            let Some(retention) = self.storable_for(field) else {
+            let Some(retention) = self
+                .plan
+                .field(event.stream_index, field_index)
+                .and_then(|p| p.retention)
+            else {
                 dropped.undeclared += 1;
                 continue;
             };
-            if !self.is_consented(event.subject, field) {
-                dropped.no_consent += 1;
-                continue;
+            if event.subject.is_personal() {
+                let state = self.state;
+                let subject = event.subject;
+                let ask = |p: &privet_manifest::Purpose| {
+                    (
+                        state.consented(subject, &p.id),
+                        state.objected(subject, &p.id),
+                    )
+                };
+                if !self
+                    .plan
+                    .is_kept(subject, event.stream_index, field_index, &ask)
+                {
+                    dropped.no_consent += 1;
+                    continue;
+                }
             }
-            // A timestamp beyond jiff's range cannot expire within it either.
-            let expires_at = retention.expiry(event.ts).unwrap_or(Timestamp::MAX);
+            // Fields of one retention share their expiry: worked out once per event.
+            let part = event.parts.iter().position(|p| p.retention == retention);
+            let expires_at = match part {
+                Some(i) => event.parts[i].expires_at,
+                // A timestamp beyond jiff's range cannot expire within it either.
+                None => retention.expiry(event.ts).unwrap_or(Timestamp::MAX),
+            };
             if crate::expiry::is_expired(expires_at, self.now) {
                 dropped.expired += 1;
                 continue;
             }
-            match event.parts.iter_mut().find(|p| p.retention == retention) {
-                Some(part) => {
-                    part.fields.insert(name, value);
+            match part {
+                Some(i) => {
+                    event.parts[i].fields.insert(name, value);
                 }
                 None => {
                     let mut fields = Map::new();
@@ -327,28 +362,6 @@ impl Admitter<'_> {
         }
         dropped.undeclared += checker.undeclared();
         Ok(())
-    }
-
-    /// The retention a field is kept for, if it may be stored at all: a field without a bounded
-    /// retention or without a defined purpose is, for storage, as good as undeclared (the linter
-    /// rejects such manifests; this fails closed if one is used anyway).
-    fn storable_for(&self, field: &Field) -> Option<Retention> {
-        self.manifest.field_purposes(field).next()?;
-        field.effective_retention()
-    }
-
-    /// Whether a field may be kept for this subject: when at least one of its purposes is
-    /// available — not objected to, and either not consent-based or consented. Non-personal
-    /// data is always kept.
-    fn is_consented(&self, subject: &SubjectRef, field: &Field) -> bool {
-        !subject.is_personal()
-            || self.manifest.field_purposes(field).any(|p| {
-                crate::permissions::is_available(
-                    p,
-                    self.state.consented(subject, &p.id),
-                    self.state.objected(subject, &p.id),
-                )
-            })
     }
 }
 

@@ -50,10 +50,10 @@ pub struct StoredAuditRow {
     pub at_micros: i64,
     /// The hashed text: the entry with its `seq`, as JSON.
     pub text: String,
-    /// The stored previous hash.
-    pub prev: AuditHash,
-    /// The stored hash.
-    pub hash: AuditHash,
+    /// The stored previous hash, as stored (a tampered row may hold any bytes).
+    pub prev: Vec<u8>,
+    /// The stored hash, as stored.
+    pub hash: Vec<u8>,
 }
 
 /// What is hashed and stored for one entry.
@@ -96,8 +96,8 @@ pub fn link(
         seq,
         at_micros: body.entry.at.as_microsecond(),
         text,
-        prev,
-        hash,
+        prev: prev.as_bytes().to_vec(),
+        hash: hash.as_bytes().to_vec(),
     };
     Ok((
         row,
@@ -113,13 +113,18 @@ pub fn link(
 impl StoredAuditRow {
     /// The entry this row holds (without checking its hash: see [`ChainVerifier`]).
     pub fn decode(&self) -> Result<AuditEntry, AuditError> {
-        let b: Body =
-            serde_json::from_str(&self.text).map_err(|_| AuditError::Corrupt { seq: self.seq })?;
+        let corrupt = || AuditError::Corrupt { seq: self.seq };
+        let b: Body = serde_json::from_str(&self.text).map_err(|_| corrupt())?;
+        let hash = |bytes: &[u8]| -> Result<AuditHash, AuditError> {
+            Ok(AuditHash::from_bytes(
+                bytes.try_into().map_err(|_| corrupt())?,
+            ))
+        };
         Ok(AuditEntry {
             seq: self.seq,
             entry: b.entry,
-            prev: self.prev,
-            hash: self.hash,
+            prev: hash(&self.prev)?,
+            hash: hash(&self.hash)?,
         })
     }
 }
@@ -150,7 +155,6 @@ pub struct ChainVerifier {
     prev: AuditHash,
     entries: u64,
     broken: Option<BrokenEntry>,
-    anchor_matched: bool,
 }
 
 impl ChainVerifier {
@@ -163,7 +167,6 @@ impl ChainVerifier {
             prev: AuditHash::GENESIS,
             entries: 0,
             broken: None,
-            anchor_matched: false,
         }
     }
 
@@ -180,9 +183,9 @@ impl ChainVerifier {
         let fail = |seq, reason| Some(BrokenEntry { seq, reason });
         self.broken = if row.seq != self.expected_seq {
             fail(self.expected_seq, "entry missing or out of order")
-        } else if row.prev != self.prev {
+        } else if row.prev.as_slice() != self.prev.as_bytes() {
             fail(row.seq, "does not link to the previous entry")
-        } else if chain_hash(&self.prev, row.text.as_bytes()) != row.hash {
+        } else if chain_hash(&self.prev, row.text.as_bytes()).as_bytes() != row.hash.as_slice() {
             fail(row.seq, "content does not match its hash")
         } else {
             match serde_json::from_str::<Body>(&row.text) {
@@ -193,14 +196,15 @@ impl ChainVerifier {
         if self.broken.is_some() {
             return false;
         }
-        if self.anchor.is_some_and(|(seq, _)| seq == row.seq) {
-            self.anchor_matched = self.anchor.is_some_and(|(_, h)| h == row.hash);
-            if !self.anchor_matched {
-                self.broken = fail(row.seq, "does not match the anchor kept in the keyring");
-                return false;
-            }
+        if self
+            .anchor
+            .is_some_and(|(seq, h)| seq == row.seq && h.as_bytes() != row.hash.as_slice())
+        {
+            self.broken = fail(row.seq, "does not match the anchor kept in the keyring");
+            return false;
         }
-        self.prev = row.hash;
+        // Checked above: the row's hash is the one recomputed from its text.
+        self.prev = chain_hash(&self.prev, row.text.as_bytes());
         self.expected_seq += 1;
         self.entries += 1;
         true

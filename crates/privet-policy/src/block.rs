@@ -14,7 +14,6 @@ use privet_manifest::{Retention, StreamId};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 use zeroize::Zeroizing;
 
 /// The format byte of blocks written now: the events as a JSON array follow it.
@@ -175,46 +174,50 @@ pub struct PlannedBlock {
     pub events: Vec<StoredEvent>,
 }
 
-/// Groups an admitted batch into blocks: one per (subject, stream, retention class).
+/// Groups an admitted batch into blocks: one per (subject, stream, retention class), in the
+/// order each group first appears. A batch has a handful of groups, so a list searched
+/// (starting with the last group hit) beats a map keyed by cloned strings.
 pub fn plan_blocks(events: Vec<Admitted>) -> Vec<PlannedBlock> {
-    let mut groups: BTreeMap<(String, StreamId, Retention), (SubjectRef, Vec<StoredEvent>)> =
-        BTreeMap::new();
+    let mut groups: Vec<PlannedBlock> = Vec::new();
+    let mut last = 0;
     for ev in events {
-        let key_subject = ev.subject.id().map(str::to_owned).unwrap_or_default();
         for part in ev.parts {
-            groups
-                .entry((key_subject.clone(), ev.stream.clone(), part.retention))
-                .or_insert_with(|| (ev.subject.clone(), Vec::new()))
-                .1
-                .push(StoredEvent {
-                    ts: ev.ts,
-                    exp: part.expires_at,
-                    data: part.fields,
+            let same = |b: &PlannedBlock| {
+                b.retention == part.retention && b.stream == ev.stream && b.subject == ev.subject
+            };
+            let at = if groups.get(last).is_some_and(same) {
+                last
+            } else if let Some(i) = groups.iter().position(same) {
+                i
+            } else {
+                groups.push(PlannedBlock {
+                    subject: ev.subject.clone(),
+                    stream: ev.stream.clone(),
+                    retention: part.retention,
+                    window: chunk_window(part.retention, part.expires_at),
+                    t_min: ev.ts,
+                    t_max: ev.ts,
+                    expires_max: part.expires_at,
+                    events: Vec::new(),
                 });
+                groups.len() - 1
+            };
+            last = at;
+            let b = &mut groups[at];
+            b.t_min = b.t_min.min(ev.ts);
+            b.t_max = b.t_max.max(ev.ts);
+            b.expires_max = b.expires_max.max(part.expires_at);
+            b.events.push(StoredEvent {
+                ts: ev.ts,
+                exp: part.expires_at,
+                data: part.fields,
+            });
         }
     }
+    for b in &mut groups {
+        b.window = chunk_window(b.retention, b.expires_max);
+    }
     groups
-        .into_iter()
-        .map(|((_, stream, retention), (subject, events))| {
-            let (mut t_min, mut t_max, mut expires_max) =
-                (Timestamp::MAX, Timestamp::MIN, Timestamp::MIN);
-            for e in &events {
-                t_min = t_min.min(e.ts);
-                t_max = t_max.max(e.ts);
-                expires_max = expires_max.max(e.exp);
-            }
-            PlannedBlock {
-                subject,
-                stream,
-                retention,
-                window: chunk_window(retention, expires_max),
-                t_min,
-                t_max,
-                expires_max,
-                events,
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]

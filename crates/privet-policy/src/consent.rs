@@ -7,7 +7,6 @@
 use crate::ids::SubjectId;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// A consent decision to record.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -56,10 +55,21 @@ pub struct Objection {
 }
 
 /// One subject's consent decisions in force, resolved from its history.
+///
+/// A few dozen decisions at most, asked for every field of every event at ingest: a small
+/// list searched without allocating beats a hash map here.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConsentLedger {
-    /// (product or every product, purpose) → (seq, granted) of the latest decision.
-    latest: HashMap<(Option<String>, String), (i64, bool)>,
+    /// The latest decision per (product or every product, purpose).
+    latest: Vec<Slot>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Slot {
+    product: Option<String>,
+    purpose: String,
+    seq: i64,
+    granted: bool,
 }
 
 impl ConsentLedger {
@@ -74,22 +84,36 @@ impl ConsentLedger {
 
     /// Takes one more decision into account.
     pub fn add(&mut self, r: &ConsentRecord) {
-        let slot = self
+        let c = &r.consent;
+        match self
             .latest
-            .entry((r.consent.product.clone(), r.consent.purpose.clone()))
-            .or_insert((r.seq, r.consent.granted));
-        if r.seq >= slot.0 {
-            *slot = (r.seq, r.consent.granted);
+            .iter_mut()
+            .find(|s| s.purpose == c.purpose && s.product == c.product)
+        {
+            Some(slot) if r.seq >= slot.seq => {
+                slot.seq = r.seq;
+                slot.granted = c.granted;
+            }
+            Some(_) => {}
+            None => self.latest.push(Slot {
+                product: c.product.clone(),
+                purpose: c.purpose.clone(),
+                seq: r.seq,
+                granted: c.granted,
+            }),
         }
     }
 
     fn decision(&self, product: &str, purpose: &str) -> Option<bool> {
-        // Borrowed lookups would need a custom key type; the strings are short.
-        let specific = self
-            .latest
-            .get(&(Some(product.to_owned()), purpose.to_owned()));
-        let general = self.latest.get(&(None, purpose.to_owned()));
-        specific.or(general).map(|&(_, granted)| granted)
+        let mut general = None;
+        for s in self.latest.iter().filter(|s| s.purpose == purpose) {
+            match s.product.as_deref() {
+                Some(p) if p == product => return Some(s.granted),
+                Some(_) => {}
+                None => general = Some(s.granted),
+            }
+        }
+        general
     }
 
     /// Whether `purpose` of `product` is granted now: a product's own decision overrides one

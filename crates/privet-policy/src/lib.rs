@@ -101,6 +101,7 @@ mod profile;
 mod purge;
 mod read;
 mod rights;
+mod scope;
 mod subjects;
 
 pub use admit::{
@@ -127,10 +128,14 @@ pub use password::{
     MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, MIN_ZXCVBN_SCORE, PasswordProblem, check_password,
 };
 pub use permissions::{Permissions, ProductPermissions, SubjectPermissions, is_available};
-pub use profile::{MAX_EMAIL_BYTES, MAX_NAME_CHARS, ProfileProblem, check_name, normalize_email};
+pub use profile::{
+    MAX_EMAIL_BYTES, MAX_NAME_CHARS, ProfileProblem, check_email, check_name, email_lookup_form,
+    normalize_email,
+};
 pub use purge::{strip_fields, unjustified_fields};
 pub use read::ReadGrant;
 pub use rights::{due_date, extended_due_date, is_overdue, utc_date};
+pub use scope::{choices_for, streams_about};
 pub use subjects::{Subject, SubjectKind, product_subject};
 
 /// The longest name (of a key, stream or field sent by a device) an error repeats.

@@ -32,10 +32,17 @@ pub fn check_name(name: &str) -> Result<&str, ProfileProblem> {
     Ok(n)
 }
 
-/// An e-mail address as stored and looked up: trimmed and lowercased, with a local part, an
-/// `@` and a dotted domain, no spaces or control characters, at most [`MAX_EMAIL_BYTES`].
-pub fn normalize_email(email: &str) -> Result<String, ProfileProblem> {
-    let e = email.trim().to_lowercase();
+/// The form an address is looked up by (an account's sign-in name): trimmed, lowercased.
+/// Sign-in uses it without checking, so a malformed address fails like any wrong one.
+pub fn email_lookup_form(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// An address as a person gave it, checked: trimmed, with a local part, an `@` and a dotted
+/// domain, no spaces or control characters, at most [`MAX_EMAIL_BYTES`]. Profiles keep it
+/// as given (rectification records what the person asked for).
+pub fn check_email(email: &str) -> Result<&str, ProfileProblem> {
+    let e = email.trim();
     let ok = e.len() <= MAX_EMAIL_BYTES
         && !e.chars().any(|c| c.is_whitespace() || c.is_control())
         && e.split_once('@').is_some_and(|(local, domain)| {
@@ -50,6 +57,11 @@ pub fn normalize_email(email: &str) -> Result<String, ProfileProblem> {
     } else {
         Err(ProfileProblem::BadEmail)
     }
+}
+
+/// An account's sign-in name: a checked address in its lookup form.
+pub fn normalize_email(email: &str) -> Result<String, ProfileProblem> {
+    check_email(email).map(email_lookup_form)
 }
 
 #[cfg(test)]
@@ -69,6 +81,16 @@ mod tests {
             check_name(&"x".repeat(MAX_NAME_CHARS + 1)),
             Err(ProfileProblem::BadName)
         );
+    }
+
+    #[test]
+    fn profiles_keep_an_address_as_given_and_accounts_its_lookup_form() {
+        assert_eq!(
+            check_email(" Alex.Smith@Example.ORG "),
+            Ok("Alex.Smith@Example.ORG")
+        );
+        assert_eq!(email_lookup_form(" Alex@Example.ORG"), "alex@example.org");
+        assert_eq!(check_email("nope"), Err(ProfileProblem::BadEmail));
     }
 
     #[test]

@@ -45,51 +45,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const MANIFEST: &str = r#"
-[product]
-id = "p"
-name = "P"
-maker = "M"
-
-[purposes.heating_control]
-description = "Heat."
-use = "essential.service"
-basis = "contract"
-
-[purposes.energy_report]
-description = "Report."
-use = "analytics.reporting"
-basis = "consent"
-
-[purposes.research]
-description = "Research."
-use = "improve.system"
-basis = "consent"
-
-[streams.climate]
-subject = "household"
-
-[streams.climate.fields.temperature_c]
-type = "number"
-category = "user.sensor"
-purposes = ["heating_control", "energy_report"]
-retention = "400d"
-
-[streams.climate.fields.humidity]
-type = "number"
-category = "user.sensor"
-purposes = ["energy_report", "research"]
-retention = "400d"
-
-[streams.presence]
-subject = "member"
-
-[streams.presence.fields.home]
-type = "bool"
-category = "user.behavior"
-purposes = ["energy_report"]
-retention = "30d"
-"#;
+    const MANIFEST: &str = include_str!("../tests/fixtures/thermostat_research.toml");
 
     #[test]
     fn only_fields_held_solely_for_withdrawn_consents_are_purged() {

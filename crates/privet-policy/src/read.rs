@@ -92,46 +92,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const MANIFEST: &str = r#"
-[product]
-id = "p"
-name = "P"
-maker = "M"
-
-[purposes.heating_control]
-description = "Heat."
-use = "essential.service"
-basis = "contract"
-
-[purposes.energy_report]
-description = "Report."
-use = "analytics.reporting"
-basis = "consent"
-
-[streams.climate]
-subject = "household"
-
-[streams.climate.fields.temperature_c]
-type = "number"
-category = "user.sensor"
-purposes = ["heating_control", "energy_report"]
-retention = "400d"
-
-[streams.climate.fields.setpoint_c]
-type = "number"
-category = "user.sensor"
-purposes = ["heating_control"]
-retention = "400d"
-
-[streams.presence]
-subject = "member"
-
-[streams.presence.fields.home]
-type = "bool"
-category = "user.behavior"
-purposes = ["energy_report"]
-retention = "30d"
-"#;
+    const MANIFEST: &str = include_str!("../tests/fixtures/thermostat.toml");
 
     fn manifest() -> Manifest {
         privet_manifest::parse(MANIFEST).unwrap().manifest

@@ -38,6 +38,8 @@ impl Clock {
             .ok()
             .and_then(|v| v.parse::<Timestamp>().ok())
         {
+            // Loud: a test build's switch must never go unnoticed where it does not belong.
+            tracing::warn!(%start, "test clock: time is set by PRIVET_TEST_NOW and POST /__test/clock; a test build, never for real use");
             return Clock::manual(start);
         }
         Clock::system()
@@ -77,13 +79,19 @@ impl Clock {
         }
     }
 
-    /// Moves a manual clock forward by `by`; a system clock is left alone (returns false).
+    /// Moves a manual clock forward by `by`. Returns false, leaving the time as it was, for a
+    /// system clock or when the result would fall outside the representable range.
     pub fn advance(&self, by: SignedDuration) -> bool {
         match &self.manual {
             Some(t) => {
                 let mut t = t.lock().unwrap_or_else(PoisonError::into_inner);
-                *t = t.checked_add(by).unwrap_or(Timestamp::MAX);
-                true
+                match t.checked_add(by) {
+                    Ok(moved) => {
+                        *t = moved;
+                        true
+                    }
+                    Err(_) => false,
+                }
             }
             None => false,
         }
@@ -109,5 +117,11 @@ mod tests {
         assert_eq!(clock.now(), start, "clones share the time");
         assert_eq!(clock.unix_secs(), 1_796_464_800);
         assert!(!Clock::system().advance(SignedDuration::from_secs(1)));
+        assert!(!clock.advance(SignedDuration::MAX), "out of range");
+        assert_eq!(
+            clock.now(),
+            start,
+            "an out-of-range move leaves the time alone"
+        );
     }
 }

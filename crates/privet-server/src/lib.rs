@@ -43,7 +43,7 @@ use tokio::net::TcpListener;
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// The listener failed.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Listen {
         /// Address.
         addr: SocketAddr,
@@ -52,7 +52,7 @@ pub enum ServeError {
         source: std::io::Error,
     },
     /// Serving failed.
-    #[error("server error: {0}")]
+    #[error("server error")]
     Serve(#[source] std::io::Error),
 }
 

@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::keys::Keys;
 use crate::metrics::Metrics;
 use crate::products::Products;
+use crate::service::locks::Locks;
 use crate::service::permissions::PermissionsCache;
 use crate::service::throttle::Throttle;
 use axum::extract::FromRef;
@@ -53,6 +54,8 @@ struct Inner {
     secret_box: SecretBox,
     throttle: Throttle,
     permissions: PermissionsCache,
+    households: Locks<privet_store::SubjectId>,
+    requests: Locks<String>,
 }
 
 impl AppState {
@@ -78,6 +81,8 @@ impl AppState {
                     Quota::per_second(per_second).allow_burst(burst),
                 ),
                 permissions: PermissionsCache::default(),
+                households: Locks::default(),
+                requests: Locks::default(),
                 config,
             }),
         }
@@ -141,6 +146,20 @@ impl AppState {
     /// Households' permissions, cached until they change.
     pub fn permissions(&self) -> &PermissionsCache {
         &self.inner.permissions
+    }
+
+    /// The lock ordering a household's ingest (shared) against changes to what its people
+    /// allow (exclusive): see `service::locks`.
+    pub fn household_lock(
+        &self,
+        household: &privet_store::SubjectId,
+    ) -> Arc<tokio::sync::RwLock<()>> {
+        self.inner.households.of(household)
+    }
+
+    /// The lock a rights request's completion holds, so it runs once.
+    pub fn request_lock(&self, id: &str) -> Arc<tokio::sync::RwLock<()>> {
+        self.inner.requests.of(&id.to_owned())
     }
 
     /// `Ok` if the device may send now, else how long it must wait.

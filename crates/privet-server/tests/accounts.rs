@@ -7,7 +7,7 @@ mod common;
 
 use axum::http::{HeaderMap, header};
 use jiff::SignedDuration;
-use privet_crypto::{TotpSecret, current_totp_code};
+use privet_crypto::{Secret, TotpSecret, current_totp_code};
 use privet_server::service::error::ServiceError;
 use privet_server::service::{accounts, two_step};
 use privet_server::session::{self, SignedIn};
@@ -27,13 +27,18 @@ fn app() -> (AppState, TempDir) {
     (state, dir)
 }
 
-async fn signed_in(state: &AppState, email: &str, code: Option<&str>) -> SignedIn {
+/// Signs in (with a two-step `code` when it is on) and starts a session; returns its token.
+async fn session_token(state: &AppState, email: &str, code: Option<&str>) -> Secret {
     let account = accounts::login(state, email, PASSWORD.to_owned(), code, None)
         .await
         .unwrap();
-    let token = accounts::start_session(state, &account, "test")
+    accounts::start_session(state, &account, "test")
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn signed_in(state: &AppState, email: &str, code: Option<&str>) -> SignedIn {
+    let token = session_token(state, email, code).await;
     from_cookie(state, token.expose()).await.unwrap()
 }
 
@@ -109,12 +114,7 @@ async fn a_session_ends_after_a_day_idle_and_after_thirty_days_whatever_its_use(
     accounts::signup(&state, email, PASSWORD.to_owned(), "Dormouse Cottage", None)
         .await
         .unwrap();
-    let account = accounts::login(&state, email, PASSWORD.to_owned(), None, None)
-        .await
-        .unwrap();
-    let token = accounts::start_session(&state, &account, "test")
-        .await
-        .unwrap();
+    let token = session_token(&state, email, None).await;
     let clock = state.clock();
     clock.advance(SignedDuration::from_hours(23));
     assert!(
@@ -134,12 +134,7 @@ async fn a_session_ends_after_a_day_idle_and_after_thirty_days_whatever_its_use(
         "ended after {lived:#}"
     );
 
-    let account = accounts::login(&state, email, PASSWORD.to_owned(), None, None)
-        .await
-        .unwrap();
-    let token = accounts::start_session(&state, &account, "test")
-        .await
-        .unwrap();
+    let token = session_token(&state, email, None).await;
     clock.advance(SignedDuration::from_hours(24));
     assert!(
         from_cookie(&state, token.expose()).await.is_none(),

@@ -18,6 +18,9 @@ const PASSWORD: &str = "lantern-orchard-velvet-93-quarry";
 
 mod common;
 
+/// A form's fields, as name and value.
+type Fields<'a> = &'a [(&'a str, &'a str)];
+
 struct Console {
     _dir: tempfile::TempDir,
     server: Server,
@@ -140,11 +143,17 @@ impl Console {
         self.send(req).await
     }
 
+    /// Posts the "Log a new request" form with these fields and the form token.
+    async fn log_request(&self, cookie: &str, csrf: &str, fields: Fields<'_>) -> Page {
+        let mut form = vec![("csrf", csrf)];
+        form.extend_from_slice(fields);
+        self.post("/console/requests", cookie, &form).await
+    }
+
     /// The CSRF token a page's forms carry.
     async fn csrf(&self, cookie: &str) -> String {
         let page = self.get("/console", Some(cookie)).await;
-        let at = page.body.find("name=\"csrf\" value=\"").expect("a form") + 19;
-        page.body[at..].split('"').next().unwrap().to_owned()
+        page.quoted_after("name=\"csrf\" value=\"")
     }
 
     async fn audit_actions(&self, actor: &str) -> Vec<String> {
@@ -181,6 +190,16 @@ struct Page {
 }
 
 impl Page {
+    /// The quoted value that follows the first `prefix` (which ends with the opening quote).
+    fn quoted_after(&self, prefix: &str) -> String {
+        let at = self
+            .body
+            .find(prefix)
+            .unwrap_or_else(|| panic!("no {prefix}"))
+            + prefix.len();
+        self.body[at..].split('"').next().unwrap().to_owned()
+    }
+
     fn h1s(&self) -> Vec<String> {
         self.body
             .match_indices("<h1")
@@ -448,16 +467,13 @@ async fn requests_are_logged_extended_and_completed_through_the_console() {
     let csrf = c.csrf(&cookie).await;
 
     // Log an access request received yesterday.
-    let yesterday = privet_policy::utc_date(c.state().clock().now())
-        .yesterday()
-        .unwrap()
-        .to_string();
+    let today = privet_policy::utc_date(c.state().clock().now());
+    let yesterday = today.yesterday().unwrap().to_string();
     let logged = c
-        .post(
-            "/console/requests",
+        .log_request(
             &cookie,
+            &csrf,
             &[
-                ("csrf", &csrf),
                 ("kind", "access"),
                 ("subject", member.as_str()),
                 ("received", &yesterday),
@@ -473,53 +489,40 @@ async fn requests_are_logged_extended_and_completed_through_the_console() {
     assert_eq!(access.kind, RequestKind::Access);
     assert_eq!(access.received_at.to_string()[..10], yesterday);
 
-    // A future date, an unknown subject and a missing type are refused, in words.
-    let future = privet_policy::utc_date(c.state().clock().now())
-        .tomorrow()
-        .unwrap()
-        .to_string();
-    let bad = c
-        .post(
-            "/console/requests",
-            &cookie,
+    // A future date, an unknown subject and a missing type are refused, in words; the form
+    // keeps what was typed.
+    let tomorrow = today.tomorrow().unwrap().to_string();
+    let refused: [(Fields, StatusCode, &[&str]); 3] = [
+        (
             &[
-                ("csrf", &csrf),
                 ("kind", "access"),
                 ("subject", member.as_str()),
-                ("received", &future),
+                ("received", &tomorrow),
             ],
-        )
-        .await;
-    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(bad.body.contains("cannot be in the future"));
-    assert!(
-        bad.body.contains(member.as_str()),
-        "the form keeps what was typed"
-    );
-    let bad = c
-        .post(
-            "/console/requests",
-            &cookie,
-            &[
-                ("csrf", &csrf),
-                ("kind", "access"),
-                ("subject", "mb_nobody"),
-            ],
-        )
-        .await;
-    assert_eq!(bad.status, StatusCode::NOT_FOUND);
-    let bad = c
-        .post(
-            "/console/requests",
-            &cookie,
-            &[
-                ("csrf", &csrf),
-                ("kind", "gossip"),
-                ("subject", member.as_str()),
-            ],
-        )
-        .await;
-    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &["cannot be in the future", member.as_str()],
+        ),
+        (
+            &[("kind", "access"), ("subject", "mb_nobody")],
+            StatusCode::NOT_FOUND,
+            &[],
+        ),
+        (
+            &[("kind", "gossip"), ("subject", member.as_str())],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &[],
+        ),
+    ];
+    for (fields, status, says) in refused {
+        let bad = c.log_request(&cookie, &csrf, fields).await;
+        assert_eq!(bad.status, status, "{fields:?}");
+        for words in says {
+            assert!(
+                bad.body.contains(words),
+                "{fields:?}: the page says {words}"
+            );
+        }
+    }
 
     // Extend once, with a reason; not twice.
     let path = format!("/console/requests/{}", access.id);
@@ -641,15 +644,7 @@ async fn a_new_key_is_shown_once_and_revoking_asks_first() {
     assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let keys = c.get("/console/keys", Some(&cookie)).await;
-    let purpose = keys
-        .body
-        .split("name=\"purpose\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let purpose = keys.quoted_after("name=\"purpose\" value=\"");
     let created = c
         .post(
             "/console/keys",
@@ -664,15 +659,7 @@ async fn a_new_key_is_shown_once_and_revoking_asks_first() {
         .await;
     assert_eq!(created.status, StatusCode::OK, "{}", created.body);
     assert!(created.body.contains("shown only this once"));
-    let secret = created
-        .body
-        .split("id=\"new-key\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let secret = created.quoted_after("id=\"new-key\" value=\"");
     assert!(secret.starts_with("pvk"), "{secret}");
     let key = c
         .state()

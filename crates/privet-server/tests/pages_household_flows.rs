@@ -10,16 +10,13 @@ use axum::http::StatusCode;
 use household_support::*;
 use privet_crypto::{TotpSecret, current_totp_code};
 use privet_policy::is_granted;
-use privet_server::service::devices;
 
 #[tokio::test]
 async fn device_set_up_shows_what_it_collects_before_claiming_and_saves_each_choice() {
     let app = app();
     let mut c = owner(&app, "setup@example.com").await;
     let household = subject_of(&mut c, "hh").await;
-    let reg = devices::register(&app.state, THERMOSTAT, None, None, "system")
-        .await
-        .unwrap();
+    let reg = app.thermostat(None).await;
     let code = reg.claim_code.expose().to_owned();
     let csrf = c.csrf().await;
 
@@ -51,36 +48,15 @@ async fn device_set_up_shows_what_it_collects_before_claiming_and_saves_each_cho
         !preview.body.contains(" checked"),
         "optional purposes start off"
     );
-    assert!(
-        app.state
-            .store()
-            .devices_of(&household)
-            .await
-            .unwrap()
-            .is_empty(),
+    assert_eq!(
+        app.device_count(&household).await,
+        0,
         "nothing is attached before confirming"
     );
 
-    let done = c
-        .post(
-            "/setup/confirm",
-            &[
-                ("csrf", &csrf),
-                ("claim_code", &code),
-                ("purpose", "energy_report"),
-            ],
-        )
-        .await;
+    let done = c.confirm_setup(&csrf, &code, &["energy_report"]).await;
     assert_eq!(done.location(), "/my-data?done=device", "{}", done.body);
-    assert_eq!(
-        app.state
-            .store()
-            .devices_of(&household)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(app.device_count(&household).await, 1);
     let history = app.state.store().consents(&household).await.unwrap();
     assert!(is_granted(&history, THERMOSTAT, "energy_report"));
     assert!(!is_granted(&history, THERMOSTAT, "supplier_tariff"));
@@ -108,9 +84,7 @@ async fn device_set_up_shows_what_it_collects_before_claiming_and_saves_each_cho
     assert!(saved.location().starts_with("/my-data?done=permissions"));
     let history = app.state.store().consents(&household).await.unwrap();
     assert!(!is_granted(&history, THERMOSTAT, "energy_report"));
-    let again = c
-        .post("/setup/confirm", &[("csrf", &csrf), ("claim_code", &code)])
-        .await;
+    let again = c.confirm_setup(&csrf, &code, &[]).await;
     assert_eq!(
         again.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -216,9 +190,7 @@ async fn an_invited_member_joins_and_a_reset_device_gets_a_new_claim_code() {
     assert_eq!(sam.get("/household").await.status, StatusCode::FORBIDDEN);
 
     let household = subject_of(&mut c, "hh").await;
-    let reg = devices::register(&app.state, THERMOSTAT, Some(&household), None, "system")
-        .await
-        .unwrap();
+    let reg = app.thermostat(Some(&household)).await;
     let path = format!("/household/devices/{}/reset", reg.id);
     check_page(&path, &c.get(&path).await.body);
     let unticked = c.post(&path, &[("csrf", &csrf)]).await;
@@ -227,14 +199,7 @@ async fn an_invited_member_joins_and_a_reset_device_gets_a_new_claim_code() {
     assert_eq!(done.status, StatusCode::OK);
     check_page("reset done", &done.body);
     assert!(done.body.contains("pvc_"), "the next owner's claim code");
-    assert!(
-        app.state
-            .store()
-            .devices_of(&household)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert_eq!(app.device_count(&household).await, 0);
     let other = c.get(&path).await;
     assert_eq!(
         other.status,
@@ -309,21 +274,10 @@ async fn my_data_shows_recent_records_and_a_withdrawal_purges_at_once() {
     let app = app();
     let mut c = owner(&app, "records@example.com").await;
     let me = subject_of(&mut c, "mb").await;
-    let reg = devices::register(&app.state, THERMOSTAT, None, None, "system")
-        .await
-        .unwrap();
+    let reg = app.thermostat(None).await;
     let code = reg.claim_code.expose().to_owned();
     let csrf = c.csrf().await;
-    let done = c
-        .post(
-            "/setup/confirm",
-            &[
-                ("csrf", &csrf),
-                ("claim_code", &code),
-                ("purpose", "energy_report"),
-            ],
-        )
-        .await;
+    let done = c.confirm_setup(&csrf, &code, &["energy_report"]).await;
     assert_eq!(done.location(), "/my-data?done=device");
 
     let ts = app.state.clock().now().to_string();

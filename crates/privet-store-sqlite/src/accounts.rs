@@ -2,7 +2,8 @@
 //! (a password, a sign-in permission), never by writing a whole row read earlier, so two
 //! requests racing on one account cannot undo each other's change.
 
-use crate::codec::{conflict_or, from_ts, not_found_or, ts};
+use crate::codec::{conflict_or, from_ts, ts};
+use crate::rows;
 use jiff::Timestamp;
 use privet_policy::{Role, SubjectId};
 use privet_store::{Account, AccountKind, Context, Error, Result};
@@ -64,16 +65,8 @@ fn one_account(
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE {filter} = ?1"
         ))
         .op("read account")?;
-    let mut rows = stmt.query([value]).op("read account")?;
-    match rows.next().op("read account")? {
-        Some(r) => account_row(r),
-        None => Err(not_found_or(
-            rusqlite::Error::QueryReturnedNoRows,
-            "account",
-            id,
-            "read account",
-        )),
-    }
+    rows::first(&mut stmt, [value], "read account", account_row)?
+        .ok_or_else(|| Error::not_found("account", id))
 }
 
 pub(crate) fn create(c: &Connection, a: &Account) -> Result<()> {
@@ -127,12 +120,7 @@ pub(crate) fn staff(c: &Connection) -> Result<Vec<Account>> {
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE kind = 'staff' ORDER BY created_at, id"
         ))
         .op("list staff")?;
-    let mut rows = stmt.query([]).op("list staff")?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next().op("list staff")? {
-        out.push(account_row(r)?);
-    }
-    Ok(out)
+    rows::collect(&mut stmt, [], "list staff", account_row)
 }
 
 /// Deletes the accounts (and their sessions and codes) of a member, or of every member of a

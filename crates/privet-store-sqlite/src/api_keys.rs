@@ -1,26 +1,16 @@
 //! Operator API keys, stored by hash.
 
-use crate::codec::{conflict_or, from_opt_ts, from_ts, not_found_or, token, ts};
+use crate::codec::{conflict_or, from_opt_ts, from_ts, token, ts};
+use crate::rows;
 use jiff::Timestamp;
 use privet_crypto::TokenHash;
 use privet_policy::{ApiKeyId, Role};
 use privet_store::{ApiKey, Context, Error, NewApiKey, Result};
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, params};
 
 const COLUMNS: &str = "id, role, purposes, label, created_at, revoked_at";
 
 type RawKey = (String, String, String, String, i64, Option<i64>);
-
-fn from_row(r: &Row<'_>) -> rusqlite::Result<RawKey> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-    ))
-}
 
 fn decode(raw: RawKey) -> Result<ApiKey> {
     let (id, role, purposes, label, created_at, revoked_at) = raw;
@@ -51,14 +41,9 @@ pub(crate) fn create(c: &Connection, k: &NewApiKey) -> Result<()> {
 }
 
 pub(crate) fn by_hash(c: &Connection, hash: &TokenHash) -> Result<ApiKey> {
-    let raw = c
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL"),
-            [token(hash)],
-            from_row,
-        )
-        .map_err(|e| not_found_or(e, "api key", "(key)", "read api key"))?;
-    decode(raw)
+    let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL");
+    rows::decode_first(c, &sql, [token(hash)], "read api key", decode)?
+        .ok_or_else(|| Error::not_found("api key", "(key)"))
 }
 
 pub(crate) fn all(c: &Connection) -> Result<Vec<ApiKey>> {
@@ -67,12 +52,7 @@ pub(crate) fn all(c: &Connection) -> Result<Vec<ApiKey>> {
             "SELECT {COLUMNS} FROM api_keys ORDER BY created_at, id"
         ))
         .op("list api keys")?;
-    let rows = stmt.query_map([], from_row).op("list api keys")?;
-    let mut out = Vec::new();
-    for raw in rows {
-        out.push(decode(raw.op("list api keys")?)?);
-    }
-    Ok(out)
+    rows::decode_all(&mut stmt, [], "list api keys", decode)
 }
 
 pub(crate) fn revoke(c: &Connection, id: &ApiKeyId, at: Timestamp) -> Result<()> {

@@ -7,7 +7,7 @@ use crate::codec::{audit_hash, limit, ts};
 use privet_crypto::Pseudonym;
 use privet_policy::audit::{self, AuditEntry, NewAuditEntry, StoredAuditRow};
 use privet_store::{Context, Error, Result};
-use rusqlite::{Connection, OptionalExtension, Params, Row, params};
+use rusqlite::{Connection, OptionalExtension, Params, params};
 
 /// Appends `entry` after the newest row. Runs on the writer, inside its transaction, so the
 /// head read here is still the head when the row is written.
@@ -28,8 +28,8 @@ pub(crate) fn append(c: &Connection, entry: NewAuditEntry) -> Result<AuditEntry>
                 row.seq,
                 row.at_micros,
                 row.text,
-                row.prev.as_bytes().as_slice(),
-                row.hash.as_bytes().as_slice()
+                row.prev,
+                row.hash
             ])
         })
         .op("append audit entry")?;
@@ -38,11 +38,20 @@ pub(crate) fn append(c: &Connection, entry: NewAuditEntry) -> Result<AuditEntry>
 
 const COLUMNS: &str = "seq, at, body, prev, hash";
 
-/// A row's columns, before its hashes are checked for length.
+/// A row's columns.
 type RawRow = (i64, i64, String, Vec<u8>, Vec<u8>);
 
-fn stored(r: &Row<'_>) -> rusqlite::Result<RawRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+/// A stored row as it is: a hash of the wrong length is the verifier's to report as a broken
+/// entry, not an error reading the log.
+fn stored(raw: RawRow) -> Result<StoredAuditRow> {
+    let (seq, at_micros, text, prev, hash) = raw;
+    Ok(StoredAuditRow {
+        seq,
+        at_micros,
+        text,
+        prev,
+        hash,
+    })
 }
 
 /// Rows selected by `filter` (a `WHERE … ORDER BY … LIMIT …` tail), as stored.
@@ -50,19 +59,7 @@ fn rows(c: &Connection, filter: &str, p: impl Params) -> Result<Vec<StoredAuditR
     let mut stmt = c
         .prepare_cached(&format!("SELECT {COLUMNS} FROM audit {filter}"))
         .op("read audit")?;
-    let raw = stmt.query_map(p, stored).op("read audit")?;
-    let mut out = Vec::new();
-    for r in raw {
-        let (seq, at_micros, text, prev, hash) = r.op("read audit")?;
-        out.push(StoredAuditRow {
-            seq,
-            at_micros,
-            text,
-            prev: audit_hash(&prev)?,
-            hash: audit_hash(&hash)?,
-        });
-    }
-    Ok(out)
+    crate::rows::decode_all(&mut stmt, p, "read audit", stored)
 }
 
 fn decode(row: &StoredAuditRow) -> Result<AuditEntry> {

@@ -4,6 +4,7 @@
 //! decide; this module only stores and drops what it is told.
 
 use crate::codec::{changed, count};
+use crate::rows;
 use jiff::Timestamp;
 use privet_manifest::Retention;
 use privet_policy::{ChunkId, ChunkInfo, ChunkWindow};
@@ -49,25 +50,17 @@ pub(crate) fn list(c: &Connection) -> Result<Vec<Chunk>> {
             "SELECT id, class, window_start, window_end FROM chunks ORDER BY window_start, id",
         )
         .op("list chunks")?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, i64>(3)?,
-            ))
-        })
-        .op("list chunks")?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, class, start, end) = row.op("list chunks")?;
-        out.push(Chunk {
-            id,
-            window: window(&class, start, end)?,
-        });
-    }
-    Ok(out)
+    rows::decode_all(
+        &mut stmt,
+        [],
+        "list chunks",
+        |(id, class, start, end): (i64, String, i64, i64)| {
+            Ok(Chunk {
+                id,
+                window: window(&class, start, end)?,
+            })
+        },
+    )
 }
 
 /// Every chunk as the policy sees it.

@@ -71,6 +71,23 @@ pub(crate) fn open(path: &Path, read_only: bool) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Checkpoints and truncates whatever WAL an earlier process left (say, one that stopped
+/// while an erasure's truncation was still owed), so deleted rows leave every file on open.
+/// Best effort: a reader in another process holding it off is waited for only briefly, and
+/// the store's checkpointer (or the next erasure) gets there later.
+pub(crate) fn settle_wal(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_millis(200))
+        .op("set busy timeout")?;
+    let settled = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        r.get::<_, i64>(0)
+    });
+    if !matches!(settled, Ok(0)) {
+        tracing::info!("a leftover WAL could not be truncated on open; it will be later");
+    }
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .op("set busy timeout")
+}
+
 /// Applies the migrations not yet recorded in `schema_migrations`.
 pub(crate) fn migrate(conn: &mut Connection, migrations: &[(&str, &str)]) -> Result<()> {
     conn.execute_batch(

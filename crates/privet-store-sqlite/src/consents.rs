@@ -2,9 +2,10 @@
 //! force is `privet_policy::ConsentLedger`'s to say, not a query's.
 
 use crate::codec::{from_ts, ts};
+use crate::rows;
 use privet_policy::{ConsentRecord, NewConsent, SubjectId};
 use privet_store::{Context, Result};
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, params};
 
 const COLUMNS: &str =
     "seq, subject, product, purpose, granted, manifest_version, at, actor, channel";
@@ -20,20 +21,6 @@ type RawConsent = (
     String,
     String,
 );
-
-fn from_row(r: &Row<'_>) -> rusqlite::Result<RawConsent> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-    ))
-}
 
 fn decode(raw: RawConsent) -> Result<ConsentRecord> {
     let (seq, subject, product, purpose, granted, manifest_version, at, actor, channel) = raw;
@@ -81,14 +68,7 @@ pub(crate) fn history(c: &Connection, subject: &SubjectId) -> Result<Vec<Consent
             "SELECT {COLUMNS} FROM consents WHERE subject = ?1 ORDER BY seq"
         ))
         .op("read consents")?;
-    let rows = stmt
-        .query_map([subject.as_str()], from_row)
-        .op("read consents")?;
-    let mut out = Vec::new();
-    for raw in rows {
-        out.push(decode(raw.op("read consents")?)?);
-    }
-    Ok(out)
+    rows::decode_all(&mut stmt, [subject.as_str()], "read consents", decode)
 }
 
 /// The whole histories of these subjects, oldest first across all of them.

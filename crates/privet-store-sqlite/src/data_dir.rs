@@ -119,20 +119,7 @@ impl SqliteDir {
     /// Opens the store and keyring in `dir`, creating the directory (mode 0700) and both
     /// databases (mode 0600) on first use.
     pub fn open(dir: &Path) -> Result<SqliteDir, SqliteDirError> {
-        if !dir.exists() {
-            let create = |source| SqliteDirError::CreateDir {
-                path: dir.to_owned(),
-                source,
-            };
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(create)?;
-            // The mode given to `create` is reduced by the umask; this one is not.
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-                .map_err(create)?;
-        }
+        create_dir(dir)?;
         Ok(SqliteDir {
             path: dir.to_owned(),
             store: SqliteStore::open(&dir.join(STORE_FILE))?,
@@ -142,7 +129,9 @@ impl SqliteDir {
 
     /// Takes the directory's exclusive lock, held while serving; `Locked` if another process
     /// holds it. Restoring a backup needs it, so a store is never replaced under a server.
+    /// Creates the directory (mode 0700) when missing, so it can be taken before `open`.
     pub fn lock(dir: &Path) -> Result<DirLock, SqliteDirError> {
+        create_dir(dir)?;
         let path = dir.join(LOCK_FILE);
         let file = std::fs::OpenOptions::new()
             .create(true)
@@ -165,6 +154,24 @@ impl SqliteDir {
             }
         }
     }
+}
+
+/// Creates `dir` (mode 0700) unless it exists.
+fn create_dir(dir: &Path) -> Result<(), SqliteDirError> {
+    if dir.exists() {
+        return Ok(());
+    }
+    let create = |source| SqliteDirError::CreateDir {
+        path: dir.to_owned(),
+        source,
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(create)?;
+    // The mode given to `create` is reduced by the umask; this one is not.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(create)
 }
 
 /// The exclusive lock of a data directory, released when dropped.

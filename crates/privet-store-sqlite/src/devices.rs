@@ -1,11 +1,12 @@
 //! Devices: creation, token lookup, claiming, reset and check-in.
 
-use crate::codec::{conflict_or, from_opt_ts, from_ts, not_found_or, token, ts};
+use crate::codec::{conflict_or, from_opt_ts, from_ts, token, ts};
+use crate::rows;
 use jiff::Timestamp;
 use privet_crypto::TokenHash;
 use privet_policy::{DeviceId, SubjectId};
 use privet_store::{Context, Device, Error, NewDevice, Result};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 const COLUMNS: &str = "id, product, household, member, firmware, last_seen, created_at, revoked_at";
 
@@ -19,19 +20,6 @@ type RawDevice = (
     i64,
     Option<i64>,
 );
-
-fn from_row(r: &Row<'_>) -> rusqlite::Result<RawDevice> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-    ))
-}
 
 fn decode(raw: RawDevice) -> Result<Device> {
     let (id, product, household, member, firmware, last_seen, created_at, revoked_at) = raw;
@@ -65,25 +53,15 @@ pub(crate) fn create(c: &Connection, d: &NewDevice) -> Result<()> {
 }
 
 pub(crate) fn get(c: &Connection, id: &DeviceId) -> Result<Device> {
-    let raw = c
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM devices WHERE id = ?1"),
-            [id.as_str()],
-            from_row,
-        )
-        .map_err(|e| not_found_or(e, "device", id.as_str(), "read device"))?;
-    decode(raw)
+    let sql = format!("SELECT {COLUMNS} FROM devices WHERE id = ?1");
+    rows::decode_first(c, &sql, [id.as_str()], "read device", decode)?
+        .ok_or_else(|| Error::not_found("device", id.as_str()))
 }
 
 pub(crate) fn by_token(c: &Connection, hash: &TokenHash) -> Result<Device> {
-    let raw = c
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM devices WHERE token_hash = ?1 AND revoked_at IS NULL"),
-            [token(hash)],
-            from_row,
-        )
-        .map_err(|e| not_found_or(e, "device", "(token)", "read device"))?;
-    decode(raw)
+    let sql = format!("SELECT {COLUMNS} FROM devices WHERE token_hash = ?1 AND revoked_at IS NULL");
+    rows::decode_first(c, &sql, [token(hash)], "read device", decode)?
+        .ok_or_else(|| Error::not_found("device", "(token)"))
 }
 
 fn list(c: &Connection, filter: &str, param: Option<&str>) -> Result<Vec<Device>> {
@@ -92,16 +70,8 @@ fn list(c: &Connection, filter: &str, param: Option<&str>) -> Result<Vec<Device>
             "SELECT {COLUMNS} FROM devices {filter} ORDER BY created_at, id"
         ))
         .op("list devices")?;
-    let rows = match param {
-        Some(p) => stmt.query_map([p], from_row),
-        None => stmt.query_map([], from_row),
-    }
-    .op("list devices")?;
-    let mut out = Vec::new();
-    for raw in rows {
-        out.push(decode(raw.op("list devices")?)?);
-    }
-    Ok(out)
+    // The filter binds `param` if it has one.
+    rows::decode_all(&mut stmt, params_from_iter(param), "list devices", decode)
 }
 
 pub(crate) fn of_household(c: &Connection, household: &SubjectId) -> Result<Vec<Device>> {
@@ -136,18 +106,7 @@ pub(crate) fn claim(
     household: &SubjectId,
     member: Option<&SubjectId>,
 ) -> Result<Device> {
-    let id: Option<String> = c
-        .query_row(
-            "SELECT id FROM devices WHERE claim_hash = ?1 AND household IS NULL AND revoked_at IS NULL",
-            [token(claim)],
-            |r| r.get(0),
-        )
-        .optional()
-        .op("claim device")?;
-    // A wrong code and a used code answer the same, so codes cannot be probed.
-    let Some(id) = id else {
-        return Err(Error::not_found("claim code", "(code)"));
-    };
+    let id = unclaimed_id(c, claim, "claim device")?;
     c.execute(
         "UPDATE devices SET household = ?2, member = ?3, claim_hash = NULL WHERE id = ?1",
         params![id, household.as_str(), member.map(|m| m.as_str())],
@@ -157,6 +116,12 @@ pub(crate) fn claim(
 }
 
 pub(crate) fn unclaimed(c: &Connection, claim: &TokenHash) -> Result<Device> {
+    let id = unclaimed_id(c, claim, "look up claim code")?;
+    get(c, &DeviceId::new(id))
+}
+
+/// The id of the unclaimed, unrevoked device `claim` belongs to.
+fn unclaimed_id(c: &Connection, claim: &TokenHash, op: &'static str) -> Result<String> {
     let id: Option<String> = c
         .query_row(
             "SELECT id FROM devices WHERE claim_hash = ?1 AND household IS NULL AND revoked_at IS NULL",
@@ -164,11 +129,9 @@ pub(crate) fn unclaimed(c: &Connection, claim: &TokenHash) -> Result<Device> {
             |r| r.get(0),
         )
         .optional()
-        .op("look up claim code")?;
-    let Some(id) = id else {
-        return Err(Error::not_found("claim code", "(code)"));
-    };
-    get(c, &DeviceId::new(id))
+        .op(op)?;
+    // A wrong code and a used code answer the same, so codes cannot be probed.
+    id.ok_or_else(|| Error::not_found("claim code", "(code)"))
 }
 
 pub(crate) fn reset(

@@ -22,6 +22,7 @@ impl SqliteKeyring {
         conn::create_private(path)?;
         let mut c = conn::open(path, false)?;
         conn::migrate(&mut c, conn::KEYRING_MIGRATIONS)?;
+        conn::settle_wal(&c)?;
         Ok(SqliteKeyring {
             conn: Arc::new(Mutex::new(c)),
         })
@@ -82,7 +83,13 @@ impl Keyring for SqliteKeyring {
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
                 .op("checkpoint keyring")?;
             if busy != 0 {
-                tracing::warn!("another process held off truncating the keyring's WAL");
+                // The key is out of the table but a copy may sit in the WAL: say so, rather
+                // than let an erasure report a key destroyed that is still on disk. Destroying
+                // again (the erasure retried) truncates again.
+                return Err(privet_store::Error::backend(
+                    "truncate the keyring's WAL",
+                    "another process held it off past the busy timeout",
+                ));
             }
             Ok(n > 0)
         })

@@ -46,6 +46,7 @@ mod keyring;
 mod pool;
 mod releases;
 mod requests;
+mod rows;
 mod sessions;
 mod store;
 mod store_impl;

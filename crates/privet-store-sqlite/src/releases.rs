@@ -1,6 +1,7 @@
 //! Signed firmware releases as accepted.
 
 use crate::codec::{conflict_or, from_ts, ts};
+use crate::rows;
 use privet_store::{Context, Result, StoredRelease};
 use rusqlite::{Connection, params};
 
@@ -24,25 +25,17 @@ pub(crate) fn of_product(c: &Connection, product: &str) -> Result<Vec<StoredRele
     let mut stmt = c
         .prepare_cached("SELECT product, version, signed, created_at FROM releases WHERE product = ?1 ORDER BY created_at")
         .op("list releases")?;
-    let rows = stmt
-        .query_map([product], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, i64>(3)?,
-            ))
-        })
-        .op("list releases")?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (product, version, signed, at) = row.op("list releases")?;
-        out.push(StoredRelease {
-            product,
-            version,
-            signed,
-            created_at: from_ts(at)?,
-        });
-    }
-    Ok(out)
+    rows::decode_all(
+        &mut stmt,
+        [product],
+        "list releases",
+        |(product, version, signed, at): (String, String, String, i64)| {
+            Ok(StoredRelease {
+                product,
+                version,
+                signed,
+                created_at: from_ts(at)?,
+            })
+        },
+    )
 }

@@ -1,6 +1,7 @@
 //! Rights requests and objections.
 
-use crate::codec::{conflict_or, from_opt_ts, from_ts, not_found_or, ts};
+use crate::codec::{conflict_or, from_opt_ts, from_ts, ts};
+use crate::rows;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use privet_policy::{Objection, SubjectId};
@@ -98,16 +99,8 @@ pub(crate) fn get(c: &Connection, id: &str) -> Result<RightsRequest> {
     let mut stmt = c
         .prepare_cached(&format!("SELECT {COLUMNS} FROM requests WHERE id = ?1"))
         .op("read request")?;
-    let mut rows = stmt.query([id]).op("read request")?;
-    match rows.next().op("read request")? {
-        Some(r) => decode(r),
-        None => Err(not_found_or(
-            rusqlite::Error::QueryReturnedNoRows,
-            "request",
-            id,
-            "read request",
-        )),
-    }
+    rows::first(&mut stmt, [id], "read request", decode)?
+        .ok_or_else(|| Error::not_found("request", id))
 }
 
 /// Every request, by due date.
@@ -117,12 +110,7 @@ pub(crate) fn all(c: &Connection) -> Result<Vec<RightsRequest>> {
             "SELECT {COLUMNS} FROM requests ORDER BY due, received_at, id"
         ))
         .op("list requests")?;
-    let mut rows = stmt.query([]).op("list requests")?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next().op("list requests")? {
-        out.push(decode(r)?);
-    }
-    Ok(out)
+    rows::collect(&mut stmt, [], "list requests", decode)
 }
 
 /// Records an objection.
@@ -142,27 +130,25 @@ pub(crate) fn objections(c: &Connection, subjects: &[SubjectId]) -> Result<Vec<O
         .op("read objections")?;
     let mut out = Vec::new();
     for s in subjects {
-        let rows = stmt
-            .query_map([s.as_str()], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, String>(4)?,
-                ))
-            })
-            .op("read objections")?;
-        for row in rows {
-            let (subject, product, purpose, at, actor) = row.op("read objections")?;
-            out.push(Objection {
-                subject: SubjectId::new(subject),
-                product,
-                purpose,
-                at: from_ts(at)?,
-                actor,
-            });
-        }
+        out.extend(rows::decode_all(
+            &mut stmt,
+            [s.as_str()],
+            "read objections",
+            decode_objection,
+        )?);
     }
     Ok(out)
+}
+
+type RawObjection = (String, Option<String>, String, i64, String);
+
+fn decode_objection(raw: RawObjection) -> Result<Objection> {
+    let (subject, product, purpose, at, actor) = raw;
+    Ok(Objection {
+        subject: SubjectId::new(subject),
+        product,
+        purpose,
+        at: from_ts(at)?,
+        actor,
+    })
 }

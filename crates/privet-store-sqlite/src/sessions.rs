@@ -1,6 +1,7 @@
 //! Signed-in sessions, stored by the hash of their cookie.
 
 use crate::codec::{changed, conflict_or, from_ts, token, ts};
+use crate::rows;
 use jiff::Timestamp;
 use privet_crypto::TokenHash;
 use privet_store::{Context, Error, Result, Session};
@@ -48,11 +49,8 @@ pub(crate) fn by_hash(c: &Connection, hash: &TokenHash) -> Result<Session> {
             "SELECT {SESSION_COLUMNS} FROM sessions WHERE id_hash = ?1"
         ))
         .op("read session")?;
-    let mut rows = stmt.query([token(hash)]).op("read session")?;
-    match rows.next().op("read session")? {
-        Some(r) => session_row(r),
-        None => Err(Error::not_found("session", "(cookie)")),
-    }
+    rows::first(&mut stmt, [token(hash)], "read session", session_row)?
+        .ok_or_else(|| Error::not_found("session", "(cookie)"))
 }
 
 pub(crate) fn touch(c: &Connection, hash: &TokenHash, at: Timestamp) -> Result<()> {
@@ -70,12 +68,7 @@ pub(crate) fn of_account(c: &Connection, account: &str) -> Result<Vec<Session>> 
             "SELECT {SESSION_COLUMNS} FROM sessions WHERE account = ?1 ORDER BY created_at DESC"
         ))
         .op("list sessions")?;
-    let mut rows = stmt.query([account]).op("list sessions")?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next().op("list sessions")? {
-        out.push(session_row(r)?);
-    }
-    Ok(out)
+    rows::collect(&mut stmt, [account], "list sessions", session_row)
 }
 
 pub(crate) fn delete_one(c: &Connection, account: &str, id: &str) -> Result<()> {

@@ -23,6 +23,7 @@ impl SqliteStore {
         conn::create_private(path)?;
         let mut c = conn::open(path, false)?;
         conn::migrate(&mut c, conn::DATA_MIGRATIONS)?;
+        conn::settle_wal(&c)?;
         c.pragma_update(None, "wal_autocheckpoint", 0)
             .op("hand checkpoints to their own thread")?;
         Ok(SqliteStore {

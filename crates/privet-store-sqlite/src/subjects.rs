@@ -1,11 +1,12 @@
 //! Subjects (households and members) and erasure of their rows.
 
-use crate::codec::{changed, conflict_or, from_ts, not_found_or, pseudonym, ts};
+use crate::codec::{changed, conflict_or, from_ts, pseudonym, ts};
+use crate::rows;
 use jiff::Timestamp;
 use privet_crypto::Pseudonym;
 use privet_policy::{DeviceDisposition, ErasureStep, Subject, SubjectId, SubjectKind};
 use privet_store::{Context, ErasedSubject, Error, NewSubject, Result};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 const COLUMNS: &str = "id, kind, household, pseudonym, child, restricted, profile, created_at";
 
@@ -19,19 +20,6 @@ type RawSubject = (
     Vec<u8>,
     i64,
 );
-
-fn from_row(r: &Row<'_>) -> rusqlite::Result<RawSubject> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-    ))
-}
 
 fn decode(raw: RawSubject) -> Result<Subject> {
     let (id, kind, household, pseud, child, restricted, profile, created_at) = raw;
@@ -67,25 +55,15 @@ pub(crate) fn create(c: &Connection, s: &NewSubject) -> Result<()> {
 }
 
 pub(crate) fn get(c: &Connection, id: &SubjectId) -> Result<Subject> {
-    let raw = c
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM subjects WHERE id = ?1"),
-            [id.as_str()],
-            from_row,
-        )
-        .map_err(|e| not_found_or(e, "subject", id.as_str(), "read subject"))?;
-    decode(raw)
+    let sql = format!("SELECT {COLUMNS} FROM subjects WHERE id = ?1");
+    rows::decode_first(c, &sql, [id.as_str()], "read subject", decode)?
+        .ok_or_else(|| Error::not_found("subject", id.as_str()))
 }
 
 pub(crate) fn by_pseudonym(c: &Connection, p: &Pseudonym) -> Result<Subject> {
-    let raw = c
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM subjects WHERE pseudonym = ?1"),
-            [p.as_bytes().as_slice()],
-            from_row,
-        )
-        .map_err(|e| not_found_or(e, "subject", "(pseudonym)", "read subject"))?;
-    decode(raw)
+    let sql = format!("SELECT {COLUMNS} FROM subjects WHERE pseudonym = ?1");
+    rows::decode_first(c, &sql, [p.as_bytes().as_slice()], "read subject", decode)?
+        .ok_or_else(|| Error::not_found("subject", "(pseudonym)"))
 }
 
 pub(crate) fn members(c: &Connection, household: &SubjectId) -> Result<Vec<Subject>> {
@@ -94,28 +72,16 @@ pub(crate) fn members(c: &Connection, household: &SubjectId) -> Result<Vec<Subje
             "SELECT {COLUMNS} FROM subjects WHERE household = ?1 ORDER BY created_at, id"
         ))
         .op("read members")?;
-    let rows = stmt
-        .query_map([household.as_str()], from_row)
-        .op("read members")?;
-    let mut out = Vec::new();
-    for raw in rows {
-        out.push(decode(raw.op("read members")?)?);
-    }
-    Ok(out)
+    rows::decode_all(&mut stmt, [household.as_str()], "read members", decode)
 }
 
 pub(crate) fn all_pseudonyms(c: &Connection) -> Result<Vec<Pseudonym>> {
     let mut stmt = c
         .prepare("SELECT pseudonym FROM subjects")
         .op("read pseudonyms")?;
-    let rows = stmt
-        .query_map([], |r| r.get::<_, Vec<u8>>(0))
-        .op("read pseudonyms")?;
-    let mut out = Vec::new();
-    for r in rows {
-        out.push(pseudonym(&r.op("read pseudonyms")?)?);
-    }
-    Ok(out)
+    rows::decode_all(&mut stmt, [], "read pseudonyms", |(p,): (Vec<u8>,)| {
+        pseudonym(&p)
+    })
 }
 
 pub(crate) fn update_profile(c: &Connection, id: &SubjectId, profile: &[u8]) -> Result<()> {

@@ -267,7 +267,7 @@ pub enum AccountKind {
 }
 
 /// A sign-in account. The e-mail is held only sealed; `email_lookup` is its keyed hash.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Account {
     /// Opaque id.
     pub id: String,
@@ -299,6 +299,22 @@ pub struct Account {
     pub created_at: Timestamp,
     /// Last password change.
     pub password_changed_at: Timestamp,
+}
+
+/// Never shows the password hash, the e-mail (sealed or its lookup hash) or the TOTP secret.
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("household", &self.household)
+            .field("member", &self.member)
+            .field("owner", &self.owner)
+            .field("role", &self.role)
+            .field("totp_enabled", &self.totp_enabled)
+            .field("can_sign_in", &self.can_sign_in)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A signed-in session. Only the hash of its cookie value is stored.

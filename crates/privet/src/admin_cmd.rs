@@ -42,12 +42,9 @@ async fn key_create(args: KeyCreateArgs) -> anyhow::Result<ExitCode> {
         args.label,
     )
     .await
-    .map_err(|e| {
-        anyhow::anyhow!(
-            "{}",
-            privet_server::error::ApiError::from(e).problem().detail
-        )
-    })?;
+    // The error itself, not its HTTP problem: an operator at the console sees a store
+    // failure's cause rather than "internal error".
+    .map_err(anyhow::Error::new)?;
     eprintln!(
         "created {} key {id}; it is shown once, store it now",
         role.as_str()
@@ -111,6 +108,7 @@ pub(crate) async fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
 
 pub(crate) async fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let location = Location::from_args(&args.data)?;
+    backend::check_restore_target(&location)?;
     // Refuse while a server holds the directory: replacing its database under it would corrupt it.
     let lock = backend::lock(&location)?;
     lock.install_backup(&args.file)?;

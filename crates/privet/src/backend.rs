@@ -91,6 +91,8 @@ impl Opened {
 pub(crate) fn open(location: &Location) -> anyhow::Result<Opened> {
     match location {
         Location::Sqlite(dir) => {
+            // A malformed key in the environment is refused before the directory is created.
+            instance_keys::master_from_env()?;
             let opened = SqliteDir::open(dir)
                 .with_context(|| format!("cannot open data directory {}", dir.display()))?;
             let keys = instance_keys::load(dir)?;
@@ -106,7 +108,23 @@ pub(crate) fn open(location: &Location) -> anyhow::Result<Opened> {
     }
 }
 
-/// Takes the data directory's exclusive lock (held while serving, and by restore).
+/// Takes the data directory's exclusive lock (held while serving, and by restore), creating
+/// the directory when missing.
 pub(crate) fn lock(location: &Location) -> anyhow::Result<DirLock> {
     Ok(SqliteDir::lock(location.data_dir())?)
+}
+
+/// Refuses a restore that could not succeed, before anything is locked or created: the
+/// directory must hold the keyring the backup is readable with, and a key given in the
+/// environment must be a key.
+pub(crate) fn check_restore_target(location: &Location) -> anyhow::Result<()> {
+    match location {
+        Location::Sqlite(dir) => {
+            if !dir.join(privet_store_sqlite::KEYRING_FILE).is_file() {
+                return Err(privet_store_sqlite::SqliteDirError::NoKeyring(dir.clone()).into());
+            }
+        }
+    }
+    instance_keys::master_from_env()?;
+    Ok(())
 }

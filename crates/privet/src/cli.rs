@@ -60,7 +60,13 @@ pub(crate) struct DataArgs {
     )]
     pub(crate) dir: PathBuf,
     /// The backend by URL instead of --data: `sqlite:DIR` (PostgreSQL comes next).
-    #[arg(long, env = "PRIVET_DATABASE_URL", value_name = "URL")]
+    // Naming both is refused, so neither silently wins over the other.
+    #[arg(
+        long,
+        env = "PRIVET_DATABASE_URL",
+        value_name = "URL",
+        conflicts_with = "dir"
+    )]
     pub(crate) database_url: Option<String>,
 }
 

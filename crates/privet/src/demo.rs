@@ -214,23 +214,38 @@ async fn setup(state: &AppState) -> anyhow::Result<Setup> {
 /// The marker file that says a directory was made by `privet demo` (and may be replaced).
 const DEMO_MARKER: &str = ".privet-demo";
 
-/// Each demo starts from an empty data directory; only one the demo made itself is removed.
-fn fresh_demo_dir(dir: &std::path::Path) -> anyhow::Result<()> {
-    if dir.exists() {
-        if !dir.join(DEMO_MARKER).exists() {
-            anyhow::bail!(
-                "{} exists and was not made by `privet demo`; choose another --data directory",
-                dir.display()
-            );
-        }
-        std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+/// Each demo starts from an empty data directory; only one the demo made itself is cleared,
+/// and only once its lock is held, so a demo still serving it is never cleared under it.
+fn fresh_demo_dir(location: &Location) -> anyhow::Result<privet_store_sqlite::DirLock> {
+    let dir = location.data_dir();
+    if dir.exists() && !dir.join(DEMO_MARKER).exists() {
+        anyhow::bail!(
+            "{} exists and was not made by `privet demo`; choose another --data directory",
+            dir.display()
+        );
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let lock = backend::lock(location)?;
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+        if entry.file_name() == privet_store_sqlite::LOCK_FILE {
+            continue;
+        }
+        let path = entry.path();
+        let removed = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.with_context(|| format!("cannot clear {}", path.display()))?;
+    }
     std::fs::write(
         dir.join(DEMO_MARKER),
-        "made by privet demo; removed and recreated on each run\n",
-    )?;
-    Ok(())
+        "made by privet demo; cleared on each run\n",
+    )
+    .with_context(|| format!("cannot write {}", dir.display()))?;
+    Ok(lock)
 }
 
 pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -241,11 +256,10 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
     let cx = crate::manifest_cmd::lint_context();
     let products = example_products(&cx)?;
-    fresh_demo_dir(&args.dir)?;
     let location = Location::Sqlite(args.dir.clone());
+    let _lock = fresh_demo_dir(&location)?;
     let opened = backend::open(&location)
         .with_context(|| format!("cannot open demo data directory {}", args.dir.display()))?;
-    let _lock = backend::lock(&location)?;
     let config = Config {
         listen: args.listen,
         ..Config::default()

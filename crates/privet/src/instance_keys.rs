@@ -40,12 +40,23 @@ fn key_file(path: &Path, create: impl FnOnce() -> [u8; 32]) -> anyhow::Result<[u
     }
 }
 
+/// The master key given in `PRIVET_MASTER_KEY`, if any; an error when it is set but not a key,
+/// so commands can refuse before they touch the data directory.
+pub(crate) fn master_from_env() -> anyhow::Result<Option<MasterKey>> {
+    match std::env::var("PRIVET_MASTER_KEY") {
+        Ok(encoded) => MasterKey::from_encoded(&encoded)
+            .map(Some)
+            .map_err(|_| anyhow::anyhow!("PRIVET_MASTER_KEY is not a valid key")),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => bail!("PRIVET_MASTER_KEY is not a valid key"),
+    }
+}
+
 /// The keys kept in `dir` (the master key from `PRIVET_MASTER_KEY` when set).
 pub(crate) fn load(dir: &Path) -> anyhow::Result<InstanceKeys> {
-    let master = match std::env::var("PRIVET_MASTER_KEY") {
-        Ok(encoded) => MasterKey::from_encoded(&encoded)
-            .map_err(|_| anyhow::anyhow!("PRIVET_MASTER_KEY is not a valid key"))?,
-        Err(_) => MasterKey::from_bytes(key_file(&dir.join("master.key"), || {
+    let master = match master_from_env()? {
+        Some(key) => key,
+        None => MasterKey::from_bytes(key_file(&dir.join("master.key"), || {
             *MasterKey::generate(&mut os_rng()).to_bytes()
         })?),
     };

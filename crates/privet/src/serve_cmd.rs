@@ -43,9 +43,10 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             bail!("not starting: {e}");
         }
     };
-    let opened = backend::open(&location)?;
-    // Held while serving: a restore refuses to replace the store under a live server.
+    // Taken before opening and held while serving: a second server or a restore is refused
+    // before it touches the store.
     let _lock = backend::lock(&location)?;
+    let opened = backend::open(&location)?;
     let config = Config {
         listen: args.listen,
         max_body_bytes: args.max_body_bytes,

@@ -22,9 +22,7 @@ fn audited() -> Audited {
     let support = inst.key("support", &[]); // entry 3
     let mut server = inst.serve();
     let home = server.home(&admin); // household, member, device
-    server
-        .consent(&support, &home.member, "energy_report", true)
-        .expect(200);
+    server.consent_ok(&support, &home.member, "energy_report", true);
     server.ingest_ok(
         &home.token,
         &json!([

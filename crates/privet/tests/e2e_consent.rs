@@ -9,8 +9,7 @@ use support::*;
 #[test]
 fn a_consent_only_field_is_kept_only_while_consent_is_given() {
     let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
+    let (admin, support) = inst.operators();
     let analyst = inst.key("analyst", &["energy_report"]);
     let server = inst.serve();
     let home = server.home(&admin);
@@ -23,9 +22,7 @@ fn a_consent_only_field_is_kept_only_while_consent_is_given() {
     assert_eq!(out["accepted"], 0, "{out}");
     assert_eq!(out["dropped"]["no_consent"], 1, "{out}");
 
-    let v = server
-        .consent(&support, &home.member, "energy_report", true)
-        .expect(200);
+    let v = server.consent_ok(&support, &home.member, "energy_report", true);
     assert_eq!(v["granted"], true);
     let out = server.ingest_ok(
         &home.token,
@@ -41,9 +38,7 @@ fn a_consent_only_field_is_kept_only_while_consent_is_given() {
     assert_eq!(stored[0]["data"], json!({"home": true}));
 
     // Withdrawal stops collection at once: the very next batch is dropped.
-    server
-        .consent(&support, &home.member, "energy_report", false)
-        .expect(200);
+    server.consent_ok(&support, &home.member, "energy_report", false);
     let out = server.ingest_ok(
         &home.token,
         &json!([presence(&ago(30), &home.member, false)]),
@@ -68,18 +63,8 @@ fn a_consent_only_field_is_kept_only_while_consent_is_given() {
 #[test]
 fn household_stream_fields_follow_the_households_consent() {
     let inst = Instance::new();
-    // Make `climate.heating_minutes` serve only the consent-based energy report.
-    let path = inst.manifests.join("thermostat.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let changed = text.replacen(
-        "purposes = [\"heating_control\", \"energy_report\", \"supplier_tariff\"]",
-        "purposes = [\"energy_report\"]",
-        1,
-    );
-    assert_ne!(changed, text);
-    std::fs::write(&path, changed).unwrap();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
+    inst.make_heating_minutes_consent_only();
+    let (admin, support) = inst.operators();
     let server = inst.serve();
     let home = server.home(&admin);
 
@@ -87,29 +72,19 @@ fn household_stream_fields_follow_the_households_consent() {
     assert_eq!(out["accepted"], 1, "temperature is kept: {out}");
     assert_eq!(out["dropped"]["no_consent"], 1, "{out}");
     // A member's consent is not the household's.
-    server
-        .consent(&support, &home.member, "energy_report", true)
-        .expect(200);
+    server.consent_ok(&support, &home.member, "energy_report", true);
     let out = server.ingest_ok(&home.token, &json!([climate(&ago(20), 20.0, 5)]));
     assert_eq!(out["dropped"]["no_consent"], 1, "{out}");
-    server
-        .consent(&support, &home.household, "energy_report", true)
-        .expect(200);
+    server.consent_ok(&support, &home.household, "energy_report", true);
     let out = server.ingest_ok(&home.token, &json!([climate(&ago(10), 20.0, 5)]));
     assert_eq!(out["dropped"]["no_consent"], 0, "{out}");
 }
 
 #[test]
 fn consent_is_per_subject() {
-    let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
-    let server = inst.serve();
-    let home = server.home(&admin);
+    let (_inst, admin, support, server, home) = served_home();
     let other = server.member(&admin, &home.household, "Other", false);
-    server
-        .consent(&support, &home.member, "energy_report", true)
-        .expect(200);
+    server.consent_ok(&support, &home.member, "energy_report", true);
     let out = server.ingest_ok(
         &home.token,
         &json!([
@@ -123,11 +98,7 @@ fn consent_is_per_subject() {
 
 #[test]
 fn consents_show_the_current_state_and_the_full_history() {
-    let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
-    let server = inst.serve();
-    let home = server.home(&admin);
+    let (_inst, admin, support, server, home) = served_home();
     let path = format!("/v1/subjects/{}/consents", home.member);
 
     // Before any decision: every consent-based purpose of the household's products is off.
@@ -188,9 +159,7 @@ fn consents_show_the_current_state_and_the_full_history() {
     assert_eq!(v["history"].as_array().map(Vec::len), Some(3), "{v}");
 
     // Default channel is `api`; a household can consent too.
-    let v = server
-        .consent(&support, &home.household, "supplier_tariff", true)
-        .expect(200);
+    let v = server.consent_ok(&support, &home.household, "supplier_tariff", true);
     assert_eq!(v["channel"], "api");
     let hv = server
         .get(
@@ -206,11 +175,7 @@ fn consents_show_the_current_state_and_the_full_history() {
 
 #[test]
 fn consent_requests_are_validated() {
-    let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
-    let server = inst.serve();
-    let home = server.home(&admin);
+    let (_inst, _admin, support, server, home) = served_home();
     // A purpose on a contract basis has no consent to give.
     server
         .consent(&support, &home.member, "heating_control", true)
@@ -252,17 +217,14 @@ fn consent_requests_are_validated() {
 #[test]
 fn withdrawal_purges_data_held_only_for_that_purpose() {
     let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
+    let (admin, support) = inst.operators();
     let dpo = inst.key("dpo", &[]);
     let report = inst.key("analyst", &["energy_report"]);
     let heating = inst.key("analyst", &["heating_control"]);
     let server = inst.serve();
     let home = server.home(&admin);
     for s in [&home.member, &home.household] {
-        server
-            .consent(&support, s, "energy_report", true)
-            .expect(200);
+        server.consent_ok(&support, s, "energy_report", true);
     }
     server.ingest_ok(
         &home.token,
@@ -279,13 +241,9 @@ fn withdrawal_purges_data_held_only_for_that_purpose() {
         3
     );
 
-    server
-        .consent(&support, &home.member, "energy_report", false)
-        .expect(200);
+    server.consent_ok(&support, &home.member, "energy_report", false);
     // Granting again must not bring back what was collected under the withdrawn consent.
-    server
-        .consent(&support, &home.member, "energy_report", true)
-        .expect(200);
+    server.consent_ok(&support, &home.member, "energy_report", true);
     let stored = server.records(
         &report,
         &[("purpose", "energy_report"), ("stream", "presence")],

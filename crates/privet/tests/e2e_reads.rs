@@ -18,8 +18,7 @@ fn set(names: &[&str]) -> BTreeSet<String> {
 #[test]
 fn a_read_returns_only_the_fields_declared_for_its_purpose() {
     let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
+    let (admin, support) = inst.operators();
     let heating = inst.key("analyst", &["heating_control"]);
     let report = inst.key("analyst", &["energy_report"]);
     let tariff = inst.key("analyst", &["supplier_tariff"]);
@@ -27,13 +26,9 @@ fn a_read_returns_only_the_fields_declared_for_its_purpose() {
     let server = inst.serve();
     let home = server.home(&admin);
     for p in ["energy_report", "supplier_tariff"] {
-        server
-            .consent(&support, &home.household, p, true)
-            .expect(200);
+        server.consent_ok(&support, &home.household, p, true);
     }
-    server
-        .consent(&support, &home.member, "energy_report", true)
-        .expect(200);
+    server.consent_ok(&support, &home.member, "energy_report", true);
     server.ingest_ok(
         &home.token,
         &json!([
@@ -131,16 +126,13 @@ fn a_read_for_a_purpose_the_key_lacks_is_forbidden() {
 #[test]
 fn a_consent_based_read_returns_only_consenting_subjects() {
     let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
+    let (admin, support) = inst.operators();
     let report = inst.key("analyst", &["energy_report"]);
     let heating = inst.key("analyst", &["heating_control"]);
     let server = inst.serve();
     let yes = server.home(&admin);
     let no = server.home(&admin);
-    server
-        .consent(&support, &yes.household, "energy_report", true)
-        .expect(200);
+    server.consent_ok(&support, &yes.household, "energy_report", true);
     // `temperature_c` also serves heating control (a contract), so both homes' readings are kept.
     server.ingest_ok(
         &yes.token,
@@ -169,9 +161,7 @@ fn a_consent_based_read_returns_only_consenting_subjects() {
     assert!(!subjects.contains(yes.household.as_str()));
 
     // Once the other household consents, its (kept) readings become readable for the purpose.
-    server
-        .consent(&support, &no.household, "energy_report", true)
-        .expect(200);
+    server.consent_ok(&support, &no.household, "energy_report", true);
     assert_eq!(
         server
             .records(&report, &[("purpose", "energy_report")])
@@ -179,9 +169,7 @@ fn a_consent_based_read_returns_only_consenting_subjects() {
         3
     );
     // And after a withdrawal they are hidden again.
-    server
-        .consent(&support, &yes.household, "energy_report", false)
-        .expect(200);
+    server.consent_ok(&support, &yes.household, "energy_report", false);
     let records = server.records(&report, &[("purpose", "energy_report")]);
     assert_eq!(records.len(), 1, "{records:?}");
     assert_eq!(records[0]["data"]["temperature_c"], 17.0);

@@ -12,8 +12,7 @@ use support::*;
 #[test]
 fn restoring_an_older_backup_does_not_bring_an_erased_subject_back() {
     let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
+    let (admin, support) = inst.operators();
     let analyst = inst.key("analyst", &["heating_control", "request_history"]);
     let mut server = inst.serve();
     let data = inst.data.to_str().unwrap().to_owned();
@@ -171,26 +170,8 @@ fn restoring_an_older_backup_does_not_bring_an_erased_subject_back() {
 
 /// A household's wrapped key, sealed profile and sealed record payloads, read from the files.
 fn sealed_bytes_of(inst: &Instance, household: &str) -> (Vec<u8>, Vec<u8>, Vec<Vec<u8>>) {
+    let sealed = sealed_subject(inst, household);
     let db = inst.db();
-    let (pseudonym, profile): (Vec<u8>, Vec<u8>) = db
-        .query_row(
-            "SELECT pseudonym, profile FROM subjects WHERE id = ?1",
-            [household],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    let keyring = rusqlite::Connection::open_with_flags(
-        inst.data.join("keyring.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
-    let wrapped: Vec<u8> = keyring
-        .query_row(
-            "SELECT wrapped FROM keys WHERE pseudonym = ?1",
-            [&pseudonym],
-            |r| r.get(0),
-        )
-        .unwrap();
     let tables: Vec<String> = db
         .prepare("SELECT 'rec_' || id FROM chunks")
         .unwrap()
@@ -204,11 +185,11 @@ fn sealed_bytes_of(inst: &Instance, household: &str) -> (Vec<u8>, Vec<u8>, Vec<V
             .prepare(&format!("SELECT payload FROM {t} WHERE subject = ?1"))
             .unwrap();
         let rows = stmt
-            .query_map([&pseudonym], |r| r.get::<_, Vec<u8>>(0))
+            .query_map([&sealed.pseudonym], |r| r.get::<_, Vec<u8>>(0))
             .unwrap();
         payloads.extend(rows.map(Result::unwrap));
     }
-    (wrapped, profile, payloads)
+    (sealed.wrapped_key, sealed.profile, payloads)
 }
 
 #[test]

@@ -27,14 +27,7 @@ fn tampered(jws: &str, payload: &Value) -> String {
 
 #[test]
 fn the_erasure_receipt_verifies_in_rust_and_with_jwcrypto_and_a_tampered_one_fails_both() {
-    let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
-    let server = inst.serve();
-    let home = server.home(&admin);
-    server
-        .consent(&support, &home.member, "energy_report", true)
-        .expect(200);
+    let (inst, _admin, support, server, home) = consenting_home();
     server.ingest_ok(
         &home.token,
         &json!([
@@ -119,8 +112,7 @@ fn the_erasure_receipt_verifies_in_rust_and_with_jwcrypto_and_a_tampered_one_fai
 #[test]
 fn after_erasing_a_member_export_reads_and_consents_hold_nothing_of_them() {
     let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
+    let (admin, support) = inst.operators();
     let analyst = inst.key("analyst", &["energy_report", "request_history"]);
     let server = inst.serve();
     let household = server.household(&admin, &marker("Household"));
@@ -130,9 +122,7 @@ fn after_erasing_a_member_export_reads_and_consents_hold_nothing_of_them() {
     let (_, speaker) = server.device(&admin, SPEAKER, Some(&household), None);
     let secret = marker("Transcript");
     for m in [&gone, &stays] {
-        server
-            .consent(&support, m, "energy_report", true)
-            .expect(200);
+        server.consent_ok(&support, m, "energy_report", true);
     }
     server.ingest_ok(
         &thermostat,
@@ -224,8 +214,7 @@ fn after_erasing_a_member_export_reads_and_consents_hold_nothing_of_them() {
 #[test]
 fn erasing_a_household_erases_every_member_unlinks_its_devices_and_revokes_their_tokens() {
     let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
+    let (admin, support) = inst.operators();
     let server = inst.serve();
     let household = server.household(&admin, &marker("Household"));
     let adult = server.member(&admin, &household, &marker("Adult"), false);
@@ -236,12 +225,8 @@ fn erasing_a_household_erases_every_member_unlinks_its_devices_and_revokes_their
     let other = server.home(&admin);
     server.ingest_ok(&other.token, &json!([climate(&ago(30), 18.0, 2)]));
 
-    server
-        .consent(&support, &child, "energy_report", true)
-        .expect(200);
-    server
-        .consent(&support, &household, "energy_report", true)
-        .expect(200);
+    server.consent_ok(&support, &child, "energy_report", true);
+    server.consent_ok(&support, &household, "energy_report", true);
     server.ingest_ok(
         &thermostat,
         &json!([
@@ -304,8 +289,7 @@ fn erasing_a_household_erases_every_member_unlinks_its_devices_and_revokes_their
 #[test]
 fn after_erasure_no_file_in_the_data_directory_holds_any_plaintext_of_the_subject() {
     let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
+    let (admin, support) = inst.operators();
     let analyst = inst.key("analyst", &["request_history"]);
     let mut server = inst.serve();
     let household_name = marker("HouseholdName");
@@ -346,32 +330,11 @@ fn after_erasure_no_file_in_the_data_directory_holds_any_plaintext_of_the_subjec
     // The bytes that must leave the disk with the erasure: each subject's wrapped key (in
     // keyring.db) and sealed profile (in privet.db), read as someone with file access would.
     let mut secrets: Vec<(String, Vec<u8>)> = Vec::new();
-    {
-        let db = inst.db();
-        let keyring = rusqlite::Connection::open_with_flags(
-            inst.data.join("keyring.db"),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .unwrap();
-        for id in [&household, &member] {
-            let (pseudonym, profile): (Vec<u8>, Vec<u8>) = db
-                .query_row(
-                    "SELECT pseudonym, profile FROM subjects WHERE id = ?1",
-                    [id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .unwrap();
-            let wrapped: Vec<u8> = keyring
-                .query_row(
-                    "SELECT wrapped FROM keys WHERE pseudonym = ?1",
-                    [&pseudonym],
-                    |r| r.get(0),
-                )
-                .unwrap();
-            assert!(wrapped.len() >= 32 && profile.len() >= 32);
-            secrets.push((format!("wrapped key of {id}"), wrapped));
-            secrets.push((format!("sealed profile of {id}"), profile));
-        }
+    for id in [&household, &member] {
+        let sealed = sealed_subject(&inst, id);
+        assert!(sealed.wrapped_key.len() >= 32 && sealed.profile.len() >= 32);
+        secrets.push((format!("wrapped key of {id}"), sealed.wrapped_key));
+        secrets.push((format!("sealed profile of {id}"), sealed.profile));
     }
 
     // The scan finds them before the erasure (so its silence afterwards means something).

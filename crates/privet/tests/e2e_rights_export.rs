@@ -41,8 +41,7 @@ fn purpose_info<'a>(p: &'a Value, purpose: &str) -> &'a Value {
 #[test]
 fn the_json_export_holds_profile_records_consents_supplementary_information_and_access_log() {
     let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
+    let (admin, support) = inst.operators();
     let analyst = inst.key("analyst", &["energy_report"]);
     let server = inst.serve();
     let household = server.household(&admin, &marker("Household"));
@@ -53,9 +52,7 @@ fn the_json_export_holds_profile_records_consents_supplementary_information_and_
 
     // A consent history: granted, withdrawn, granted again.
     for granted in [true, false, true] {
-        server
-            .consent(&support, &member, "energy_report", granted)
-            .expect(200);
+        server.consent_ok(&support, &member, "energy_report", granted);
     }
     let before_read = jiff::Timestamp::now();
     server.ingest_ok(
@@ -198,11 +195,7 @@ fn the_json_export_holds_profile_records_consents_supplementary_information_and_
 
 #[test]
 fn the_household_export_holds_its_records_after_minimisation() {
-    let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
-    let server = inst.serve();
-    let home = server.home(&admin);
+    let (_inst, _admin, support, server, home) = served_home();
     server.ingest_ok(
         &home.token,
         &json!([
@@ -244,14 +237,7 @@ fn the_household_export_holds_its_records_after_minimisation() {
 
 #[test]
 fn the_csv_export_is_a_zip_with_one_csv_per_stream_and_about_json() {
-    let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
-    let server = inst.serve();
-    let home = server.home(&admin);
-    server
-        .consent(&support, &home.member, "energy_report", true)
-        .expect(200);
+    let (_inst, admin, support, server, home) = consenting_home();
     let t1 = ago(120);
     let t2 = ago(60);
     server.ingest_ok(
@@ -366,8 +352,7 @@ fn the_csv_export_is_a_zip_with_one_csv_per_stream_and_about_json() {
 #[test]
 fn a_household_export_includes_child_members_but_not_adults() {
     let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
+    let (admin, support) = inst.operators();
     let server = inst.serve();
     let household = server.household(&admin, &marker("Household"));
     let adult_name = marker("Adult");
@@ -376,9 +361,7 @@ fn a_household_export_includes_child_members_but_not_adults() {
     let child = server.member(&admin, &household, &child_name, true);
     let (_, token) = server.device(&admin, THERMOSTAT, Some(&household), None);
     for m in [&adult, &child] {
-        server
-            .consent(&support, m, "energy_report", true)
-            .expect(200);
+        server.consent_ok(&support, m, "energy_report", true);
     }
     server.ingest_ok(
         &token,

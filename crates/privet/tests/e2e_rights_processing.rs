@@ -20,17 +20,14 @@ fn restrict(server: &Server, key: &Key, id: &str, restricted: bool) -> Resp {
 #[test]
 fn restriction_stops_ingestion_and_reads_for_the_subject_while_export_still_works() {
     let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
+    let (admin, support) = inst.operators();
     let analyst = inst.key("analyst", &["energy_report", "request_history"]);
     let server = inst.serve();
     let home = server.home(&admin);
     let other = server.member(&admin, &home.household, &marker("Other"), false);
     let (_, speaker) = server.device(&admin, SPEAKER, Some(&home.household), None);
     for m in [&home.member, &other] {
-        server
-            .consent(&support, m, "energy_report", true)
-            .expect(200);
+        server.consent_ok(&support, m, "energy_report", true);
     }
     server.ingest_ok(
         &home.token,
@@ -116,11 +113,7 @@ fn restriction_stops_ingestion_and_reads_for_the_subject_while_export_still_work
 
 #[test]
 fn a_restriction_request_restricts_the_subject_when_completed() {
-    let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
-    let server = inst.serve();
-    let home = server.home(&admin);
+    let (_inst, _admin, support, server, home) = served_home();
     let r = new_request(&server, &support, "restriction", &home.household, &ago(60)).expect(201);
     let v = server
         .post(
@@ -140,8 +133,7 @@ fn a_restriction_request_restricts_the_subject_when_completed() {
 #[test]
 fn an_objection_to_a_legitimate_interests_purpose_hides_the_subject_and_stops_collection() {
     let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
+    let (admin, support) = inst.operators();
     let stats = inst.key("analyst", &["usage_statistics"]);
     let history = inst.key("analyst", &["request_history"]);
     let server = inst.serve();
@@ -243,8 +235,7 @@ fn an_objection_to_a_legitimate_interests_purpose_hides_the_subject_and_stops_co
 #[test]
 fn an_objection_request_without_purposes_objects_to_every_legitimate_interests_purpose() {
     let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
+    let (admin, support) = inst.operators();
     let clips = inst.key("analyst", &["clip_history"]);
     let server = inst.serve();
     let home = server.home(&admin);
@@ -278,8 +269,7 @@ fn an_objection_request_without_purposes_objects_to_every_legitimate_interests_p
 #[test]
 fn rectification_changes_the_profile_and_audits_which_fields_not_their_values() {
     let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
+    let (admin, support) = inst.operators();
     let server = inst.serve();
     let household = server.household(&admin, &marker("Household"));
     let old_mail = email();

@@ -12,11 +12,7 @@ use support::*;
 
 #[test]
 fn due_dates_run_one_calendar_month_from_receipt_across_month_ends_and_leap_years() {
-    let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
-    let server = inst.serve();
-    let home = server.home(&admin);
+    let (inst, _admin, support, server, home) = served_home();
     for (received, due) in [
         ("2026-01-31T09:00:00Z", "2026-02-28"),
         // A leap year: February has a 29th. (2028 would be in the future, which is refused.)
@@ -74,11 +70,7 @@ fn due_dates_run_one_calendar_month_from_receipt_across_month_ends_and_leap_year
 
 #[test]
 fn a_request_is_extended_once_by_two_months_with_a_reason() {
-    let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
-    let server = inst.serve();
-    let home = server.home(&admin);
+    let (_inst, _admin, support, server, home) = served_home();
     let r = new_request(
         &server,
         &support,
@@ -124,8 +116,7 @@ fn a_request_is_extended_once_by_two_months_with_a_reason() {
 #[test]
 fn overdue_open_and_done_lists_follow_the_deadline_and_completion() {
     let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
+    let (admin, support) = inst.operators();
     let dpo = inst.key("dpo", &[]);
     let server = inst.serve();
     let home = server.home(&admin);
@@ -195,14 +186,7 @@ fn overdue_open_and_done_lists_follow_the_deadline_and_completion() {
 
 #[test]
 fn completing_access_and_erasure_requests_runs_the_self_service_code() {
-    let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
-    let server = inst.serve();
-    let home = server.home(&admin);
-    server
-        .consent(&support, &home.member, "energy_report", true)
-        .expect(200);
+    let (_inst, admin, support, server, home) = consenting_home();
     server.ingest_ok(
         &home.token,
         &json!([
@@ -270,11 +254,7 @@ fn completing_access_and_erasure_requests_runs_the_self_service_code() {
 
 #[test]
 fn a_rectification_request_corrects_the_profile() {
-    let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
-    let server = inst.serve();
-    let home = server.home(&admin);
+    let (_inst, _admin, support, server, home) = served_home();
     let r = new_request(&server, &support, "rectification", &home.member, &ago(60)).expect(201);
     let id = r["id"].as_str().unwrap();
     let new_name = marker("Corrected");

@@ -84,10 +84,19 @@ fn events_already_past_their_retention_are_not_stored() {
     assert_eq!(values_of(&h, "climate", "temperature_c"), vec![json!(19.0)]);
 }
 
+/// `t0` moved by `secs`, as RFC 3339.
+fn at(t0: jiff::Timestamp, secs: i64) -> String {
+    (t0 + jiff::SignedDuration::from_secs(secs)).to_string()
+}
+
 #[test]
 fn data_leaves_reads_at_its_expiry_and_expired_chunks_are_dropped_whole() {
+    // Every time below derives from one instant in the middle of an hour, so neither a slow
+    // machine nor an hour boundary moves an expiry or a chunk's expiry window (an hour).
+    let wall = jiff::Timestamp::now().as_second();
+    let t0 = jiff::Timestamp::from_second(wall - wall.rem_euclid(HOUR) - HOUR / 2).unwrap();
     let inst = Instance::new();
-    inst.set_clock(&ago(0));
+    inst.set_clock(&at(t0, 0));
     let admin = inst.key("admin", &[]);
     let support = inst.key("support", &[]);
     let answers = inst.key("analyst", &["answer_requests"]);
@@ -95,8 +104,8 @@ fn data_leaves_reads_at_its_expiry_and_expired_chunks_are_dropped_whole() {
     let home = server.home(&admin);
     let (_, speaker) = server.device(&admin, SPEAKER, Some(&home.household), None);
 
-    // Recordings that expire a few seconds from now (24 h after they were made).
-    let made = ago(24 * HOUR - 4);
+    // Recordings that expire 4 s after t0 (24 h after they were made).
+    let made = at(t0, -(24 * HOUR - 4));
     let n = 5;
     let events: Vec<Value> = (0..n)
         .map(|i| {
@@ -122,8 +131,16 @@ fn data_leaves_reads_at_its_expiry_and_expired_chunks_are_dropped_whole() {
     let m = export_json(&server, &support, &home.member);
     assert_eq!(values_of(&m, "voice", "command_audio").len(), n as usize);
 
-    // Past their expiry the recordings leave reads and exports, transcripts stay.
-    let later = server.advance_clock(10);
+    // A second before expiry they are still there; at it, they leave reads and exports and
+    // the transcripts stay.
+    assert_eq!(server.advance_clock(3), at(t0, 3));
+    assert_eq!(
+        audio_in_reads(),
+        n as usize,
+        "recordings gone before expiry"
+    );
+    let later = server.advance_clock(1);
+    assert_eq!(later, at(t0, 4));
     assert_eq!(
         audio_in_reads(),
         0,
@@ -151,9 +168,7 @@ fn data_leaves_reads_at_its_expiry_and_expired_chunks_are_dropped_whole() {
         retention_at(&later).trim(),
         "retention: dropped 0 chunks (0 blocks, 0 events)"
     );
-    let two_hours_on = (later.parse::<jiff::Timestamp>().unwrap()
-        + jiff::SignedDuration::from_hours(2))
-    .to_string();
+    let two_hours_on = at(t0, 4 + 2 * HOUR);
     assert_eq!(
         retention_at(&two_hours_on).trim(),
         format!("retention: dropped 1 chunks (1 blocks, {n} events)")

@@ -12,16 +12,13 @@ use support::*;
 #[test]
 fn withdrawing_consent_purges_a_members_consent_only_data_at_once() {
     let inst = Instance::new();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
+    let (admin, support) = inst.operators();
     let analyst = inst.key("analyst", &["energy_report"]);
     let server = inst.serve();
     let home = server.home(&admin);
     let other = server.member(&admin, &home.household, &marker("Other"), false);
     for m in [&home.member, &other] {
-        server
-            .consent(&support, m, "energy_report", true)
-            .expect(200);
+        server.consent_ok(&support, m, "energy_report", true);
     }
     server.ingest_ok(
         &home.token,
@@ -36,9 +33,7 @@ fn withdrawing_consent_purges_a_members_consent_only_data_at_once() {
     let before = export_json(&server, &support, &home.member);
     assert_eq!(values_of(&before, "presence", "home").len(), 2);
 
-    server
-        .consent(&support, &home.member, "energy_report", false)
-        .expect(200);
+    server.consent_ok(&support, &home.member, "energy_report", false);
 
     // Gone from the export right after: `presence.home` serves only `energy_report`.
     let after = export_json(&server, &support, &home.member);
@@ -46,9 +41,7 @@ fn withdrawing_consent_purges_a_members_consent_only_data_at_once() {
     // The withdrawal itself is in the consent history the export carries.
     assert_eq!(after["about"]["consents"].as_array().unwrap().len(), 2);
     // Granting again does not bring the purged data back.
-    server
-        .consent(&support, &home.member, "energy_report", true)
-        .expect(200);
+    server.consent_ok(&support, &home.member, "energy_report", true);
     assert!(records_of(&export_json(&server, &support, &home.member), "presence").is_empty());
     assert_eq!(
         server
@@ -77,27 +70,16 @@ fn withdrawing_consent_purges_a_members_consent_only_data_at_once() {
 #[test]
 fn withdrawal_purges_only_the_values_no_other_purpose_justifies() {
     let inst = Instance::new();
-    // Make `climate.heating_minutes` serve only the consent-based energy report, so a
-    // household withdrawal leaves the temperature (heating control too) and purges it.
-    let path = inst.manifests.join("thermostat.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let changed = text.replacen(
-        "purposes = [\"heating_control\", \"energy_report\", \"supplier_tariff\"]",
-        "purposes = [\"energy_report\"]",
-        1,
-    );
-    assert_ne!(changed, text);
-    std::fs::write(&path, changed).unwrap();
-    let admin = inst.key("admin", &[]);
-    let support = inst.key("support", &[]);
+    // A household withdrawal then purges `heating_minutes` and leaves the temperature, which
+    // heating control also needs.
+    inst.make_heating_minutes_consent_only();
+    let (admin, support) = inst.operators();
     let heating = inst.key("analyst", &["heating_control"]);
     let server = inst.serve();
     let home = server.home(&admin);
     let neighbour = server.home(&admin);
     for h in [&home.household, &neighbour.household] {
-        server
-            .consent(&support, h, "energy_report", true)
-            .expect(200);
+        server.consent_ok(&support, h, "energy_report", true);
     }
     let ts = ago(60);
     for token in [&home.token, &neighbour.token] {
@@ -114,9 +96,7 @@ fn withdrawal_purges_only_the_values_no_other_purpose_justifies() {
         vec![json!(12)]
     );
 
-    server
-        .consent(&support, &home.household, "energy_report", false)
-        .expect(200);
+    server.consent_ok(&support, &home.household, "energy_report", false);
 
     let after = export_json(&server, &support, &home.household);
     assert!(

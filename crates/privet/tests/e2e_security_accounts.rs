@@ -171,14 +171,7 @@ fn logout_revokes_the_session_on_the_server_so_a_replayed_cookie_is_refused() {
     let second = login_ok(&server, &ada);
     get_as(&server, &ada.cookie, "/v1/auth/me").expect(200);
 
-    let r = call(
-        &server,
-        Method::POST,
-        "/v1/auth/logout",
-        Some(&ada.cookie),
-        None,
-        &[],
-    );
+    let r = logout(&server, &ada.cookie, &[]);
     assert_eq!(r.status, 204, "{}", r.body);
     let cleared = set_cookies(&r);
     assert!(
@@ -195,15 +188,7 @@ fn logout_revokes_the_session_on_the_server_so_a_replayed_cookie_is_refused() {
         &format!("/v1/subjects/{}/export", ada.member),
     )
     .problem(401);
-    call(
-        &server,
-        Method::POST,
-        "/v1/auth/logout",
-        Some(&ada.cookie),
-        None,
-        &[],
-    )
-    .problem(401);
+    logout(&server, &ada.cookie, &[]).problem(401);
     // The other session is untouched.
     get_as(&server, &second, "/v1/auth/me").expect(200);
     let sessions = get_as(&server, &second, "/v1/auth/sessions").expect(200);

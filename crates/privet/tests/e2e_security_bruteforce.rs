@@ -9,13 +9,13 @@ mod support;
 
 use e2e_security_support::*;
 use std::time::{Duration, Instant};
+use support::*;
 
 /// A server on a manual clock standing at the time the test starts.
 fn serve_on_a_clock(inst: &Instance) -> Server {
     inst.set_clock(&ago(0));
     inst.serve()
 }
-use support::*;
 
 /// Seconds to wait, from a 429's `Retry-After` (delta-seconds form).
 fn retry_after(r: &Resp) -> u64 {

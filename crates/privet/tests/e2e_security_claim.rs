@@ -29,25 +29,13 @@ fn the_owner_claims_a_device_once_and_its_data_then_belongs_to_the_household() {
     let bob = owner(&server, "OtherClaim");
 
     // A device made at the factory: no household, its own token and claim code.
-    let made = server
-        .post(
-            "/v1/devices",
-            Some(&admin.secret),
-            &json!({"product": THERMOSTAT}),
-        )
-        .expect(201);
+    let made = server.unclaimed_device(&admin, THERMOSTAT);
     let (device, token) = (
         made["id"].as_str().unwrap().to_owned(),
         made["token"].as_str().unwrap().to_owned(),
     );
     let code = made["claim_code"].as_str().unwrap().to_owned();
-    let other = server
-        .post(
-            "/v1/devices",
-            Some(&admin.secret),
-            &json!({"product": THERMOSTAT}),
-        )
-        .expect(201);
+    let other = server.unclaimed_device(&admin, THERMOSTAT);
     let other_code = other["claim_code"].as_str().unwrap().to_owned();
     assert_ne!(code, other_code, "claim codes are unique per device");
     assert!(code.len() >= 16, "{code}");

@@ -16,6 +16,8 @@ fn totp_sign_in_with_independent_codes_refuses_replays_and_recovery_codes_work_o
         return;
     }
     let inst = Instance::new();
+    // Two-step codes follow the server's clock, moved instead of waited for.
+    inst.set_clock(&ago(0));
     let server = inst.serve();
     let ada = owner(&server, "Totp");
 
@@ -39,26 +41,9 @@ fn totp_sign_in_with_independent_codes_refuses_replays_and_recovery_codes_work_o
     login(&server, &ada.email, &ada.password, None).expect(200);
 
     let mut app = Authenticator::new(&secret);
-    post_as(
-        &server,
-        &ada.cookie,
-        "/v1/auth/totp/confirm",
-        &json!({"code": "000000"}),
-    )
-    .problem(422);
-    let v = post_as(
-        &server,
-        &ada.cookie,
-        "/v1/auth/totp/confirm",
-        &json!({"code": app.fresh()}),
-    )
-    .expect(200);
-    let recovery: Vec<String> = v["recovery_codes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_owned())
-        .collect();
+    confirm_totp(&server, &ada.cookie, "000000").problem(422);
+    let v = confirm_totp(&server, &ada.cookie, &app.fresh(&server)).expect(200);
+    let recovery = recovery_codes(&v);
     assert_eq!(recovery.len(), 10, "{v}");
     let distinct: std::collections::HashSet<&String> = recovery.iter().collect();
     assert_eq!(distinct.len(), 10, "recovery codes are distinct");
@@ -82,7 +67,7 @@ fn totp_sign_in_with_independent_codes_refuses_replays_and_recovery_codes_work_o
     let bad_code = login(&server, &ada.email, &ada.password, Some("123456")).problem(401);
     assert_eq!(bad_code, wrong_password, "same answer for a wrong code");
     // A right code with a wrong password is no better.
-    let code = app.fresh();
+    let code = app.fresh(&server);
     assert_eq!(
         login(
             &server,
@@ -138,7 +123,7 @@ fn totp_sign_in_with_independent_codes_refuses_replays_and_recovery_codes_work_o
         get_as(&server, &with_code, "/v1/auth/me").expect(200)["two_step"],
         true
     );
-    let r = off(&app.fresh());
+    let r = off(&app.fresh(&server));
     assert_eq!(r.status, 204, "{}", r.body);
     assert_eq!(
         get_as(&server, &with_code, "/v1/auth/me").expect(200)["two_step"],
@@ -155,7 +140,13 @@ fn totp_sign_in_with_independent_codes_refuses_replays_and_recovery_codes_work_o
     assert_ne!(new_app.secret, secret);
     assert!(new_codes.iter().all(|c| !recovery.contains(c)));
     login(&server, &ada.email, &ada.password, Some(&recovery[6])).problem(401);
-    login(&server, &ada.email, &ada.password, Some(&new_app.fresh())).expect(200);
+    login(
+        &server,
+        &ada.email,
+        &ada.password,
+        Some(&new_app.fresh(&server)),
+    )
+    .expect(200);
 }
 
 #[test]
@@ -164,6 +155,8 @@ fn staff_can_do_nothing_until_two_step_verification_is_on() {
         return;
     }
     let inst = Instance::new();
+    // Two-step codes follow the server's clock, moved instead of waited for.
+    inst.set_clock(&ago(0));
     let admin = inst.key("admin", &[]);
     let support_key = inst.key("support", &[]);
     let server = inst.serve();
@@ -226,7 +219,7 @@ fn staff_can_do_nothing_until_two_step_verification_is_on() {
     get_as(&server, &staff, &export).expect(200);
     // A staff sign-in now needs the code, and staff cannot turn two-step verification off.
     login(&server, &mail, GOOD_PASSWORD, None).problem(401);
-    let r = login(&server, &mail, GOOD_PASSWORD, Some(&app.fresh()));
+    let r = login(&server, &mail, GOOD_PASSWORD, Some(&app.fresh(&server)));
     r.expect(200);
     let again = session_cookie(&r);
     get_as(&server, &again, &consents).expect(200);
@@ -234,7 +227,7 @@ fn staff_can_do_nothing_until_two_step_verification_is_on() {
         &server,
         &again,
         "/v1/auth/totp",
-        Some(&json!({"code": app.fresh()})),
+        Some(&json!({"code": app.fresh(&server)})),
     )
     .problem(403);
     assert_eq!(

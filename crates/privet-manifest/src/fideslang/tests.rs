@@ -4,65 +4,7 @@ use crate::parse;
 use crate::vocab::{LawfulBasis, SpecialCondition};
 use serde_norway::Value;
 
-const BASE: &str = r#"
-[product]
-id = "acme-thermostat-2"
-name = "Acme Smart Thermostat 2"
-maker = "Acme Ltd"
-version = "7"
-privacy_contact = "privacy@acme.example"
-dpia = "DPIA-7"
-
-[purposes.heating_control]
-description = "Run your heating to the schedule you set."
-use = "essential.service"
-basis = "contract"
-
-[purposes.energy_report]
-description = "Send you a monthly report of your energy use."
-use = "analytics.reporting"
-basis = "consent"
-
-[streams.climate]
-subject = "household"
-
-[streams.climate.fields.temperature_c]
-type = "number"
-category = "user.sensor.environment"
-purposes = ["heating_control", "energy_report"]
-retention = "400d"
-
-[streams.climate.fields.humidity_pct]
-type = "number"
-category = "user.sensor.environment"
-purposes = ["heating_control"]
-retention = "30d"
-
-[streams.climate.fields.heating_minutes]
-type = "integer"
-category = "user.sensor.energy"
-purposes = ["heating_control"]
-retention = "2y"
-transform = { drop_after = "90d" }
-
-[streams.presence]
-subject = "member"
-
-[streams.presence.fields.home]
-type = "bool"
-category = "user.behavior"
-purposes = ["energy_report"]
-retention = "30d"
-
-[streams.health]
-subject = "none"
-
-[streams.health.fields.firmware]
-type = "string"
-category = "system.operations"
-purposes = ["heating_control"]
-retention = "90d"
-"#;
+const BASE: &str = include_str!("../../tests/fixtures/thermostat_fideslang.toml");
 
 fn manifest(source: &str) -> Manifest {
     match parse(source) {
@@ -299,58 +241,7 @@ fn retention_period_is_the_longest_effective_retention_in_days() {
     );
 }
 
-const HEALTH: &str = r#"
-[product]
-id = "band"
-name = "Band"
-maker = "Maker Ltd"
-
-[purposes.health]
-description = "Show you your heart rate over time."
-use = "functional.service"
-basis = "consent"
-special_category_condition = "explicit_consent"
-recipients = ["cloud"]
-
-[purposes.maps]
-description = "Draw a map of your runs."
-use = "essential.service"
-basis = "contract"
-
-[recipients.cloud]
-name = "Cloud Inc"
-role = "processor"
-country = "US"
-safeguard = "idta"
-
-[recipients.coach]
-name = "Coach Ltd"
-role = "controller"
-country = "GB"
-purposes = ["health"]
-
-[recipients.idle]
-name = "Idle Ltd"
-
-[streams.heart]
-subject = "member"
-
-[streams.heart.fields.bpm]
-type = "integer"
-category = "user.health_and_medical.fitness"
-purposes = ["health"]
-retention = "1y"
-
-[streams.runs]
-subject = "member"
-
-[streams.runs.fields.route]
-type = "location[]"
-category = "user.location.precise"
-purposes = ["maps"]
-retention = "12w"
-transform = { truncate_location = 3 }
-"#;
+const HEALTH: &str = include_str!("../../tests/fixtures/band_fideslang.toml");
 
 #[test]
 fn special_category_data_carries_its_condition() {

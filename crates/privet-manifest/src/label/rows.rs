@@ -6,11 +6,11 @@ use crate::notice::plain;
 
 /// One row: a label and its values (one entry per item).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Row {
+pub struct Row {
     /// What the row answers, e.g. "Shared with".
-    pub(crate) label: &'static str,
+    pub label: &'static str,
     /// The answer, one item per entry.
-    pub(crate) values: Vec<String>,
+    pub values: Vec<String>,
 }
 
 fn row(label: &'static str, values: Vec<String>) -> Row {
@@ -39,7 +39,7 @@ pub(crate) fn grade_line(l: &Label) -> String {
 }
 
 /// The security update period in plain words, "ended" when past.
-pub(crate) fn updates_line(l: &Label) -> String {
+pub fn updates_line(l: &Label) -> String {
     match (
         l.primary.security_updates_until,
         l.primary.security_updates_ended,
@@ -50,8 +50,9 @@ pub(crate) fn updates_line(l: &Label) -> String {
     }
 }
 
-/// The primary layer's rows, in the order a shopper reads them.
-pub(crate) fn primary(l: &Label) -> Vec<Row> {
+/// The primary layer's rows, in the order a shopper reads them (every renderer and the
+/// product pages print these).
+pub fn primary(l: &Label) -> Vec<Row> {
     let p = &l.primary;
     let purposes = p
         .purposes

@@ -32,35 +32,76 @@ fn field(s: &Stream, f: &Field, out: &mut Vec<Finding>) {
                 .help(help),
         );
     };
-    if let Some(r) = &t.round {
-        if !ty.is_numeric() {
+    // Each transform the field sets, whether the field's type is one it applies to, and what it
+    // applies to: in the message, then in the (shorter) label.
+    let applies = [
+        (
+            t.round.as_ref().map(|r| r.span),
+            "round",
+            ty.is_numeric(),
+            "numbers",
+            "numbers",
+        ),
+        (
+            t.bucket.as_ref().map(|b| b.span),
+            "bucket",
+            ty.is_numeric(),
+            "numbers",
+            "numbers",
+        ),
+        (
+            t.truncate_location.as_ref().map(|p| p.span),
+            "truncate_location",
+            ty.is_location(),
+            "locations",
+            "locations",
+        ),
+        (
+            t.coarsen_time.as_ref().map(|u| u.span),
+            "coarsen_time",
+            ty.is_string(),
+            "RFC 3339 timestamp strings",
+            "timestamp strings",
+        ),
+        (
+            t.hash.as_ref().filter(|h| h.value).map(|h| h.span),
+            "hash",
+            ty.is_string(),
+            "strings",
+            "strings",
+        ),
+    ];
+    for (span, transform, fits, applies_to, label) in applies {
+        if let Some(span) = span
+            && !fits
+        {
             push(
-                r.span,
-                mismatch("round", "numbers", &name, ty),
-                "applies to numbers only",
-                other_transform(ty, "round"),
-            );
-        } else if r.value.is_nan() || r.value <= 0.0 {
-            push(
-                r.span,
-                format!(
-                    "`round` of `{name}` must be a step above zero, not {}",
-                    r.value
-                ),
-                "not a positive step",
-                "set the step to round to, e.g. `round = 0.5` (to the nearest half)".to_owned(),
+                span,
+                mismatch(transform, applies_to, &name, ty),
+                &format!("applies to {label} only"),
+                other_transform(ty, transform),
             );
         }
     }
-    if let Some(b) = &t.bucket {
-        if !ty.is_numeric() {
-            push(
-                b.span,
-                mismatch("bucket", "numbers", &name, ty),
-                "applies to numbers only",
-                other_transform(ty, "bucket"),
-            );
-        } else if b.value.is_empty() {
+    // The settings of the transforms that do apply.
+    if let Some(r) = &t.round
+        && ty.is_numeric()
+        && (r.value.is_nan() || r.value <= 0.0)
+    {
+        push(
+            r.span,
+            format!(
+                "`round` of `{name}` must be a step above zero, not {}",
+                r.value
+            ),
+            "not a positive step",
+            "set the step to round to, e.g. `round = 0.5` (to the nearest half)".to_owned(),
+        );
+    }
+    if let Some(b) = &t.bucket
+        && ty.is_numeric()
+    {
+        if b.value.is_empty() {
             push(
                 b.span,
                 format!("`bucket` of `{name}` has no bounds"),
@@ -82,45 +123,18 @@ fn field(s: &Stream, f: &Field, out: &mut Vec<Finding>) {
             );
         }
     }
-    if let Some(places) = &t.truncate_location {
-        if !ty.is_location() {
-            push(
-                places.span,
-                mismatch("truncate_location", "locations", &name, ty),
-                "applies to locations only",
-                other_transform(ty, "truncate_location"),
-            );
-        } else if places.value > MAX_USEFUL_LOCATION_PLACES {
-            push(
-                places.span,
-                format!(
-                    "`truncate_location` of `{name}` keeps {} decimal places, finer than any receiver measures",
-                    places.value
-                ),
-                "removes nothing",
-                "keep only what the purpose needs, e.g. `truncate_location = 3` (about 110 m) or `2` (about 1 km)".to_owned(),
-            );
-        }
-    }
-    if let Some(unit) = &t.coarsen_time
-        && !ty.is_string()
+    if let Some(places) = &t.truncate_location
+        && ty.is_location()
+        && places.value > MAX_USEFUL_LOCATION_PLACES
     {
         push(
-            unit.span,
-            mismatch("coarsen_time", "RFC 3339 timestamp strings", &name, ty),
-            "applies to timestamp strings only",
-            other_transform(ty, "coarsen_time"),
-        );
-    }
-    if let Some(hash) = &t.hash
-        && hash.value
-        && !ty.is_string()
-    {
-        push(
-            hash.span,
-            mismatch("hash", "strings", &name, ty),
-            "applies to strings only",
-            other_transform(ty, "hash"),
+            places.span,
+            format!(
+                "`truncate_location` of `{name}` keeps {} decimal places, finer than any receiver measures",
+                places.value
+            ),
+            "removes nothing",
+            "keep only what the purpose needs, e.g. `truncate_location = 3` (about 110 m) or `2` (about 1 km)".to_owned(),
         );
     }
 }

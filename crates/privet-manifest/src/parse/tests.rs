@@ -3,44 +3,7 @@ use crate::field_type::FieldType;
 use crate::model::RetentionSpec;
 use crate::rules;
 
-const DESIGN_EXAMPLE: &str = r#"
-[product]
-id = "acme-thermostat-2"
-name = "Acme Smart Thermostat 2"
-maker = "Acme Ltd"
-privacy_contact = "privacy@acme.example"
-vulnerability_disclosure = "https://acme.example/security"
-security_updates_until = "2031-12-31"
-
-[purposes.heating_control]
-description = "Run your heating to the schedule you set."
-use = "essential.service"
-basis = "contract"
-
-[purposes.energy_report]
-description = "Send you a monthly report of your energy use."
-use = "analytics.reporting"
-basis = "consent"                         # must default to off
-
-[streams.climate]
-subject = "household"
-
-[streams.climate.fields.temperature_c]
-type = "number"
-category = "user.sensor"
-purposes = ["heating_control", "energy_report"]
-retention = "400d"
-transform = { round = 0.5 }               # minimise at ingest
-
-[streams.presence]
-subject = "member"
-
-[streams.presence.fields.home]
-type = "bool"
-category = "user.behavior"
-purposes = ["energy_report"]
-retention = "30d"
-"#;
+const DESIGN_EXAMPLE: &str = include_str!("../../tests/fixtures/design_example.toml");
 
 fn codes(p: &Parsed) -> Vec<&'static str> {
     p.findings.iter().map(|f| f.rule.code).collect()

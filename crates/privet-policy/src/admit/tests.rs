@@ -2,58 +2,7 @@ use super::*;
 use privet_manifest::PurposeId;
 use serde_json::json;
 
-const MANIFEST: &str = r#"
-[product]
-id = "acme-meter"
-name = "Acme Meter"
-maker = "Acme Ltd"
-
-[purposes.billing]
-description = "Bill you."
-use = "essential.service"
-basis = "contract"
-
-[purposes.insights]
-description = "Show you insights."
-use = "analytics.reporting"
-basis = "consent"
-
-[streams.usage]
-subject = "household"
-
-[streams.usage.fields.kwh]
-type = "number"
-category = "user.sensor"
-purposes = ["billing"]
-retention = "2y"
-
-[streams.usage.fields.appliance]
-type = "string"
-category = "user.behavior"
-purposes = ["insights"]
-retention = "30d"
-
-[streams.usage.fields.orphan]
-type = "number"
-category = "user.sensor"
-purposes = ["nowhere"]
-retention = "30d"
-
-[streams.usage.fields.unbounded]
-type = "number"
-category = "user.sensor"
-purposes = ["billing"]
-retention = "forever"
-
-[streams.grid]
-subject = "none"
-
-[streams.grid.fields.voltage]
-type = "number"
-category = "system.operations"
-purposes = ["insights"]
-retention = "7d"
-"#;
+const MANIFEST: &str = include_str!("../../tests/fixtures/meter.toml");
 
 fn manifest() -> Manifest {
     privet_manifest::parse(MANIFEST).unwrap().manifest

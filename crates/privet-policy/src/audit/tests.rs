@@ -22,10 +22,19 @@ fn chain(n: usize) -> Vec<StoredAuditRow> {
         )
         .unwrap_or_else(|_| unreachable!());
         assert_eq!(linked.seq, row.seq);
-        head = Some((row.seq, row.hash));
+        head = Some((row.seq, hash_of(&row)));
         rows.push(row);
     }
     rows
+}
+
+fn hash_of(row: &StoredAuditRow) -> AuditHash {
+    AuditHash::from_bytes(
+        row.hash
+            .as_slice()
+            .try_into()
+            .unwrap_or_else(|_| unreachable!()),
+    )
 }
 
 fn verify(rows: &[StoredAuditRow], anchor: Option<(i64, AuditHash)>) -> AuditVerdict {
@@ -41,12 +50,12 @@ fn verify(rows: &[StoredAuditRow], anchor: Option<(i64, AuditHash)>) -> AuditVer
 #[test]
 fn a_linked_chain_verifies_and_decodes_to_what_was_appended() {
     let rows = chain(4);
-    assert_eq!(rows[0].prev, AuditHash::GENESIS);
+    assert_eq!(rows[0].prev, AuditHash::GENESIS.as_bytes());
     assert!(
         rows.windows(2)
             .all(|w| w[1].prev == w[0].hash && w[1].seq == w[0].seq + 1)
     );
-    let last = rows.last().map(|r| (r.seq, r.hash));
+    let last = rows.last().map(|r| (r.seq, hash_of(r)));
     assert_eq!(
         verify(&rows, last),
         AuditVerdict {
@@ -61,7 +70,7 @@ fn a_linked_chain_verifies_and_decodes_to_what_was_appended() {
 #[test]
 fn every_kind_of_tampering_is_found_at_its_entry() {
     let rows = chain(4);
-    let anchor = rows.last().map(|r| (r.seq, r.hash));
+    let anchor = rows.last().map(|r| (r.seq, hash_of(r)));
     let broken_at = |rows: &[StoredAuditRow], anchor| {
         verify(rows, anchor).first_broken.map(|b| (b.seq, b.reason))
     };
@@ -81,7 +90,7 @@ fn every_kind_of_tampering_is_found_at_its_entry() {
     );
 
     let mut relinked = rows.clone();
-    relinked[2].prev = AuditHash::GENESIS;
+    relinked[2].prev = AuditHash::GENESIS.as_bytes().to_vec();
     assert_eq!(
         broken_at(&relinked, anchor),
         Some((3, "does not link to the previous entry"))
@@ -100,7 +109,7 @@ fn every_kind_of_tampering_is_found_at_its_entry() {
     );
     let other = chain(1);
     assert_eq!(
-        broken_at(&rows, Some((4, other[0].hash))),
+        broken_at(&rows, Some((4, hash_of(&other[0])))),
         Some((4, "does not match the anchor kept in the keyring"))
     );
     assert_eq!(
@@ -121,10 +130,10 @@ fn the_chain_recomputed_without_the_anchor_is_still_sound() {
         let mut e = r.decode().unwrap_or_else(|_| unreachable!()).entry;
         e.count = 0;
         let (row, _) = link(head, e).unwrap_or_else(|_| unreachable!());
-        head = Some((row.seq, row.hash));
+        head = Some((row.seq, hash_of(&row)));
         forged.push(row);
     }
     assert!(verify(&forged, None).first_broken.is_none());
-    let anchor = rows.last().map(|r| (r.seq, r.hash));
+    let anchor = rows.last().map(|r| (r.seq, hash_of(r)));
     assert!(verify(&forged, anchor).first_broken.is_some());
 }

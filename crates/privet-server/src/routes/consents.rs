@@ -3,6 +3,7 @@
 use crate::access::{Caller, authorize_subject};
 use crate::error::ApiResult;
 use crate::service::consent::{self, ConsentChange};
+use crate::service::devices;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -164,16 +165,11 @@ async fn get_consents(
     let subject = cap.subject;
     let history = state.store().consents(&subject.id).await?;
     let ledger = ConsentLedger::from_history(&history);
-    let devices = state.store().devices_of(subject.household_id()).await?;
+    let named = history.iter().filter_map(|r| r.consent.product.clone());
+    let products = devices::household_products(&state, subject.household_id(), named).await?;
     let mut current: BTreeMap<String, BTreeMap<String, bool>> = BTreeMap::new();
-    let mut products: Vec<String> = devices.into_iter().map(|d| d.product).collect();
-    products.extend(history.iter().filter_map(|r| r.consent.product.clone()));
-    products.sort();
-    products.dedup();
-    for p in products {
-        let Some(m) = state.products().get(&p) else {
-            continue;
-        };
+    for m in &products {
+        let p = m.product.id.to_string();
         let entry = current.entry(p.clone()).or_default();
         for purpose in m.optional_purposes() {
             entry.insert(

@@ -189,9 +189,18 @@ pub async fn signup(
         phc,
     );
     account.household = Some(household.clone());
-    account.member = Some(member);
+    account.member = Some(member.clone());
     account.owner = true;
-    state.store().create_account(account.clone()).await?;
+    if let Err(e) = state.store().create_account(account.clone()).await {
+        // Someone signed up with this e-mail since it was checked: what was made for this
+        // sign-up goes again (keys first), and the answer is the one the check would give.
+        discard(state, &[&member, &household]).await?;
+        return Err(if e.is_conflict() {
+            Conflict::EmailTaken.into()
+        } else {
+            e.into()
+        });
+    }
     let household = state.pseudonyms().pseudonym(household.as_str());
     event(
         state,
@@ -203,6 +212,22 @@ pub async fn signup(
     Ok(account)
 }
 
+/// Removes subjects made for a sign-up that did not complete: keys first, then their rows.
+async fn discard(state: &AppState, ids: &[&SubjectId]) -> ServiceResult<()> {
+    for id in ids {
+        let s = state.store().subject(id).await?;
+        state.keys().destroy(&s.pseudonym).await?;
+        state
+            .store()
+            .erase_subject(
+                &privet_policy::ErasureStep::for_subject(&s),
+                state.clock().now(),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
 /// Checks credentials (and the second factor when on); the same error for every failure.
 pub async fn login(
     state: &AppState,
@@ -212,7 +237,7 @@ pub async fn login(
     ip: Option<IpAddr>,
 ) -> ServiceResult<Account> {
     let now = state.clock().now();
-    let normalized = email.trim().to_lowercase();
+    let normalized = privet_policy::email_lookup_form(email);
     let lookup = email_lookup(state, &normalized);
     let account_key = format!("account:{}", hash_token(&normalized).to_hex());
     let ip_key = ip.map(|ip| format!("ip:{ip}"));

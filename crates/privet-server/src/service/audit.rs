@@ -91,8 +91,11 @@ pub async fn append(
 /// Recomputes the whole chain against the anchor kept in the keyring.
 pub async fn verify(store: &dyn Store, keyring: &dyn Keyring) -> ServiceResult<AuditVerdict> {
     let mut verifier = ChainVerifier::new(keyring.audit_anchor().await?);
+    // The first page starts below any sequence number, so a forged row numbered 0 or less is
+    // seen (and breaks the chain) rather than skipped.
+    let mut from = i64::MIN;
     loop {
-        let rows = store.audit_rows(verifier.next_seq(), VERIFY_PAGE).await?;
+        let rows = store.audit_rows(from, VERIFY_PAGE).await?;
         let last_page = rows.len() < VERIFY_PAGE;
         for row in &rows {
             if !verifier.push(row) {
@@ -102,5 +105,6 @@ pub async fn verify(store: &dyn Store, keyring: &dyn Keyring) -> ServiceResult<A
         if last_page {
             return Ok(verifier.finish());
         }
+        from = verifier.next_seq();
     }
 }

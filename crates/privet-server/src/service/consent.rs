@@ -7,6 +7,7 @@ use crate::service::error::{Invalid, ServiceResult};
 use crate::service::permissions;
 use crate::service::purge::{self, Cause, Purged};
 use crate::state::AppState;
+use privet_policy::ConsentLedger;
 use privet_store::{ConsentRecord, NewConsent, Subject};
 
 /// What a consent change applies to.
@@ -41,6 +42,10 @@ pub async fn decide(
     change: ConsentChange<'_>,
 ) -> ServiceResult<Decision> {
     let version = declared_versions(state, change.product, change.purpose)?;
+    // Exclusive for the household: batches in flight commit first, and none starts until the
+    // decision and its purge are done.
+    let lock = state.household_lock(subject.household_id());
+    let _exclusive = lock.write().await;
     let record = state
         .store()
         .record_consent(NewConsent {
@@ -84,6 +89,61 @@ pub async fn decide(
         .await?
     };
     Ok(Decision { record, purged })
+}
+
+/// One decision: switch an optional purpose of a product on or off.
+#[derive(Debug)]
+pub struct Choice<'a> {
+    /// Product id.
+    pub product: &'a str,
+    /// Purpose key.
+    pub purpose: &'a str,
+    /// On or off.
+    pub on: bool,
+}
+
+/// What saving choices did.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// Consent records written.
+    pub recorded: u64,
+    /// Stored values deleted because nothing justifies them any more.
+    pub purged_values: u64,
+}
+
+/// Records each choice that differs from the decision in force, or that was never made (so
+/// every choice a person makes is on record); purges after each switch-off. A form of
+/// switches sends every switch, changed or not: only the changes become decisions.
+pub async fn apply_choices(
+    state: &AppState,
+    subject: &Subject,
+    actor: &str,
+    channel: &str,
+    choices: &[Choice<'_>],
+) -> ServiceResult<Applied> {
+    let ledger = ConsentLedger::from_history(&state.store().consents(&subject.id).await?);
+    let mut applied = Applied::default();
+    for c in choices {
+        let was_on = ledger.is_granted(c.product, c.purpose);
+        if was_on == c.on && ledger.is_decided(c.product, c.purpose) {
+            continue;
+        }
+        let decision = decide(
+            state,
+            subject,
+            ConsentChange {
+                purpose: c.purpose,
+                granted: c.on,
+                product: Some(c.product),
+                actor,
+                channel,
+            },
+        )
+        .await?;
+        applied.recorded += 1;
+        applied.purged_values += decision.purged.values;
+    }
+    Ok(applied)
 }
 
 /// The `product@version` list a decision is recorded under, after checking the purpose is

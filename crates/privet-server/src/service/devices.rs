@@ -212,6 +212,29 @@ pub async fn reset(state: &AppState, id: &DeviceId, actor: &str) -> ServiceResul
     })
 }
 
+/// The products served here that the household's devices are of, each once, by id — with
+/// `also`, products named otherwise (a subject's product-specific consents).
+pub async fn household_products(
+    state: &AppState,
+    household: &SubjectId,
+    also: impl IntoIterator<Item = String>,
+) -> ServiceResult<Vec<std::sync::Arc<privet_manifest::Manifest>>> {
+    let mut ids: Vec<String> = state
+        .store()
+        .devices_of(household)
+        .await?
+        .into_iter()
+        .map(|d| d.product)
+        .chain(also)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    Ok(ids
+        .iter()
+        .filter_map(|id| state.products().get(id).cloned())
+        .collect())
+}
+
 /// A device reports the firmware it runs.
 pub async fn check_in(state: &AppState, device: &Device, firmware: &str) -> ServiceResult<()> {
     let fw = firmware.trim();

@@ -50,6 +50,18 @@ pub struct Receipt {
     pub jwks_uri: String,
 }
 
+async fn erase_steps(
+    state: &AppState,
+    steps: &[ErasureStep],
+    at: Timestamp,
+    counts: &mut ErasedCounts,
+) -> ServiceResult<()> {
+    for step in steps {
+        erase_step(state, step, at, counts).await?;
+    }
+    Ok(())
+}
+
 async fn erase_step(
     state: &AppState,
     step: &ErasureStep,
@@ -96,10 +108,18 @@ pub async fn erase(state: &AppState, id: &SubjectId, actor: &str) -> ServiceResu
     let plan = erasure_plan(&subject, &members);
     let at = state.clock().now();
     let mut counts = ErasedCounts::default();
-    for step in &plan.steps {
-        erase_step(state, step, at, &mut counts).await?;
+    {
+        // Exclusive for the household: batches in flight commit first (their records go with
+        // the rest); later ones find the keys gone.
+        let lock = state.household_lock(subject.household_id());
+        let _exclusive = lock.write().await;
+        // Forgotten before the first step and again after, so a step failing half-way never
+        // leaves an erased subject in the cache.
+        permissions::changed(state, subject.household_id());
+        let erased = erase_steps(state, &plan.steps, at, &mut counts).await;
+        permissions::changed(state, subject.household_id());
+        erased?;
     }
-    permissions::changed(state, subject.household_id());
     let pseudonyms = plan.pseudonyms();
 
     let kind = subject.kind.as_str().to_owned();

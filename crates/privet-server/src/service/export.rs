@@ -9,7 +9,7 @@ use crate::service::subjects::{self, Profile};
 use crate::state::AppState;
 use bytes::Bytes;
 use privet_crypto::Pseudonym;
-use privet_manifest::{Manifest, SubjectKind as StreamSubject};
+use privet_manifest::Manifest;
 use privet_policy::ExpiryClock;
 use privet_store::{BlockQuery, Subject, SubjectId, SubjectKind};
 use serde::Serialize;
@@ -73,22 +73,16 @@ pub async fn plan(state: &AppState, id: &SubjectId, with_children: bool) -> Serv
         }
     }
     // The products whose data this household can hold: its devices', and any it consented to.
-    let mut ids: Vec<String> = state
+    let consented: Vec<String> = state
         .store()
-        .devices_of(subject.household_id())
+        .consents(&subject.id)
         .await?
         .into_iter()
-        .map(|d| d.product)
+        .filter_map(|r| r.consent.product)
         .collect();
-    for r in state.store().consents(&subject.id).await? {
-        ids.extend(r.consent.product);
-    }
-    ids.sort();
-    ids.dedup();
-    let products = ids
-        .iter()
-        .filter_map(|id| state.products().get(id).cloned())
-        .collect();
+    let products =
+        crate::service::devices::household_products(state, subject.household_id(), consented)
+            .await?;
     Ok(Plan {
         main: Included { subject, profile },
         children,
@@ -104,17 +98,10 @@ impl Plan {
 
     /// The (product, stream) pairs that can hold data of this kind of subject.
     pub fn streams_for(&self, kind: SubjectKind) -> Vec<(Arc<Manifest>, String)> {
-        let wanted = match kind {
-            SubjectKind::Household => StreamSubject::Household,
-            SubjectKind::Member => StreamSubject::Member,
-        };
         self.products
             .iter()
             .flat_map(|m| {
-                m.streams
-                    .iter()
-                    .filter(move |s| s.subject.value == wanted)
-                    .map(move |s| (m.clone(), s.id.to_string()))
+                privet_policy::streams_about(m, kind).map(move |s| (m.clone(), s.id.to_string()))
             })
             .collect()
     }

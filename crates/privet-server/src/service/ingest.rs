@@ -53,6 +53,13 @@ pub async fn ingest(
     };
     let events = decode_batch(body, format, &limits).map_err(|e| rejected(state, e))?;
 
+    // Held until the batch commits: a withdrawal, objection, restriction or erasure for this
+    // household waits for it, and it for them (`service::locks`).
+    let lock = device.household.as_ref().map(|h| state.household_lock(h));
+    let _shared = match &lock {
+        Some(l) => Some(l.read().await),
+        None => None,
+    };
     // Who the batch may be about: the device's household and its members, with what they allow.
     let household: Option<Arc<HouseholdPermissions>> = match &device.household {
         Some(h) => Some(permissions::of_household(state, h).await?),

@@ -15,6 +15,7 @@ pub mod export;
 pub mod export_csv;
 pub mod fleet;
 pub mod ingest;
+pub mod locks;
 pub mod objections;
 pub mod permissions;
 pub mod purge;

@@ -2,6 +2,7 @@
 //! once, and data only they justified is purged; both are audited, whoever records them.
 
 use crate::service::audit::{self, Event};
+use crate::service::devices;
 use crate::service::error::{Invalid, ServiceResult};
 use crate::service::permissions;
 use crate::service::purge::{self, Cause};
@@ -17,20 +18,13 @@ pub async fn object(
     purposes: &[String],
     actor: &str,
 ) -> ServiceResult<Vec<String>> {
-    let mut products: Vec<String> = state
-        .store()
-        .devices_of(subject.household_id())
-        .await?
-        .into_iter()
-        .map(|d| d.product)
-        .collect();
-    products.sort();
-    products.dedup();
+    let products = devices::household_products(state, subject.household_id(), []).await?;
+    // Exclusive for the household, as for a withdrawal (`service::locks`).
+    let lock = state.household_lock(subject.household_id());
+    let _exclusive = lock.write().await;
     let mut objected = Vec::new();
-    for product in products {
-        let Some(m) = state.products().get(&product) else {
-            continue;
-        };
+    for m in &products {
+        let product = m.product.id.to_string();
         for p in m.purposes.iter().filter(|p| p.is_objectable()) {
             if !purposes.is_empty() && !purposes.iter().any(|x| x == p.id.as_str()) {
                 continue;
@@ -63,7 +57,11 @@ pub async fn object(
         .subjects(vec![subject.pseudonym]),
     )
     .await?;
-    for (_, purpose) in &objected {
+    // One purge per purpose: it covers every product that declares it.
+    let mut purposes: Vec<&str> = objected.iter().map(|(_, p)| p.as_str()).collect();
+    purposes.sort_unstable();
+    purposes.dedup();
+    for purpose in purposes {
         purge::unjustified(state, subject, purpose, Cause::Objection, actor).await?;
     }
     Ok(names)

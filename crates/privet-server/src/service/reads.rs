@@ -169,11 +169,12 @@ async fn run(
 ) -> ServiceResult<()> {
     let purpose = PurposeId::new(cap.purpose.clone());
     let now = state.clock().now();
-    let mut seen: HashMap<Pseudonym, Visibility> = HashMap::new();
     for (manifest, streams) in plans {
         let Some(grant) = ReadGrant::new(manifest, &purpose) else {
             continue;
         };
+        // Per product: consents and objections are per product, so who may be read is too.
+        let mut seen: HashMap<Pseudonym, Visibility> = HashMap::new();
         let product = manifest.product.id.as_str();
         let product_pseudonym = state.pseudonyms().pseudonym(&product_subject(product));
         let mut scan = Scan::start(

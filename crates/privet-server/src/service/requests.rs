@@ -209,6 +209,10 @@ pub async fn complete(
     delivery: Delivery,
     actor: &str,
 ) -> ServiceResult<Completed> {
+    // Held to the end: two people completing one request at once run it once; the second
+    // finds it done.
+    let lock = state.request_lock(id);
+    let _once = lock.write().await;
     let r = open_request(state, id).await?;
     let subject = state.store().subject(&r.subject).await?;
     let answer = match r.kind {

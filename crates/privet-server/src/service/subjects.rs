@@ -7,7 +7,7 @@ use crate::service::error::{Invalid, ServiceError, ServiceResult};
 use crate::service::permissions;
 use crate::state::AppState;
 use privet_crypto::{open_profile, os_rng, seal_profile};
-use privet_policy::{check_name, normalize_email};
+use privet_policy::{check_email, check_name};
 use privet_store::{NewSubject, Subject, SubjectId, SubjectKind};
 use serde::{Deserialize, Serialize};
 
@@ -33,7 +33,7 @@ impl Profile {
     /// A profile as entered: the name checked and trimmed, the e-mail (if any) normalised.
     pub fn checked(name: &str, email: Option<&str>) -> ServiceResult<Profile> {
         let email = match email.map(str::trim).filter(|e| !e.is_empty()) {
-            Some(e) => Some(normalize_email(e)?),
+            Some(e) => Some(check_email(e)?.to_owned()),
             None => None,
         };
         Ok(Profile {
@@ -175,7 +175,7 @@ pub async fn rectify(
         profile.email = if email.is_empty() {
             None
         } else {
-            Some(normalize_email(email)?)
+            Some(check_email(email)?.to_owned())
         };
         changed.push("email");
     }

@@ -73,6 +73,13 @@ pub async fn confirm(
     let secret = totp_secret(state, &signed.account)?;
     let step = verify_totp(&secret, code.trim(), state.clock().unix_secs(), None)
         .ok_or(Invalid::WrongTotpCode)?;
+    // On first (compare-and-set: of two submissions one wins), then the winner's codes: a
+    // losing submission never replaces the codes the person was shown.
+    state
+        .store()
+        .enable_totp(&signed.account.id, step)
+        .await
+        .map_err(conflict_as(Conflict::TwoStepOn))?;
     let codes = generate_recovery_codes(&mut os_rng());
     let hashes = codes
         .iter()
@@ -82,11 +89,6 @@ pub async fn confirm(
         .store()
         .set_recovery_codes(&signed.account.id, hashes)
         .await?;
-    state
-        .store()
-        .enable_totp(&signed.account.id, step)
-        .await
-        .map_err(conflict_as(Conflict::TwoStepOn))?;
     event(
         state,
         &signed.account,

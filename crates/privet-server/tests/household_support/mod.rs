@@ -5,7 +5,9 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
+use privet_server::service::devices::{self, Registered};
 use privet_server::{AppState, Config};
+use privet_store::SubjectId;
 use scraper::{ElementRef, Html, Selector};
 use tempfile::TempDir;
 use tower::ServiceExt;
@@ -35,6 +37,25 @@ pub fn app() -> App {
         router: privet_server::routes::router(state.clone()),
         state,
         _dir: dir,
+    }
+}
+
+impl App {
+    /// Registers a thermostat: attached to `household`, or waiting to be claimed.
+    pub async fn thermostat(&self, household: Option<&SubjectId>) -> Registered {
+        devices::register(&self.state, THERMOSTAT, household, None, "system")
+            .await
+            .unwrap()
+    }
+
+    /// How many devices `household` has.
+    pub async fn device_count(&self, household: &SubjectId) -> usize {
+        self.state
+            .store()
+            .devices_of(household)
+            .await
+            .unwrap()
+            .len()
     }
 }
 
@@ -141,6 +162,13 @@ impl Client {
         self.get("/account/security").await.hidden("csrf")
     }
 
+    /// Confirms setting up the device with claim `code`, switching on `purposes`.
+    pub async fn confirm_setup(&mut self, csrf: &str, code: &str, purposes: &[&str]) -> Answer {
+        let mut form = vec![("csrf", csrf), ("claim_code", code)];
+        form.extend(purposes.iter().map(|p| ("purpose", *p)));
+        self.post("/setup/confirm", &form).await
+    }
+
     /// Signs up as the owner of a new household.
     pub async fn sign_up(&mut self, email: &str, household: &str) -> Answer {
         let a = self
@@ -167,12 +195,12 @@ pub async fn owner(app: &App, email: &str) -> Client {
 }
 
 /// A subject id from the My data page's export links (`hh` household, `mb` member).
-pub async fn subject_of(c: &mut Client, prefix: &str) -> privet_store::SubjectId {
+pub async fn subject_of(c: &mut Client, prefix: &str) -> SubjectId {
     let body = c.get("/my-data").await.body;
     let link = format!("/v1/subjects/{prefix}");
     let start = body.find(&link).expect("export link") + "/v1/subjects/".len();
     let id: String = body[start..].chars().take_while(|c| *c != '/').collect();
-    privet_store::SubjectId::new(id)
+    SubjectId::new(id)
 }
 
 fn sel(s: &str) -> Selector {

@@ -8,7 +8,8 @@ use crate::{
 };
 use privet_crypto::hash_token;
 
-fn account(id: &str, member: Option<&str>, email: &[u8]) -> Account {
+/// An account (a member's when `member` is given, else a support staff account).
+pub(super) fn account(id: &str, member: Option<&str>, email: &[u8]) -> Account {
     Account {
         id: id.into(),
         email_lookup: email.to_vec(),

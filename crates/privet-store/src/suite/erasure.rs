@@ -121,6 +121,19 @@ pub(super) async fn erasure(store: &dyn Store, residue: &dyn Residue) {
             .unwrap_err()
             .is_not_found()
     );
+    let token_of = |id: &str| {
+        if id == "d1" {
+            hash_token("device-token-1")
+        } else {
+            hash_token(&format!("device-token-{id}"))
+        }
+    };
+    for id in ["d1", "d3", "d4"] {
+        assert!(
+            residue.holds(token_of(id).as_bytes()).await.unwrap(),
+            "the check can see {id}'s token hash before the erasure"
+        );
+    }
     let h = store.erase_subject(&plan.steps[1], now).await.unwrap();
     assert_eq!(h.consents, 1);
     assert_eq!(h.devices, 3, "every device of the household is unlinked");
@@ -128,11 +141,7 @@ pub(super) async fn erasure(store: &dyn Store, residue: &dyn Residue) {
         let d = store.device(&DeviceId::new(id)).await.unwrap();
         assert_eq!((&d.household, &d.member), (&None, &None), "{id}");
         assert_eq!(d.revoked_at, Some(now), "{id}");
-        let token = if id == "d1" {
-            hash_token("device-token-1")
-        } else {
-            hash_token(&format!("device-token-{id}"))
-        };
+        let token = token_of(id);
         assert!(
             store
                 .device_by_token(&token)

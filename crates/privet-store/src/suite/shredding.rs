@@ -2,8 +2,9 @@
 //! the backend holds what was removed — not a database page, a log or a journal.
 
 use super::Residue;
+use super::accounts::account;
 use super::fixtures::{at, pseudonym, sid, subject};
-use crate::{DeviceId, ErasureStep, Keyring, NewDevice, Store, SubjectKind};
+use crate::{DeviceId, ErasureStep, Keyring, NewDevice, Session, Store, SubjectKind};
 use privet_crypto::hash_token;
 
 /// Bytes no store writes unless told to: found in a file only if they were stored there.
@@ -43,6 +44,37 @@ pub(super) async fn subjects(store: &dyn Store, residue: &dyn Residue) {
         residue.holds(&marker("sealed-profile")).await.unwrap(),
         "the check can see a stored profile"
     );
+    // Their account, its sealed e-mail, password hash, TOTP secret and a session.
+    let mut acc = account("acc9", Some("m9"), &marker("email-lookup"));
+    acc.household = Some(sid("h9"));
+    acc.email_sealed = marker("sealed-email");
+    acc.password_hash = String::from_utf8(marker("password-hash")).unwrap();
+    acc.totp_sealed = Some(marker("sealed-totp"));
+    store.create_account(acc).await.unwrap();
+    let cookie = hash_token("residue-session-cookie");
+    store
+        .create_session(Session {
+            id: "ses9".into(),
+            id_hash: cookie,
+            account: "acc9".into(),
+            created_at: at("2026-01-01T00:00:00Z"),
+            last_seen: at("2026-01-01T00:00:00Z"),
+            expires_at: at("2026-12-01T00:00:00Z"),
+            client: "Firefox on Linux".into(),
+        })
+        .await
+        .unwrap();
+    let kept = [
+        "email-lookup",
+        "sealed-email",
+        "password-hash",
+        "sealed-totp",
+    ]
+    .map(marker);
+    for m in &kept {
+        assert!(residue.holds(m).await.unwrap(), "the check can see {m:?}");
+    }
+    assert!(residue.holds(cookie.as_bytes()).await.unwrap());
     let m9 = store.subject(&sid("m9")).await.unwrap();
     store
         .erase_subject(&ErasureStep::for_subject(&m9), at("2026-06-01T00:00:00Z"))
@@ -51,6 +83,16 @@ pub(super) async fn subjects(store: &dyn Store, residue: &dyn Residue) {
     assert!(
         !residue.holds(&marker("sealed-profile")).await.unwrap(),
         "an erased subject's row is in no file"
+    );
+    for m in &kept {
+        assert!(
+            !residue.holds(m).await.unwrap(),
+            "an erased subject's account is in no file: {m:?}"
+        );
+    }
+    assert!(
+        !residue.holds(cookie.as_bytes()).await.unwrap(),
+        "nor its sessions"
     );
 }
 

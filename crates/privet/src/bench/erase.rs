@@ -6,10 +6,10 @@
 //! show whether the receipt time grows with the record count.
 
 use super::EraseArgs;
-use super::ingest::{Workspace, db_bytes, verdict};
+use super::ingest::{Workspace, db_bytes, exit_code, print_ratio, verdict};
 use super::procfs::Proc;
 use super::raw::RawResult;
-use super::rights::{self, Built, Layout, MEMBERS_PER_HOUSEHOLD, median};
+use super::rights::{self, Built, Layout, MEMBERS_PER_HOUSEHOLD, RawTable, median};
 use crate::simulate::{human, thousands};
 use anyhow::{Context, ensure};
 use rusqlite::Connection;
@@ -124,17 +124,9 @@ pub(super) async fn run(args: EraseArgs) -> anyhow::Result<ExitCode> {
     let pipeline_db = db_bytes(&ws.server_data().join("privet.db"));
     let raw_db = db_bytes(&ws.raw_db());
 
-    let mut conn = {
-        let path = ws.raw_db();
-        tokio::task::spawn_blocking(move || rights::open_raw(&path)).await??
-    };
+    let mut raw_table = RawTable::open(ws.raw_db()).await?;
     // Open the connection the erasures are sent on before timing any.
-    built
-        .http
-        .get(format!("{}/healthz", built.server.url()))
-        .send()
-        .await
-        .context("the server does not answer")?;
+    built.warm_up().await?;
 
     let (big, small) = targets(&args);
     let mut erased: Vec<Erasure> = Vec::new();
@@ -147,10 +139,7 @@ pub(super) async fn run(args: EraseArgs) -> anyhow::Result<ExitCode> {
             let (receipt, receipt_records) = erase(&built, &id).await?;
             let background = rights::settle(server, SETTLE_MAX).await;
             rights::sync().await;
-            let (c, raw) =
-                tokio::task::spawn_blocking(move || (raw_delete(&conn, &id), conn)).await?;
-            conn = raw;
-            let (raw, raw_rows) = c?;
+            let (raw, raw_rows) = raw_table.run(move |c| raw_delete(c, &id)).await?;
             erased.push(Erasure {
                 records,
                 receipt,
@@ -164,8 +153,7 @@ pub(super) async fn run(args: EraseArgs) -> anyhow::Result<ExitCode> {
     let load_end = rights::load_average();
     let gone = export_status(&built, built.member(0, 0)?).await?;
     let log = built.server.recent_log();
-    let Built { server, load, .. } = built;
-    tokio::task::spawn_blocking(move || server.stop(Duration::from_secs(30))).await??;
+    let load = built.stop().await?;
 
     report(
         &args,
@@ -187,11 +175,7 @@ pub(super) async fn run(args: EraseArgs) -> anyhow::Result<ExitCode> {
     if !ok {
         eprintln!("server log (last lines):\n{log}");
     }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(exit_code(ok))
 }
 
 /// `DELETE /v1/subjects/{id}`: the time to the whole receipt, and the records it counts.
@@ -329,9 +313,10 @@ fn report(args: &EraseArgs, r: &Report<'_>) {
     let (rb, rs) = (median(&receipt(big)), median(&receipt(small)));
     let (wb, ws) = (median(&raw(big)), median(&raw(small)));
     let ratio = wb.as_secs_f64() / rb.as_secs_f64().max(1e-9);
-    println!(
-        "ratio     raw DELETE / receipt at {} records = {ratio:.1}",
-        thousands(big)
+    print_ratio(
+        &format!("raw DELETE / receipt at {} records", thousands(big)),
+        ratio,
+        1,
     );
     println!(
         "flatness  receipt {} / {} records = {:.2}; raw DELETE {} / {} rows = {:.2}",

@@ -6,17 +6,15 @@
 //! resident memory during the export shows whether it streams in constant memory.
 
 use super::ExportArgs;
-use super::ingest::{Workspace, db_bytes, verdict};
-use super::procfs::{Proc, mib};
-use super::rights::{self, Built, Layout, median, median_f64};
+use super::ingest::{Workspace, db_bytes, exit_code, print_ratio, rate_target, verdict};
+use super::procfs::{Proc, RssSampler, mib};
+use super::rights::{self, Built, Layout, RawTable, median, median_f64};
 use crate::simulate::{human, thousands};
 use anyhow::{Context, bail, ensure};
 use rusqlite::Connection;
 use serde::Serialize;
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Issue 4: the export must reach this many records per second…
@@ -165,16 +163,8 @@ pub(super) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let raw_build = rights::build_raw(&ws, &built.corpus).await?;
     let server = Proc::Pid(built.server.pid());
     let subject = built.member(0, 0)?.to_owned();
-    let mut conn = {
-        let path = ws.raw_db();
-        tokio::task::spawn_blocking(move || rights::open_raw(&path)).await??
-    };
-    built
-        .http
-        .get(format!("{}/healthz", built.server.url()))
-        .send()
-        .await
-        .context("the server does not answer")?;
+    let mut raw_table = RawTable::open(ws.raw_db()).await?;
+    built.warm_up().await?;
     rights::sync().await;
     rights::settle(server, SETTLE_MAX).await;
     let idle_rss = server.rss();
@@ -186,14 +176,11 @@ pub(super) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         rights::settle(server, SETTLE_MAX).await;
         exports.push(export_once(&built, &subject, server).await?);
         let s = subject.clone();
-        let (r, c) = tokio::task::spawn_blocking(move || (raw_export(&conn, &s), conn)).await?;
-        conn = c;
-        raws.push(r?);
+        raws.push(raw_table.run(move |c| raw_export(c, &s)).await?);
     }
     let load_end = rights::load_average();
     let pipeline_db = db_bytes(&ws.server_data().join("privet.db"));
-    let Built { server, load, .. } = built;
-    tokio::task::spawn_blocking(move || server.stop(Duration::from_secs(30))).await??;
+    let load = built.stop().await?;
 
     let s = &load.summary;
     let rate = median_f64(&exports.iter().map(ExportRun::rate).collect::<Vec<_>>());
@@ -258,11 +245,10 @@ pub(super) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         human(median(&raws.iter().map(|r| r.elapsed).collect::<Vec<_>>())),
         runs(raws.iter().map(RawRun::rate).collect()),
     );
-    println!("ratio     export / raw = {ratio:.2}");
+    print_ratio("export / raw", ratio, 2);
     println!(
-        "targets   ≥ {} records/s: {}; ≥ raw SELECT-to-JSON: {}",
-        thousands(TARGET_RATE as u64),
-        verdict(rate >= TARGET_RATE),
+        "targets   {}; ≥ raw SELECT-to-JSON: {}",
+        rate_target(rate, TARGET_RATE, "records"),
         verdict(ratio >= TARGET_RATIO),
     );
     let ok = exports.iter().all(|e| e.records == args.records)
@@ -275,11 +261,7 @@ pub(super) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
             raws.iter().map(|r| r.rows).collect::<Vec<_>>()
         );
     }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(exit_code(ok))
 }
 
 /// One export of `subject`, timed from the request to the last byte, counting records as
@@ -287,19 +269,7 @@ pub(super) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
 async fn export_once(built: &Built, subject: &str, server: Proc) -> anyhow::Result<ExportRun> {
     let url = format!("{}/v1/subjects/{subject}/export", built.server.url());
     let reset = server.reset_peak_rss();
-    let done = Arc::new(AtomicBool::new(false));
-    let peak = Arc::new(AtomicU64::new(server.rss().unwrap_or(0)));
-    let sampler = tokio::spawn({
-        let (done, peak) = (done.clone(), peak.clone());
-        async move {
-            while !done.load(Ordering::Relaxed) {
-                if let Some(rss) = server.rss() {
-                    peak.fetch_max(rss, Ordering::Relaxed);
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        }
-    });
+    let sampler = RssSampler::start(server, Duration::from_millis(10));
     let started = Instant::now();
     let mut resp = built
         .http
@@ -326,8 +296,7 @@ async fn export_once(built: &Built, subject: &str, server: Proc) -> anyhow::Resu
         counter.feed(&chunk)?;
     }
     let elapsed = started.elapsed();
-    done.store(true, Ordering::Relaxed);
-    let _ = sampler.await;
+    let peak = sampler.stop().await;
     let records = counter.finish()?;
     let hwm = if reset { server.peak_rss() } else { None };
     Ok(ExportRun {
@@ -335,7 +304,7 @@ async fn export_once(built: &Built, subject: &str, server: Proc) -> anyhow::Resu
         bytes,
         elapsed,
         first_byte: first_byte.unwrap_or(elapsed),
-        peak_rss: peak.load(Ordering::Relaxed).max(hwm.unwrap_or(0)),
+        peak_rss: peak.max(hwm.unwrap_or(0)),
     })
 }
 

@@ -9,7 +9,7 @@ use super::corpus::Corpus;
 use super::load::{self, LoadResult};
 use super::procfs::{Proc, mib};
 use super::raw::{self, RawResult};
-use super::server::{ServerProcess, create_admin_key};
+use super::server::ServerProcess;
 use crate::simulate::manifests;
 use crate::simulate::{AdminApi, FleetPlan, provision, thousands};
 use anyhow::{Context, ensure};
@@ -22,8 +22,11 @@ use std::time::Duration;
 
 /// Issue 3: the full pipeline must reach this many events per second…
 const TARGET_RATE: f64 = 100_000.0;
-/// …and this multiple of the raw baseline measured in the same run…
-const TARGET_RATIO: f64 = 1.5;
+/// …and (issue 9, raised from issue 3's 1.5×) this multiple of the raw baseline measured in
+/// the same run…
+const TARGET_RATIO: f64 = 2.0;
+/// …spending at most this much server CPU per event (issue 9), in microseconds…
+const TARGET_CPU_US: f64 = 5.0;
 /// …with the server's resident memory at most this.
 const TARGET_RSS: u64 = 300 * 1024 * 1024;
 
@@ -151,12 +154,7 @@ pub(super) async fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     raw_bar.finish_and_clear();
 
     report(&args, &corpus, &pipeline, &raw);
-    let s = &pipeline.load.summary;
-    Ok(if s.errors() == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(exit_code(pipeline.load.summary.errors() == 0))
 }
 
 /// Part (a): the server as a child process, the fleet, the corpus, the timed load.
@@ -166,15 +164,8 @@ async fn pipeline(
     products: &[Arc<privet_manifest::Manifest>],
 ) -> anyhow::Result<(Pipeline, Arc<Corpus>)> {
     let data = ws.server_data();
-    let key = {
-        let data = data.clone();
-        tokio::task::spawn_blocking(move || create_admin_key(&data)).await??
-    };
-    let server = {
-        let (data, manifests, batch) = (data.clone(), ws.manifests(), args.batch);
-        tokio::task::spawn_blocking(move || ServerProcess::spawn(&data, &manifests, batch))
-            .await??
-    };
+    let (key, server) =
+        ServerProcess::start_with_admin_key(data.clone(), ws.manifests(), args.batch).await?;
     let url = server.url();
     let proc = Proc::Pid(server.pid());
     let api = AdminApi::new(&url, key)?;
@@ -255,6 +246,30 @@ pub(super) fn verdict(ok: bool) -> &'static str {
     if ok { "met" } else { "MISSED" }
 }
 
+/// A throughput target and whether `rate` met it: `≥ 100,000 events/s: met`.
+pub(super) fn rate_target(rate: f64, target: f64, unit: &str) -> String {
+    format!(
+        "≥ {} {unit}/s: {}",
+        thousands(target as u64),
+        verdict(rate >= target)
+    )
+}
+
+/// Prints the line a bench's result is read from: `ratio`, at column 0, then `what = value`.
+/// Every bench prints exactly one, so scripts and `tests/bench_cli.rs` find it alike.
+pub(super) fn print_ratio(what: &str, ratio: f64, decimals: usize) {
+    println!("ratio     {what} = {ratio:.decimals$}");
+}
+
+/// A bench exits 1 when its checks fail (a missed target is not a failure).
+pub(super) fn exit_code(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
 fn report(args: &IngestArgs, corpus: &Corpus, p: &Pipeline, raw: &RawResult) {
     let s = &p.load.summary;
     let n = corpus.events();
@@ -314,12 +329,15 @@ fn report(args: &IngestArgs, corpus: &Corpus, p: &Pipeline, raw: &RawResult) {
         per_event(raw.written, raw.rows),
         mib(raw.file_bytes)
     );
-    println!("ratio     pipeline / raw = {ratio:.2}");
+    print_ratio("pipeline / raw", ratio, 2);
+    let cpu_us = p
+        .server_cpu
+        .map(|c| c.as_secs_f64() * 1e6 / n.max(1) as f64);
     println!(
-        "targets   ≥ {} events/s: {}; ≥ {TARGET_RATIO}× raw: {}; server RSS ≤ {}: {}",
-        thousands(TARGET_RATE as u64),
-        verdict(pipeline_rate >= TARGET_RATE),
+        "targets   {}; ≥ {TARGET_RATIO}× raw: {}; ≤ {TARGET_CPU_US} µs server CPU per event: {}; server RSS ≤ {}: {}",
+        rate_target(pipeline_rate, TARGET_RATE, "events"),
         verdict(ratio >= TARGET_RATIO),
+        cpu_us.map_or("unknown", |us| verdict(us <= TARGET_CPU_US)),
         mib(TARGET_RSS),
         verdict(p.peak_rss <= TARGET_RSS)
     );

@@ -2,11 +2,11 @@
 //! server answers, while sampling the server's resident memory.
 
 use super::corpus::Corpus;
-use super::procfs::Proc;
+use super::procfs::{Proc, RssSampler};
 use crate::simulate::{IngestReply, Summary, http_client};
 use indicatif::ProgressBar;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// What the pipeline run measured.
@@ -35,19 +35,7 @@ pub(crate) async fn run(
     let endpoint = format!("{url}/v1/ingest");
     let client = http_client()?;
     let next = Arc::new(AtomicUsize::new(0));
-    let done = Arc::new(AtomicBool::new(false));
-    let peak = Arc::new(AtomicU64::new(server.rss().unwrap_or(0)));
-    let sampler = tokio::spawn({
-        let (done, peak) = (done.clone(), peak.clone());
-        async move {
-            while !done.load(Ordering::Relaxed) {
-                if let Some(rss) = server.rss() {
-                    peak.fetch_max(rss, Ordering::Relaxed);
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    });
+    let sampler = RssSampler::start(server, Duration::from_millis(100));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..clients.max(1) {
@@ -97,10 +85,8 @@ pub(crate) async fn run(
         summary.merge(&joined?);
     }
     summary.elapsed = started.elapsed();
-    done.store(true, Ordering::Relaxed);
-    let _ = sampler.await;
     Ok(LoadResult {
         summary,
-        sampled_peak_rss: peak.load(Ordering::Relaxed),
+        sampled_peak_rss: sampler.stop().await,
     })
 }

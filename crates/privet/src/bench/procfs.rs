@@ -1,6 +1,9 @@
-//! What Linux reports about a process in `/proc`: resident memory and bytes written.
+//! What Linux reports about a process in `/proc`: resident memory (read once, or sampled
+//! through a run) and bytes written.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Which process: this one or a child by pid.
@@ -53,6 +56,41 @@ impl Proc {
     pub(crate) fn written(self) -> Option<u64> {
         let text = std::fs::read_to_string(self.file("io")).ok()?;
         field(&text, "write_bytes")
+    }
+}
+
+/// A task reading a process's resident memory at a fixed interval and keeping the highest, for
+/// a peak that `VmHWM` alone cannot give (it cannot always be reset, and covers the whole life).
+pub(crate) struct RssSampler {
+    done: Arc<AtomicBool>,
+    peak: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RssSampler {
+    /// Reads `proc`'s resident memory now, then every `every` until stopped.
+    pub(crate) fn start(proc: Proc, every: Duration) -> RssSampler {
+        let done = Arc::new(AtomicBool::new(false));
+        let peak = Arc::new(AtomicU64::new(proc.rss().unwrap_or(0)));
+        let task = tokio::spawn({
+            let (done, peak) = (done.clone(), peak.clone());
+            async move {
+                while !done.load(Ordering::Relaxed) {
+                    if let Some(rss) = proc.rss() {
+                        peak.fetch_max(rss, Ordering::Relaxed);
+                    }
+                    tokio::time::sleep(every).await;
+                }
+            }
+        });
+        RssSampler { done, peak, task }
+    }
+
+    /// Stops sampling and returns the highest resident memory read (bytes; 0 if none could be).
+    pub(crate) async fn stop(self) -> u64 {
+        self.done.store(true, Ordering::Relaxed);
+        let _ = self.task.await;
+        self.peak.load(Ordering::Relaxed)
     }
 }
 

@@ -18,14 +18,14 @@ use super::ingest::{Workspace, bar};
 use super::load::{self, LoadResult};
 use super::procfs::Proc;
 use super::raw::{self, RawResult};
-use super::server::{ServerProcess, create_admin_key};
+use super::server::ServerProcess;
 use crate::simulate::{AdminApi, EventGen, http_client, manifests, thousands};
 use anyhow::{Context, bail, ensure};
 use futures::{StreamExt, TryStreamExt};
 use jiff::Timestamp;
 use privet_manifest::Manifest;
 use rusqlite::Connection;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -112,6 +112,23 @@ impl Built {
             .map(String::as_str)
             .context("no such member")
     }
+
+    /// Asks the server for nothing, so the client's connection is open before a timed request.
+    pub(super) async fn warm_up(&self) -> anyhow::Result<()> {
+        self.http
+            .get(format!("{}/healthz", self.server.url()))
+            .send()
+            .await
+            .context("the server does not answer")?;
+        Ok(())
+    }
+
+    /// Stops the server (gracefully, or killed after 30 s) and returns the ingest run.
+    pub(super) async fn stop(self) -> anyhow::Result<LoadResult> {
+        let Built { server, load, .. } = self;
+        tokio::task::spawn_blocking(move || server.stop(Duration::from_secs(30))).await??;
+        Ok(load)
+    }
 }
 
 /// Starts the server on the workspace and fills it with `layout`'s records over HTTP.
@@ -130,16 +147,8 @@ pub(super) async fn build(ws: &Workspace, layout: &Layout) -> anyhow::Result<Bui
     for (name, text) in &sources {
         std::fs::write(ws.manifests().join(name), text)?;
     }
-    let data = ws.server_data();
-    let key = {
-        let data = data.clone();
-        tokio::task::spawn_blocking(move || create_admin_key(&data)).await??
-    };
-    let server = {
-        let (data, manifests, batch) = (data.clone(), ws.manifests(), layout.batch);
-        tokio::task::spawn_blocking(move || ServerProcess::spawn(&data, &manifests, batch))
-            .await??
-    };
+    let (key, server) =
+        ServerProcess::start_with_admin_key(ws.server_data(), ws.manifests(), layout.batch).await?;
     let url = server.url();
     let api = AdminApi::new(&url, key.clone())?;
     let sizes: Vec<usize> = layout.households.iter().map(Vec::len).collect();
@@ -335,12 +344,40 @@ pub(super) async fn build_raw(ws: &Workspace, corpus: &Arc<Corpus>) -> anyhow::R
     Ok(raw)
 }
 
-/// Opens the raw table's database at the baseline's durability (WAL, `synchronous=FULL`).
-pub(super) fn open_raw(path: &Path) -> anyhow::Result<Connection> {
-    let conn = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    Ok(conn)
+/// The raw table's database, open at the baseline's durability (WAL, `synchronous=FULL`).
+/// Its timed steps run on a blocking thread, as SQLite calls block.
+pub(super) struct RawTable {
+    /// Lent to the blocking thread for each step.
+    conn: Option<Connection>,
+}
+
+impl RawTable {
+    /// Opens the database at `path` (the workspace's `raw_db()`), on a blocking thread.
+    pub(super) async fn open(path: PathBuf) -> anyhow::Result<RawTable> {
+        let conn = tokio::task::spawn_blocking(move || {
+            let conn = Connection::open(&path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            Ok::<_, anyhow::Error>(conn)
+        })
+        .await??;
+        Ok(RawTable { conn: Some(conn) })
+    }
+
+    /// Runs `step` on the connection on a blocking thread.
+    pub(super) async fn run<T: Send + 'static>(
+        &mut self,
+        step: impl FnOnce(&Connection) -> anyhow::Result<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let conn = self
+            .conn
+            .take()
+            .context("a step on the raw table panicked")?;
+        let (out, conn) = tokio::task::spawn_blocking(move || (step(&conn), conn)).await?;
+        self.conn = Some(conn);
+        out
+    }
 }
 
 /// Flushes dirty pages to disk, so a timed step does not pay for an earlier one's writeback.

@@ -5,7 +5,7 @@ use anyhow::{Context, bail};
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -29,6 +29,7 @@ pub(crate) fn create_admin_key(data: &Path) -> anyhow::Result<String> {
             "key", "create", "--role", "admin", "--label", "bench", "--data",
         ])
         .arg(data)
+        .env_remove("PRIVET_DATABASE_URL")
         .stdin(Stdio::null())
         .output()
         .context("cannot run `privet key create`")?;
@@ -47,6 +48,23 @@ pub(crate) fn create_admin_key(data: &Path) -> anyhow::Result<String> {
 }
 
 impl ServerProcess {
+    /// Creates an admin key on `data`, then starts the server there (see [`Self::spawn`]);
+    /// both on a blocking thread. Returns the key and the running server.
+    pub(crate) async fn start_with_admin_key(
+        data: PathBuf,
+        manifests: PathBuf,
+        max_batch: usize,
+    ) -> anyhow::Result<(String, ServerProcess)> {
+        let key = {
+            let data = data.clone();
+            tokio::task::spawn_blocking(move || create_admin_key(&data)).await??
+        };
+        let server =
+            tokio::task::spawn_blocking(move || ServerProcess::spawn(&data, &manifests, max_batch))
+                .await??;
+        Ok((key, server))
+    }
+
     /// Starts `privet serve` on `data` and `manifests` on a free loopback port, with the
     /// per-device rate limit raised out of the way, and waits until it listens.
     pub(crate) fn spawn(data: &Path, manifests: &Path, max_batch: usize) -> anyhow::Result<Self> {

@@ -258,6 +258,45 @@ pub fn privet_data(inst: &crate::support::Instance, args: &[&str]) -> (i32, Stri
     )
 }
 
+/// A subject's sealed bytes, read from the files as someone with file access would.
+pub struct SealedSubject {
+    /// The pseudonym that keys the subject's rows.
+    pub pseudonym: Vec<u8>,
+    /// The wrapped data key, from `keyring.db`.
+    pub wrapped_key: Vec<u8>,
+    /// The sealed profile, from `privet.db`.
+    pub profile: Vec<u8>,
+}
+
+/// The sealed bytes of subject `id`.
+pub fn sealed_subject(inst: &crate::support::Instance, id: &str) -> SealedSubject {
+    let (pseudonym, profile): (Vec<u8>, Vec<u8>) = inst
+        .db()
+        .query_row(
+            "SELECT pseudonym, profile FROM subjects WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the subject's row");
+    let keyring = rusqlite::Connection::open_with_flags(
+        inst.data.join("keyring.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("open keyring.db");
+    let wrapped_key = keyring
+        .query_row(
+            "SELECT wrapped FROM keys WHERE pseudonym = ?1",
+            [&pseudonym],
+            |r| r.get(0),
+        )
+        .expect("the subject's wrapped key");
+    SealedSubject {
+        pseudonym,
+        wrapped_key,
+        profile,
+    }
+}
+
 /// Every file under `dir` (recursively) whose bytes contain `needle`.
 pub fn files_under_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
     let mut hits = Vec::new();

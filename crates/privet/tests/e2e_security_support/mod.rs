@@ -11,7 +11,6 @@ use crate::support::{Resp, Server, marker};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::process::Command;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A password that passes the policy (the example in the server's advice does not).
 pub const GOOD_PASSWORD: &str = "violet harbour kettle ninety";
@@ -89,6 +88,18 @@ pub fn post_as(server: &Server, cookie: &str, path: &str, body: &Value) -> Resp 
 /// `DELETE path` with a session cookie and an optional JSON body.
 pub fn delete_as(server: &Server, cookie: &str, path: &str, body: Option<&Value>) -> Resp {
     call(server, Method::DELETE, path, Some(cookie), body, &[])
+}
+
+/// `POST /v1/auth/logout` with a session cookie and extra headers.
+pub fn logout(server: &Server, cookie: &str, headers: &[(&str, &str)]) -> Resp {
+    call(
+        server,
+        Method::POST,
+        "/v1/auth/logout",
+        Some(cookie),
+        None,
+        headers,
+    )
 }
 
 /// A signed-in member (or staff) account.
@@ -241,13 +252,6 @@ pub fn have_oathtool(test: &str) -> bool {
 /// TOTP (RFC 6238) step length.
 const STEP: u64 = 30;
 
-fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs_f64()
-}
-
 /// The code of time step `step` for a base32 `secret`, from `oathtool --totp -b`.
 pub fn oathtool_code(secret: &str, step: u64) -> String {
     let out = Command::new("oathtool")
@@ -292,11 +296,12 @@ impl Authenticator {
         oathtool_code(&self.secret, self.last.expect("a code was used"))
     }
 
-    /// A code of a step after every step used so far, within the server's window. The step
-    /// before the current one is used only when the clock is not about to move past it.
-    pub fn fresh(&mut self) -> String {
+    /// A code of a step after every step used so far, within the window of `server` (which
+    /// runs on a manual clock: `Instance::set_clock`). The step before the current one is used
+    /// only when the clock is not about to move past it.
+    pub fn fresh(&mut self, server: &Server) -> String {
         loop {
-            let now = unix_now();
+            let now = server.clock_secs();
             let current = (now as u64) / STEP;
             let into = now - (current * STEP) as f64;
             let lowest = if into < (STEP as f64) - 3.0 {
@@ -309,10 +314,30 @@ impl Authenticator {
                 self.last = Some(step);
                 return oathtool_code(&self.secret, step);
             }
-            // Every step the server would accept now has been used: wait for the clock.
-            std::thread::sleep(Duration::from_millis(250));
+            // Every step the server would accept now has been used: move its clock on a step.
+            server.advance_clock(i64::try_from(STEP).expect("step"));
         }
     }
+}
+
+/// `POST /v1/auth/totp/confirm` with a code from the app.
+pub fn confirm_totp(server: &Server, cookie: &str, code: &str) -> Resp {
+    post_as(
+        server,
+        cookie,
+        "/v1/auth/totp/confirm",
+        &json!({"code": code}),
+    )
+}
+
+/// The recovery codes a confirmed enrolment answers with.
+pub fn recovery_codes(confirmed: &Value) -> Vec<String> {
+    confirmed["recovery_codes"]
+        .as_array()
+        .expect("recovery codes")
+        .iter()
+        .map(|c| c.as_str().expect("code").to_owned())
+        .collect()
 }
 
 /// Enrols and confirms TOTP for a signed-in account: the app and the 10 recovery codes.
@@ -320,19 +345,7 @@ pub fn enable_totp(server: &Server, cookie: &str) -> (Authenticator, Vec<String>
     let v = post_as(server, cookie, "/v1/auth/totp", &json!({})).expect(200);
     let secret = v["secret"].as_str().expect("secret").to_owned();
     let mut app = Authenticator::new(&secret);
-    let code = app.fresh();
-    let v = post_as(
-        server,
-        cookie,
-        "/v1/auth/totp/confirm",
-        &json!({"code": code}),
-    )
-    .expect(200);
-    let codes: Vec<String> = v["recovery_codes"]
-        .as_array()
-        .expect("recovery codes")
-        .iter()
-        .map(|c| c.as_str().expect("code").to_owned())
-        .collect();
-    (app, codes)
+    let code = app.fresh(server);
+    let v = confirm_totp(server, cookie, &code).expect(200);
+    (app, recovery_codes(&v))
 }

@@ -138,6 +138,7 @@ impl Instance {
             .args(args)
             .env_remove("PRIVET_MASTER_KEY")
             .env_remove("PRIVET_DATA")
+            .env_remove("PRIVET_DATABASE_URL")
             .stdin(Stdio::null())
             .output()
             .expect("run privet")
@@ -167,6 +168,30 @@ impl Instance {
             secret: lines[0].trim().to_owned(),
             id,
         }
+    }
+
+    /// The admin and the support key most tests act with, in that order.
+    pub fn operators(&self) -> (Key, Key) {
+        (self.key("admin", &[]), self.key("support", &[]))
+    }
+
+    /// Replaces the first `from` in the manifest `file` with `to`; `from` must be there, so
+    /// an edit never silently stops applying.
+    pub fn edit_manifest(&self, file: &str, from: &str, to: &str) {
+        let path = self.manifests.join(file);
+        let text = std::fs::read_to_string(&path).expect("read manifest");
+        assert!(text.contains(from), "`{from}` is not in {file}");
+        std::fs::write(&path, text.replacen(from, to, 1)).expect("write manifest");
+    }
+
+    /// Makes the thermostat's `climate.heating_minutes` serve only the consent-based energy
+    /// report, so a household's consent decides whether it is kept.
+    pub fn make_heating_minutes_consent_only(&self) {
+        self.edit_manifest(
+            "thermostat.toml",
+            "purposes = [\"heating_control\", \"energy_report\", \"supplier_tariff\"]",
+            "purposes = [\"energy_report\"]",
+        );
     }
 
     /// `privet audit verify --data DIR`: (exit code, stdout + stderr).
@@ -221,6 +246,8 @@ impl Instance {
             .arg(&addr)
             .args(extra)
             .env_remove("PRIVET_MASTER_KEY")
+            .env_remove("PRIVET_DATA")
+            .env_remove("PRIVET_DATABASE_URL")
             // Verbose for our own crates, so a value leaking into any log line is caught.
             .env(
                 "PRIVET_LOG",
@@ -310,6 +337,25 @@ impl Instance {
     pub fn db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.data.join("privet.db")).expect("open privet.db")
     }
+}
+
+/// Where most tests start: a fresh instance with an admin and a support key, served, with one
+/// home: `(inst, admin, support, server, home)`. Keep the instance bound (`_inst` when unused,
+/// never `_`): dropping it deletes the data directory under the running server.
+pub fn served_home() -> (Instance, Key, Key, Server, Home) {
+    let inst = Instance::new();
+    let (admin, support) = inst.operators();
+    let server = inst.serve();
+    let home = server.home(&admin);
+    (inst, admin, support, server, home)
+}
+
+/// [`served_home`] with its member consenting to the energy report, which `presence.home`
+/// needs to be kept.
+pub fn consenting_home() -> (Instance, Key, Key, Server, Home) {
+    let (inst, admin, support, server, home) = served_home();
+    server.consent_ok(&support, &home.member, "energy_report", true);
+    (inst, admin, support, server, home)
 }
 
 /// Whether `haystack` contains `needle`.
@@ -423,6 +469,12 @@ pub struct Server {
 }
 
 impl Server {
+    /// The time the server's manual clock reads, in seconds since the Unix epoch.
+    pub fn clock_secs(&self) -> f64 {
+        let now: jiff::Timestamp = self.advance_clock(0).parse().expect("a time");
+        now.as_millisecond() as f64 / 1000.0
+    }
+
     /// Moves the server's manual clock (see `Instance::set_clock`) forward by `secs`; returns
     /// the time it now reads.
     pub fn advance_clock(&self, secs: i64) -> String {
@@ -625,6 +677,17 @@ impl Server {
         )
     }
 
+    /// Registers a device attached to nobody yet, as made at the factory; returns the answer
+    /// with its `id`, `token` and single-use `claim_code`.
+    pub fn unclaimed_device(&self, admin: &Key, product: &str) -> Value {
+        self.post(
+            "/v1/devices",
+            Some(&admin.secret),
+            &json!({ "product": product }),
+        )
+        .expect(201)
+    }
+
     /// A household with one (adult) member and a thermostat.
     pub fn home(&self, admin: &Key) -> Home {
         let household = self.household(admin, &marker("Household"));
@@ -666,6 +729,11 @@ impl Server {
             Some(&key.secret),
             &json!({ "granted": granted }),
         )
+    }
+
+    /// `PUT /v1/subjects/{id}/consents/{purpose}` that must answer 200; returns the consent.
+    pub fn consent_ok(&self, key: &Key, subject: &str, purpose: &str, granted: bool) -> Value {
+        self.consent(key, subject, purpose, granted).expect(200)
     }
 
     /// `GET /v1/events` with query pairs.

@@ -1,7 +1,7 @@
 //! `/my-data`: per device and stream, what is held, why, for how long, who else receives it
 //! and who accessed it; the optional purposes as switches; download and delete.
 
-use super::choices::{checkbox_value, purposes_for};
+use super::choices::checkbox_value;
 use super::records::{self, Shown, StreamView, title_of};
 use super::{Done, member_of, view};
 use crate::access::{Caller, SubjectCap, authorize_subject};
@@ -148,7 +148,7 @@ async fn permission_form(
     let mut products = Vec::new();
     for m in manifests {
         let product = m.product.id.as_str();
-        let purposes: Vec<PurposeChoice> = purposes_for(m, subject.kind)
+        let purposes: Vec<PurposeChoice> = privet_policy::choices_for(m, subject.kind)
             .into_iter()
             .map(|p| {
                 let recipients: Vec<String> = p

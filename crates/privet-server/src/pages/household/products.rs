@@ -9,14 +9,11 @@ use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
-use privet_manifest::label::{GRADE_RULES, Label, LabelContext, START_POINTS, bands_sentence};
+use privet_manifest::label::{
+    GRADE_RULES, Label, LabelContext, LabelRow, START_POINTS, bands_sentence, primary_rows,
+    updates_line,
+};
 use privet_manifest::notice::Notice;
-
-/// One row of a label: what it answers, and the answer (one item per entry).
-struct Row {
-    label: &'static str,
-    values: Vec<String>,
-}
 
 struct ProductRow {
     id: String,
@@ -55,7 +52,7 @@ struct DetailPage {
     notice: Notice,
     label: Label,
     as_of: String,
-    rows: Vec<Row>,
+    rows: Vec<LabelRow>,
     reasons: Vec<Reason>,
     start: i32,
     bands: String,
@@ -72,132 +69,6 @@ struct ComparePage {
 
 fn context(state: &AppState) -> LabelContext {
     LabelContext::privet(state.clock().today_utc())
-}
-
-fn or_none(values: Vec<String>, none: &str) -> Vec<String> {
-    if values.is_empty() {
-        vec![none.to_owned()]
-    } else {
-        values
-    }
-}
-
-fn yes_no(yes: bool, if_yes: &str, if_no: &str) -> Vec<String> {
-    vec![if yes { if_yes } else { if_no }.to_owned()]
-}
-
-fn updates_line(l: &Label) -> String {
-    match (
-        l.primary.security_updates_until,
-        l.primary.security_updates_ended,
-    ) {
-        (Some(d), true) => format!("Ended on {}", view::day(d)),
-        (Some(d), false) => format!("Until {}", view::day(d)),
-        (None, _) => "Not stated".to_owned(),
-    }
-}
-
-/// The label's primary layer as rows, in the order a shopper reads them.
-fn rows(l: &Label) -> Vec<Row> {
-    let p = &l.primary;
-    let purposes = p
-        .purposes
-        .iter()
-        .map(|x| {
-            if x.optional {
-                format!("{} (optional: off until you switch it on)", x.description)
-            } else {
-                x.description.clone()
-            }
-        })
-        .collect();
-    let shared = p
-        .shared_with
-        .iter()
-        .map(|s| {
-            let role = match s.role.as_deref() {
-                Some("processor") => "works for the maker",
-                Some(_) => "uses it for its own purposes",
-                None => "role not stated",
-            };
-            format!("{}: {}, {role}", s.name, s.country_name)
-        })
-        .collect();
-    let one = |s: Option<&String>| vec![s.cloned().unwrap_or_else(|| "Not stated".to_owned())];
-    vec![
-        Row {
-            label: "Data collected",
-            values: or_none(p.data_collected.clone(), "Nothing"),
-        },
-        Row {
-            label: "Sensors",
-            values: or_none(p.sensors.clone(), "None"),
-        },
-        Row {
-            label: "Purposes",
-            values: or_none(purposes, "None"),
-        },
-        Row {
-            label: "Shared with",
-            values: or_none(shared, "Nobody"),
-        },
-        Row {
-            label: "Sent outside the UK",
-            values: or_none(p.outside_uk.clone(), "No"),
-        },
-        Row {
-            label: "Kept for (shortest)",
-            values: one(p.retention_shortest.as_ref()),
-        },
-        Row {
-            label: "Kept for (longest)",
-            values: one(p.retention_longest.as_ref()),
-        },
-        Row {
-            label: "Security updates",
-            values: vec![updates_line(l)],
-        },
-        Row {
-            label: "Works offline",
-            values: vec![p.works_offline.clone()],
-        },
-        Row {
-            label: "Two-step verification",
-            values: yes_no(p.two_step_verification, "Available", "Not available"),
-        },
-        Row {
-            label: "Default passwords",
-            values: yes_no(
-                p.unique_device_credentials,
-                "None: every device has its own credentials",
-                "A shared default password may be used",
-            ),
-        },
-        Row {
-            label: "Encrypted per person",
-            values: yes_no(
-                p.per_person_encryption,
-                "Yes: each person's data has its own key",
-                "No",
-            ),
-        },
-        Row {
-            label: "Signed updates",
-            values: yes_no(
-                p.signed_updates,
-                "Yes: firmware is signed with the maker's release key",
-                "No release key declared",
-            ),
-        },
-        Row {
-            label: "Report a vulnerability",
-            values: one(p.vulnerability_disclosure.as_ref()),
-        },
-        Row {
-            label: "Delete your data",
-            values: vec![p.delete_your_data.clone()],
-        },
-    ]
 }
 
 fn picks(state: &AppState, chosen: &[String]) -> Vec<Pick> {
@@ -268,7 +139,7 @@ pub(crate) async fn detail(
     render(&DetailPage {
         page: PageContext::new(&state, signed.as_ref()).await?,
         notice: Notice::from_manifest(m),
-        rows: rows(&label),
+        rows: primary_rows(&label),
         as_of: view::day(label.as_of),
         label,
         reasons,
@@ -303,7 +174,7 @@ pub(crate) async fn compare(
             page.error = Some("Pick two or more products to compare.".to_owned());
         }
     } else {
-        let per: Vec<Vec<Row>> = labels.iter().map(rows).collect();
+        let per: Vec<Vec<LabelRow>> = labels.iter().map(primary_rows).collect();
         let grade = labels
             .iter()
             .map(|l| {

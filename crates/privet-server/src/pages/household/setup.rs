@@ -2,11 +2,11 @@
 //! why, in the manifest's own words; only confirming attaches it, and each choice about an
 //! optional purpose is saved as a consent record.
 
-use super::choices::{self, Choice, purposes_for};
 use super::form::PageForm;
 use super::{FieldErrors, member_of, see_other};
 use crate::access::{Caller, authorize_subject};
 use crate::pages::{PageContext, PageError, PageSession, render, render_status};
+use crate::service::consent::{self, Choice};
 use crate::service::error::{Invalid, Missing, ServiceError};
 use crate::service::{accounts, devices, subjects};
 use crate::session::SignedIn;
@@ -178,7 +178,7 @@ pub(crate) async fn confirm(
     // themselves on their My data page.
     for id in [&household, &me] {
         let cap = authorize_subject(&state, &caller, id, SubjectAction::Manage).await?;
-        let choices: Vec<Choice<'_>> = purposes_for(&m, cap.subject.kind)
+        let choices: Vec<Choice<'_>> = privet_policy::choices_for(&m, cap.subject.kind)
             .into_iter()
             .map(|p| Choice {
                 product: m.product.id.as_str(),
@@ -186,7 +186,7 @@ pub(crate) async fn confirm(
                 on: switched_on.contains(&p.id.as_str()),
             })
             .collect();
-        choices::apply(&state, &cap, &choices).await?;
+        consent::apply_choices(&state, &cap.subject, &cap.actor, cap.channel, &choices).await?;
     }
     Ok(see_other("/my-data?done=device"))
 }

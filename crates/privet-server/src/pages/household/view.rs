@@ -46,6 +46,7 @@ pub(crate) fn action(action: &str) -> String {
         "consent.grant" => "Switched an optional use on",
         "consent.withdraw" => "Switched an optional use off",
         "consent.purge" => "Deleted data no longer needed after a switch-off",
+        "objection.purge" => "Deleted data no longer needed after an objection",
         "member.create" | "household.create" => "Created the record",
         "household.add_member" => "Added a member",
         "household.invite" => "Invited a member",
