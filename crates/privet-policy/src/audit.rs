@@ -181,11 +181,13 @@ impl ChainVerifier {
             return false;
         }
         let fail = |seq, reason| Some(BrokenEntry { seq, reason });
+        // Hashed once: checked against the row, then the link the next row must carry.
+        let hash = chain_hash(&self.prev, row.text.as_bytes());
         self.broken = if row.seq != self.expected_seq {
             fail(self.expected_seq, "entry missing or out of order")
         } else if row.prev.as_slice() != self.prev.as_bytes() {
             fail(row.seq, "does not link to the previous entry")
-        } else if chain_hash(&self.prev, row.text.as_bytes()).as_bytes() != row.hash.as_slice() {
+        } else if hash.as_bytes() != row.hash.as_slice() {
             fail(row.seq, "content does not match its hash")
         } else {
             match serde_json::from_str::<Body>(&row.text) {
@@ -203,8 +205,7 @@ impl ChainVerifier {
             self.broken = fail(row.seq, "does not match the anchor kept in the keyring");
             return false;
         }
-        // Checked above: the row's hash is the one recomputed from its text.
-        self.prev = chain_hash(&self.prev, row.text.as_bytes());
+        self.prev = hash;
         self.expected_seq += 1;
         self.entries += 1;
         true

@@ -58,7 +58,7 @@ pub struct Objection {
 ///
 /// A few dozen decisions at most, asked for every field of every event at ingest: a small
 /// list searched without allocating beats a hash map here.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct ConsentLedger {
     /// The latest decision per (product or every product, purpose).
     latest: Vec<Slot>,

@@ -16,7 +16,7 @@ pub fn is_available(purpose: &Purpose, consented: bool, objected: bool) -> bool 
 }
 
 /// One subject's consents, objections and restriction.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct SubjectPermissions {
     restricted: bool,
     consents: ConsentLedger,
@@ -98,7 +98,7 @@ impl SubjectPermissions {
 /// The permissions of several subjects (a household and its members), by subject id. A
 /// household has a handful of subjects, asked for every field at ingest: a list compared
 /// by id is cheaper than hashing the id each time.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Permissions {
     by_subject: Vec<(SubjectId, SubjectPermissions)>,
 }

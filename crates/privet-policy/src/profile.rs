@@ -59,9 +59,15 @@ pub fn check_email(email: &str) -> Result<&str, ProfileProblem> {
     }
 }
 
-/// An account's sign-in name: a checked address in its lookup form.
+/// An account's sign-in name: a checked address in its lookup form, within
+/// [`MAX_EMAIL_BYTES`] after lowercasing too (some characters grow when lowercased).
 pub fn normalize_email(email: &str) -> Result<String, ProfileProblem> {
-    check_email(email).map(email_lookup_form)
+    let lookup = email_lookup_form(check_email(email)?);
+    if lookup.len() <= MAX_EMAIL_BYTES {
+        Ok(lookup)
+    } else {
+        Err(ProfileProblem::BadEmail)
+    }
 }
 
 #[cfg(test)]
@@ -119,5 +125,10 @@ mod tests {
         }
         let long = format!("{}@example.org", "a".repeat(MAX_EMAIL_BYTES));
         assert_eq!(normalize_email(&long), Err(ProfileProblem::BadEmail));
+        // `İ` is 2 bytes and lowercases to 3: within the limit as given, over it as looked up.
+        let growing = format!("{}@example.org", "İ".repeat((MAX_EMAIL_BYTES - 12) / 2));
+        assert!(growing.len() <= MAX_EMAIL_BYTES);
+        assert!(check_email(&growing).is_ok());
+        assert_eq!(normalize_email(&growing), Err(ProfileProblem::BadEmail));
     }
 }

@@ -692,3 +692,144 @@ proptest! {
         let _ = admit_batch(&ctx, events, &subjects, &TestHasher, now, &AdmitLimits::default());
     }
 }
+
+/// The thermostat with a second stream about members whose first field is kept under the
+/// contract, beside `presence` whose first field needs consent: two streams about one subject
+/// in one batch.
+fn thermostat_two_member_streams() -> Manifest {
+    manifest_from(&format!(
+        "{THERMOSTAT}
+[streams.activity]
+subject = \"member\"
+
+[streams.activity.fields.steps]
+type = \"integer\"
+category = \"user.behavior\"
+purposes = [\"heating_control\"]
+retention = \"30d\"
+"
+    ))
+}
+
+/// One event of the differential test: a stream, an optional member, every field filled.
+fn pooled_event(stream: &str, member: Option<&str>, hours_ago: i64) -> Value {
+    let data = match stream {
+        "climate" => json!({"temperature_c": 19.2, "humidity_pct": 45, "device_id": "t-1"}),
+        "presence" => json!({"home": true, "last_seen": "2026-11-28T10:17:00Z"}),
+        "activity" => json!({"steps": 120}),
+        _ => json!({"uptime_s": 3600}),
+    };
+    let ts = NOW.parse::<jiff::Timestamp>().unwrap() - jiff::SignedDuration::from_hours(hours_ago);
+    let mut e = json!({"stream": stream, "ts": ts.to_string(), "data": data});
+    if let Some(m) = member {
+        e["member"] = json!(m);
+    }
+    e
+}
+
+/// What admission made of each event: its subject, stream and kept fields, and the counts.
+fn outcome(batch: &AdmittedBatch) -> (Vec<(SubjectRef, String, Value)>, DropCounts) {
+    let events = (0..batch.events.len())
+        .map(|i| {
+            let e = &batch.events[i];
+            (e.subject.clone(), e.stream.to_string(), fields(batch, i))
+        })
+        .collect();
+    (events, batch.dropped)
+}
+
+fn admit_json(m: &Manifest, subjects: &Subjects, events: &[Value]) -> AdmittedBatch {
+    ingest_with(
+        m,
+        &ALICES,
+        subjects,
+        &Value::Array(events.to_vec()).to_string(),
+    )
+    .unwrap()
+}
+
+proptest! {
+    /// Admission decides per event: a batch admits exactly what its events admit one by one,
+    /// whatever the mix of subjects, streams, consents, objections and restrictions. (The
+    /// batch plan remembers answers per subject and field; a memo keyed too coarsely would
+    /// carry one subject's or one stream's answer over to another.)
+    #[test]
+    fn a_batch_admits_what_its_events_admit_one_by_one(
+        picks in prop::collection::vec(
+            (prop::sample::select(vec!["climate", "presence", "activity", "diagnostics"]),
+             prop::sample::select(vec![None, Some("alice"), Some("bob")]),
+             prop::sample::select(vec![1i64, 200, 24 * 40])),
+            1..12),
+        consents in prop::collection::vec(any::<bool>(), 6),
+        objections in prop::collection::vec(any::<bool>(), 6),
+        restricted in prop::collection::vec(any::<bool>(), 3),
+    ) {
+        let m = thermostat_two_member_streams();
+        let who = ["hh-1", "alice", "bob"];
+        let purposes = ["energy_report", "heating_control"];
+        let mut subjects = Subjects::default();
+        for (i, (c, o)) in consents.iter().zip(&objections).enumerate() {
+            let key = (who[i / 2].to_owned(), purposes[i % 2].to_owned());
+            if *c { subjects.consents.insert(key.clone()); }
+            if *o { subjects.objections.insert(key); }
+        }
+        for (s, r) in who.iter().zip(&restricted) {
+            if *r { subjects.restricted.insert((*s).to_owned()); }
+        }
+        let events: Vec<Value> = picks.iter().map(|(s, m, h)| pooled_event(s, *m, *h)).collect();
+
+        let (together, together_dropped) = outcome(&admit_json(&m, &subjects, &events));
+        let mut alone = Vec::new();
+        let mut alone_dropped = DropCounts::default();
+        for e in &events {
+            let (kept, dropped) = outcome(&admit_json(&m, &subjects, std::slice::from_ref(e)));
+            alone.extend(kept);
+            alone_dropped.undeclared += dropped.undeclared;
+            alone_dropped.no_consent += dropped.no_consent;
+            alone_dropped.expired += dropped.expired;
+            alone_dropped.restricted += dropped.restricted;
+        }
+        prop_assert_eq!(together, alone);
+        prop_assert_eq!(together_dropped, alone_dropped);
+    }
+}
+
+#[test]
+fn one_subjects_consent_is_not_another_subjects_in_the_same_batch() {
+    let body = r#"[
+        {"stream": "presence", "ts": "2026-11-28T11:00:00Z", "data": {"home": true}, "member": "alice"},
+        {"stream": "presence", "ts": "2026-11-28T11:00:00Z", "data": {"home": false}, "member": "bob"}
+    ]"#;
+    let batch = ingest(
+        &SHARED,
+        &Subjects::consenting("alice", "energy_report"),
+        body,
+    )
+    .unwrap();
+    assert_eq!(batch.dropped.no_consent, 1, "bob has not consented");
+    assert_eq!(batch.events.len(), 1);
+    assert_eq!(batch.events[0].subject, SubjectRef::Member("alice".into()));
+}
+
+#[test]
+fn two_streams_about_one_subject_are_decided_field_by_field() {
+    // `activity.steps` is kept under the contract; `presence.home` needs consent. Both are the
+    // first field of their stream, both about alice, in one batch.
+    let m = thermostat_two_member_streams();
+    let events = [
+        pooled_event("activity", Some("alice"), 1),
+        json!({"stream": "presence", "ts": "2026-11-28T11:00:00Z", "data": {"home": true}, "member": "alice"}),
+    ];
+    let batch = admit_json(&m, &Subjects::default(), &events);
+    assert_eq!(batch.dropped.no_consent, 1);
+    assert_eq!(batch.events.len(), 1);
+    assert_eq!(batch.events[0].stream.to_string(), "activity");
+    let reversed = admit_json(
+        &m,
+        &Subjects::default(),
+        &[events[1].clone(), events[0].clone()],
+    );
+    assert_eq!(reversed.dropped.no_consent, 1);
+    assert_eq!(reversed.events.len(), 1);
+    assert_eq!(reversed.events[0].stream.to_string(), "activity");
+}

@@ -38,8 +38,11 @@ impl Clock {
             .ok()
             .and_then(|v| v.parse::<Timestamp>().ok())
         {
-            // Loud: a test build's switch must never go unnoticed where it does not belong.
-            tracing::warn!(%start, "test clock: time is set by PRIVET_TEST_NOW and POST /__test/clock; a test build, never for real use");
+            // Loud, on stderr for every command (tracing is set up only for serve and demo): a
+            // test build's switch must never go unnoticed where it does not belong.
+            eprintln!(
+                "warning: test clock at {start}: time is set by PRIVET_TEST_NOW and POST /__test/clock; a test build, never for real use"
+            );
             return Clock::manual(start);
         }
         Clock::system()

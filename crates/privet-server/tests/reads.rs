@@ -5,27 +5,13 @@
 
 mod common;
 
-use privet_manifest::LintContext;
 use privet_policy::BodyFormat;
 use privet_server::access::ReadPurpose;
 use privet_server::service::consent::{self, ConsentChange};
 use privet_server::service::reads::{self, EventQuery, ReadItem};
 use privet_server::service::{devices, ingest, subjects};
-use privet_server::{AppState, Config, Products};
+use privet_server::{AppState, Config};
 use privet_store::ApiKeyId;
-
-fn products(clock: &privet_server::Clock) -> Products {
-    let sources = [
-        ("plug.toml", include_str!("fixtures/plug.toml")),
-        ("lamp.toml", include_str!("fixtures/lamp.toml")),
-    ]
-    .map(|(name, text)| (name.into(), text.to_owned()))
-    .to_vec();
-    let cx = LintContext {
-        today: clock.today_utc(),
-    };
-    Products::from_sources(sources, &cx).unwrap().0
-}
 
 async fn read(state: &AppState, purpose: &str) -> Vec<String> {
     let cap = ReadPurpose {
@@ -51,7 +37,7 @@ async fn read(state: &AppState, purpose: &str) -> Vec<String> {
 async fn consent_for_one_product_opens_only_that_products_data_to_a_shared_purpose() {
     let dir = tempfile::tempdir().unwrap();
     let clock = common::clock();
-    let parts = common::parts(dir.path(), products(&clock), clock);
+    let parts = common::parts(dir.path(), common::fixture_products(&clock), clock);
     let state = AppState::new(Config::default(), parts);
     let home = subjects::create_household(&state, "Test House", "system")
         .await

@@ -15,6 +15,10 @@ pub const STORE_FILE: &str = "privet.db";
 pub const KEYRING_FILE: &str = "keyring.db";
 /// The lock file a serving process holds.
 pub const LOCK_FILE: &str = "privet.lock";
+/// The lock every opener of the store holds shared and a restore takes exclusively, so a
+/// command without the serving lock (backup, key create, audit verify, retention run) never
+/// has the store replaced under it.
+pub const IN_USE_FILE: &str = "privet.inuse.lock";
 /// Where a backup is staged before it replaces the store.
 const STAGED_FILE: &str = "privet.db.restoring";
 /// SQLite's files beside the store, which belong to the store being replaced.
@@ -44,6 +48,14 @@ pub enum SqliteDirError {
     /// Another process holds the directory's lock.
     #[error("another privet process is serving {0}; stop it first")]
     Locked(PathBuf),
+    /// A restore is replacing the store.
+    #[error("a restore is replacing the store in {0}; try again when it has finished")]
+    Restoring(PathBuf),
+    /// Another command has the store open.
+    #[error(
+        "another privet command (a backup, key create, audit verify or retention run) has {0} open; wait for it to finish"
+    )]
+    InUse(PathBuf),
     /// The store or the keyring failed to open.
     #[error(transparent)]
     Store(#[from] privet_store::Error),
@@ -120,9 +132,25 @@ impl SqliteDir {
     /// databases (mode 0600) on first use.
     pub fn open(dir: &Path) -> Result<SqliteDir, SqliteDirError> {
         create_dir(dir)?;
+        // Taken before the store is opened and kept with it (see [`IN_USE_FILE`]).
+        let in_use = lock_file(&dir.join(IN_USE_FILE))?;
+        match in_use.try_lock_shared() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(SqliteDirError::Restoring(dir.to_owned()));
+            }
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(SqliteDirError::LockFile {
+                    path: dir.join(IN_USE_FILE),
+                    source,
+                });
+            }
+        }
+        let mut store = SqliteStore::open(&dir.join(STORE_FILE))?;
+        store.in_use = Some(in_use);
         Ok(SqliteDir {
             path: dir.to_owned(),
-            store: SqliteStore::open(&dir.join(STORE_FILE))?,
+            store,
             keyring: SqliteKeyring::open(&dir.join(KEYRING_FILE))?,
         })
     }
@@ -133,16 +161,7 @@ impl SqliteDir {
     pub fn lock(dir: &Path) -> Result<DirLock, SqliteDirError> {
         create_dir(dir)?;
         let path = dir.join(LOCK_FILE);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|source| SqliteDirError::LockFile {
-                path: path.clone(),
-                source,
-            })?;
+        let file = lock_file(&path)?;
         match file.try_lock() {
             Ok(()) => Ok(DirLock {
                 dir: dir.to_owned(),
@@ -154,6 +173,20 @@ impl SqliteDir {
             }
         }
     }
+}
+
+/// Opens (creating, mode 0600) a lock file.
+fn lock_file(path: &Path) -> Result<std::fs::File, SqliteDirError> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|source| SqliteDirError::LockFile {
+            path: path.to_owned(),
+            source,
+        })
 }
 
 /// Creates `dir` (mode 0700) unless it exists.
@@ -207,6 +240,21 @@ impl DirLock {
         }
         if !is_data_store_backup(file)? {
             return Err(SqliteDirError::NotABackup(file.to_owned()));
+        }
+        // Exclusive for the rest of the install: no other command has the store open, and
+        // none opens it until the backup is in place.
+        let in_use = lock_file(&dir.join(IN_USE_FILE))?;
+        match in_use.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(SqliteDirError::InUse(dir.clone()));
+            }
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(SqliteDirError::LockFile {
+                    path: dir.join(IN_USE_FILE),
+                    source,
+                });
+            }
         }
         let staged = dir.join(STAGED_FILE);
         let write = |path: &Path| {

@@ -15,6 +15,9 @@ pub struct SqliteStore {
     pub(crate) writer: Writer,
     pub(crate) readers: ReadPool,
     pub(crate) checkpointer: Checkpointer,
+    /// The data directory's shared "in use" lock, when opened through `SqliteDir`: held for
+    /// the store's life so a restore never replaces the file under it.
+    pub(crate) in_use: Option<std::fs::File>,
 }
 
 impl SqliteStore {
@@ -31,6 +34,7 @@ impl SqliteStore {
             path: path.to_owned(),
             writer: Writer::start(c, "data")?,
             readers: ReadPool::new(path.to_owned()),
+            in_use: None,
         })
     }
 

@@ -323,10 +323,14 @@ impl Store for SqliteStore {
             .write(move |c| two_step::start(c, &a, &sealed))
             .await
     }
-    async fn enable_totp(&self, account: &str, step: u64) -> Result<()> {
+    async fn enable_totp(&self, account: &str, step: u64, recovery: Vec<TokenHash>) -> Result<()> {
         let a = account.to_owned();
+        // One job, one savepoint: on with its codes, or neither.
         self.writer
-            .write(move |c| two_step::enable(c, &a, step))
+            .write(move |c| {
+                two_step::enable(c, &a, step)?;
+                two_step::set_codes(c, &a, &recovery)
+            })
             .await
     }
     async fn disable_totp(&self, account: &str) -> Result<()> {

@@ -5,7 +5,9 @@
 
 use privet_policy::{SubjectId, SubjectKind};
 use privet_store::{NewSubject, Store};
-use privet_store_sqlite::{KEYRING_FILE, STORE_FILE, SqliteDir, SqliteDirError, SqliteStore};
+use privet_store_sqlite::{
+    IN_USE_FILE, KEYRING_FILE, STORE_FILE, SqliteDir, SqliteDirError, SqliteStore,
+};
 use std::path::Path;
 
 fn subject(id: &str) -> NewSubject {
@@ -144,4 +146,35 @@ async fn only_a_backup_of_a_data_store_is_installed() {
         "the live store is untouched"
     );
     assert_eq!(std::fs::read(data.join(STORE_FILE)).unwrap(), live_bytes);
+}
+
+#[tokio::test]
+async fn a_restore_is_refused_while_the_store_is_open_and_opening_is_refused_during_one() {
+    let root = tempfile::tempdir().unwrap();
+    let backup = directory_with_backup(root.path()).await;
+    let data = root.path().join("data");
+
+    // A command without the serving lock (a backup, say) has the store open: refused.
+    let SqliteDir { store, .. } = SqliteDir::open(&data).unwrap();
+    let lock = SqliteDir::lock(&data).unwrap();
+    assert!(
+        matches!(lock.install_backup(&backup), Err(SqliteDirError::InUse(_))),
+        "installed under an open store"
+    );
+    assert!(
+        store.subject(&SubjectId::new("after")).await.is_ok(),
+        "the open store is untouched"
+    );
+    drop(store);
+    lock.install_backup(&backup).unwrap();
+
+    // While a restore holds the directory, opening it is refused rather than racing it.
+    let restoring = std::fs::File::open(data.join(IN_USE_FILE)).unwrap();
+    restoring.try_lock().unwrap();
+    assert!(matches!(
+        SqliteDir::open(&data),
+        Err(SqliteDirError::Restoring(_))
+    ));
+    drop(restoring);
+    assert!(SqliteDir::open(&data).is_ok());
 }

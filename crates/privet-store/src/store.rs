@@ -159,9 +159,10 @@ pub trait Store: Send + Sync + 'static {
     /// Starts enrolling an authenticator: stores its sealed secret while two-step verification
     /// is off. `Conflict` if it is on.
     async fn start_totp(&self, account: &str, sealed: Vec<u8>) -> Result<()>;
-    /// Turns two-step verification on with the step of the confirming code, only if it is off
-    /// and a secret is enrolled. `Conflict` otherwise.
-    async fn enable_totp(&self, account: &str, step: u64) -> Result<()>;
+    /// Turns two-step verification on with the step of the confirming code and replaces the
+    /// recovery codes (hashes) in one write, only if it is off and a secret is enrolled:
+    /// `Conflict` otherwise, with the codes untouched.
+    async fn enable_totp(&self, account: &str, step: u64, recovery: Vec<TokenHash>) -> Result<()>;
     /// Turns two-step verification off and forgets the secret and the recovery codes.
     async fn disable_totp(&self, account: &str) -> Result<()>;
     /// Records that the code of time step `step` was used, only if no code of that step or a

@@ -12,6 +12,9 @@ use privet_store_sqlite::{DirLock, SqliteDir, SqliteStore};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The data directory when neither a flag nor the environment names one.
+const DEFAULT_DATA_DIR: &str = "privet-data";
+
 /// A backend, by where it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Location {
@@ -20,11 +23,40 @@ pub(crate) enum Location {
 }
 
 impl Location {
-    /// From `--database-url` when given, else `--data`.
+    /// From `--data` or `--database-url` when one is given (clap refuses both), else from
+    /// `PRIVET_DATA` or `PRIVET_DATABASE_URL` (refused when both are set), else
+    /// `./privet-data`.
     pub(crate) fn from_args(data: &DataArgs) -> anyhow::Result<Location> {
-        match &data.database_url {
-            Some(url) => Location::parse(url),
-            None => Ok(Location::Sqlite(data.dir.clone())),
+        let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        Location::resolve(
+            data,
+            env("PRIVET_DATA").map(PathBuf::from),
+            env("PRIVET_DATABASE_URL"),
+        )
+    }
+
+    /// [`Location::from_args`] with the environment given.
+    fn resolve(
+        data: &DataArgs,
+        env_dir: Option<PathBuf>,
+        env_url: Option<std::ffi::OsString>,
+    ) -> anyhow::Result<Location> {
+        if let Some(dir) = &data.dir {
+            return Ok(Location::Sqlite(dir.clone()));
+        }
+        if let Some(url) = &data.database_url {
+            return Location::parse(url);
+        }
+        match (env_dir, env_url) {
+            (Some(_), Some(_)) => bail!(
+                "both PRIVET_DATA and PRIVET_DATABASE_URL are set; unset one, or name the backend with --data or --database-url"
+            ),
+            (Some(dir), None) => Ok(Location::Sqlite(dir)),
+            (None, Some(url)) => match url.to_str() {
+                Some(url) => Location::parse(url),
+                None => bail!("PRIVET_DATABASE_URL is not valid UTF-8"),
+            },
+            (None, None) => Ok(Location::Sqlite(PathBuf::from(DEFAULT_DATA_DIR))),
         }
     }
 
@@ -35,6 +67,13 @@ impl Location {
             let dir = rest.strip_prefix("//").unwrap_or(rest);
             if dir.is_empty() {
                 bail!("--database-url sqlite:DIR needs the data directory after `sqlite:`");
+            }
+            // Other tools' SQLite URLs carry options and in-memory names; here the part after
+            // `sqlite:` is a directory, so those are refused rather than made into one.
+            if dir.contains(['?', '#']) || dir == ":memory:" {
+                bail!(
+                    "--database-url sqlite:DIR names a data directory; query strings, fragments and :memory: are not supported"
+                );
             }
             return Ok(Location::Sqlite(PathBuf::from(dir)));
         }
@@ -111,6 +150,8 @@ pub(crate) fn open(location: &Location) -> anyhow::Result<Opened> {
 /// Takes the data directory's exclusive lock (held while serving, and by restore), creating
 /// the directory when missing.
 pub(crate) fn lock(location: &Location) -> anyhow::Result<DirLock> {
+    // A malformed key in the environment is refused before the directory is created.
+    instance_keys::master_from_env()?;
     Ok(SqliteDir::lock(location.data_dir())?)
 }
 
@@ -127,4 +168,55 @@ pub(crate) fn check_restore_target(location: &Location) -> anyhow::Result<()> {
     }
     instance_keys::master_from_env()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(dir: Option<&str>, url: Option<&str>) -> DataArgs {
+        DataArgs {
+            dir: dir.map(PathBuf::from),
+            database_url: url.map(str::to_owned),
+        }
+    }
+
+    fn sqlite(dir: &str) -> Location {
+        Location::Sqlite(PathBuf::from(dir))
+    }
+
+    #[test]
+    fn a_flag_overrides_either_variable_and_two_variables_are_refused() {
+        let env_dir = || Some(PathBuf::from("env-dir"));
+        let env_url = || Some(std::ffi::OsString::from("sqlite:env-url"));
+        let at = |a: DataArgs, d, u| Location::resolve(&a, d, u).map_err(|e| e.to_string());
+        assert_eq!(at(args(None, None), None, None), Ok(sqlite("privet-data")));
+        assert_eq!(at(args(None, None), env_dir(), None), Ok(sqlite("env-dir")));
+        assert_eq!(at(args(None, None), None, env_url()), Ok(sqlite("env-url")));
+        assert_eq!(
+            at(args(Some("flag"), None), None, env_url()),
+            Ok(sqlite("flag"))
+        );
+        assert_eq!(
+            at(args(None, Some("sqlite:flag-url")), env_dir(), None),
+            Ok(sqlite("flag-url"))
+        );
+        let both = at(args(None, None), env_dir(), env_url());
+        assert!(
+            both.as_ref().is_err_and(|e| e.contains("both PRIVET_DATA")),
+            "{both:?}"
+        );
+    }
+
+    #[test]
+    fn urls_name_a_directory_or_are_refused() {
+        let parse = |u: &str| Location::parse(u).map_err(|e| e.to_string());
+        assert_eq!(parse("sqlite:d"), Ok(sqlite("d")));
+        assert_eq!(parse("sqlite:///abs/d"), Ok(sqlite("/abs/d")));
+        assert!(parse("sqlite:").is_err());
+        assert!(parse("sqlite::memory:").is_err());
+        assert!(parse("sqlite:///x?mode=rwc").is_err());
+        assert!(parse("postgres://h/db").is_err_and(|e| e.contains("not part of this build")));
+        assert!(parse("mysql://h").is_err());
+    }
 }

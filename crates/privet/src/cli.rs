@@ -49,24 +49,18 @@ pub(crate) enum Command {
 }
 
 /// Where the data is: a data directory (the embedded SQLite store), or a backend URL.
+///
+/// The environment (`PRIVET_DATA`, `PRIVET_DATABASE_URL`) is read in `backend::Location`, not
+/// by clap, so that a flag overrides either variable while naming both flags, or setting both
+/// variables, is refused rather than one silently winning.
 #[derive(Debug, Args, Clone)]
 pub(crate) struct DataArgs {
-    /// Data directory (the embedded SQLite store).
-    #[arg(
-        long = "data",
-        env = "PRIVET_DATA",
-        default_value = "privet-data",
-        value_name = "DIR"
-    )]
-    pub(crate) dir: PathBuf,
-    /// The backend by URL instead of --data: `sqlite:DIR` (PostgreSQL comes next).
-    // Naming both is refused, so neither silently wins over the other.
-    #[arg(
-        long,
-        env = "PRIVET_DATABASE_URL",
-        value_name = "URL",
-        conflicts_with = "dir"
-    )]
+    /// Data directory (the embedded SQLite store) [env: PRIVET_DATA] [default: privet-data]
+    #[arg(long = "data", value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
+    /// The backend by URL instead of --data: `sqlite:DIR` (PostgreSQL comes next)
+    /// [env: PRIVET_DATABASE_URL]
+    #[arg(long, value_name = "URL", conflicts_with = "dir")]
     pub(crate) database_url: Option<String>,
 }
 

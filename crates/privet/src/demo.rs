@@ -183,7 +183,7 @@ async fn setup(state: &AppState) -> anyhow::Result<Setup> {
         &mut privet_crypto::os_rng(),
     )?;
     state.store().start_totp(&staff.id, sealed).await?;
-    state.store().enable_totp(&staff.id, 0).await?;
+    state.store().enable_totp(&staff.id, 0, Vec::new()).await?;
     let received = state
         .clock()
         .now()
@@ -229,7 +229,8 @@ fn fresh_demo_dir(location: &Location) -> anyhow::Result<privet_store_sqlite::Di
         std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
     for entry in entries {
         let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
-        if entry.file_name() == privet_store_sqlite::LOCK_FILE {
+        // The lock is held; the marker stays so a failed clear can be run again.
+        if entry.file_name() == privet_store_sqlite::LOCK_FILE || entry.file_name() == DEMO_MARKER {
             continue;
         }
         let path = entry.path();

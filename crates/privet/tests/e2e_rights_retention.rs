@@ -161,7 +161,15 @@ fn data_leaves_reads_at_its_expiry_and_expired_chunks_are_dropped_whole() {
             &["retention", "run", "--data", inst.data.to_str().unwrap()],
         );
         assert_eq!(code, 0, "{text}");
-        text
+        assert!(
+            text.contains("warning: test clock"),
+            "the test clock is announced: {text}"
+        );
+        // The command's own line (the test clock's warning is on stderr too).
+        text.lines()
+            .find(|l| l.starts_with("retention:"))
+            .unwrap_or_default()
+            .to_owned()
     };
     let tables_before = chunk_tables(&inst);
     assert_eq!(

@@ -130,8 +130,9 @@ fn every_caller_against_every_target_and_route_gets_exactly_its_due() {
         ("support", inst.key("support", &[])),
         ("dpo", inst.key("dpo", &[])),
     ];
-    // Two-step codes are computed from the server's clock, so it must be set.
-    inst.set_clock(&ago(0));
+    // Two-step codes follow the server's clock; days from the wall clock, so a code checked
+    // against the system clock would fail.
+    inst.set_clock(&ago(5 * 86_400));
     let server = inst.serve();
     let homes = [home(&server, "A"), home(&server, "B")];
     // A thermostat in each home, so consents and exports have a product to speak of.

@@ -16,8 +16,9 @@ fn totp_sign_in_with_independent_codes_refuses_replays_and_recovery_codes_work_o
         return;
     }
     let inst = Instance::new();
-    // Two-step codes follow the server's clock, moved instead of waited for.
-    inst.set_clock(&ago(0));
+    // Two-step codes follow the server's clock, moved instead of waited for; days from the
+    // wall clock, so a code checked against the system clock would fail.
+    inst.set_clock(&ago(5 * 86_400));
     let server = inst.serve();
     let ada = owner(&server, "Totp");
 
@@ -155,8 +156,9 @@ fn staff_can_do_nothing_until_two_step_verification_is_on() {
         return;
     }
     let inst = Instance::new();
-    // Two-step codes follow the server's clock, moved instead of waited for.
-    inst.set_clock(&ago(0));
+    // Two-step codes follow the server's clock, moved instead of waited for; days from the
+    // wall clock, so a code checked against the system clock would fail.
+    inst.set_clock(&ago(5 * 86_400));
     let admin = inst.key("admin", &[]);
     let support_key = inst.key("support", &[]);
     let server = inst.serve();

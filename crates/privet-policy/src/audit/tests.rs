@@ -103,6 +103,28 @@ fn every_kind_of_tampering_is_found_at_its_entry() {
         Some((1, "columns do not match the hashed content"))
     );
 
+    // The hash column edited: one byte more, one byte less, or one byte different.
+    for edit in [
+        |h: &mut Vec<u8>| h.push(0),
+        |h: &mut Vec<u8>| {
+            h.pop();
+        },
+        |h: &mut Vec<u8>| h[0] ^= 1,
+    ] {
+        let mut rehashed = rows.clone();
+        edit(&mut rehashed[1].hash);
+        assert_eq!(
+            broken_at(&rehashed, anchor),
+            Some((2, "content does not match its hash"))
+        );
+    }
+    let mut short_prev = rows.clone();
+    short_prev[2].prev.pop();
+    assert_eq!(
+        broken_at(&short_prev, anchor),
+        Some((3, "does not link to the previous entry"))
+    );
+
     assert_eq!(
         broken_at(&rows[..3], anchor),
         Some((4, "entries at the end of the log were removed"))
@@ -136,4 +158,19 @@ fn the_chain_recomputed_without_the_anchor_is_still_sound() {
     assert!(verify(&forged, None).first_broken.is_none());
     let anchor = rows.last().map(|r| (r.seq, hash_of(r)));
     assert!(verify(&forged, anchor).first_broken.is_some());
+}
+
+#[test]
+fn a_hash_column_of_the_wrong_length_does_not_decode() {
+    let rows = chain(1);
+    for (prev, hash) in [(31, 32), (33, 32), (32, 31), (32, 33)] {
+        let mut row = rows[0].clone();
+        row.prev.resize(prev, 0);
+        row.hash.resize(hash, 0);
+        assert!(
+            matches!(row.decode(), Err(AuditError::Corrupt { seq: 1 })),
+            "prev {prev} bytes, hash {hash} bytes"
+        );
+    }
+    assert!(rows[0].decode().is_ok());
 }

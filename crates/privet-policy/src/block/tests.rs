@@ -127,3 +127,34 @@ fn a_batch_is_grouped_by_subject_stream_and_retention() {
     assert_eq!(a30.expires_max, t("2026-12-01T10:10:00Z"));
     assert_eq!(a30.window, chunk_window(r30, a30.expires_max));
 }
+
+#[test]
+fn streams_get_their_own_blocks_and_a_block_sits_in_the_window_of_its_last_expiry() {
+    let r1 = Retention::parse("24h").unwrap_or_else(|_| unreachable!());
+    let admitted = |stream: &str, ts: &str, exp: &str| Admitted {
+        stream: StreamId::new(stream),
+        ts: t(ts),
+        subject: SubjectRef::Household("h".to_owned()),
+        parts: vec![Part {
+            retention: r1,
+            expires_at: t(exp),
+            fields: [("v".to_owned(), Value::from(1))].into_iter().collect(),
+        }],
+    };
+    let blocks = plan_blocks(vec![
+        admitted("climate", "2026-11-01T10:50:00Z", "2026-11-02T10:50:00Z"),
+        admitted("presence", "2026-11-01T10:55:00Z", "2026-11-02T10:55:00Z"),
+        admitted("climate", "2026-11-01T11:10:00Z", "2026-11-02T11:10:00Z"),
+    ]);
+    let streams: Vec<&str> = blocks.iter().map(|b| b.stream.as_str()).collect();
+    assert_eq!(streams, ["climate", "presence"], "one block per stream");
+    let climate = &blocks[0];
+    assert_eq!(climate.events.len(), 2);
+    assert_eq!(climate.expires_max, t("2026-11-02T11:10:00Z"));
+    // The first event's expiry falls in an earlier window than the last one's: the block must
+    // sit in the later, or its chunk would be dropped before its last event expired.
+    let first = chunk_window(r1, t("2026-11-02T10:50:00Z"));
+    assert_eq!(climate.window, chunk_window(r1, climate.expires_max));
+    assert_ne!(climate.window, first, "the windows differ in this case");
+    assert!(climate.window.end > climate.expires_max);
+}

@@ -9,7 +9,7 @@ use crate::service::error::{
     Conflict, Forbidden, Invalid, Missing, ServiceError, ServiceResult, missing_as,
 };
 use crate::service::subjects::{self, Profile};
-use crate::service::{throttle, two_step};
+use crate::service::{permissions, throttle, two_step};
 use crate::session::{self, SignedIn};
 use crate::state::AppState;
 use jiff::SignedDuration;
@@ -171,14 +171,21 @@ pub async fn signup(
         household_profile,
     )
     .await?;
-    let member = subjects::create(
+    let member = match subjects::create(
         state,
         SubjectKind::Member,
         Some(household.clone()),
         false,
         member_profile,
     )
-    .await?;
+    .await
+    {
+        Ok(member) => member,
+        Err(e) => {
+            discard(state, &[&household]).await;
+            return Err(e);
+        }
+    };
     let id = new_id("acc");
     let mut account = new_account(
         state,
@@ -194,7 +201,7 @@ pub async fn signup(
     if let Err(e) = state.store().create_account(account.clone()).await {
         // Someone signed up with this e-mail since it was checked: what was made for this
         // sign-up goes again (keys first), and the answer is the one the check would give.
-        discard(state, &[&member, &household]).await?;
+        discard(state, &[&member, &household]).await;
         return Err(if e.is_conflict() {
             Conflict::EmailTaken.into()
         } else {
@@ -213,18 +220,31 @@ pub async fn signup(
 }
 
 /// Removes subjects made for a sign-up that did not complete: keys first, then their rows.
-async fn discard(state: &AppState, ids: &[&SubjectId]) -> ServiceResult<()> {
+/// Best effort, every id tried: the sign-up's own error is what the caller answers, and a
+/// subject left behind here holds only a name and no account.
+async fn discard(state: &AppState, ids: &[&SubjectId]) {
     for id in ids {
-        let s = state.store().subject(id).await?;
-        state.keys().destroy(&s.pseudonym).await?;
-        state
-            .store()
-            .erase_subject(
-                &privet_policy::ErasureStep::for_subject(&s),
-                state.clock().now(),
-            )
-            .await?;
+        if let Err(e) = discard_one(state, id).await {
+            tracing::warn!(subject = %id, error = %e, "could not discard a subject of an incomplete sign-up");
+        }
+        permissions::changed(state, id);
     }
+}
+
+async fn discard_one(state: &AppState, id: &SubjectId) -> ServiceResult<()> {
+    let s = state.store().subject(id).await?;
+    // The row goes even if the keyring could not confirm the key gone: a keyless subject is
+    // worse left behind than removed.
+    if let Err(e) = state.keys().destroy(&s.pseudonym).await {
+        tracing::warn!(subject = %id, error = %e, "could not confirm the key of a discarded subject destroyed");
+    }
+    state
+        .store()
+        .erase_subject(
+            &privet_policy::ErasureStep::for_subject(&s),
+            state.clock().now(),
+        )
+        .await?;
     Ok(())
 }
 

@@ -65,7 +65,9 @@ pub async fn decide(
     } else {
         "consent.withdraw"
     };
-    audit::record(
+    // A failed audit write must not skip the purge the withdrawal owes: both run, and the
+    // first error is answered.
+    let audited = audit::record(
         state,
         Event::new(
             change.actor,
@@ -75,7 +77,7 @@ pub async fn decide(
         .purpose(change.purpose)
         .subjects(vec![subject.pseudonym]),
     )
-    .await?;
+    .await;
     let purged = if change.granted {
         Purged::default()
     } else {
@@ -88,6 +90,7 @@ pub async fn decide(
         )
         .await?
     };
+    audited?;
     Ok(Decision { record, purged })
 }
 

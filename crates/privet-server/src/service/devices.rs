@@ -5,6 +5,7 @@ use crate::access::DEVICE_TOKEN_PREFIX;
 use crate::ids::new_id;
 use crate::service::audit::{self, Event};
 use crate::service::error::{Invalid, Missing, ServiceError, ServiceResult};
+use crate::service::permissions;
 use crate::service::throttle::retry_after_secs;
 use crate::state::AppState;
 use privet_crypto::{Secret, generate_token, hash_token, os_rng};
@@ -66,6 +67,9 @@ pub async fn register(
             created_at: state.clock().now(),
         })
         .await?;
+    if let Some(h) = &household {
+        permissions::changed(state, &h.id);
+    }
     // Subjects by pseudonym only: audit entries never name a subject by id.
     let subjects = household
         .iter()
@@ -156,6 +160,8 @@ pub async fn claim(
         Err(e) if e.is_not_found() => return Err(wrong_code(state, &account.id)),
         Err(e) => return Err(e.into()),
     };
+    // The household's devices feed its cached permissions (`HouseholdPermissions::devices`).
+    permissions::changed(state, household);
     crate::service::accounts::event(
         state,
         account,
@@ -183,6 +189,13 @@ pub async fn reset(state: &AppState, id: &DeviceId, actor: &str) -> ServiceResul
     let before = state.store().device(id).await?;
     let token = generate_token(DEVICE_TOKEN_PREFIX, &mut os_rng());
     let claim_code = generate_token(CLAIM_CODE_PREFIX, &mut os_rng());
+    // Exclusive on the household: the device's batches in flight commit before the delete
+    // (and are deleted with the rest), and later ones see the reset and store nothing.
+    let lock = before.household.as_ref().map(|h| state.household_lock(h));
+    let _exclusive = match &lock {
+        Some(l) => Some(l.write().await),
+        None => None,
+    };
     state
         .store()
         .reset_device(
@@ -193,6 +206,10 @@ pub async fn reset(state: &AppState, id: &DeviceId, actor: &str) -> ServiceResul
         )
         .await?;
     let records = state.store().delete_device_blocks(id).await?;
+    if let Some(h) = &before.household {
+        permissions::changed(state, h);
+    }
+    drop(_exclusive);
     let subjects = before
         .household
         .iter()

@@ -23,7 +23,9 @@ use utoipa::ToSchema;
 pub struct ErasedCounts {
     /// Subjects erased (a household erases its members too).
     pub subjects: u64,
-    /// Keys destroyed.
+    /// Subjects whose key is destroyed: none of its copies is left in any file. A key that an
+    /// earlier, interrupted attempt already deleted counts, so a retried erasure's receipt
+    /// says what is true.
     pub keys: u64,
     /// Records (events) made unreadable and deleted.
     pub records: u64,
@@ -69,9 +71,10 @@ async fn erase_step(
     counts: &mut ErasedCounts,
 ) -> ServiceResult<()> {
     let (_, records) = state.store().subject_record_counts(&step.pseudonym).await?;
-    if state.keys().destroy(&step.pseudonym).await? {
-        counts.keys += 1;
-    }
+    // `destroy` answers Ok only once no copy is left; whether this call or an interrupted
+    // earlier one deleted the row does not change that the key is gone.
+    state.keys().destroy(&step.pseudonym).await?;
+    counts.keys += 1;
     let erased = state.store().erase_subject(step, at).await?;
     counts.subjects += 1;
     counts.records += records;
@@ -100,26 +103,30 @@ fn delete_records_later(state: &AppState, pseudonyms: Vec<Pseudonym>) {
 
 /// Erases a member, or a household with all its members, and returns a signed receipt.
 pub async fn erase(state: &AppState, id: &SubjectId, actor: &str) -> ServiceResult<Receipt> {
-    let subject = state.store().subject(id).await?;
-    let members = match subject.kind {
-        SubjectKind::Household => state.store().members(&subject.id).await?,
-        SubjectKind::Member => Vec::new(),
-    };
-    let plan = erasure_plan(&subject, &members);
+    // Read once for its household, then again under that household's lock, so the plan
+    // covers every member that joined before it and a concurrent erasure is seen.
+    let household = state.store().subject(id).await?.household_id().clone();
     let at = state.clock().now();
     let mut counts = ErasedCounts::default();
-    {
+    let (subject, plan) = {
         // Exclusive for the household: batches in flight commit first (their records go with
         // the rest); later ones find the keys gone.
-        let lock = state.household_lock(subject.household_id());
+        let lock = state.household_lock(&household);
         let _exclusive = lock.write().await;
+        let subject = state.store().subject(id).await?;
+        let members = match subject.kind {
+            SubjectKind::Household => state.store().members(&subject.id).await?,
+            SubjectKind::Member => Vec::new(),
+        };
+        let plan = erasure_plan(&subject, &members);
         // Forgotten before the first step and again after, so a step failing half-way never
         // leaves an erased subject in the cache.
         permissions::changed(state, subject.household_id());
         let erased = erase_steps(state, &plan.steps, at, &mut counts).await;
         permissions::changed(state, subject.household_id());
         erased?;
-    }
+        (subject, plan)
+    };
     let pseudonyms = plan.pseudonyms();
 
     let kind = subject.kind.as_str().to_owned();

@@ -336,6 +336,9 @@ pub enum Conflict {
         /// Version.
         version: String,
     },
+    /// The device was reset or revoked while its batch waited; nothing was stored.
+    #[error("the device was reset or revoked while this batch was in flight; nothing was stored")]
+    DeviceChanged,
     /// An access request marked done before its export was sent.
     #[error("download the subject's export and send it to them first; then mark the request done")]
     ExportFirst,

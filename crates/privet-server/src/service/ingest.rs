@@ -3,7 +3,7 @@
 //! cached [`privet_policy::Permissions`]), grouping into blocks, the block format.
 
 use crate::ids::record_id;
-use crate::service::error::{Invalid, ServiceError, ServiceResult};
+use crate::service::error::{Conflict, Invalid, ServiceError, ServiceResult};
 use crate::service::permissions::{self, HouseholdPermissions};
 use crate::state::AppState;
 use jiff::SignedDuration;
@@ -36,6 +36,28 @@ impl ValueHasher for Hasher<'_> {
     }
 }
 
+/// The household's permissions, once sure the device still sends for it: it was read when
+/// it signed in, and a reset or erasure may have run since (they hold the household's lock
+/// exclusively and forget its permissions), after which its batch must not land.
+async fn current_household(
+    state: &AppState,
+    household: &privet_store::SubjectId,
+    device: &Device,
+) -> ServiceResult<Arc<HouseholdPermissions>> {
+    let loaded = permissions::of_household(state, household).await?;
+    if loaded.sends_here(device) {
+        return Ok(loaded);
+    }
+    // Not in what was cached (claimed since, by a path that did not say so): load afresh.
+    permissions::changed(state, household);
+    let fresh = permissions::of_household(state, household).await?;
+    if fresh.sends_here(device) {
+        Ok(fresh)
+    } else {
+        Err(Conflict::DeviceChanged.into())
+    }
+}
+
 /// Runs one batch from `device` to a durable commit.
 pub async fn ingest(
     state: &AppState,
@@ -62,7 +84,7 @@ pub async fn ingest(
     };
     // Who the batch may be about: the device's household and its members, with what they allow.
     let household: Option<Arc<HouseholdPermissions>> = match &device.household {
-        Some(h) => Some(permissions::of_household(state, h).await?),
+        Some(h) => Some(current_household(state, h, device).await?),
         None => None,
     };
     let none = Permissions::default();

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use tokio::sync::RwLock;
 
 /// Entries kept before dead ones are swept.
@@ -30,10 +30,9 @@ impl<K> Default for Locks<K> {
 impl<K: Eq + Hash + Clone> Locks<K> {
     /// The lock of `key`: shared by everyone asking while anyone holds it.
     pub fn of(&self, key: &K) -> Arc<RwLock<()>> {
-        let Ok(mut map) = self.map.lock() else {
-            // A poisoned map still yields a working (if unshared) lock rather than a panic.
-            return Arc::new(RwLock::new(()));
-        };
+        // A panic elsewhere while holding the map leaves it consistent (one insert or one
+        // sweep), so a poisoned map is used as is: an unshared lock would not exclude anyone.
+        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(lock) = map.get(key).and_then(Weak::upgrade) {
             return lock;
         }

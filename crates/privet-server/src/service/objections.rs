@@ -3,7 +3,7 @@
 
 use crate::service::audit::{self, Event};
 use crate::service::devices;
-use crate::service::error::{Invalid, ServiceResult};
+use crate::service::error::{Invalid, ServiceError, ServiceResult};
 use crate::service::permissions;
 use crate::service::purge::{self, Cause};
 use crate::state::AppState;
@@ -22,14 +22,17 @@ pub async fn object(
     // Exclusive for the household, as for a withdrawal (`service::locks`).
     let lock = state.household_lock(subject.household_id());
     let _exclusive = lock.write().await;
+    // A store failure half-way still audits and purges what was recorded before it; the
+    // first error is answered after.
     let mut objected = Vec::new();
-    for m in &products {
+    let mut failed = None;
+    'products: for m in &products {
         let product = m.product.id.to_string();
         for p in m.purposes.iter().filter(|p| p.is_objectable()) {
             if !purposes.is_empty() && !purposes.iter().any(|x| x == p.id.as_str()) {
                 continue;
             }
-            state
+            let recorded = state
                 .store()
                 .record_objection(Objection {
                     subject: subject.id.clone(),
@@ -38,16 +41,25 @@ pub async fn object(
                     at: state.clock().now(),
                     actor: actor.to_owned(),
                 })
-                .await?;
+                .await;
             permissions::changed(state, subject.household_id());
+            if let Err(e) = recorded {
+                failed = Some(ServiceError::from(e));
+                break 'products;
+            }
             objected.push((product.clone(), p.id.to_string()));
         }
     }
-    if objected.is_empty() && !purposes.is_empty() {
-        return Err(Invalid::NotObjectable.into());
+    if objected.is_empty() {
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if !purposes.is_empty() {
+            return Err(Invalid::NotObjectable.into());
+        }
     }
     let names: Vec<String> = objected.iter().map(|(m, p)| format!("{m}/{p}")).collect();
-    audit::record(
+    let audited = audit::record(
         state,
         Event::new(
             actor,
@@ -56,13 +68,23 @@ pub async fn object(
         )
         .subjects(vec![subject.pseudonym]),
     )
-    .await?;
+    .await;
     // One purge per purpose: it covers every product that declares it.
     let mut purposes: Vec<&str> = objected.iter().map(|(_, p)| p.as_str()).collect();
     purposes.sort_unstable();
     purposes.dedup();
+    let mut purge_failed = None;
     for purpose in purposes {
-        purge::unjustified(state, subject, purpose, Cause::Objection, actor).await?;
+        if let Err(e) = purge::unjustified(state, subject, purpose, Cause::Objection, actor).await {
+            purge_failed.get_or_insert(e);
+        }
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    audited?;
+    if let Some(e) = purge_failed {
+        return Err(e);
     }
     Ok(names)
 }

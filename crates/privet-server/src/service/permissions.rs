@@ -1,5 +1,5 @@
 //! A household's [`Permissions`], loaded once and cached until something that feeds them
-//! changes (a consent, an objection, a restriction, a member, an erasure): ingest asks them
+//! changes (a consent, an objection, a restriction, a member, a device, an erasure): ingest asks them
 //! for every batch, reads for every subject they meet.
 //!
 //! Every change goes through a service that calls [`changed`] after its write commits. A load
@@ -9,6 +9,7 @@
 use crate::service::error::ServiceResult;
 use crate::state::AppState;
 use privet_policy::{Permissions, Subject, SubjectId, SubjectKind, SubjectPermissions};
+use privet_store::Device;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,9 +24,20 @@ pub struct HouseholdPermissions {
     pub subjects: Vec<Subject>,
     /// Their consents, objections and restrictions.
     pub permissions: Permissions,
+    /// The household's devices that may send, as of the load (a reset or an erasure
+    /// forgets the load, so a device listed here was not reset since).
+    pub devices: Vec<Device>,
 }
 
 impl HouseholdPermissions {
+    /// Whether `device` (as read when it signed in) still sends for this household: listed,
+    /// for the same member, not revoked.
+    pub fn sends_here(&self, device: &Device) -> bool {
+        self.devices
+            .iter()
+            .any(|d| d.id == device.id && d.member == device.member && d.revoked_at.is_none())
+    }
+
     /// The members' ids (the only ids an event's `member` may name).
     pub fn member_ids(&self) -> Vec<String> {
         self.subjects
@@ -96,9 +108,11 @@ pub async fn of_household(
     let ids: Vec<SubjectId> = subjects.iter().map(|s| s.id.clone()).collect();
     let consents = store.consent_histories(&ids).await?;
     let objections = store.objections(&ids).await?;
+    let devices = store.devices_of(household).await?;
     let loaded = Arc::new(HouseholdPermissions {
         permissions: Permissions::new(&subjects, &consents, &objections),
         subjects,
+        devices,
     });
     cache.insert(household.clone(), loaded.clone(), generation);
     Ok(loaded)

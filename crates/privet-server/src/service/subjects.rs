@@ -56,6 +56,16 @@ pub async fn create(
         SubjectKind::Member => "mb",
     };
     let id = SubjectId::new(new_id(prefix));
+    // A member joins under its household's exclusive lock, after checking the household is
+    // still there: an erasure of the household either sees the member or runs before it.
+    let lock = household.as_ref().map(|h| state.household_lock(h));
+    let _exclusive = match &lock {
+        Some(l) => Some(l.write().await),
+        None => None,
+    };
+    if let Some(h) = &household {
+        state.store().subject(h).await?;
+    }
     let pseudonym = state.pseudonyms().pseudonym(id.as_str());
     let key = state.keys().create(&pseudonym).await?;
     let plain = serde_json::to_vec(&profile).map_err(|_| ServiceError::Corrupt("profile"))?;
@@ -206,11 +216,16 @@ pub async fn restrict(
     restricted: bool,
     actor: &str,
 ) -> ServiceResult<()> {
+    // Exclusive: batches in flight under the old permissions commit first, and none admitted
+    // under them lands after this returns.
+    let household = state.household_lock(subject.household_id());
+    let guard = household.write().await;
     state
         .store()
         .set_restricted(&subject.id, restricted)
         .await?;
     permissions::changed(state, subject.household_id());
+    drop(guard);
     let action = if restricted {
         "subject.restrict"
     } else {

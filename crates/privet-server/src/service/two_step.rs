@@ -73,13 +73,8 @@ pub async fn confirm(
     let secret = totp_secret(state, &signed.account)?;
     let step = verify_totp(&secret, code.trim(), state.clock().unix_secs(), None)
         .ok_or(Invalid::WrongTotpCode)?;
-    // On first (compare-and-set: of two submissions one wins), then the winner's codes: a
-    // losing submission never replaces the codes the person was shown.
-    state
-        .store()
-        .enable_totp(&signed.account.id, step)
-        .await
-        .map_err(conflict_as(Conflict::TwoStepOn))?;
+    // On with the codes in one compare-and-set write: of two submissions one wins, a losing
+    // one never replaces the codes the person was shown, and it is never on without codes.
     let codes = generate_recovery_codes(&mut os_rng());
     let hashes = codes
         .iter()
@@ -87,8 +82,9 @@ pub async fn confirm(
         .collect();
     state
         .store()
-        .set_recovery_codes(&signed.account.id, hashes)
-        .await?;
+        .enable_totp(&signed.account.id, step, hashes)
+        .await
+        .map_err(conflict_as(Conflict::TwoStepOn))?;
     event(
         state,
         &signed.account,

@@ -49,3 +49,21 @@ pub fn parts(dir: &Path, products: Products, clock: Clock) -> Parts {
         clock,
     }
 }
+
+/// The two small test products (`tests/fixtures/plug.toml`, `lamp.toml`), linted as of
+/// `clock`'s day.
+pub fn fixture_products(clock: &Clock) -> Products {
+    let sources = [
+        ("plug.toml", include_str!("../fixtures/plug.toml")),
+        ("lamp.toml", include_str!("../fixtures/lamp.toml")),
+    ]
+    .map(|(name, text)| (name.into(), text.to_owned()))
+    .to_vec();
+    let cx = LintContext {
+        today: clock.today_utc(),
+    };
+    match Products::from_sources(sources, &cx) {
+        Ok((p, _)) => p,
+        Err(e) => panic!("fixture manifests: {e}"),
+    }
+}

@@ -302,7 +302,7 @@ pub(super) async fn two_step(store: &dyn Store) {
     // Enrolment, then two-step verification on.
     assert!(
         store
-            .enable_totp("acc1", 100)
+            .enable_totp("acc1", 100, vec![hash_token("early")])
             .await
             .unwrap_err()
             .is_conflict(),
@@ -321,7 +321,24 @@ pub(super) async fn two_step(store: &dyn Store) {
         !store.advance_totp_step("acc1", 100).await.unwrap(),
         "no code counts while two-step verification is off"
     );
-    store.enable_totp("acc1", 12345).await.unwrap();
+    assert_eq!(
+        store.recovery_codes_left("acc1").await.unwrap(),
+        1,
+        "a refused switch-on leaves the codes as they were"
+    );
+    store
+        .enable_totp(
+            "acc1",
+            12345,
+            vec![hash_token("code-5"), hash_token("code-6")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.recovery_codes_left("acc1").await.unwrap(),
+        2,
+        "on with its codes"
+    );
     let a = store.account("acc1").await.unwrap();
     assert_eq!(
         a,
@@ -336,10 +353,18 @@ pub(super) async fn two_step(store: &dyn Store) {
     );
     assert!(
         store
-            .enable_totp("acc1", 12346)
+            .enable_totp("acc1", 12346, vec![hash_token("loser")])
             .await
             .unwrap_err()
             .is_conflict()
+    );
+    assert!(
+        store
+            .use_recovery_code("acc1", &hash_token("loser"), at("2026-04-01T00:00:00Z"))
+            .await
+            .unwrap_err()
+            .is_not_found(),
+        "a losing switch-on leaves the winner's codes"
     );
     assert!(
         store
@@ -406,7 +431,7 @@ pub(super) async fn two_step(store: &dyn Store) {
         store.set_password("nobody", "h".into(), at_).await.err(),
         store.rehash_password("nobody", "a", "b".into()).await.err(),
         store.start_totp("nobody", vec![1]).await.err(),
-        store.enable_totp("nobody", 1).await.err(),
+        store.enable_totp("nobody", 1, Vec::new()).await.err(),
         store.disable_totp("nobody").await.err(),
         store.advance_totp_step("nobody", 1).await.err(),
         store.set_can_sign_in("nobody", true).await.err(),
