@@ -136,9 +136,9 @@ async fn every_change_to_a_household_waits_for_its_batches_in_flight() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_waits_for_a_change_and_stores_nothing_once_its_device_was_reset() {
     let h = home().await;
-    let lock = h.state.household_lock(&h.household);
 
     // A change in progress: the batch waits for it, then lands.
+    let lock = h.state.household_lock(&h.household);
     let change = lock.write().await;
     let (st, device, body) = (h.state.clone(), h.device.clone(), one_reading(&h.state));
     let batch =
@@ -151,23 +151,24 @@ async fn a_batch_waits_for_a_change_and_stores_nothing_once_its_device_was_reset
     drop(change);
     assert_eq!(batch.await.unwrap().unwrap().accepted, 1);
 
-    // The device is reset while its batch waits (the reset queued first): the batch, read
-    // with the device before the reset, is refused and stores nothing.
-    let change = lock.write().await;
-    let (st, id) = (h.state.clone(), h.device.id.clone());
-    let reset = tokio::spawn(async move { devices::reset(&st, &id, "test").await });
-    tokio::time::sleep(GRACE).await;
-    let (st, device, body) = (h.state.clone(), h.device.clone(), one_reading(&h.state));
-    let batch =
-        tokio::spawn(async move { ingest::ingest(&st, &device, &body, BodyFormat::Json).await });
-    tokio::time::sleep(GRACE).await;
-    drop(change);
-    let reset = reset.await.unwrap().unwrap();
+    // The device is reset after its batch signed in (the device as read then) and before the
+    // batch got the lock: the batch is refused and stores nothing.
+    let signed_in = h.device.clone();
+    let reset = devices::reset(&h.state, &h.device.id, "test")
+        .await
+        .unwrap();
     assert_eq!(
         reset.records, 1,
         "the first batch's block went with the reset"
     );
-    match batch.await.unwrap() {
+    let late = ingest::ingest(
+        &h.state,
+        &signed_in,
+        &one_reading(&h.state),
+        BodyFormat::Json,
+    )
+    .await;
+    match late {
         Err(ServiceError::Conflict(Conflict::DeviceChanged)) => {}
         other => panic!("a batch landed after its device was reset: {other:?}"),
     }

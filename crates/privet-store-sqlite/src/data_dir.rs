@@ -228,7 +228,10 @@ impl DirLock {
     /// not a data store (a stray file, a copy of a keyring) and the live store itself. The
     /// backup is copied beside the store and made durable first, then renamed into place: a
     /// failed copy leaves the current store (and its WAL) untouched.
-    pub fn install_backup(&self, file: &Path) -> Result<(), SqliteDirError> {
+    ///
+    /// Returns the directory with the store's "in use" lock still held exclusively: open it
+    /// with [`InstalledBackup::open`] to deal with the backup before any other command can.
+    pub fn install_backup(&self, file: &Path) -> Result<InstalledBackup, SqliteDirError> {
         let dir = &self.dir;
         if !dir.join(KEYRING_FILE).exists() {
             return Err(SqliteDirError::NoKeyring(dir.clone()));
@@ -288,7 +291,33 @@ impl DirLock {
         // The rename is durable once the directory is.
         std::fs::File::open(dir)
             .and_then(|d| d.sync_all())
-            .map_err(write(dir))
+            .map_err(write(dir))?;
+        Ok(InstalledBackup {
+            dir: dir.clone(),
+            in_use,
+        })
+    }
+}
+
+/// A backup just put in place, with the store's "in use" lock held exclusively, so no other
+/// command opens the store before the restore has dealt with what the backup holds.
+#[derive(Debug)]
+pub struct InstalledBackup {
+    dir: PathBuf,
+    in_use: std::fs::File,
+}
+
+impl InstalledBackup {
+    /// Opens the directory, the store keeping the exclusive lock for its life.
+    pub fn open(self) -> Result<SqliteDir, SqliteDirError> {
+        let dir = self.dir;
+        let mut store = SqliteStore::open(&dir.join(STORE_FILE))?;
+        store.in_use = Some(self.in_use);
+        Ok(SqliteDir {
+            keyring: SqliteKeyring::open(&dir.join(KEYRING_FILE))?,
+            path: dir,
+            store,
+        })
     }
 }
 

@@ -55,8 +55,8 @@ mod two_step;
 mod writer;
 
 pub use data_dir::{
-    DirLock, IN_USE_FILE, KEYRING_FILE, LOCK_FILE, STORE_FILE, SqliteDir, SqliteDirError,
-    is_data_store_backup,
+    DirLock, IN_USE_FILE, InstalledBackup, KEYRING_FILE, LOCK_FILE, STORE_FILE, SqliteDir,
+    SqliteDirError, is_data_store_backup,
 };
 pub use keyring::SqliteKeyring;
 pub use store::SqliteStore;

@@ -5,9 +5,7 @@
 
 use privet_policy::{SubjectId, SubjectKind};
 use privet_store::{NewSubject, Store};
-use privet_store_sqlite::{
-    IN_USE_FILE, KEYRING_FILE, STORE_FILE, SqliteDir, SqliteDirError, SqliteStore,
-};
+use privet_store_sqlite::{KEYRING_FILE, STORE_FILE, SqliteDir, SqliteDirError, SqliteStore};
 use std::path::Path;
 
 fn subject(id: &str) -> NewSubject {
@@ -166,15 +164,21 @@ async fn a_restore_is_refused_while_the_store_is_open_and_opening_is_refused_dur
         "the open store is untouched"
     );
     drop(store);
-    lock.install_backup(&backup).unwrap();
+    let installed = lock.install_backup(&backup).unwrap();
 
-    // While a restore holds the directory, opening it is refused rather than racing it.
-    let restoring = std::fs::File::open(data.join(IN_USE_FILE)).unwrap();
-    restoring.try_lock().unwrap();
-    assert!(matches!(
-        SqliteDir::open(&data),
-        Err(SqliteDirError::Restoring(_))
-    ));
+    // Until the restore has dealt with the backup (its own store keeps the lock), opening the
+    // directory is refused rather than racing it.
+    let refused = || matches!(SqliteDir::open(&data), Err(SqliteDirError::Restoring(_)));
+    assert!(refused(), "opened while the backup was being installed");
+    let restoring = installed.open().unwrap();
+    assert!(
+        restoring
+            .store
+            .subject(&SubjectId::new("kept"))
+            .await
+            .is_ok()
+    );
+    assert!(refused(), "opened before the restore was done");
     drop(restoring);
     assert!(SqliteDir::open(&data).is_ok());
 }

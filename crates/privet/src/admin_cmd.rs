@@ -111,20 +111,19 @@ pub(crate) async fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     backend::check_restore_target(&location)?;
     // Refuse while a server holds the directory: replacing its database under it would corrupt it.
     let lock = backend::lock(&location)?;
-    lock.install_backup(&args.file)?;
-    let dir = backend::open(&location)?;
-    let purged = privet_server::service::backup::purge_unkeyed(
-        dir.store.as_ref(),
-        dir.keyring.as_ref(),
-        now(),
-    )
-    .await?;
+    // Opened with the store's "in use" lock still exclusive: no other command sees the
+    // backup before what was erased since is purged and the log re-anchored.
+    let dir = backend::install_and_open(&lock, &args.file)?;
+    let at = now();
+    let purged =
+        privet_server::service::backup::purge_unkeyed(dir.store.as_ref(), dir.keyring.as_ref(), at)
+            .await?;
     // The backup's audit log ends earlier than the anchor: record the restore and re-anchor.
     let previous = dir.keyring.audit_anchor().await?;
     let entry = dir
         .store
         .append_audit(privet_store::NewAuditEntry {
-            at: now(),
+            at,
             actor: "cli".to_owned(),
             action: "backup.restore".to_owned(),
             purpose: None,
@@ -141,6 +140,7 @@ pub(crate) async fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     dir.keyring
         .reset_audit_anchor(entry.seq, entry.hash)
         .await?;
+    drop(dir);
     drop(lock);
     println!(
         "restored {}; purged {} subject(s) and {} record block(s) erased since the backup",

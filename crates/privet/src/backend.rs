@@ -134,17 +134,33 @@ pub(crate) fn open(location: &Location) -> anyhow::Result<Opened> {
             instance_keys::master_from_env()?;
             let opened = SqliteDir::open(dir)
                 .with_context(|| format!("cannot open data directory {}", dir.display()))?;
-            let keys = instance_keys::load(dir)?;
-            let store = Arc::new(opened.store);
-            Ok(Opened {
-                store: store.clone(),
-                keyring: Arc::new(opened.keyring),
-                sqlite: store,
-                master: keys.master,
-                signing: keys.signing,
-            })
+            with_keys(opened)
         }
     }
+}
+
+/// Puts the backup `file` in place under `lock` and opens the directory, no other command
+/// able to open it until the returned backend is dropped.
+pub(crate) fn install_and_open(lock: &DirLock, file: &Path) -> anyhow::Result<Opened> {
+    let installed = lock.install_backup(file)?;
+    let dir = lock.dir().to_owned();
+    let opened = installed
+        .open()
+        .with_context(|| format!("cannot open data directory {}", dir.display()))?;
+    with_keys(opened)
+}
+
+/// A data directory opened, with the instance's keys.
+fn with_keys(opened: SqliteDir) -> anyhow::Result<Opened> {
+    let keys = instance_keys::load(&opened.path)?;
+    let store = Arc::new(opened.store);
+    Ok(Opened {
+        store: store.clone(),
+        keyring: Arc::new(opened.keyring),
+        sqlite: store,
+        master: keys.master,
+        signing: keys.signing,
+    })
 }
 
 /// Takes the data directory's exclusive lock (held while serving, and by restore), creating

@@ -65,8 +65,8 @@ pub async fn decide(
     } else {
         "consent.withdraw"
     };
-    // A failed audit write must not skip the purge the withdrawal owes: both run, and the
-    // first error is answered.
+    // A failed audit write must not skip the purge the withdrawal owes: both run; a purge
+    // error is answered before an audit one.
     let audited = audit::record(
         state,
         Event::new(

@@ -141,6 +141,11 @@ pub async fn claim(
     member: Option<&SubjectId>,
 ) -> ServiceResult<Device> {
     check_claim_throttle(state, &account.id)?;
+    // Exclusive on the household: an erasure of it, or of the member, runs wholly before the
+    // claim (which then finds them gone) or after it (and takes the device with it).
+    let lock = state.household_lock(household);
+    let _exclusive = lock.write().await;
+    state.store().subject(household).await?;
     let member = match member {
         Some(m) => {
             let s = state.store().subject(m).await?;
@@ -186,15 +191,24 @@ pub struct Reset {
 /// leaves its household, and the data it sent is erased, so the next owner starts clean.
 /// Audited, the household by pseudonym only.
 pub async fn reset(state: &AppState, id: &DeviceId, actor: &str) -> ServiceResult<Reset> {
-    let before = state.store().device(id).await?;
     let token = generate_token(DEVICE_TOKEN_PREFIX, &mut os_rng());
     let claim_code = generate_token(CLAIM_CODE_PREFIX, &mut os_rng());
     // Exclusive on the household: the device's batches in flight commit before the delete
-    // (and are deleted with the rest), and later ones see the reset and store nothing.
-    let lock = before.household.as_ref().map(|h| state.household_lock(h));
-    let _exclusive = match &lock {
-        Some(l) => Some(l.write().await),
-        None => None,
+    // (and are deleted with the rest), and later ones see the reset and store nothing. The
+    // device is read again under the lock: claimed meanwhile, it is the new household's lock
+    // that must be held.
+    let mut before = state.store().device(id).await?;
+    let (before, _exclusive) = loop {
+        let lock = before.household.as_ref().map(|h| state.household_lock(h));
+        let guard = match lock {
+            Some(l) => Some(l.write_owned().await),
+            None => None,
+        };
+        let now = state.store().device(id).await?;
+        if now.household == before.household {
+            break (now, guard);
+        }
+        before = now;
     };
     state
         .store()
