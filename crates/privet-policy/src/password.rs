@@ -128,11 +128,15 @@ fn feedback_text(warning: &Option<String>, suggestions: &[String]) -> String {
         .collect()
 }
 
+/// Words every password is checked against, whoever it is for: the product's name.
+const PRODUCT_WORDS: &[&str] = &["privet"];
+
 /// Checks `password` against the rules in this module's documentation.
 ///
 /// `user_inputs` are what someone who knows the person would try: the
-/// caller passes the e-mail address, the person's name, the household's
-/// name and `"privet"`. An input containing `@` is treated as the e-mail
+/// caller passes the e-mail address, the person's name and the household's
+/// name; the product's own name (`PRODUCT_WORDS`) is always added. An input
+/// containing `@` is treated as the e-mail
 /// address: a password containing its name part (letters and digits only,
 /// at least 4 of them, case ignored) is refused outright.
 pub fn check_password(password: &str, user_inputs: &[&str]) -> Result<(), PasswordProblem> {
@@ -211,7 +215,7 @@ fn expand_user_inputs(user_inputs: &[&str]) -> Vec<String> {
             out.push(s);
         }
     };
-    for input in user_inputs {
+    for input in user_inputs.iter().chain(PRODUCT_WORDS) {
         let input = input.trim().to_lowercase();
         let mut parts = vec![input.clone()];
         if let Some((local, domain)) = input.split_once('@') {

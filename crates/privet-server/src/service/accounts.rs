@@ -153,12 +153,7 @@ pub async fn signup(
     let member_profile = Profile::checked(name, Some(&email))?;
     check_password(
         &password,
-        &[
-            &email,
-            &member_profile.name,
-            &household_profile.name,
-            "privet",
-        ],
+        &[&email, &member_profile.name, &household_profile.name],
     )?;
     let lookup = email_lookup(state, &email);
     refuse_taken(state, &lookup).await?;
@@ -379,7 +374,7 @@ pub async fn change_password(
         }
         None => String::new(),
     };
-    check_password(&new, &[&email, &name, &household, "privet"])?;
+    check_password(&new, &[&email, &name, &household])?;
     let account = &signed.account;
     state
         .store()
@@ -502,12 +497,7 @@ pub async fn accept_invite(
     let household_profile = subjects::profile(state, &household).await?;
     check_password(
         &password,
-        &[
-            &email,
-            &member_profile.name,
-            &household_profile.name,
-            "privet",
-        ],
+        &[&email, &member_profile.name, &household_profile.name],
     )?;
     let phc = hash(password).await?;
     let invitation = state
@@ -546,7 +536,7 @@ pub async fn create_staff(
     actor: &str,
 ) -> ServiceResult<Account> {
     let email = normalize_email(email)?;
-    check_password(&password, &[&email, "privet"])?;
+    check_password(&password, &[&email])?;
     let lookup = email_lookup(state, &email);
     refuse_taken(state, &lookup).await?;
     let id = new_id("stf");

@@ -287,11 +287,8 @@ pub(crate) async fn accept_invite(
 ) -> Result<Response, PageError> {
     let password = form.take("password");
     let email = form.get("email").trim().to_owned();
-    // Check the password before the invitation is used up, so a weak one does not spend it.
-    let outcome = match privet_policy::check_password(&password, &[&email, "privet"]) {
-        Err(p) => Err(ServiceError::from(p)),
-        Ok(()) => accounts::accept_invite(&state, &code, &email, password).await,
-    };
+    // The service checks the password before the invitation is used up.
+    let outcome = accounts::accept_invite(&state, &code, &email, password).await;
     let errors = match outcome {
         Ok(account) => return signed_in(&state, &account, &headers, "/my-data?done=joined").await,
         Err(ServiceError::NotFound(Missing::Invitation)) => FieldErrors::one(
