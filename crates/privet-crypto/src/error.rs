@@ -38,6 +38,19 @@ pub enum Error {
         /// Why it was rejected.
         reason: &'static str,
     },
+    /// The master-key configuration (`PRIVET_MASTER_KEY`, a key file) is not valid. Says
+    /// which entry, never what it holds: the text is key material.
+    #[error("invalid master keys: {0}")]
+    MasterKeys(#[from] MasterKeysProblem),
+    /// A wrapped key or instance secret names a master-key epoch this instance is not
+    /// configured with (retired, or not yet added here).
+    #[error("{what} is wrapped under master-key epoch {epoch}, which is not configured")]
+    EpochNotConfigured {
+        /// What was being unwrapped ("wrapped data key", "instance secret").
+        what: &'static str,
+        /// The epoch the blob names.
+        epoch: u32,
+    },
     /// A non-secret value (pseudonym, hash) could not be parsed.
     #[error("invalid {what}: {reason}")]
     Parse {
@@ -70,6 +83,48 @@ pub enum Error {
         what: &'static str,
         /// When it expired.
         expires: jiff::Timestamp,
+    },
+}
+
+/// What is wrong with a master-key configuration. Entries are counted from 1 in the order
+/// written; no variant carries any of the text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MasterKeysProblem {
+    /// Nothing but whitespace and comments.
+    #[error("no master key given")]
+    Empty,
+    /// An entry's key is not 32 bytes as base64 or 64 hex digits.
+    #[error("entry {entry} is not a key (32 bytes as base64 or 64 hex digits)")]
+    NotAKey {
+        /// Which entry.
+        entry: usize,
+    },
+    /// Several entries, and this one has no `epoch:` prefix.
+    #[error("entry {entry} has no epoch: with several keys, write each as `epoch:key`")]
+    NoEpoch {
+        /// Which entry.
+        entry: usize,
+    },
+    /// The epoch before `:` is not a whole number from 1 to 4294967295.
+    #[error("entry {entry}: the epoch before `:` must be a whole number from 1 to 4294967295")]
+    BadEpoch {
+        /// Which entry.
+        entry: usize,
+    },
+    /// Two entries name the same epoch.
+    #[error("epoch {epoch} is given twice")]
+    DuplicateEpoch {
+        /// The epoch.
+        epoch: u32,
+    },
+    /// Two epochs have the same key: retiring one would retire nothing.
+    #[error("epochs {first} and {second} have the same key; each epoch needs a key of its own")]
+    SameKey {
+        /// The older epoch.
+        first: u32,
+        /// The newer epoch.
+        second: u32,
     },
 }
 

@@ -1,9 +1,14 @@
 //! Privet's cryptography, pure: no I/O, and randomness is always a
 //! parameter (`rng: &mut impl CryptoRng`; the server passes [`os_rng`]).
 //!
-//! - [`MasterKey`] — the instance key (`master.key` / `PRIVET_MASTER_KEY`).
+//! - [`MasterKey`] — an instance master key (`master.key` / `PRIVET_MASTER_KEY`).
 //!   It wraps each subject's [`DataKey`] for the keyring and derives, with
 //!   HKDF-SHA256, the keys of the [`Pseudonymizer`] and [`FieldHasher`].
+//! - [`MasterKeys`] — the master keys by epoch (`epoch:key` entries), so they
+//!   can be rotated: wrapped keys and instance secrets name the epoch that
+//!   wraps them; retiring an epoch puts every older keyring copy beyond use.
+//! - [`InstanceRoot`] — the pseudonym, field-hash and secret-box keys, which
+//!   outlive every epoch (kept in the keyring, sealed under the newest one).
 //! - [`seal`] / [`open`] — per-subject record encryption (AES-256-GCM,
 //!   versioned, AAD = [`RecordAad`]: record id, subject, stream);
 //!   [`seal_profile`] / [`open_profile`] for a subject's name and e-mail.
@@ -52,6 +57,7 @@
 mod audit;
 mod encoding;
 mod envelope;
+mod epochs;
 mod error;
 mod jws;
 mod master;
@@ -62,13 +68,15 @@ mod recovery;
 mod release;
 mod release_meta;
 mod rng;
+mod root;
 mod secretbox;
 mod signing;
 mod token;
 mod totp;
 
 pub use audit::{AuditHash, chain_hash};
-pub use error::{Error, JwsError, Result};
+pub use epochs::MasterKeys;
+pub use error::{Error, JwsError, MasterKeysProblem, Result};
 pub use jws::{verify_jws, verify_jws_bytes, verify_jws_with_jwks};
 pub use master::MasterKey;
 pub use password::{
@@ -85,6 +93,7 @@ pub use release_meta::{
     verify_signed_release,
 };
 pub use rng::{CryptoRng, OsRng, Rng, os_rng};
+pub use root::InstanceRoot;
 pub use secretbox::SecretBox;
 pub use signing::{SigningKey, VerifyingKey};
 pub use token::{Secret, TOKEN_RANDOM_CHARS, TokenHash, ct_eq, generate_token, hash_token};

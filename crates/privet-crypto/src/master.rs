@@ -29,9 +29,9 @@ use crate::{Error, FieldHasher, Pseudonym, Pseudonymizer, Result, Secret, Secret
 /// HKDF salt: fixed, so every sub-key is a pure function of the master key.
 const HKDF_SALT: &[u8] = b"privet/master-key/v1";
 const INFO_WRAP: &[u8] = b"privet/v1/keyring-wrap";
-const INFO_PSEUDONYM: &[u8] = b"privet/v1/pseudonym";
-const INFO_FIELD_HASH: &[u8] = b"privet/v1/field-hash";
-const INFO_SECRET_BOX: &[u8] = b"privet/v1/secret-box";
+pub(crate) const INFO_PSEUDONYM: &[u8] = b"privet/v1/pseudonym";
+pub(crate) const INFO_FIELD_HASH: &[u8] = b"privet/v1/field-hash";
+pub(crate) const INFO_SECRET_BOX: &[u8] = b"privet/v1/secret-box";
 /// Domain label at the start of a wrapped key's associated data.
 const WRAP_AAD_LABEL: &[u8] = b"privet/wrapped-data-key";
 
@@ -137,6 +137,17 @@ impl MasterKey {
             reason: "not 32 bytes",
         })?;
         Ok(DataKey::from_bytes(bytes))
+    }
+
+    /// The keyring wrapping cipher, for instance secrets sealed under this key's epoch
+    /// ([`crate::MasterKeys::seal_secret`]).
+    pub(crate) fn wrap_cipher(&self) -> &Aes256Gcm {
+        &self.wrap
+    }
+
+    /// The sub-key for `info` (one of the `INFO_*` labels).
+    pub(crate) fn subkey(&self, info: &[u8]) -> Zeroizing<[u8; 32]> {
+        derive_subkey(&self.bytes, info)
     }
 
     /// The instance's subject pseudonymizer.

@@ -2,8 +2,8 @@
 //! sealing round-trips any payload under any stream name.
 
 use privet_crypto::{
-    DataKey, MasterKey, Pseudonym, RecordAad, ReleaseKeyPair, SigningKey, open, open_profile,
-    os_rng, parse_public_key_string, seal, verify_jws, verify_release,
+    DataKey, InstanceRoot, MasterKey, MasterKeys, Pseudonym, RecordAad, ReleaseKeyPair, SigningKey,
+    open, open_profile, os_rng, parse_public_key_string, seal, verify_jws, verify_release,
 };
 use proptest::prelude::*;
 
@@ -21,6 +21,23 @@ proptest! {
         prop_assert!(open(&key, &aad, &bytes).is_err());
         prop_assert!(open_profile(&key, &subject, &bytes).is_err());
         prop_assert!(master.unwrap_data_key(&subject, &bytes).is_err());
+        let epochs = MasterKeys::from_epochs([(1, master.clone()), (2, MasterKey::from_bytes([5; 32]))]).unwrap();
+        prop_assert!(epochs.unwrap_data_key(&subject, &bytes).is_err());
+        prop_assert!(epochs.open_secret("root-key", &bytes).is_err());
+        let _ = MasterKeys::epoch_of(&bytes);
+        let _ = InstanceRoot::from_bytes(&bytes);
+    }
+
+    #[test]
+    fn epoch_blobs_never_panic(epoch in any::<u32>(), tail in proptest::collection::vec(any::<u8>(), 0..128)) {
+        let (master, _, subject) = fixtures();
+        let epochs = MasterKeys::single(master);
+        let mut bytes = vec![0xE0];
+        bytes.extend_from_slice(&epoch.to_be_bytes());
+        bytes.extend_from_slice(&tail);
+        prop_assert!(epochs.unwrap_data_key(&subject, &bytes).is_err());
+        prop_assert!(epochs.open_secret("root-key", &bytes).is_err());
+        prop_assert_eq!(MasterKeys::epoch_of(&bytes).unwrap(), epoch);
     }
 
     #[test]
@@ -46,6 +63,7 @@ proptest! {
     #[test]
     fn text_parsers_never_panic(s in "\\PC{0,120}") {
         let _ = MasterKey::from_encoded(&s);
+        let _ = MasterKeys::parse(&s);
         let _ = s.parse::<Pseudonym>();
         let _ = parse_public_key_string(&s);
         let _ = ReleaseKeyPair::from_secret_string(&s);

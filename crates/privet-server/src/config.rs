@@ -1,8 +1,11 @@
 //! Server configuration: limits and intervals. Where data lives is the opener's business
 //! (the `privet` binary opens a backend from its URL).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
+
+/// The master-key rotation period unless configured: 30 days.
+pub const DEFAULT_KEY_ROTATION_PERIOD: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
 /// How a server instance runs.
 #[derive(Clone, Debug)]
@@ -23,6 +26,13 @@ pub struct Config {
     pub retention_interval: Duration,
     /// Mark session cookies `Secure`; `None`: unless serving plain HTTP on loopback.
     pub secure_cookies: Option<bool>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed; from anyone else the header is
+    /// ignored and the peer's address is the client's.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How often the operator rotates the master key (`privet keyring rotate`, then retires
+    /// the old epoch). Erasure receipts promise that older copies of the keyring are
+    /// unreadable by the next scheduled rotation; it must not exceed backup retention.
+    pub key_rotation_period: Duration,
 }
 
 impl Default for Config {
@@ -36,15 +46,88 @@ impl Default for Config {
             max_clock_skew: Duration::from_secs(300),
             retention_interval: Duration::from_secs(60),
             secure_cookies: None,
+            trusted_proxies: Vec::new(),
+            key_rotation_period: DEFAULT_KEY_ROTATION_PERIOD,
         }
     }
 }
 
 impl Config {
+    /// The client's address: the peer's, or — when the peer is a trusted proxy — the
+    /// right-most address in `X-Forwarded-For` that is not a trusted proxy itself (addresses
+    /// further left were written by the client and prove nothing).
+    pub fn client_ip(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
+        let trusted = |ip: &IpAddr| self.trusted_proxies.iter().any(|n| n.contains(ip));
+        if !trusted(&peer) {
+            return peer;
+        }
+        let Some(header) = forwarded_for else {
+            return peer;
+        };
+        let mut last = peer;
+        for hop in header.rsplit(',') {
+            match hop.trim().parse::<IpAddr>() {
+                Ok(ip) if trusted(&ip) => last = ip,
+                Ok(ip) => return ip,
+                // A malformed hop: nothing left of it can be believed.
+                Err(_) => return last,
+            }
+        }
+        last
+    }
+
     /// Whether session cookies carry `Secure`: always, except for plain HTTP on loopback
     /// (where browsers would drop them), unless configured.
     pub fn cookie_secure(&self) -> bool {
         self.secure_cookies
             .unwrap_or(!self.listen.ip().is_loopback())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let config = Config {
+            trusted_proxies: vec![
+                "10.0.0.0/8"
+                    .parse()
+                    .unwrap_or_else(|_| ipnet::IpNet::default()),
+            ],
+            ..Config::default()
+        };
+        let peer_proxy = ip("10.0.0.5");
+        let stranger = ip("203.0.113.9");
+        assert_eq!(
+            config.client_ip(stranger, Some("198.51.100.1")),
+            stranger,
+            "not a proxy"
+        );
+        assert_eq!(config.client_ip(peer_proxy, None), peer_proxy);
+        assert_eq!(
+            config.client_ip(peer_proxy, Some("198.51.100.1")),
+            ip("198.51.100.1")
+        );
+        assert_eq!(
+            config.client_ip(peer_proxy, Some("1.1.1.1, 198.51.100.1, 10.0.0.7")),
+            ip("198.51.100.1"),
+            "the right-most untrusted hop; the client wrote the rest"
+        );
+        assert_eq!(
+            config.client_ip(peer_proxy, Some("junk, 10.0.0.7")),
+            ip("10.0.0.7")
+        );
+        let none = Config::default();
+        assert_eq!(
+            none.client_ip(peer_proxy, Some("198.51.100.1")),
+            peer_proxy,
+            "no proxies configured"
+        );
     }
 }

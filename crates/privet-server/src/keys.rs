@@ -1,30 +1,41 @@
 //! Subject data keys: created with the subject, unwrapped from the keyring on use and cached
-//! in memory; destroyed first on erasure (crypto-shredding).
+//! in memory; destroyed first on erasure (crypto-shredding). Another instance's erasure arrives
+//! as a notification that forgets the cached key ([`Keys::forget`]); no cached key is used
+//! after [`MAX_AGE`], in case a notification was lost.
+//!
+//! New keys are wrapped under the newest master-key epoch; a key is unwrapped with the epoch
+//! its wrapping names, so keys not yet re-wrapped by `privet keyring rotate` stay readable
+//! while their epoch is configured.
 
 use crate::clock::Clock;
 use crate::service::error::ServiceResult;
-use privet_crypto::{DataKey, MasterKey, Pseudonym, os_rng};
+use privet_crypto::{DataKey, MasterKeys, Pseudonym, os_rng};
 use privet_store::Keyring;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 /// Cached keys beyond this are dropped wholesale; unwrapping again is cheap.
 const MAX_CACHED: usize = 100_000;
+/// The oldest a cached key is used before the keyring is asked again.
+pub const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(30);
+
+type Cache = HashMap<Pseudonym, (Arc<DataKey>, Instant)>;
 
 /// Access to subject keys through the keyring.
 #[derive(Clone)]
 pub struct Keys {
-    master: Arc<MasterKey>,
+    epochs: Arc<MasterKeys>,
     keyring: Arc<dyn Keyring>,
     clock: Clock,
-    cache: Arc<Mutex<HashMap<Pseudonym, Arc<DataKey>>>>,
+    cache: Arc<Mutex<Cache>>,
 }
 
 impl Keys {
-    /// Keys wrapped by `master` in `keyring`.
-    pub fn new(master: Arc<MasterKey>, keyring: Arc<dyn Keyring>, clock: Clock) -> Self {
+    /// Keys wrapped by the master keys `epochs` in `keyring`.
+    pub fn new(epochs: Arc<MasterKeys>, keyring: Arc<dyn Keyring>, clock: Clock) -> Self {
         Keys {
-            master,
+            epochs,
             keyring,
             clock,
             cache: Arc::new(Mutex::new(HashMap::new())),
@@ -36,10 +47,15 @@ impl Keys {
         &self.keyring
     }
 
+    /// The master keys, by epoch.
+    pub fn epochs(&self) -> &MasterKeys {
+        &self.epochs
+    }
+
     /// Creates and stores a new key for a subject.
     pub async fn create(&self, subject: &Pseudonym) -> ServiceResult<Arc<DataKey>> {
         let key = DataKey::generate(&mut os_rng());
-        let wrapped = self.master.wrap_data_key(subject, &key, &mut os_rng());
+        let wrapped = self.epochs.wrap_data_key(subject, &key, &mut os_rng());
         self.keyring.put(subject, wrapped, self.clock.now()).await?;
         let key = Arc::new(key);
         self.remember(subject, key.clone());
@@ -48,11 +64,11 @@ impl Keys {
 
     /// The subject's key; a store `NotFound` once it has been destroyed.
     pub async fn get(&self, subject: &Pseudonym) -> ServiceResult<Arc<DataKey>> {
-        if let Some(k) = self.cache.lock().ok().and_then(|c| c.get(subject).cloned()) {
+        if let Some(k) = self.cached(subject) {
             return Ok(k);
         }
         let wrapped = self.keyring.get(subject).await?;
-        let key = Arc::new(self.master.unwrap_data_key(subject, &wrapped)?);
+        let key = Arc::new(self.epochs.unwrap_data_key(subject, &wrapped)?);
         self.remember(subject, key.clone());
         Ok(key)
     }
@@ -93,12 +109,32 @@ impl Keys {
         Ok(destroyed)
     }
 
+    /// Forgets a subject's cached key here (it was destroyed on another instance).
+    pub fn forget(&self, subject: &Pseudonym) {
+        if let Ok(mut c) = self.cache.lock() {
+            c.remove(subject);
+        }
+    }
+
+    /// Forgets every cached key (notifications may have been missed).
+    pub fn forget_all(&self) {
+        if let Ok(mut c) = self.cache.lock() {
+            c.clear();
+        }
+    }
+
+    fn cached(&self, subject: &Pseudonym) -> Option<Arc<DataKey>> {
+        let c = self.cache.lock().ok()?;
+        let (key, at) = c.get(subject)?;
+        (at.elapsed() < MAX_AGE).then(|| key.clone())
+    }
+
     fn remember(&self, subject: &Pseudonym, key: Arc<DataKey>) {
         if let Ok(mut c) = self.cache.lock() {
             if c.len() >= MAX_CACHED {
                 c.clear();
             }
-            c.insert(*subject, key);
+            c.insert(*subject, (key, Instant::now()));
         }
     }
 }

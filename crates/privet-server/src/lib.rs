@@ -100,7 +100,8 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
-        let sweeper = tokio::spawn(service::retention::sweep(self.state.clone()));
+        let jobs = tokio::spawn(service::jobs::worker(self.state.clone()));
+        let changes = tokio::spawn(service::changes::listen(self.state.clone()));
         let app = routes::router(self.state.clone());
         let out = axum::serve(
             self.listener,
@@ -109,7 +110,8 @@ impl Server {
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(ServeError::Serve);
-        sweeper.abort();
+        jobs.abort();
+        changes.abort();
         out
     }
 }

@@ -7,11 +7,10 @@ use crate::metrics::Metrics;
 use crate::products::Products;
 use crate::service::locks::Locks;
 use crate::service::permissions::PermissionsCache;
-use crate::service::throttle::Throttle;
 use axum::extract::FromRef;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use privet_crypto::{FieldHasher, MasterKey, Pseudonymizer, SecretBox, SigningKey};
+use privet_crypto::{FieldHasher, InstanceRoot, MasterKeys, Pseudonymizer, SecretBox, SigningKey};
 use privet_store::{Keyring, Store};
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -24,8 +23,11 @@ pub struct Parts {
     pub store: Arc<dyn Store>,
     /// The keyring of wrapped subject keys.
     pub keyring: Arc<dyn Keyring>,
-    /// The instance master key.
-    pub master: MasterKey,
+    /// The keys of pseudonyms, hashed fields and sealed secrets, which outlive every
+    /// master-key epoch (`service::instance_secrets::root` reads it from the keyring).
+    pub root: InstanceRoot,
+    /// The master keys by epoch: the newest wraps new subject keys.
+    pub epochs: MasterKeys,
     /// The instance signing key (receipts).
     pub signing: SigningKey,
     /// The products served.
@@ -43,7 +45,7 @@ pub struct AppState {
 struct Inner {
     store: Arc<dyn Store>,
     keys: Keys,
-    products: Products,
+    products: std::sync::RwLock<Products>,
     clock: Clock,
     pseudonyms: Pseudonymizer,
     field_hasher: FieldHasher,
@@ -52,10 +54,10 @@ struct Inner {
     config: Config,
     device_limiter: DefaultKeyedRateLimiter<String>,
     secret_box: SecretBox,
-    throttle: Throttle,
     permissions: PermissionsCache,
     households: Locks<privet_store::SubjectId>,
     requests: Locks<String>,
+    jobs_queued: tokio::sync::Notify,
 }
 
 impl AppState {
@@ -64,16 +66,15 @@ impl AppState {
         let per_second =
             NonZeroU32::new(config.device_requests_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(config.device_burst.max(1)).unwrap_or(NonZeroU32::MIN);
-        let master = Arc::new(parts.master);
+        let root = parts.root;
         AppState {
             inner: Arc::new(Inner {
-                secret_box: master.secret_box(),
-                throttle: Throttle::default(),
-                pseudonyms: master.pseudonymizer(),
-                field_hasher: master.field_hasher(),
-                keys: Keys::new(master, parts.keyring, parts.clock.clone()),
+                secret_box: root.secret_box(),
+                pseudonyms: root.pseudonymizer(),
+                field_hasher: root.field_hasher(),
+                keys: Keys::new(Arc::new(parts.epochs), parts.keyring, parts.clock.clone()),
                 store: parts.store,
-                products: parts.products,
+                products: std::sync::RwLock::new(parts.products),
                 clock: parts.clock,
                 signing: parts.signing,
                 metrics: Metrics::new(),
@@ -83,6 +84,7 @@ impl AppState {
                 permissions: PermissionsCache::default(),
                 households: Locks::default(),
                 requests: Locks::default(),
+                jobs_queued: tokio::sync::Notify::new(),
                 config,
             }),
         }
@@ -98,9 +100,21 @@ impl AppState {
         &self.inner.keys
     }
 
-    /// Loaded products.
-    pub fn products(&self) -> &Products {
-        &self.inner.products
+    /// The products served now (a cheap snapshot: manifests published by another instance
+    /// replace it, see `service::manifests::reload`).
+    pub fn products(&self) -> Products {
+        match self.inner.products.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Serves `products` from now on.
+    pub fn set_products(&self, products: Products) {
+        match self.inner.products.write() {
+            Ok(mut p) => *p = products,
+            Err(poisoned) => *poisoned.into_inner() = products,
+        }
     }
 
     /// The server's clock: the only source of "now".
@@ -138,11 +152,6 @@ impl AppState {
         &self.inner.secret_box
     }
 
-    /// Sign-in failure tracking.
-    pub fn throttle(&self) -> &Throttle {
-        &self.inner.throttle
-    }
-
     /// Households' permissions, cached until they change.
     pub fn permissions(&self) -> &PermissionsCache {
         &self.inner.permissions
@@ -160,6 +169,11 @@ impl AppState {
     /// The lock a rights request's completion holds, so it runs once.
     pub fn request_lock(&self, id: &str) -> Arc<tokio::sync::RwLock<()>> {
         self.inner.requests.of(&id.to_owned())
+    }
+
+    /// Woken when a job is queued here (see `service::jobs`).
+    pub fn jobs_queued(&self) -> &tokio::sync::Notify {
+        &self.inner.jobs_queued
     }
 
     /// `Ok` if the device may send now, else how long it must wait.

@@ -6,7 +6,7 @@ use crate::codec::{conflict_or, from_ts, ts};
 use crate::rows;
 use jiff::Timestamp;
 use privet_policy::{Role, SubjectId};
-use privet_store::{Account, AccountKind, Context, Error, Result};
+use privet_store::{Account, Context, Error, Result};
 use rusqlite::{Connection, Row, params};
 
 const ACCOUNT_COLUMNS: &str = "id, email_lookup, email_sealed, kind, household, member, owner, role, password_hash, totp_sealed, totp_enabled, totp_last_step, can_sign_in, created_at, password_changed_at";
@@ -20,15 +20,7 @@ fn account_row(r: &Row<'_>) -> Result<Account> {
         id: r.get(0).map_err(e)?,
         email_lookup: r.get(1).map_err(e)?,
         email_sealed: r.get(2).map_err(e)?,
-        kind: match kind.as_str() {
-            "member" => AccountKind::Member,
-            "staff" => AccountKind::Staff,
-            _ => {
-                return Err(Error::Corrupt {
-                    what: "account kind",
-                });
-            }
-        },
+        kind: privet_store::columns::from_account_kind(&kind)?,
         household: r
             .get::<_, Option<String>>(4)
             .map_err(e)?
@@ -76,10 +68,7 @@ pub(crate) fn create(c: &Connection, a: &Account) -> Result<()> {
             a.id,
             a.email_lookup,
             a.email_sealed,
-            match a.kind {
-                AccountKind::Member => "member",
-                AccountKind::Staff => "staff",
-            },
+            privet_store::columns::account_kind(a.kind),
             a.household.as_ref().map(|h| h.as_str()),
             a.member.as_ref().map(|m| m.as_str()),
             a.owner,

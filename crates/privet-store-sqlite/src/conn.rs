@@ -12,13 +12,23 @@ pub(crate) const DATA_MIGRATIONS: &[(&str, &str)] = &[
         "0003_accounts",
         include_str!("../migrations/0003_accounts.sql"),
     ),
+    (
+        "0004_failures_jobs_manifests",
+        include_str!("../migrations/0004_failures_jobs_manifests.sql"),
+    ),
 ];
 
 /// Keyring migrations, in order. Append only.
-pub(crate) const KEYRING_MIGRATIONS: &[(&str, &str)] = &[(
-    "keyring_0001_init",
-    include_str!("../migrations/keyring_0001_init.sql"),
-)];
+pub(crate) const KEYRING_MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "keyring_0001_init",
+        include_str!("../migrations/keyring_0001_init.sql"),
+    ),
+    (
+        "keyring_0002_secrets",
+        include_str!("../migrations/keyring_0002_secrets.sql"),
+    ),
+];
 
 /// Creates `path` with mode 0600 if it does not exist, so the database (and the WAL and
 /// shared-memory files SQLite derives from it) are readable by the owner only.

@@ -1,12 +1,14 @@
-//! The SQLite keyring (`keyring.db`): wrapped subject keys and the audit anchor.
+//! The SQLite keyring (`keyring.db`): wrapped subject keys, the audit anchor, and instance
+//! secrets (the receipt signing key). A master-key rotation re-wraps keys and secrets only by
+//! compare-and-set, so an erasure or another rotation meanwhile wins.
 
-use crate::codec::{audit_hash, conflict_or, not_found_or, ts};
-use crate::conn;
+use crate::codec::{self, audit_hash, conflict_or, not_found_or, pseudonym, ts};
+use crate::{conn, rows};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use privet_crypto::{AuditHash, Pseudonym};
 use privet_store::{Context, Error, Keyring, Result};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -148,6 +150,94 @@ impl Keyring for SqliteKeyring {
                 .optional()
                 .op("read audit anchor")?;
             row.map(|(s, h)| Ok((s, audit_hash(&h)?))).transpose()
+        })
+        .await
+    }
+
+    async fn wrapped_keys(
+        &self,
+        after: Option<Pseudonym>,
+        limit: usize,
+    ) -> Result<Vec<(Pseudonym, Vec<u8>)>> {
+        // Pseudonyms compare as bytes (SQLite's BLOB order is memcmp), as `Pseudonym`'s `Ord`
+        // does; the empty blob sorts before every pseudonym, so it stands for "from the start".
+        let after = after.map(|p| p.as_bytes().to_vec()).unwrap_or_default();
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT pseudonym, wrapped FROM keys WHERE pseudonym > ?1 ORDER BY pseudonym LIMIT ?2",
+                )
+                .op("list wrapped keys")?;
+            rows::decode_all(
+                &mut stmt,
+                params![after, codec::limit(limit)],
+                "list wrapped keys",
+                |(p, wrapped): (Vec<u8>, Vec<u8>)| Ok((pseudonym(&p)?, wrapped)),
+            )
+        })
+        .await
+    }
+
+    async fn rewrap(&self, subject: &Pseudonym, old: &[u8], new: Vec<u8>) -> Result<bool> {
+        let (p, old) = (subject.as_bytes().to_vec(), old.to_vec());
+        // Compare-and-set: a key destroyed meanwhile stays destroyed (no row to update), and a
+        // key another rotation re-wrapped first is not overwritten with a stale wrapping.
+        self.with(move |c| {
+            c.execute(
+                "UPDATE keys SET wrapped = ?3 WHERE pseudonym = ?1 AND wrapped = ?2",
+                params![p, old, new],
+            )
+            .map(|n| n > 0)
+            .op("re-wrap key")
+        })
+        .await
+    }
+
+    async fn secret(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let name = name.to_owned();
+        self.with(move |c| {
+            c.query_row("SELECT sealed FROM secrets WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()
+            .op("read secret")
+        })
+        .await
+    }
+
+    async fn put_secret(&self, name: &str, sealed: Vec<u8>) -> Result<Vec<u8>> {
+        let name = name.to_owned();
+        self.with(move |c| {
+            // Immediate: another process opening this keyring (a command run beside the
+            // server) cannot slip its own secret between the insert and the read.
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .op("store secret")?;
+            tx.execute(
+                "INSERT INTO secrets (name, sealed) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+                params![name, sealed],
+            )
+            .op("store secret")?;
+            let stored: Vec<u8> = tx
+                .query_row("SELECT sealed FROM secrets WHERE name = ?1", [&name], |r| {
+                    r.get(0)
+                })
+                .op("store secret")?;
+            tx.commit().op("store secret")?;
+            Ok(stored)
+        })
+        .await
+    }
+
+    async fn rewrap_secret(&self, name: &str, old: &[u8], new: Vec<u8>) -> Result<bool> {
+        let (name, old) = (name.to_owned(), old.to_vec());
+        self.with(move |c| {
+            c.execute(
+                "UPDATE secrets SET sealed = ?3 WHERE name = ?1 AND sealed = ?2",
+                params![name, old, new],
+            )
+            .map(|n| n > 0)
+            .op("re-wrap secret")
         })
         .await
     }

@@ -2,10 +2,11 @@
 //! pooled read connection, calling the module that holds the SQL for its entity.
 
 use crate::{
-    SqliteStore, accounts, api_keys, audit, blocks, chunks, consents, devices, invitations,
-    releases, requests, sessions, subjects, two_step,
+    SqliteStore, accounts, api_keys, audit, blocks, chunks, consents, devices, failures,
+    invitations, jobs, manifests, releases, requests, sessions, subjects, two_step,
 };
 use async_trait::async_trait;
+use futures::StreamExt;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use privet_crypto::{Pseudonym, TokenHash};
@@ -14,9 +15,9 @@ use privet_policy::{
     NewConsent, Objection, StoredAuditRow, Subject, SubjectId,
 };
 use privet_store::{
-    Account, ApiKey, BlockQuery, BlockStream, Device, DeviceSeen, ErasedSubject, Invitation,
-    NewApiKey, NewBlock, NewDevice, NewSubject, Result, RetentionReport, RightsRequest, Session,
-    Store, StoredRelease,
+    Account, ApiKey, BlockQuery, BlockStream, Change, ChangeStream, Device, DeviceSeen,
+    ErasedSubject, Invitation, Job, NewApiKey, NewBlock, NewDevice, NewJob, NewSubject, Result,
+    RetentionReport, RightsRequest, Session, Store, StoredManifest, StoredRelease,
 };
 
 /// Blocks of one subject deleted per chunk in one write when its records are erased.
@@ -455,5 +456,64 @@ impl Store for SqliteStore {
         self.readers
             .read(move |c| audit::rows_from(c, from_seq, limit))
             .await
+    }
+
+    async fn add_failure(
+        &self,
+        key: &[u8],
+        at: Timestamp,
+        forget_before: Timestamp,
+    ) -> Result<u32> {
+        let k = key.to_vec();
+        self.writer
+            .write(move |c| failures::add(c, &k, at, forget_before))
+            .await
+    }
+    async fn failures(&self, key: &[u8]) -> Result<Option<(u32, Timestamp)>> {
+        let k = key.to_vec();
+        self.readers.read(move |c| failures::get(c, &k)).await
+    }
+    async fn clear_failures(&self, key: &[u8]) -> Result<()> {
+        let k = key.to_vec();
+        self.writer.write(move |c| failures::clear(c, &k)).await
+    }
+    async fn prune_failures(&self, before: Timestamp) -> Result<u64> {
+        self.writer.write(move |c| failures::prune(c, before)).await
+    }
+
+    async fn enqueue_job(&self, job: NewJob) -> Result<bool> {
+        self.writer.write(move |c| jobs::enqueue(c, &job)).await
+    }
+    async fn take_job(&self, now: Timestamp, lease_until: Timestamp) -> Result<Option<Job>> {
+        self.writer
+            .write(move |c| jobs::take(c, now, lease_until))
+            .await
+    }
+    async fn finish_job(&self, id: i64, at: Timestamp) -> Result<()> {
+        self.writer.write(move |c| jobs::finish(c, id, at)).await
+    }
+    async fn jobs(&self) -> Result<Vec<Job>> {
+        self.readers.read(jobs::all).await
+    }
+    async fn prune_jobs(&self, before: Timestamp) -> Result<u64> {
+        self.writer.write(move |c| jobs::prune(c, before)).await
+    }
+
+    async fn publish_manifest(&self, manifest: StoredManifest) -> Result<bool> {
+        self.writer
+            .write(move |c| manifests::publish(c, &manifest))
+            .await
+    }
+    async fn manifests(&self) -> Result<Vec<StoredManifest>> {
+        self.readers.read(manifests::newest).await
+    }
+
+    // One process serves an SQLite store (the data directory's lock says so): its own caches
+    // are dropped by the caller, and there is no other instance to tell.
+    async fn announce(&self, _change: Change) -> Result<()> {
+        Ok(())
+    }
+    async fn changes(&self) -> Result<ChangeStream> {
+        Ok(futures::stream::pending().boxed())
     }
 }

@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod columns;
 pub mod error;
 pub mod model;
 pub mod store;
@@ -29,4 +30,4 @@ pub use privet_policy::{
     ConsentRecord, DeviceDisposition, DeviceId, ErasureStep, NewAuditEntry, NewConsent, Objection,
     Role, StoredAuditRow, Subject, SubjectId, SubjectKind,
 };
-pub use store::{BlockStream, Keyring, Store};
+pub use store::{BlockStream, ChangeStream, Keyring, Store};

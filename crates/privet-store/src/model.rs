@@ -363,3 +363,84 @@ pub struct StoredRelease {
     /// When accepted.
     pub created_at: Timestamp,
 }
+
+/// A background job to queue (a retention sweep, deleting an erased subject's blocks).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewJob {
+    /// What to do, e.g. `retention` or `purge-subject`.
+    pub kind: String,
+    /// Its argument: an opaque id, a pseudonym in hex or a time slot, never a personal value.
+    /// A job of the same kind and argument is queued once, ever (until pruned).
+    pub arg: String,
+    /// Not taken before this time.
+    pub due: Timestamp,
+}
+
+/// A queued job as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    /// Its id.
+    pub id: i64,
+    /// What to do.
+    pub kind: String,
+    /// Its argument.
+    pub arg: String,
+    /// Not taken before this time.
+    pub due: Timestamp,
+    /// How many times it was taken (a take whose holder died counts too).
+    pub attempts: u32,
+    /// Held by whoever took it until then; taken again after.
+    pub leased_until: Option<Timestamp>,
+    /// When it was finished; `None` while pending.
+    pub done_at: Option<Timestamp>,
+}
+
+/// A product's manifest as published to the store, so every instance serves the same ones.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredManifest {
+    /// The product id.
+    pub product: String,
+    /// The manifest's TOML text, as published.
+    pub source: String,
+    /// SHA-256 of the text, lowercase hex: publishing the same text again is a no-op.
+    pub digest: String,
+    /// When it was published.
+    pub published_at: Timestamp,
+}
+
+/// Something other instances sharing the store must drop from their caches.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Change {
+    /// Something about a household changed: a consent, an objection, a restriction, a
+    /// member, a device claimed or reset.
+    Household(SubjectId),
+    /// A subject was erased: its key is gone.
+    Erased(Pseudonym),
+    /// New manifests were published.
+    Manifests,
+    /// Changes may have been missed (the listener reconnected): drop everything.
+    Everything,
+}
+
+impl Change {
+    /// The text sent between instances (a PostgreSQL NOTIFY payload): ids and pseudonyms only.
+    pub fn encode(&self) -> String {
+        match self {
+            Change::Household(id) => format!("h:{}", id.as_str()),
+            Change::Erased(p) => format!("e:{}", p.to_hex()),
+            Change::Manifests => "m".to_owned(),
+            Change::Everything => "*".to_owned(),
+        }
+    }
+
+    /// Parses [`Change::encode`]'s text; `None` for anything else.
+    pub fn decode(s: &str) -> Option<Change> {
+        match s.split_once(':') {
+            Some(("h", id)) if !id.is_empty() => Some(Change::Household(SubjectId::new(id))),
+            Some(("e", hex)) => hex.parse::<Pseudonym>().ok().map(Change::Erased),
+            None if s == "m" => Some(Change::Manifests),
+            None if s == "*" => Some(Change::Everything),
+            _ => None,
+        }
+    }
+}

@@ -4,8 +4,9 @@
 
 use crate::error::Result;
 use crate::model::{
-    Account, ApiKey, Block, BlockQuery, Device, DeviceSeen, ErasedSubject, Invitation, NewApiKey,
-    NewBlock, NewDevice, NewSubject, RetentionReport, RightsRequest, Session, StoredRelease,
+    Account, ApiKey, Block, BlockQuery, Change, Device, DeviceSeen, ErasedSubject, Invitation, Job,
+    NewApiKey, NewBlock, NewDevice, NewJob, NewSubject, RetentionReport, RightsRequest, Session,
+    StoredManifest, StoredRelease,
 };
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -19,6 +20,9 @@ use privet_policy::{
 
 /// A stream of blocks read in order, holding only a few in memory at a time.
 pub type BlockStream = BoxStream<'static, Result<Block>>;
+
+/// Changes announced by the instances sharing a store, as they arrive.
+pub type ChangeStream = BoxStream<'static, Change>;
 
 /// Everything Privet persists except keys. Every write is durable when its future resolves.
 #[async_trait]
@@ -216,6 +220,48 @@ pub trait Store: Send + Sync + 'static {
     /// Stored audit rows from `from_seq` on, in order, at most `limit`: what
     /// `privet_policy::ChainVerifier` recomputes.
     async fn audit_rows(&self, from_seq: i64, limit: usize) -> Result<Vec<StoredAuditRow>>;
+
+    /// Records a failed attempt (sign-in, claim code) under a throttle key — a keyed hash,
+    /// never an address or e-mail — atomically across instances: a count whose last failure is
+    /// before `forget_before` starts again at one. Returns the new count.
+    async fn add_failure(&self, key: &[u8], at: Timestamp, forget_before: Timestamp)
+    -> Result<u32>;
+    /// The failure count of a throttle key and the time of its last failure.
+    async fn failures(&self, key: &[u8]) -> Result<Option<(u32, Timestamp)>>;
+    /// Forgets a throttle key's failures (after a success).
+    async fn clear_failures(&self, key: &[u8]) -> Result<()>;
+    /// Forgets every key whose last failure is before `before`; returns how many.
+    async fn prune_failures(&self, before: Timestamp) -> Result<u64>;
+
+    /// Queues a background job unless one of the same kind and argument was ever queued (and
+    /// not pruned); returns whether it was queued. Instances racing to queue the same job
+    /// queue it once.
+    async fn enqueue_job(&self, job: NewJob) -> Result<bool>;
+    /// Takes the oldest pending job that is due at `now` and held by nobody (never taken, or
+    /// its holder's lease ran out: the holder died), leasing it until `lease_until` and
+    /// counting the attempt. Of concurrent takers, exactly one gets each job.
+    async fn take_job(&self, now: Timestamp, lease_until: Timestamp) -> Result<Option<Job>>;
+    /// Marks a taken job done at `at`; `NotFound` if there is no such pending job.
+    async fn finish_job(&self, id: i64, at: Timestamp) -> Result<()>;
+    /// Every job not pruned, oldest first.
+    async fn jobs(&self) -> Result<Vec<Job>>;
+    /// Deletes jobs finished before `before`; returns how many.
+    async fn prune_jobs(&self, before: Timestamp) -> Result<u64>;
+
+    /// Publishes a product's manifest text unless it is the product's newest already (same
+    /// digest); returns whether it was new.
+    async fn publish_manifest(&self, manifest: StoredManifest) -> Result<bool>;
+    /// The newest published manifest of every product, by product id.
+    async fn manifests(&self) -> Result<Vec<StoredManifest>>;
+
+    /// Tells every instance sharing this store, this one included, that cached state changed
+    /// (PostgreSQL: `NOTIFY`, delivered at commit). A single-process backend has no one else
+    /// to tell and may do nothing.
+    async fn announce(&self, change: Change) -> Result<()>;
+    /// Changes announced from now on, as they arrive; a backend that cannot tell whether some
+    /// were missed (its listener reconnected) yields [`Change::Everything`]. A single-process
+    /// backend's stream may never yield.
+    async fn changes(&self) -> Result<ChangeStream>;
 }
 
 /// Wrapped subject keys, kept apart from the data store (never in its backups).
@@ -238,4 +284,21 @@ pub trait Keyring: Send + Sync + 'static {
     async fn reset_audit_anchor(&self, seq: i64, hash: AuditHash) -> Result<()>;
     /// The recorded newest audit entry.
     async fn audit_anchor(&self) -> Result<Option<(i64, AuditHash)>>;
+    /// Wrapped keys in pseudonym order after `after`, at most `limit`: what a master-key
+    /// rotation re-wraps, a page at a time.
+    async fn wrapped_keys(
+        &self,
+        after: Option<Pseudonym>,
+        limit: usize,
+    ) -> Result<Vec<(Pseudonym, Vec<u8>)>>;
+    /// Replaces a subject's wrapped key only if it is still `old` (an erasure or another
+    /// rotation meanwhile wins); returns whether it was replaced.
+    async fn rewrap(&self, subject: &Pseudonym, old: &[u8], new: Vec<u8>) -> Result<bool>;
+    /// An instance secret by name (the receipt signing key, sealed under a master-key epoch).
+    async fn secret(&self, name: &str) -> Result<Option<Vec<u8>>>;
+    /// Stores an instance secret unless one of that name exists, and returns the stored one:
+    /// of instances starting together, the first one's secret is everyone's.
+    async fn put_secret(&self, name: &str, sealed: Vec<u8>) -> Result<Vec<u8>>;
+    /// Replaces an instance secret only if it is still `old`; returns whether it was replaced.
+    async fn rewrap_secret(&self, name: &str, old: &[u8], new: Vec<u8>) -> Result<bool>;
 }

@@ -14,11 +14,16 @@
 mod accounts;
 mod audit;
 mod blocks;
+mod changes;
 mod erasure;
 mod fixtures;
+mod jobs;
+mod manifests;
 mod rights;
+mod rotation;
 mod shredding;
 mod subjects;
+mod throttle;
 
 use crate::store::{Keyring, Store};
 use async_trait::async_trait;
@@ -44,9 +49,15 @@ pub async fn run(store: &dyn Store, keyring: &dyn Keyring, residue: &dyn Residue
     blocks::snapshot(store).await;
     audit::audit(store, keyring).await;
     audit::keys(keyring).await;
+    rotation::keys(keyring).await;
+    rotation::secrets(keyring).await;
     rights::rights(store).await;
     accounts::accounts(store).await;
     accounts::two_step(store).await;
+    throttle::throttle(store).await;
+    jobs::jobs(store).await;
+    manifests::manifests(store).await;
+    changes::changes(store).await;
     erasure::erasure(store, residue).await;
     shredding::keys(keyring, residue).await;
     shredding::subjects(store, residue).await;

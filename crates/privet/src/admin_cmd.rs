@@ -9,8 +9,8 @@ use privet_server::Clock;
 use privet_store::Role;
 use std::process::ExitCode;
 
-fn open(data: &DataArgs) -> anyhow::Result<Opened> {
-    backend::open(&Location::from_args(data)?)
+async fn open(data: &DataArgs) -> anyhow::Result<Opened> {
+    backend::open(&Location::from_args(data)?).await
 }
 
 /// The time commands act at: the system clock (in test builds, `PRIVET_TEST_NOW` when set).
@@ -31,7 +31,7 @@ async fn key_create(args: KeyCreateArgs) -> anyhow::Result<ExitCode> {
         RoleArg::Support => Role::Support,
         RoleArg::Dpo => Role::Dpo,
     };
-    let dir = open(&args.data)?;
+    let dir = open(&args.data).await?;
     let (id, secret) = privet_server::service::api_keys::create(
         dir.store.as_ref(),
         dir.keyring.as_ref(),
@@ -56,7 +56,7 @@ async fn key_create(args: KeyCreateArgs) -> anyhow::Result<ExitCode> {
 pub(crate) async fn audit(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         AuditCmd::Verify(data) => {
-            let dir = open(&data)?;
+            let dir = open(&data).await?;
             let verdict =
                 privet_server::service::audit::verify(dir.store.as_ref(), dir.keyring.as_ref())
                     .await?;
@@ -80,7 +80,7 @@ pub(crate) async fn audit(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
 pub(crate) async fn retention(cmd: RetentionCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         RetentionCmd::Run(data) => {
-            let dir = open(&data)?;
+            let dir = open(&data).await?;
             let r = privet_server::service::retention::run_at(dir.store.as_ref(), now()).await?;
             println!(
                 "retention: dropped {} chunks ({} blocks, {} events)",
@@ -95,12 +95,17 @@ pub(crate) async fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
     if args.out.exists() {
         anyhow::bail!("{} exists; choose a new file", args.out.display());
     }
-    let dir = open(&args.data)?;
-    dir.sqlite.backup_to(&args.out).await?;
+    let dir = open(&args.data).await?;
+    let Some(sqlite) = &dir.sqlite else {
+        anyhow::bail!(
+            "backup writes the embedded store; back up PostgreSQL with pg_dump of the data schema only, never the keyring schema (docs/deploy.md)"
+        );
+    };
+    sqlite.backup_to(&args.out).await?;
     let size = std::fs::metadata(&args.out).map(|m| m.len()).unwrap_or(0);
     println!(
         "backed up {} to {} ({size} bytes); the keyring is not included, so erasures made later also apply to this backup",
-        dir.sqlite.path().display(),
+        sqlite.path().display(),
         args.out.display()
     );
     Ok(ExitCode::SUCCESS)
@@ -110,10 +115,12 @@ pub(crate) async fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let location = Location::from_args(&args.data)?;
     backend::check_restore_target(&location)?;
     // Refuse while a server holds the directory: replacing its database under it would corrupt it.
-    let lock = backend::lock(&location)?;
+    let Some(lock) = backend::lock(&location)? else {
+        anyhow::bail!("restore works on the embedded store only");
+    };
     // Opened with the store's "in use" lock still exclusive: no other command sees the
     // backup before what was erased since is purged and the log re-anchored.
-    let dir = backend::install_and_open(&lock, &args.file)?;
+    let dir = backend::install_and_open(&lock, &args.file).await?;
     let at = now();
     let purged =
         privet_server::service::backup::purge_unkeyed(dir.store.as_ref(), dir.keyring.as_ref(), at)

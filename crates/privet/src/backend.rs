@@ -1,12 +1,19 @@
 //! Where a command's data lives, and opening it: one place that knows every backend (Garage's
-//! pattern). `--data DIR` is the embedded SQLite store; `--database-url` names a backend by URL
-//! (`sqlite:DIR` today, `postgres://…` with the PostgreSQL backend). The server and the
-//! services see only the `Store` and `Keyring` traits.
+//! pattern). `--data DIR` is the embedded SQLite store; `--database-url` names a backend by URL:
+//! `sqlite:DIR`, or `postgres://…` for the deployment backend that several instances share.
+//! The server and the services see only the `Store` and `Keyring` traits.
+//!
+//! On PostgreSQL nothing secret is generated per instance: the master keys come from
+//! `PRIVET_MASTER_KEY` or `--master-key-file` (the same epochs on every instance), and the
+//! receipt signing key is made by the first instance and kept in the keyring, sealed under the
+//! newest master-key epoch, so every instance signs with it and rotation re-seals it. On both
+//! backends the instance root (pseudonyms, hashed fields, sealed secrets) is kept in the
+//! keyring the same way (`instance_keys::root`).
 
 use crate::cli::DataArgs;
 use crate::instance_keys;
 use anyhow::{Context, bail};
-use privet_crypto::{MasterKey, SigningKey};
+use privet_crypto::{InstanceRoot, MasterKey, MasterKeys, SigningKey, os_rng};
 use privet_store::{Keyring, Store};
 use privet_store_sqlite::{DirLock, SqliteDir, SqliteStore};
 use std::path::{Path, PathBuf};
@@ -20,6 +27,70 @@ const DEFAULT_DATA_DIR: &str = "privet-data";
 pub(crate) enum Location {
     /// The embedded SQLite store in a data directory.
     Sqlite(PathBuf),
+    /// A PostgreSQL database that several instances may share.
+    Postgres(Pg),
+}
+
+/// Where a PostgreSQL backend is, and where its instance keys come from.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Pg {
+    /// The data database.
+    pub(crate) url: String,
+    /// Another database for the keyring; by default a schema of the data database.
+    pub(crate) keyring_url: Option<String>,
+    /// A file holding the master key, when `PRIVET_MASTER_KEY` does not.
+    pub(crate) master_key_file: Option<PathBuf>,
+    /// A throwaway installation (`privet demo`): its own schemas, emptied when opened, and a
+    /// master key made for the run when none is given.
+    pub(crate) demo: bool,
+}
+
+/// The demo's data schema on PostgreSQL (emptied on each run; never the deployment's).
+pub(crate) const DEMO_SCHEMA: &str = "privet_demo";
+/// The demo's keyring schema on PostgreSQL.
+pub(crate) const DEMO_KEYRING_SCHEMA: &str = "privet_demo_keyring";
+
+/// Never prints a password that a URL may carry.
+impl std::fmt::Debug for Pg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pg")
+            .field("url", &redact(&self.url))
+            .field("keyring_url", &self.keyring_url.as_deref().map(redact))
+            .field("master_key_file", &self.master_key_file)
+            .field("demo", &self.demo)
+            .finish()
+    }
+}
+
+/// A database URL with any password replaced, for messages.
+pub(crate) fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            let password = if userinfo.contains(':') { ":***" } else { "" };
+            format!("{user}{password}@{host}")
+        }
+        None => authority.to_owned(),
+    };
+    // libpq URIs may also carry the password as a parameter.
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => p.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", params.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 impl Location {
@@ -28,11 +99,39 @@ impl Location {
     /// `./privet-data`.
     pub(crate) fn from_args(data: &DataArgs) -> anyhow::Result<Location> {
         let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-        Location::resolve(
+        let location = Location::resolve(
             data,
             env("PRIVET_DATA").map(PathBuf::from),
             env("PRIVET_DATABASE_URL"),
-        )
+        )?;
+        location.with_keys(data)
+    }
+
+    /// Adds what `--keyring-url` and `--master-key-file` say, which only PostgreSQL takes:
+    /// the embedded store keeps both in its data directory.
+    fn with_keys(self, data: &DataArgs) -> anyhow::Result<Location> {
+        match self {
+            Location::Postgres(pg) => Ok(Location::Postgres(Pg {
+                keyring_url: data.keyring_url.clone(),
+                master_key_file: data.master_key_file.clone(),
+                ..pg
+            })),
+            Location::Sqlite(dir) => {
+                if data.keyring_url.is_some() {
+                    bail!(
+                        "--keyring-url is for PostgreSQL; the embedded store keeps its keyring in {}",
+                        dir.join(privet_store_sqlite::KEYRING_FILE).display()
+                    );
+                }
+                if data.master_key_file.is_some() {
+                    bail!(
+                        "--master-key-file is for PostgreSQL; the embedded store keeps its master key in {} (or PRIVET_MASTER_KEY)",
+                        dir.join("master.key").display()
+                    );
+                }
+                Ok(Location::Sqlite(dir))
+            }
+        }
     }
 
     /// [`Location::from_args`] with the environment given.
@@ -78,17 +177,23 @@ impl Location {
             return Ok(Location::Sqlite(PathBuf::from(dir)));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            bail!(
-                "--database-url: the PostgreSQL backend is not part of this build yet; use the embedded SQLite store (--data DIR)"
-            );
+            return Ok(Location::Postgres(Pg {
+                url: url.to_owned(),
+                keyring_url: None,
+                master_key_file: None,
+                demo: false,
+            }));
         }
         bail!("--database-url must start with sqlite: (a data directory) or postgres://")
     }
 
     /// The data directory, for what only the embedded store has (backup files, the lock).
-    pub(crate) fn data_dir(&self) -> &Path {
+    pub(crate) fn data_dir(&self) -> anyhow::Result<&Path> {
         match self {
-            Location::Sqlite(dir) => dir,
+            Location::Sqlite(dir) => Ok(dir),
+            Location::Postgres(_) => {
+                bail!("this needs the embedded store's data directory (--data DIR)")
+            }
         }
     }
 }
@@ -99,10 +204,12 @@ pub(crate) struct Opened {
     pub(crate) store: Arc<dyn Store>,
     /// The keyring.
     pub(crate) keyring: Arc<dyn Keyring>,
-    /// The SQLite store itself, for backups.
-    pub(crate) sqlite: Arc<SqliteStore>,
-    /// The instance master key.
-    pub(crate) master: MasterKey,
+    /// The SQLite store itself, for backups; `None` on PostgreSQL.
+    pub(crate) sqlite: Option<Arc<SqliteStore>>,
+    /// The keys of pseudonyms, hashed fields and sealed secrets (from the keyring).
+    pub(crate) root: InstanceRoot,
+    /// The master keys by epoch.
+    pub(crate) epochs: MasterKeys,
     /// The instance signing key.
     pub(crate) signing: SigningKey,
 }
@@ -117,7 +224,8 @@ impl Opened {
         privet_server::Parts {
             store: self.store,
             keyring: self.keyring,
-            master: self.master,
+            root: self.root,
+            epochs: self.epochs,
             signing: self.signing,
             products,
             clock,
@@ -125,50 +233,99 @@ impl Opened {
     }
 }
 
-/// Opens the backend at `location` with the instance keys (`PRIVET_MASTER_KEY` or
-/// `master.key`, and `signing.key`, created on first use).
-pub(crate) fn open(location: &Location) -> anyhow::Result<Opened> {
+/// Opens the backend at `location` with the instance keys: for SQLite, `PRIVET_MASTER_KEY` or
+/// `master.key`, and `signing.key`, created on first use; for PostgreSQL, see the module doc.
+pub(crate) async fn open(location: &Location) -> anyhow::Result<Opened> {
     match location {
         Location::Sqlite(dir) => {
             // A malformed key in the environment is refused before the directory is created.
             instance_keys::master_from_env()?;
             let opened = SqliteDir::open(dir)
                 .with_context(|| format!("cannot open data directory {}", dir.display()))?;
-            with_keys(opened)
+            with_keys(opened).await
         }
+        Location::Postgres(pg) => open_postgres(pg).await,
     }
+}
+
+/// Opens PostgreSQL: the master keys must be given, and the signing key is shared.
+async fn open_postgres(pg: &Pg) -> anyhow::Result<Opened> {
+    let epochs = match instance_keys::master_given(pg.master_key_file.as_deref())? {
+        Some(epochs) => epochs,
+        // The demo's schemas are emptied on every run: a key for this run is enough.
+        None if pg.demo => MasterKeys::single(MasterKey::generate(&mut os_rng())),
+        None => anyhow::bail!(
+            "PostgreSQL needs the master key, the same on every instance: set PRIVET_MASTER_KEY or --master-key-file FILE (make one with `openssl rand -base64 32`)"
+        ),
+    };
+    let mut options = privet_store_postgres::PgOptions::new(pg.url.clone());
+    options.keyring_url = pg.keyring_url.clone();
+    if pg.demo {
+        options.schema = DEMO_SCHEMA.to_owned();
+        options.keyring_schema = DEMO_KEYRING_SCHEMA.to_owned();
+        privet_store_postgres::drop_schemas(&options)
+            .await
+            .with_context(|| format!("cannot empty the demo schemas in {}", redact(&pg.url)))?;
+    }
+    let (store, keyring) = privet_store_postgres::open(&options)
+        .await
+        .with_context(|| format!("cannot open {}", redact(&pg.url)))?;
+    let root = instance_keys::root(&keyring, &epochs).await?;
+    let signing = shared_signing_key(&keyring, &epochs).await?;
+    Ok(Opened {
+        store: Arc::new(store),
+        keyring: Arc::new(keyring),
+        sqlite: None,
+        root,
+        epochs,
+        signing,
+    })
+}
+
+/// The receipt signing key every instance shares: the first to start makes it, sealed under
+/// the newest master-key epoch in the keyring; the others read that one.
+async fn shared_signing_key(
+    keyring: &dyn Keyring,
+    epochs: &MasterKeys,
+) -> anyhow::Result<SigningKey> {
+    instance_keys::shared_signing_key(keyring, epochs).await
 }
 
 /// Puts the backup `file` in place under `lock` and opens the directory, no other command
 /// able to open it until the returned backend is dropped.
-pub(crate) fn install_and_open(lock: &DirLock, file: &Path) -> anyhow::Result<Opened> {
+pub(crate) async fn install_and_open(lock: &DirLock, file: &Path) -> anyhow::Result<Opened> {
     let installed = lock.install_backup(file)?;
     let dir = lock.dir().to_owned();
     let opened = installed
         .open()
         .with_context(|| format!("cannot open data directory {}", dir.display()))?;
-    with_keys(opened)
+    with_keys(opened).await
 }
 
-/// A data directory opened, with the instance's keys.
-fn with_keys(opened: SqliteDir) -> anyhow::Result<Opened> {
+/// A data directory opened, with the instance's keys (the root from its keyring).
+async fn with_keys(opened: SqliteDir) -> anyhow::Result<Opened> {
     let keys = instance_keys::load(&opened.path)?;
+    let root = instance_keys::root(&opened.keyring, &keys.epochs).await?;
     let store = Arc::new(opened.store);
     Ok(Opened {
         store: store.clone(),
         keyring: Arc::new(opened.keyring),
-        sqlite: store,
-        master: keys.master,
+        sqlite: Some(store),
+        root,
+        epochs: keys.epochs,
         signing: keys.signing,
     })
 }
 
 /// Takes the data directory's exclusive lock (held while serving, and by restore), creating
-/// the directory when missing.
-pub(crate) fn lock(location: &Location) -> anyhow::Result<DirLock> {
+/// the directory when missing; PostgreSQL has none: instances share the database.
+pub(crate) fn lock(location: &Location) -> anyhow::Result<Option<DirLock>> {
     // A malformed key in the environment is refused before the directory is created.
     instance_keys::master_from_env()?;
-    Ok(SqliteDir::lock(location.data_dir())?)
+    match location {
+        Location::Sqlite(dir) => Ok(Some(SqliteDir::lock(dir)?)),
+        Location::Postgres(_) => Ok(None),
+    }
 }
 
 /// Refuses a restore that could not succeed, before anything is locked or created: the
@@ -181,6 +338,9 @@ pub(crate) fn check_restore_target(location: &Location) -> anyhow::Result<()> {
                 return Err(privet_store_sqlite::SqliteDirError::NoKeyring(dir.clone()).into());
             }
         }
+        Location::Postgres(_) => bail!(
+            "restore works on the embedded store; restore PostgreSQL with pg_restore (docs/deploy.md)"
+        ),
     }
     instance_keys::master_from_env()?;
     Ok(())
@@ -194,6 +354,8 @@ mod tests {
         DataArgs {
             dir: dir.map(PathBuf::from),
             database_url: url.map(str::to_owned),
+            keyring_url: None,
+            master_key_file: None,
         }
     }
 
@@ -232,7 +394,52 @@ mod tests {
         assert!(parse("sqlite:").is_err());
         assert!(parse("sqlite::memory:").is_err());
         assert!(parse("sqlite:///x?mode=rwc").is_err());
-        assert!(parse("postgres://h/db").is_err_and(|e| e.contains("not part of this build")));
+        assert!(matches!(
+            Location::parse("postgres://u:pw@h:5433/db"),
+            Ok(Location::Postgres(Pg { ref url, .. })) if url == "postgres://u:pw@h:5433/db"
+        ));
+        assert!(matches!(
+            Location::parse("postgresql://h/db"),
+            Ok(Location::Postgres(_))
+        ));
         assert!(parse("mysql://h").is_err());
+    }
+
+    #[test]
+    fn passwords_never_reach_a_message() {
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redact("postgres://h/db?sslmode=disable&password=x"),
+            "postgres://h/db?sslmode=disable&password=***"
+        );
+        let pg = Location::parse("postgres://u:secret@h/db").map(|l| format!("{l:?}"));
+        assert!(pg.is_ok_and(|d| !d.contains("secret")));
+    }
+
+    #[test]
+    fn key_flags_are_for_postgres_only() {
+        let with = |url: &str| DataArgs {
+            dir: None,
+            database_url: Some(url.to_owned()),
+            keyring_url: Some("postgres://h/keys".to_owned()),
+            master_key_file: Some(PathBuf::from("/k")),
+        };
+        let pg = Location::resolve(&with("postgres://h/db"), None, None)
+            .and_then(|l| l.with_keys(&with("postgres://h/db")));
+        assert!(matches!(
+            pg,
+            Ok(Location::Postgres(Pg {
+                keyring_url: Some(_),
+                master_key_file: Some(_),
+                ..
+            }))
+        ));
+        let sqlite = Location::resolve(&with("sqlite:d"), None, None)
+            .and_then(|l| l.with_keys(&with("sqlite:d")));
+        assert!(sqlite.is_err_and(|e| e.to_string().contains("--keyring-url is for PostgreSQL")));
     }
 }

@@ -6,10 +6,15 @@ mod erase;
 mod export;
 mod ingest;
 mod load;
+mod output;
+mod pg;
+mod pg_server;
 mod procfs;
 mod raw;
+mod raw_pg;
 mod rights;
 mod server;
+mod workspace;
 
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
@@ -18,12 +23,16 @@ use std::process::ExitCode;
 /// Benchmarks.
 #[derive(Debug, Subcommand)]
 pub(crate) enum BenchCmd {
-    /// Events through the full pipeline over HTTP, against one row per event in SQLite.
+    /// Events through the full pipeline over HTTP, against one row per event in SQLite (a
+    /// binary COPY of one row per event into the same server with --database-url).
     Ingest(IngestArgs),
     /// Exporting a subject's records over HTTP, against a plain SELECT serialised to JSON.
     Export(ExportArgs),
     /// Erasure to a signed receipt over HTTP, against a plain indexed DELETE of the same rows.
     Erase(EraseArgs),
+    /// The server under test on PostgreSQL: started by the benchmarks, not by people.
+    #[command(hide = true)]
+    PgServer(pg_server::PgServerArgs),
 }
 
 /// Arguments of `privet bench ingest`.
@@ -41,7 +50,7 @@ pub(crate) struct IngestArgs {
     /// Simulated devices the events come from (about two per household).
     #[arg(long, default_value_t = 100)]
     pub(crate) devices: usize,
-    /// Rows per transaction in the raw baseline.
+    /// Rows per transaction (per COPY on PostgreSQL) in the raw baseline.
     #[arg(long, default_value_t = 10_000)]
     pub(crate) raw_batch: usize,
     /// Where to put the server's data directory and the baseline's database (must not hold
@@ -54,6 +63,11 @@ pub(crate) struct IngestArgs {
     /// Seed for the generated events.
     #[arg(long, default_value_t = 2026)]
     pub(crate) seed: u64,
+    /// Run the server under test on this PostgreSQL database (`postgres://…`), in fresh
+    /// `bench_*` schemas dropped afterwards, and measure the baseline on the same server;
+    /// SQLite when omitted.
+    #[arg(long, value_name = "URL")]
+    pub(crate) database_url: Option<String>,
 }
 
 /// How `privet bench erase` and `privet bench export` build the store they measure.
@@ -75,6 +89,11 @@ pub(crate) struct StoreArgs {
     /// Seed for the generated events.
     #[arg(long, default_value_t = 2026)]
     pub(crate) seed: u64,
+    /// Run the server under test on this PostgreSQL database (`postgres://…`), in fresh
+    /// `bench_*` schemas dropped afterwards, and measure the baseline on the same server;
+    /// SQLite when omitted.
+    #[arg(long, value_name = "URL")]
+    pub(crate) database_url: Option<String>,
 }
 
 /// Arguments of `privet bench erase`.
@@ -124,5 +143,6 @@ pub(crate) async fn run(cmd: BenchCmd) -> anyhow::Result<ExitCode> {
         BenchCmd::Ingest(args) => ingest::run(args).await,
         BenchCmd::Export(args) => export::run(args).await,
         BenchCmd::Erase(args) => erase::run(args).await,
+        BenchCmd::PgServer(args) => pg_server::run(args).await,
     }
 }

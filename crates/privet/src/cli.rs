@@ -39,6 +39,9 @@ pub(crate) enum Command {
     Backup(BackupArgs),
     /// Restore a backup; whatever was erased since it was taken stays erased.
     Restore(RestoreArgs),
+    /// The keyring's master-key epochs: rotate to the newest, and see what each still wraps.
+    #[command(subcommand)]
+    Keyring(KeyringCmd),
     /// Simulated devices sending realistic events to a server.
     Simulate(crate::simulate::SimulateArgs),
     /// Benchmarks with a baseline measured in the same run.
@@ -58,10 +61,18 @@ pub(crate) struct DataArgs {
     /// Data directory (the embedded SQLite store) [env: PRIVET_DATA] [default: privet-data]
     #[arg(long = "data", value_name = "DIR")]
     pub(crate) dir: Option<PathBuf>,
-    /// The backend by URL instead of --data: `sqlite:DIR` (PostgreSQL comes next)
-    /// [env: PRIVET_DATABASE_URL]
+    /// The backend by URL instead of --data: `sqlite:DIR`, or `postgres://…` for a database
+    /// several instances share [env: PRIVET_DATABASE_URL]
     #[arg(long, value_name = "URL", conflicts_with = "dir")]
     pub(crate) database_url: Option<String>,
+    /// PostgreSQL: keep the keyring in this other database (default: the `privet_keyring`
+    /// schema of the data database)
+    #[arg(long, env = "PRIVET_KEYRING_URL", value_name = "URL")]
+    pub(crate) keyring_url: Option<String>,
+    /// PostgreSQL: read the master keys (one key, or `epoch:key` entries) from this file
+    /// instead of PRIVET_MASTER_KEY (the same on every instance)
+    #[arg(long, env = "PRIVET_MASTER_KEY_FILE", value_name = "FILE")]
+    pub(crate) master_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -100,6 +111,63 @@ pub(crate) struct ServeArgs {
     /// Seconds between retention sweeps.
     #[arg(long, default_value_t = 60)]
     pub(crate) retention_interval_secs: u64,
+    /// A reverse proxy (address or CIDR, repeatable) whose X-Forwarded-For names the client;
+    /// from anyone else the header is ignored
+    #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = parse_cidr)]
+    pub(crate) trusted_proxies: Vec<ipnet::IpNet>,
+    #[command(flatten)]
+    pub(crate) rotation: RotationPeriodArgs,
+}
+
+/// How often the master key is rotated: what erasure receipts promise older keyring copies
+/// are unreadable by.
+#[derive(Debug, Args, Clone, Copy)]
+pub(crate) struct RotationPeriodArgs {
+    /// Days between master-key rotations (`privet keyring rotate`, then retiring the old
+    /// epoch); must not exceed how long backups and WAL archives are kept
+    #[arg(
+        long = "key-rotation-days",
+        env = "PRIVET_KEY_ROTATION_DAYS",
+        default_value_t = 30,
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..=3650)
+    )]
+    pub(crate) days: u32,
+}
+
+impl RotationPeriodArgs {
+    /// The period as a duration.
+    pub(crate) fn period(self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(self.days) * 24 * 60 * 60)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyringCmd {
+    /// Re-wrap every live subject key and instance secret under the newest master-key epoch,
+    /// so the older epochs can be retired (docs/keyring-rotation.md).
+    Rotate(DataArgs),
+    /// How many keys and secrets each master-key epoch wraps: an older epoch wrapping nothing
+    /// can be removed from every instance.
+    Status(KeyringStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeyringStatusArgs {
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+    #[command(flatten)]
+    pub(crate) rotation: RotationPeriodArgs,
+}
+
+/// An address or a CIDR block; a bare address is a block of one.
+fn parse_cidr(s: &str) -> Result<ipnet::IpNet, String> {
+    if let Ok(net) = s.parse::<ipnet::IpNet>() {
+        return Ok(net);
+    }
+    s.parse::<std::net::IpAddr>()
+        .map(ipnet::IpNet::from)
+        .map_err(|_| format!("`{s}` is not an address or CIDR block (e.g. 10.0.0.0/8)"))
 }
 
 #[derive(Debug, Args)]
@@ -107,6 +175,15 @@ pub(crate) struct DemoArgs {
     /// Data directory for the demo (created if missing).
     #[arg(long = "data", default_value = "privet-demo-data", value_name = "DIR")]
     pub(crate) dir: PathBuf,
+    /// Run the demo on PostgreSQL instead, in its own schemas (`privet_demo`,
+    /// `privet_demo_keyring`), emptied on each run
+    #[arg(
+        long,
+        env = "PRIVET_DATABASE_URL",
+        value_name = "URL",
+        conflicts_with = "dir"
+    )]
+    pub(crate) database_url: Option<String>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub(crate) listen: SocketAddr,

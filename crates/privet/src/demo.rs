@@ -217,14 +217,16 @@ const DEMO_MARKER: &str = ".privet-demo";
 /// Each demo starts from an empty data directory; only one the demo made itself is cleared,
 /// and only once its lock is held, so a demo still serving it is never cleared under it.
 fn fresh_demo_dir(location: &Location) -> anyhow::Result<privet_store_sqlite::DirLock> {
-    let dir = location.data_dir();
+    let dir = location.data_dir()?;
     if dir.exists() && !dir.join(DEMO_MARKER).exists() {
         anyhow::bail!(
             "{} exists and was not made by `privet demo`; choose another --data directory",
             dir.display()
         );
     }
-    let lock = backend::lock(location)?;
+    let Some(lock) = backend::lock(location)? else {
+        anyhow::bail!("the demo runs on the embedded store");
+    };
     let entries =
         std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
     for entry in entries {
@@ -249,6 +251,19 @@ fn fresh_demo_dir(location: &Location) -> anyhow::Result<privet_store_sqlite::Di
     Ok(lock)
 }
 
+/// Where the demo keeps its data, for people: never a password.
+fn describe(location: &Location) -> String {
+    match location {
+        Location::Sqlite(dir) => dir.display().to_string(),
+        Location::Postgres(pg) => format!(
+            "{} (schemas {} and {})",
+            backend::redact(&pg.url),
+            backend::DEMO_SCHEMA,
+            backend::DEMO_KEYRING_SCHEMA
+        ),
+    }
+}
+
 pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     // Checked here: the simulator runs in a background task whose error nobody would see.
     anyhow::ensure!(
@@ -257,10 +272,20 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
     let cx = crate::manifest_cmd::lint_context();
     let products = example_products(&cx)?;
-    let location = Location::Sqlite(args.dir.clone());
-    let _lock = fresh_demo_dir(&location)?;
+    let location = match &args.database_url {
+        Some(url) => match Location::parse(url)? {
+            Location::Postgres(pg) => Location::Postgres(backend::Pg { demo: true, ..pg }),
+            sqlite => sqlite,
+        },
+        None => Location::Sqlite(args.dir.clone()),
+    };
+    let _lock = match &location {
+        Location::Sqlite(_) => Some(fresh_demo_dir(&location)?),
+        Location::Postgres(_) => None,
+    };
     let opened = backend::open(&location)
-        .with_context(|| format!("cannot open demo data directory {}", args.dir.display()))?;
+        .await
+        .with_context(|| format!("cannot open the demo's store {}", describe(&location)))?;
     let config = Config {
         listen: args.listen,
         ..Config::default()
@@ -282,7 +307,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .map(|(n, id)| format!("{n} ({id})"))
         .collect();
     println!("Privet demo running at {url}");
-    println!("  data directory : {}", args.dir.display());
+    println!("  data           : {}", describe(&location));
     println!(
         "  products       : {} built-in examples (privet label compare examples/manifests/*.toml)",
         state.products().iter().count()

@@ -7,6 +7,7 @@ mod cli;
 mod demo;
 mod diagnostics;
 mod instance_keys;
+mod keyring_cmd;
 mod label_cmd;
 mod manifest_cmd;
 mod release_cmd;
@@ -63,6 +64,7 @@ fn run() -> anyhow::Result<ExitCode> {
         cli::Command::Release(cmd) => release_cmd::run(cmd),
         cli::Command::Backup(args) => runtime()?.block_on(admin_cmd::backup(args)),
         cli::Command::Restore(args) => runtime()?.block_on(admin_cmd::restore(args)),
+        cli::Command::Keyring(cmd) => runtime()?.block_on(keyring_cmd::run(cmd)),
         cli::Command::Simulate(args) => runtime()?.block_on(simulate::run(args)),
         cli::Command::Bench(cmd) => runtime()?.block_on(bench::run(cmd)),
         cli::Command::Notices => {

@@ -4,6 +4,7 @@ use crate::backend::{self, Location};
 use crate::cli::ServeArgs;
 use crate::diagnostics::Renderer;
 use anyhow::bail;
+use privet_server::service::manifests;
 use privet_server::{Clock, Config, Products, ProductsError, Server, shutdown_signal};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -36,8 +37,12 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let cx = privet_manifest::LintContext {
         today: clock.today_utc(),
     };
-    let products = match Products::load_dir(&args.manifests, &cx) {
-        Ok((p, _)) => p,
+    // Checked before the store is touched: a manifest with errors is never published.
+    let local = match Products::load_dir(&args.manifests, &cx) {
+        Ok((p, _)) => Some(p),
+        // With none here, the instance serves what others published.
+        Err(ProductsError::Empty(_)) if matches!(location, Location::Postgres(_)) => None,
+        Err(ProductsError::Io { .. }) if matches!(location, Location::Postgres(_)) => None,
         Err(e) => {
             print_manifest_errors(&e);
             bail!("not starting: {e}");
@@ -46,7 +51,19 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // Taken before opening and held while serving: a second server or a restore is refused
     // before it touches the store.
     let _lock = backend::lock(&location)?;
-    let opened = backend::open(&location)?;
+    let opened = backend::open(&location).await?;
+    let products = match local {
+        Some(local) => manifests::publish(opened.store.as_ref(), &local, &cx, clock.now()).await,
+        None => manifests::load(opened.store.as_ref(), &cx).await,
+    };
+    let products = match products {
+        Ok(p) => p,
+        Err(manifests::ManifestsError::Products(e)) => {
+            print_manifest_errors(&e);
+            bail!("not starting: {e}");
+        }
+        Err(e) => bail!("not starting: {e}"),
+    };
     let config = Config {
         listen: args.listen,
         max_body_bytes: args.max_body_bytes,
@@ -55,6 +72,8 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         device_burst: args.device_burst,
         max_clock_skew: Duration::from_secs(args.max_clock_skew_secs),
         retention_interval: Duration::from_secs(args.retention_interval_secs.max(1)),
+        trusted_proxies: args.trusted_proxies,
+        key_rotation_period: args.rotation.period(),
         ..Config::default()
     };
     let server = Server::bind(config, opened.into_parts(products, clock)).await?;

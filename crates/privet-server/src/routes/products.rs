@@ -107,8 +107,8 @@ async fn get_product(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ProductDetail>> {
-    let m = state
-        .products()
+    let products = state.products();
+    let m = products
         .get(&id)
         .ok_or(crate::service::error::ServiceError::NotFound(
             Missing::Product,

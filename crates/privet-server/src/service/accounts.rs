@@ -9,7 +9,8 @@ use crate::service::error::{
     Conflict, Forbidden, Invalid, Missing, ServiceError, ServiceResult, missing_as,
 };
 use crate::service::subjects::{self, Profile};
-use crate::service::{permissions, throttle, two_step};
+use crate::service::throttle::{self, Scope};
+use crate::service::{permissions, two_step};
 use crate::session::{self, SignedIn};
 use crate::state::AppState;
 use jiff::SignedDuration;
@@ -222,7 +223,7 @@ async fn discard(state: &AppState, ids: &[&SubjectId]) {
         if let Err(e) = discard_one(state, id).await {
             tracing::warn!(subject = %id, error = %e, "could not discard a subject of an incomplete sign-up");
         }
-        permissions::changed(state, id);
+        permissions::changed(state, id).await;
     }
 }
 
@@ -251,17 +252,13 @@ pub async fn login(
     code: Option<&str>,
     ip: Option<IpAddr>,
 ) -> ServiceResult<Account> {
-    let now = state.clock().now();
     let normalized = privet_policy::email_lookup_form(email);
     let lookup = email_lookup(state, &normalized);
     let account_key = format!("account:{}", hash_token(&normalized).to_hex());
     let ip_key = ip.map(|ip| format!("ip:{ip}"));
-    for key in std::iter::once(&account_key).chain(ip_key.iter()) {
-        if let Err(wait) = state.throttle().check(key, now) {
-            return Err(ServiceError::RateLimited {
-                retry_after: throttle::retry_after_secs(wait),
-            });
-        }
+    throttle::check(state, &account_key, Scope::Account).await?;
+    if let Some(k) = &ip_key {
+        throttle::check(state, k, Scope::Address).await?;
     }
     let account = match state.store().account_by_email(&lookup).await {
         Ok(a) => Some(a),
@@ -273,25 +270,25 @@ pub async fn login(
         account.as_ref().map(|a| a.password_hash.clone()),
     )
     .await?;
-    let fail = || {
-        state.throttle().fail_account(&account_key, now);
+    let fail = || async {
+        throttle::fail(state, &account_key).await;
         if let Some(k) = &ip_key {
-            state.throttle().fail_address(k, now);
+            throttle::fail(state, k).await;
         }
         ServiceError::SignInFailed
     };
     let Some(account) = account.filter(|a| password_ok && a.can_sign_in) else {
-        return Err(fail());
+        return Err(fail().await);
     };
     if account.totp_enabled {
         let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
-            return Err(fail());
+            return Err(fail().await);
         };
         if !two_step::second_factor(state, &account, code).await? {
-            return Err(fail());
+            return Err(fail().await);
         }
     }
-    state.throttle().succeed(&account_key);
+    throttle::succeed(state, &account_key).await;
     if needs_rehash(&account.password_hash) {
         // Older parameters: store a hash with today's, unless the password changed meanwhile.
         let new = hash(password).await?;

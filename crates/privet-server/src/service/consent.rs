@@ -59,7 +59,7 @@ pub async fn decide(
             channel: change.channel.to_owned(),
         })
         .await?;
-    permissions::changed(state, subject.household_id());
+    permissions::changed(state, subject.household_id()).await;
     let action = if change.granted {
         "consent.grant"
     } else {

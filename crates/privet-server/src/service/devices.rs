@@ -6,7 +6,7 @@ use crate::ids::new_id;
 use crate::service::audit::{self, Event};
 use crate::service::error::{Invalid, Missing, ServiceError, ServiceResult};
 use crate::service::permissions;
-use crate::service::throttle::retry_after_secs;
+use crate::service::throttle::{self, Scope};
 use crate::state::AppState;
 use privet_crypto::{Secret, generate_token, hash_token, os_rng};
 use privet_store::{Device, DeviceId, NewDevice, SubjectId, SubjectKind};
@@ -68,7 +68,7 @@ pub async fn register(
         })
         .await?;
     if let Some(h) = &household {
-        permissions::changed(state, &h.id);
+        permissions::changed(state, &h.id).await;
     }
     // Subjects by pseudonym only: audit entries never name a subject by id.
     let subjects = household
@@ -100,34 +100,27 @@ fn claim_throttle_key(account: &str) -> String {
 }
 
 /// Fails while the account must wait after wrong claim codes.
-pub fn check_claim_throttle(state: &AppState, account: &str) -> ServiceResult<()> {
-    state
-        .throttle()
-        .check(&claim_throttle_key(account), state.clock().now())
-        .map_err(|wait| ServiceError::RateLimited {
-            retry_after: retry_after_secs(wait),
-        })
+pub async fn check_claim_throttle(state: &AppState, account: &str) -> ServiceResult<()> {
+    throttle::check(state, &claim_throttle_key(account), Scope::Account).await
 }
 
 /// The unclaimed device a claim code belongs to, without claiming it (set-up shows what it
 /// collects first). A wrong code counts towards the backoff.
 pub async fn preview_claim(state: &AppState, account: &str, code: &str) -> ServiceResult<Device> {
-    check_claim_throttle(state, account)?;
+    check_claim_throttle(state, account).await?;
     match state
         .store()
         .unclaimed_device(&hash_token(code.trim()))
         .await
     {
         Ok(d) => Ok(d),
-        Err(e) if e.is_not_found() => Err(wrong_code(state, account)),
+        Err(e) if e.is_not_found() => Err(wrong_code(state, account).await),
         Err(e) => Err(e.into()),
     }
 }
 
-fn wrong_code(state: &AppState, account: &str) -> ServiceError {
-    state
-        .throttle()
-        .fail_account(&claim_throttle_key(account), state.clock().now());
+async fn wrong_code(state: &AppState, account: &str) -> ServiceError {
+    throttle::fail(state, &claim_throttle_key(account)).await;
     Missing::ClaimCode.into()
 }
 
@@ -140,7 +133,7 @@ pub async fn claim(
     code: &str,
     member: Option<&SubjectId>,
 ) -> ServiceResult<Device> {
-    check_claim_throttle(state, &account.id)?;
+    check_claim_throttle(state, &account.id).await?;
     // Exclusive on the household: an erasure of it, or of the member, runs wholly before the
     // claim (which then finds them gone) or after it (and takes the device with it).
     let lock = state.household_lock(household);
@@ -162,11 +155,11 @@ pub async fn claim(
         .await
     {
         Ok(d) => d,
-        Err(e) if e.is_not_found() => return Err(wrong_code(state, &account.id)),
+        Err(e) if e.is_not_found() => return Err(wrong_code(state, &account.id).await),
         Err(e) => return Err(e.into()),
     };
     // The household's devices feed its cached permissions (`HouseholdPermissions::devices`).
-    permissions::changed(state, household);
+    permissions::changed(state, household).await;
     crate::service::accounts::event(
         state,
         account,
@@ -221,7 +214,7 @@ pub async fn reset(state: &AppState, id: &DeviceId, actor: &str) -> ServiceResul
         .await?;
     let records = state.store().delete_device_blocks(id).await?;
     if let Some(h) = &before.household {
-        permissions::changed(state, h);
+        permissions::changed(state, h).await;
     }
     drop(_exclusive);
     let subjects = before

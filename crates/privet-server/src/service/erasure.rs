@@ -5,16 +5,23 @@
 //! files), so the records are unreadable at once — also in any backup of the data store; then
 //! the pseudonym mapping (the subject's row, with what is keyed by its id) goes; then the
 //! records themselves, in the background, since without their key they are already noise.
+//!
+//! The receipt says what is true of the keys: the live key is destroyed now
+//! (`key_destroyed_at`); copies of the keyring taken before — backups, WAL archives, replicas,
+//! PostgreSQL's old row versions — still hold it wrapped under the current master-key epoch,
+//! and become unreadable when that epoch is retired at the next scheduled rotation
+//! (`older_copies_unreadable_by`, see `service::rotation`), or `rotation_overdue` when that
+//! rotation is late and no date can honestly be given.
 
 use crate::ids::new_id;
 use crate::service::audit::{self, Event};
 use crate::service::error::ServiceResult;
-use crate::service::permissions;
+use crate::service::rotation::{OlderCopies, older_copies_unreadable_by};
+use crate::service::{changes, instance_secrets, jobs, permissions};
 use crate::state::AppState;
 use jiff::Timestamp;
-use privet_crypto::Pseudonym;
 use privet_policy::{ErasureStep, erasure_plan};
-use privet_store::{SubjectId, SubjectKind};
+use privet_store::{Change, SubjectId, SubjectKind};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -23,9 +30,11 @@ use utoipa::ToSchema;
 pub struct ErasedCounts {
     /// Subjects erased (a household erases its members too).
     pub subjects: u64,
-    /// Subjects whose key is destroyed: none of its copies is left in any file. A key that an
-    /// earlier, interrupted attempt already deleted counts, so a retried erasure's receipt
-    /// says what is true.
+    /// Subjects whose live key is destroyed: no copy is left in the live keyring's files. A
+    /// key that an earlier, interrupted attempt already deleted counts, so a retried erasure's
+    /// receipt says what is true. Older copies of the keyring (backups, WAL archives,
+    /// replicas, old row versions) are unreadable by the receipt's
+    /// `older_copies_unreadable_by`.
     pub keys: u64,
     /// Records (events) made unreadable and deleted.
     pub records: u64,
@@ -46,6 +55,16 @@ pub struct Receipt {
     pub erased_at: Timestamp,
     /// What was erased.
     pub counts: ErasedCounts,
+    /// When the subjects' live keys were destroyed: from then on the records are unreadable,
+    /// also in any backup of the data store (which never holds the keyring).
+    pub key_destroyed_at: Timestamp,
+    /// By when every older copy of the keyring (backup, WAL archive, replica, old row version)
+    /// is unreadable too: the next scheduled master-key rotation, which retires the epoch
+    /// those copies are wrapped under. `null` when that rotation is overdue.
+    pub older_copies_unreadable_by: Option<Timestamp>,
+    /// The scheduled master-key rotation is past and has not happened, so no date can be
+    /// given for older copies of the keyring.
+    pub rotation_overdue: bool,
     /// The same, signed: a compact JWS (RFC 7515, EdDSA) verifiable with `/.well-known/jwks.json`.
     pub receipt: String,
     /// Where the verification key is published.
@@ -85,22 +104,6 @@ async fn erase_step(
     Ok(())
 }
 
-/// Deletes the erased subjects' records in the background: their keys are gone, so they are
-/// already unreadable, and the receipt need not wait for a delete that grows with the count.
-fn delete_records_later(state: &AppState, pseudonyms: Vec<Pseudonym>) {
-    let store = state.store().clone();
-    tokio::spawn(async move {
-        for pseudonym in pseudonyms {
-            match store.delete_subject_blocks(&pseudonym).await {
-                Ok(n) => tracing::info!(blocks = n, "erased records deleted"),
-                Err(e) => {
-                    tracing::warn!(error = %e, "deleting erased records failed; retention or restore purge will remove them")
-                }
-            }
-        }
-    });
-}
-
 /// Erases a member, or a household with all its members, and returns a signed receipt.
 pub async fn erase(state: &AppState, id: &SubjectId, actor: &str) -> ServiceResult<Receipt> {
     // Read once for its household, then again under that household's lock, so the plan
@@ -121,26 +124,18 @@ pub async fn erase(state: &AppState, id: &SubjectId, actor: &str) -> ServiceResu
         let plan = erasure_plan(&subject, &members);
         // Forgotten before the first step and again after, so a step failing half-way never
         // leaves an erased subject in the cache.
-        permissions::changed(state, subject.household_id());
+        permissions::forget(state, subject.household_id());
         let erased = erase_steps(state, &plan.steps, at, &mut counts).await;
-        permissions::changed(state, subject.household_id());
+        permissions::changed(state, subject.household_id()).await;
+        for step in &plan.steps {
+            changes::announce(state, Change::Erased(step.pseudonym)).await;
+        }
         erased?;
         (subject, plan)
     };
     let pseudonyms = plan.pseudonyms();
-
+    let key_destroyed_at = state.clock().now();
     let kind = subject.kind.as_str().to_owned();
-    let claims = serde_json::json!({
-        "typ": "privet-erasure-receipt",
-        "jti": new_id("rcpt"),
-        "iss": "privet",
-        "sub": subject.id,
-        "kind": kind,
-        "iat": at.as_second(),
-        "erased_at": at,
-        "counts": counts,
-    });
-    let receipt = state.signing().sign_jws(&claims);
     let audited = audit::record(
         state,
         Event::new(
@@ -152,15 +147,56 @@ pub async fn erase(state: &AppState, id: &SubjectId, actor: &str) -> ServiceResu
         .count(counts.records),
     )
     .await;
-    // Only now: the audit entry would otherwise queue behind the delete on the writer.
-    delete_records_later(state, pseudonyms);
+    // Only now: the audit entry would otherwise queue behind the delete on the writer. Without
+    // their keys the records are already unreadable: the receipt does not wait for the delete.
+    let queued = jobs::purge_later(state, &pseudonyms).await;
     audited?;
+    queued?;
+
+    let (older_copies_unreadable_by, rotation_overdue) =
+        match older_copies(state, key_destroyed_at).await? {
+            OlderCopies::UnreadableBy(by) => (Some(by), false),
+            OlderCopies::Overdue => (None, true),
+        };
+    let claims = serde_json::json!({
+        "typ": "privet-erasure-receipt",
+        "jti": new_id("rcpt"),
+        "iss": "privet",
+        "sub": subject.id,
+        "kind": kind,
+        "iat": at.as_second(),
+        "erased_at": at,
+        "counts": counts,
+        "key_destroyed_at": key_destroyed_at,
+        "older_copies_unreadable_by": older_copies_unreadable_by,
+        "rotation_overdue": rotation_overdue,
+    });
+    let receipt = state.signing().sign_jws(&claims);
     Ok(Receipt {
         subject: subject.id.to_string(),
         kind,
         erased_at: at,
         counts,
+        key_destroyed_at,
+        older_copies_unreadable_by,
+        rotation_overdue,
         receipt,
         jwks_uri: "/.well-known/jwks.json".to_owned(),
     })
+}
+
+/// What the receipt can say of keyring copies older than `now`, from the recorded rotation
+/// schedule and the configured rotation period.
+async fn older_copies(state: &AppState, now: Timestamp) -> ServiceResult<OlderCopies> {
+    let schedule = instance_secrets::rotation_schedule(
+        state.keys().keyring().as_ref(),
+        state.keys().epochs().newest_epoch(),
+        now,
+    )
+    .await?;
+    Ok(older_copies_unreadable_by(
+        schedule.since,
+        state.config().key_rotation_period,
+        now,
+    ))
 }

@@ -99,8 +99,9 @@ pub async fn household_devices(
 ) -> ServiceResult<Vec<DeviceUpdate>> {
     let today = state.clock().today_utc();
     let mut out = Vec::new();
+    let products = state.products();
     for d in state.store().devices_of(household).await? {
-        let Some(m) = state.products().get(&d.product) else {
+        let Some(m) = products.get(&d.product) else {
             continue;
         };
         let newest = releases::newest(state, &d.product).await?;

@@ -49,7 +49,7 @@ async fn current_household(
         return Ok(loaded);
     }
     // Not in what was cached (claimed since, by a path that did not say so): load afresh.
-    permissions::changed(state, household);
+    permissions::forget(state, household);
     let fresh = permissions::of_household(state, household).await?;
     if fresh.sends_here(device) {
         Ok(fresh)

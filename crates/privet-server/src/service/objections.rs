@@ -42,7 +42,7 @@ pub async fn object(
                     actor: actor.to_owned(),
                 })
                 .await;
-            permissions::changed(state, subject.household_id());
+            permissions::changed(state, subject.household_id()).await;
             if let Err(e) = recorded {
                 failed = Some(ServiceError::from(e));
                 break 'products;

@@ -2,20 +2,27 @@
 //! changes (a consent, an objection, a restriction, a member, a device, an erasure): ingest asks them
 //! for every batch, reads for every subject they meet.
 //!
-//! Every change goes through a service that calls [`changed`] after its write commits. A load
+//! Every change goes through a service that calls [`changed`] after its write commits, which
+//! also tells the other instances sharing the store ([`crate::service::changes`]). A load
 //! racing with a change is not cached (a generation counter tells), so a cached value is never
-//! older than the last change.
+//! older than the last change made here; one made on another instance arrives as a
+//! notification, and no entry is used after [`MAX_AGE`] in case one was lost.
 
+use crate::service::changes;
 use crate::service::error::ServiceResult;
 use crate::state::AppState;
 use privet_policy::{Permissions, Subject, SubjectId, SubjectKind, SubjectPermissions};
-use privet_store::Device;
+use privet_store::{Change, Device};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 /// Households kept; beyond this the cache starts again (a load is four small reads).
 const MAX_CACHED: usize = 50_000;
+/// The oldest a cached load is used: the bound on a change from another instance whose
+/// notification was lost.
+pub const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A household's subjects and what they allow, as of one load.
 #[derive(Debug)]
@@ -61,13 +68,15 @@ impl HouseholdPermissions {
 /// The cache.
 #[derive(Default)]
 pub struct PermissionsCache {
-    households: Mutex<HashMap<SubjectId, Arc<HouseholdPermissions>>>,
+    households: Mutex<HashMap<SubjectId, (Arc<HouseholdPermissions>, Instant)>>,
     generation: AtomicU64,
 }
 
 impl PermissionsCache {
     fn get(&self, household: &SubjectId) -> Option<Arc<HouseholdPermissions>> {
-        self.households.lock().ok()?.get(household).cloned()
+        let map = self.households.lock().ok()?;
+        let (value, loaded) = map.get(household)?;
+        (loaded.elapsed() < MAX_AGE).then(|| value.clone())
     }
 
     fn insert(&self, household: SubjectId, value: Arc<HouseholdPermissions>, generation: u64) {
@@ -81,13 +90,21 @@ impl PermissionsCache {
         if map.len() >= MAX_CACHED {
             map.clear();
         }
-        map.insert(household, value);
+        map.insert(household, (value, Instant::now()));
     }
 
     fn invalidate(&self, household: &SubjectId) {
         if let Ok(mut map) = self.households.lock() {
             self.generation.fetch_add(1, Ordering::SeqCst);
             map.remove(household);
+        }
+    }
+
+    /// Forgets every household (changes may have been missed).
+    pub fn clear(&self) {
+        if let Ok(mut map) = self.households.lock() {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+            map.clear();
         }
     }
 }
@@ -125,14 +142,21 @@ pub async fn of_subject(state: &AppState, subject: &Subject) -> ServiceResult<Su
         return Ok(p.clone());
     }
     // Not in what was cached (created since, by a path that did not say so): load afresh.
-    changed(state, subject.household_id());
+    forget(state, subject.household_id());
     let fresh = of_household(state, subject.household_id()).await?;
     Ok(fresh.of(id).cloned().unwrap_or_else(|| {
         SubjectPermissions::new(subject.restricted, std::iter::empty(), std::iter::empty())
     }))
 }
 
-/// Forgets the household's cached permissions: call after a change that feeds them commits.
-pub fn changed(state: &AppState, household: &SubjectId) {
+/// Forgets the household's cached permissions here only, to load them afresh.
+pub fn forget(state: &AppState, household: &SubjectId) {
     state.permissions().invalidate(household);
+}
+
+/// Forgets the household's cached permissions on every instance: call after a change that
+/// feeds them commits.
+pub async fn changed(state: &AppState, household: &SubjectId) {
+    forget(state, household);
+    changes::announce(state, Change::Household(household.clone())).await;
 }

@@ -18,8 +18,8 @@ pub async fn accept(
     actor: &str,
 ) -> ServiceResult<SignedRelease> {
     let product = signed.metadata.product.clone();
-    let manifest = state
-        .products()
+    let products = state.products();
+    let manifest = products
         .get(&product)
         .ok_or_else(|| Invalid::UnknownProduct(product.clone()))?;
     let key = manifest

@@ -28,15 +28,3 @@ pub async fn run_at(store: &dyn Store, now: Timestamp) -> ServiceResult<Retentio
 pub async fn run_once(state: &AppState) -> ServiceResult<RetentionReport> {
     run_at(state.store().as_ref(), state.clock().now()).await
 }
-
-/// Runs retention every `retention_interval`, forever.
-pub async fn sweep(state: AppState) {
-    let mut tick = tokio::time::interval(state.config().retention_interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if let Err(e) = run_once(&state).await {
-            tracing::warn!(error = %e, "retention run failed");
-        }
-    }
-}

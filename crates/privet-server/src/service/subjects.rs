@@ -83,7 +83,7 @@ pub async fn create(
         })
         .await?;
     if let Some(h) = &household {
-        permissions::changed(state, h);
+        permissions::changed(state, h).await;
     }
     Ok(id)
 }
@@ -224,7 +224,7 @@ pub async fn restrict(
         .store()
         .set_restricted(&subject.id, restricted)
         .await?;
-    permissions::changed(state, subject.household_id());
+    permissions::changed(state, subject.household_id()).await;
     drop(guard);
     let action = if restricted {
         "subject.restrict"

@@ -1,10 +1,12 @@
-//! Brute-force protection for sign-in: per-account and per-address failure counts with a
-//! growing backoff that is capped, so an attacker slows guessing to a crawl but the real owner
-//! is never locked out for good. Times come from the server's clock.
+//! Brute-force protection for sign-in and claim codes: per-account and per-address failure
+//! counts with a growing backoff that is capped, so an attacker slows guessing to a crawl but
+//! the real owner is never locked out for good. The counts live in the store, so every instance
+//! sharing it sees the same ones: spreading guesses over instances gains nothing. Keys are
+//! stored only as keyed hashes (never an address or e-mail). Times come from the server's clock.
 
+use crate::service::error::{ServiceError, ServiceResult};
+use crate::state::AppState;
 use jiff::Timestamp;
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 /// Failures allowed on one account before backoff starts.
@@ -14,19 +16,24 @@ const ADDRESS_FREE: u32 = 20;
 /// The longest wait ever imposed.
 const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
 /// Failure records are forgotten after this long without a new failure.
-const FORGET_AFTER: Duration = Duration::from_secs(60 * 60);
+pub(crate) const FORGET_AFTER: Duration = Duration::from_secs(60 * 60);
 
-#[derive(Clone, Copy, Debug)]
-struct Failures {
-    count: u32,
-    last: Timestamp,
-    blocked_until: Option<Timestamp>,
+/// What a throttle key counts failures of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// One account (sign-in, claim codes).
+    Account,
+    /// One client address.
+    Address,
 }
 
-/// Tracks sign-in failures per key (`account:…`, `ip:…`).
-#[derive(Default)]
-pub struct Throttle {
-    failures: Mutex<HashMap<String, Failures>>,
+impl Scope {
+    fn free(self) -> u32 {
+        match self {
+            Scope::Account => ACCOUNT_FREE,
+            Scope::Address => ADDRESS_FREE,
+        }
+    }
 }
 
 /// Whole seconds for a `Retry-After` header: rounded up (at least 1), so a client that waits
@@ -36,66 +43,66 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
     secs.max(1)
 }
 
+/// The wait after `count` failures, if any.
 fn backoff(count: u32, free: u32) -> Option<Duration> {
     let over = count.checked_sub(free)?;
     let secs = 1u64.checked_shl(over.min(20)).unwrap_or(u64::MAX);
     Some(Duration::from_secs(secs).min(MAX_BACKOFF))
 }
 
-/// Whether a failure at `last` is old enough to forget at `now`.
-fn forgotten(last: Timestamp, now: Timestamp) -> bool {
-    Duration::try_from(now.duration_since(last)).is_ok_and(|d| d >= FORGET_AFTER)
+/// How long a key with `count` failures, the last at `last`, must still wait at `now`.
+fn wait(count: u32, last: Timestamp, now: Timestamp, scope: Scope) -> Option<Duration> {
+    let until = last.checked_add(backoff(count, scope.free())?).ok()?;
+    if until <= now {
+        return None;
+    }
+    Some(Duration::try_from(until.duration_since(now)).unwrap_or(MAX_BACKOFF))
 }
 
-impl Throttle {
-    /// `Err(wait)` if `key` must wait before trying again.
-    pub fn check(&self, key: &str, now: Timestamp) -> Result<(), Duration> {
-        let Ok(map) = self.failures.lock() else {
-            return Ok(());
-        };
-        match map.get(key).and_then(|f| f.blocked_until) {
-            Some(until) if until > now => {
-                Err(Duration::try_from(until.duration_since(now)).unwrap_or(MAX_BACKOFF))
-            }
-            _ => Ok(()),
-        }
-    }
+/// The time before which a failure is forgotten at `now`.
+pub(crate) fn forget_before(now: Timestamp) -> Timestamp {
+    now.checked_sub(FORGET_AFTER).unwrap_or(Timestamp::MIN)
+}
 
-    /// Records a failure for an account key.
-    pub fn fail_account(&self, key: &str, now: Timestamp) {
-        self.fail(key, ACCOUNT_FREE, now);
-    }
+/// The stored form of a key: keyed, so the table names no account or address.
+fn stored(state: &AppState, key: &str) -> [u8; 16] {
+    *state
+        .pseudonyms()
+        .pseudonym(&format!("throttle:{key}"))
+        .as_bytes()
+}
 
-    /// Records a failure for an address key.
-    pub fn fail_address(&self, key: &str, now: Timestamp) {
-        self.fail(key, ADDRESS_FREE, now);
+/// `RateLimited` while `key` must wait before trying again.
+pub async fn check(state: &AppState, key: &str, scope: Scope) -> ServiceResult<()> {
+    let now = state.clock().now();
+    let Some((count, last)) = state.store().failures(&stored(state, key)).await? else {
+        return Ok(());
+    };
+    match wait(count, last, now, scope) {
+        Some(w) => Err(ServiceError::RateLimited {
+            retry_after: retry_after_secs(w),
+        }),
+        None => Ok(()),
     }
+}
 
-    fn fail(&self, key: &str, free: u32, now: Timestamp) {
-        let Ok(mut map) = self.failures.lock() else {
-            return;
-        };
-        if map.len() > 100_000 {
-            map.retain(|_, f| !forgotten(f.last, now));
-        }
-        let entry = map.entry(key.to_owned()).or_insert(Failures {
-            count: 0,
-            last: now,
-            blocked_until: None,
-        });
-        if forgotten(entry.last, now) {
-            entry.count = 0;
-        }
-        entry.count = entry.count.saturating_add(1);
-        entry.last = now;
-        entry.blocked_until = backoff(entry.count, free).and_then(|d| now.checked_add(d).ok());
+/// Records a failure for `key`. A store failure is logged, not raised: the caller is already
+/// answering with the failure it was counting.
+pub async fn fail(state: &AppState, key: &str) {
+    let now = state.clock().now();
+    if let Err(e) = state
+        .store()
+        .add_failure(&stored(state, key), now, forget_before(now))
+        .await
+    {
+        tracing::warn!(error = %e, "recording a failed attempt failed");
     }
+}
 
-    /// Forgets an account's failures after a successful sign-in.
-    pub fn succeed(&self, key: &str) {
-        if let Ok(mut map) = self.failures.lock() {
-            map.remove(key);
-        }
+/// Forgets `key`'s failures after a success.
+pub async fn succeed(state: &AppState, key: &str) {
+    if let Err(e) = state.store().clear_failures(&stored(state, key)).await {
+        tracing::warn!(error = %e, "clearing failed attempts failed");
     }
 }
 
@@ -103,37 +110,30 @@ impl Throttle {
 mod tests {
     use super::*;
 
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+
     #[test]
     fn backoff_starts_after_the_free_tries_grows_and_is_capped() {
-        let t = Throttle::default();
-        let now: Timestamp = "2026-12-05T10:00:00Z"
-            .parse()
-            .unwrap_or(Timestamp::UNIX_EPOCH);
-        for _ in 0..ACCOUNT_FREE - 1 {
-            t.fail_account("a", now);
-        }
-        assert!(t.check("a", now).is_ok());
-        t.fail_account("a", now);
-        assert_eq!(t.check("a", now), Err(Duration::from_secs(1)));
-        t.fail_account("a", now);
-        assert_eq!(t.check("a", now), Err(Duration::from_secs(2)));
-        for _ in 0..30 {
-            t.fail_account("a", now);
-        }
+        let now = at("2026-12-05T10:00:00Z");
+        let w = |n| wait(n, now, now, Scope::Account);
+        assert_eq!(w(ACCOUNT_FREE - 1), None);
+        assert_eq!(w(ACCOUNT_FREE), Some(Duration::from_secs(1)));
+        assert_eq!(w(ACCOUNT_FREE + 1), Some(Duration::from_secs(2)));
         assert_eq!(
-            t.check("a", now),
-            Err(MAX_BACKOFF),
+            w(ACCOUNT_FREE + 40),
+            Some(MAX_BACKOFF),
             "never more than the cap"
         );
         let later = now.checked_add(MAX_BACKOFF).unwrap_or(Timestamp::MAX);
-        assert!(
-            t.check("a", later).is_ok(),
+        assert_eq!(
+            wait(ACCOUNT_FREE + 40, now, later, Scope::Account),
+            None,
             "the owner can always try again later"
         );
-        t.succeed("a");
-        t.fail_account("a", now);
-        assert!(t.check("a", now).is_ok(), "success resets the count");
-        assert!(t.check("other", now).is_ok());
+        assert_eq!(wait(ADDRESS_FREE - 1, now, now, Scope::Address), None);
+        assert!(wait(ADDRESS_FREE, now, now, Scope::Address).is_some());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! test moves instead of sleeping.
 #![allow(dead_code, unreachable_pub)]
 
-use privet_crypto::{MasterKey, SigningKey, os_rng};
+use privet_crypto::{InstanceRoot, MasterKey, MasterKeys, SigningKey, os_rng};
 use privet_manifest::LintContext;
 use privet_server::{Clock, Parts, Products};
 use privet_store_sqlite::SqliteDir;
@@ -43,7 +43,8 @@ pub fn parts(dir: &Path, products: Products, clock: Clock) -> Parts {
     Parts {
         store: Arc::new(opened.store),
         keyring: Arc::new(opened.keyring),
-        master: MasterKey::generate(&mut os_rng()),
+        root: InstanceRoot::generate(&mut os_rng()),
+        epochs: MasterKeys::single(MasterKey::generate(&mut os_rng())),
         signing: SigningKey::generate(&mut os_rng()),
         products,
         clock,

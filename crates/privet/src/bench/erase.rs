@@ -3,13 +3,17 @@
 //! `--subjects` members, built through the real pipeline; and in the same run the time a plain
 //! indexed SQL `DELETE` of the same subject's rows takes in a raw one-row-per-event SQLite
 //! table holding the same events. Subjects of `--small-records` records are erased too, to
-//! show whether the receipt time grows with the record count.
+//! show whether the receipt time grows with the record count. With `--database-url` both run
+//! on PostgreSQL: the server in the run's own schemas, the raw table on the same server.
 
 use super::EraseArgs;
-use super::ingest::{Workspace, db_bytes, exit_code, print_ratio, verdict};
+use super::output::{exit_code, print_ratio, verdict};
+use super::pg::{self, PgRun};
 use super::procfs::Proc;
 use super::raw::RawResult;
-use super::rights::{self, Built, Layout, MEMBERS_PER_HOUSEHOLD, RawTable, median};
+use super::raw_pg;
+use super::rights::{self, Built, Layout, MEMBERS_PER_HOUSEHOLD, RawStore, median};
+use super::workspace::{Workspace, db_bytes};
 use crate::simulate::{human, thousands};
 use anyhow::{Context, ensure};
 use rusqlite::Connection;
@@ -106,6 +110,14 @@ fn layout(args: &EraseArgs) -> anyhow::Result<Layout> {
 
 pub(super) async fn run(args: EraseArgs) -> anyhow::Result<ExitCode> {
     let layout = layout(&args)?;
+    match args.store.database_url.clone() {
+        None => run_on(&args, &layout, None).await,
+        Some(url) => pg::with_run(&url, async |pg| run_on(&args, &layout, Some(pg)).await).await,
+    }
+}
+
+/// The run, on SQLite or on the run's PostgreSQL schemas.
+async fn run_on(args: &EraseArgs, layout: &Layout, pg: Option<&PgRun>) -> anyhow::Result<ExitCode> {
     let ws = Workspace::new(args.store.data.as_deref())?;
     let load_before = rights::load_average();
     eprintln!(
@@ -118,28 +130,34 @@ pub(super) async fn run(args: EraseArgs) -> anyhow::Result<ExitCode> {
         thousands(args.small_records),
         ws.root.display()
     );
-    let built = rights::build(&ws, &layout).await?;
-    let raw_build = rights::build_raw(&ws, &built.corpus).await?;
+    let built = rights::build(&ws, layout, pg).await?;
+    let (raw_build, mut raw_table) = rights::build_raw(&ws, &built.corpus, pg).await?;
     let server = Proc::Pid(built.server.pid());
-    let pipeline_db = db_bytes(&ws.server_data().join("privet.db"));
-    let raw_db = db_bytes(&ws.raw_db());
-
-    let mut raw_table = RawTable::open(ws.raw_db()).await?;
+    let (pipeline_db, raw_db) = match pg {
+        Some(pg) => (
+            pg.schema_bytes(&pg.data).await + pg.schema_bytes(&pg.keys).await,
+            raw_build.file_bytes,
+        ),
+        None => (
+            db_bytes(&ws.server_data().join("privet.db")),
+            db_bytes(&ws.raw_db()),
+        ),
+    };
     // Open the connection the erasures are sent on before timing any.
     built.warm_up().await?;
 
-    let (big, small) = targets(&args);
+    let (big, small) = targets(args);
     let mut erased: Vec<Erasure> = Vec::new();
     let load_start = rights::load_average();
     for (s, b) in small.iter().zip(&big) {
         for &(h, records) in [s, b] {
             let id = built.member(h, 0)?.to_owned();
             rights::sync().await;
-            rights::settle(server, SETTLE_MAX).await;
+            rights::settle_all(server, pg, SETTLE_MAX).await;
             let (receipt, receipt_records) = erase(&built, &id).await?;
-            let background = rights::settle(server, SETTLE_MAX).await;
+            let background = rights::settle_all(server, pg, SETTLE_MAX).await;
             rights::sync().await;
-            let (raw, raw_rows) = raw_table.run(move |c| raw_delete(c, &id)).await?;
+            let (raw, raw_rows) = raw_erase(&mut raw_table, id).await?;
             erased.push(Erasure {
                 records,
                 receipt,
@@ -156,9 +174,11 @@ pub(super) async fn run(args: EraseArgs) -> anyhow::Result<ExitCode> {
     let load = built.stop().await?;
 
     report(
-        &args,
+        args,
         &Report {
-            layout: &layout,
+            layout,
+            raw_how: raw_table.describe(),
+            on: pg::on(pg).await,
             load: &load,
             raw_build: &raw_build,
             pipeline_db,
@@ -218,6 +238,14 @@ async fn export_status(built: &Built, id: &str) -> anyhow::Result<u16> {
     Ok(resp.status().as_u16())
 }
 
+/// The baseline's `DELETE` of `subject`'s rows, wherever the raw table is.
+async fn raw_erase(raw: &mut RawStore<'_>, subject: String) -> anyhow::Result<(Duration, usize)> {
+    match raw {
+        RawStore::Sqlite(t) => t.run(move |c| raw_delete(c, &subject)).await,
+        RawStore::Postgres(pg) => raw_pg::delete(pg, &subject).await,
+    }
+}
+
 /// The baseline: a plain indexed `DELETE` of one subject's rows, committed (autocommit) at
 /// `synchronous=FULL`.
 fn raw_delete(conn: &Connection, subject: &str) -> anyhow::Result<(Duration, usize)> {
@@ -230,6 +258,10 @@ fn raw_delete(conn: &Connection, subject: &str) -> anyhow::Result<(Duration, usi
 
 struct Report<'a> {
     layout: &'a Layout,
+    /// How the raw table is kept.
+    raw_how: &'static str,
+    /// `; on PostgreSQL …`, or nothing on SQLite.
+    on: String,
     load: &'a super::load::LoadResult,
     raw_build: &'a RawResult,
     pipeline_db: u64,
@@ -266,7 +298,7 @@ fn report(args: &EraseArgs, r: &Report<'_>) {
     let s = &r.load.summary;
     let (big, small) = (args.target_records, args.small_records);
     println!(
-        "privet bench erase — {} records of {} member subjects in {} households (one `{}` each, stream `{}`), over {} days, {} cores; load {} (erasures began at {}, ended at {})",
+        "privet bench erase — {} records of {} member subjects in {} households (one `{}` each, stream `{}`), over {} days, {} cores{}; load {} (erasures began at {}, ended at {})",
         thousands(r.layout.records()),
         thousands(r.layout.subjects() as u64),
         thousands(r.layout.households.len() as u64),
@@ -274,6 +306,7 @@ fn report(args: &EraseArgs, r: &Report<'_>) {
         rights::STREAM,
         args.store.days,
         std::thread::available_parallelism().map_or(0, usize::from),
+        r.on,
         r.loads[0],
         r.loads[1],
         r.loads[2],
@@ -305,7 +338,8 @@ fn report(args: &EraseArgs, r: &Report<'_>) {
         );
     }
     println!(
-        "raw       DELETE FROM events WHERE subject = ? — one row per event, index on (subject, ts), WAL, synchronous=FULL"
+        "raw       DELETE FROM events WHERE subject = ? — {}",
+        r.raw_how
     );
     for n in [big, small] {
         println!("          {:>7} rows:    {}", thousands(n), spread(&raw(n)));
@@ -382,6 +416,7 @@ mod tests {
                 days: 3,
                 data: None,
                 seed: 1,
+                database_url: None,
             },
         }
     }

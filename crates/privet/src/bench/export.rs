@@ -3,12 +3,17 @@
 //! the same run a raw `SELECT` of the same subject's rows from a one-row-per-event SQLite table
 //! holding the same events, each row serialised to JSON with serde_json. The client counts the
 //! records in the streamed export as it reads, holding one chunk at a time; the server's peak
-//! resident memory during the export shows whether it streams in constant memory.
+//! resident memory during the export shows whether it streams in constant memory. With
+//! `--database-url` both run on PostgreSQL: the server in the run's own schemas, the raw table
+//! on the same server.
 
 use super::ExportArgs;
-use super::ingest::{Workspace, db_bytes, exit_code, print_ratio, rate_target, verdict};
+use super::output::{exit_code, print_ratio, rate_target, verdict};
+use super::pg::{self, PgRun};
 use super::procfs::{Proc, RssSampler, mib};
-use super::rights::{self, Built, Layout, RawTable, median, median_f64};
+use super::raw_pg;
+use super::rights::{self, Built, Layout, RawStore, median, median_f64};
+use super::workspace::{Workspace, db_bytes};
 use crate::simulate::{human, thousands};
 use anyhow::{Context, bail, ensure};
 use rusqlite::Connection;
@@ -22,7 +27,7 @@ const TARGET_RATE: f64 = 300_000.0;
 /// …and at least the raw `SELECT`-to-JSON rate of the same run.
 const TARGET_RATIO: f64 = 1.0;
 /// The raw baseline writes its JSON out in chunks of this size, as the server does.
-const CHUNK: usize = 64 * 1024;
+pub(super) const CHUNK: usize = 64 * 1024;
 /// Longest wait for the server to finish background work before measuring.
 const SETTLE_MAX: Duration = Duration::from_secs(60);
 
@@ -125,10 +130,10 @@ impl ExportRun {
 }
 
 /// One raw `SELECT` to JSON.
-struct RawRun {
-    rows: u64,
-    bytes: u64,
-    elapsed: Duration,
+pub(super) struct RawRun {
+    pub(super) rows: u64,
+    pub(super) bytes: u64,
+    pub(super) elapsed: Duration,
 }
 
 impl RawRun {
@@ -150,6 +155,18 @@ fn layout(args: &ExportArgs) -> anyhow::Result<Layout> {
 
 pub(super) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let layout = layout(&args)?;
+    match args.store.database_url.clone() {
+        None => run_on(&args, &layout, None).await,
+        Some(url) => pg::with_run(&url, async |pg| run_on(&args, &layout, Some(pg)).await).await,
+    }
+}
+
+/// The run, on SQLite or on the run's PostgreSQL schemas.
+async fn run_on(
+    args: &ExportArgs,
+    layout: &Layout,
+    pg: Option<&PgRun>,
+) -> anyhow::Result<ExitCode> {
     let ws = Workspace::new(args.store.data.as_deref())?;
     let load_before = rights::load_average();
     eprintln!(
@@ -159,27 +176,33 @@ pub(super) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         thousands(layout.subjects() as u64),
         ws.root.display()
     );
-    let built = rights::build(&ws, &layout).await?;
-    let raw_build = rights::build_raw(&ws, &built.corpus).await?;
+    let built = rights::build(&ws, layout, pg).await?;
+    let (raw_build, mut raw_table) = rights::build_raw(&ws, &built.corpus, pg).await?;
     let server = Proc::Pid(built.server.pid());
     let subject = built.member(0, 0)?.to_owned();
-    let mut raw_table = RawTable::open(ws.raw_db()).await?;
     built.warm_up().await?;
     rights::sync().await;
-    rights::settle(server, SETTLE_MAX).await;
+    rights::settle_all(server, pg, SETTLE_MAX).await;
     let idle_rss = server.rss();
 
     let load_start = rights::load_average();
     let mut exports = Vec::with_capacity(args.repeat);
     let mut raws = Vec::with_capacity(args.repeat);
     for _ in 0..args.repeat {
-        rights::settle(server, SETTLE_MAX).await;
+        rights::settle_all(server, pg, SETTLE_MAX).await;
         exports.push(export_once(&built, &subject, server).await?);
-        let s = subject.clone();
-        raws.push(raw_table.run(move |c| raw_export(c, &s)).await?);
+        raws.push(raw_select(&mut raw_table, subject.clone()).await?);
     }
     let load_end = rights::load_average();
-    let pipeline_db = db_bytes(&ws.server_data().join("privet.db"));
+    let pipeline_db = match pg {
+        Some(pg) => pg.schema_bytes(&pg.data).await + pg.schema_bytes(&pg.keys).await,
+        None => db_bytes(&ws.server_data().join("privet.db")),
+    };
+    let on = pg::on(pg).await;
+    let raw_how = match raw_table {
+        RawStore::Postgres(_) => format!(" ({})", raw_table.describe()),
+        RawStore::Sqlite(_) => String::new(),
+    };
     let load = built.stop().await?;
 
     let s = &load.summary;
@@ -195,7 +218,7 @@ pub(super) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
             .join(", ")
     };
     println!(
-        "privet bench export — a member with {} records, among {} records of {} members in {} households (one `{}` each, stream `{}`), over {} days, {} cores; load {} (measuring began at {}, ended at {})",
+        "privet bench export — a member with {} records, among {} records of {} members in {} households (one `{}` each, stream `{}`), over {} days, {} cores{on}; load {} (measuring began at {}, ended at {})",
         thousands(args.records),
         thousands(layout.records()),
         thousands(layout.subjects() as u64),
@@ -238,7 +261,7 @@ pub(super) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         idle_rss.map_or_else(|| "unknown".to_owned(), mib)
     );
     println!(
-        "raw       SELECT subject, device, ts, payload FROM events WHERE subject = ? ORDER BY ts, one JSON object per row (serde_json): median {} rows/s ({} rows, {} of JSON, in {}); runs: {}",
+        "raw       SELECT subject, device, ts, payload FROM events WHERE subject = ? ORDER BY ts{raw_how}, one JSON object per row (serde_json): median {} rows/s ({} rows, {} of JSON, in {}); runs: {}",
         thousands(raw_rate.round() as u64),
         thousands(raws.first().map_or(0, |r| r.rows)),
         mib(raws.first().map_or(0, |r| r.bytes)),
@@ -310,12 +333,20 @@ async fn export_once(built: &Built, subject: &str, server: Proc) -> anyhow::Resu
 
 /// A row as the raw baseline writes it.
 #[derive(Serialize)]
-struct RawRecord<'a> {
-    subject: &'a str,
-    device: &'a str,
-    ts: i64,
+pub(super) struct RawRecord<'a> {
+    pub(super) subject: &'a str,
+    pub(super) device: &'a str,
+    pub(super) ts: i64,
     /// The event's JSON as stored (a string: a plain `SELECT` does not parse it).
-    payload: &'a str,
+    pub(super) payload: &'a str,
+}
+
+/// The baseline's `SELECT` to JSON of `subject`'s rows, wherever the raw table is.
+async fn raw_select(raw: &mut RawStore<'_>, subject: String) -> anyhow::Result<RawRun> {
+    match raw {
+        RawStore::Sqlite(t) => t.run(move |c| raw_export(c, &subject)).await,
+        RawStore::Postgres(pg) => raw_pg::export(pg, &subject).await,
+    }
 }
 
 /// The baseline: the subject's rows by the (subject, ts) index, each serialised to a JSON

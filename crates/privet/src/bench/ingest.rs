@@ -2,20 +2,22 @@
 //! directory, a fleet set up over HTTP with every consent granted, N pre-generated events
 //! posted in batches from concurrent clients, each 200 durable — and (b) the raw baseline on
 //! the same events; then both rates, their ratio and the server's peak memory against
-//! issue 3's targets.
+//! issue 3's targets. With `--database-url` the server runs on PostgreSQL in the run's own
+//! schemas and the baseline is a binary COPY into the same server (`bench/raw_pg.rs`).
 
 use super::IngestArgs;
 use super::corpus::Corpus;
 use super::load::{self, LoadResult};
+use super::output::{bar, exit_code, print_ratio, rate_target, verdict};
+use super::pg::{self, PgRun};
 use super::procfs::{Proc, mib};
 use super::raw::{self, RawResult};
-use super::server::ServerProcess;
+use super::raw_pg;
+use super::server::{Backend, ServerProcess};
+use super::workspace::{Workspace, db_bytes};
 use crate::simulate::manifests;
 use crate::simulate::{AdminApi, FleetPlan, provision, thousands};
 use anyhow::{Context, ensure};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,79 +31,10 @@ const TARGET_RATIO: f64 = 2.0;
 const TARGET_CPU_US: f64 = 5.0;
 /// …with the server's resident memory at most this.
 const TARGET_RSS: u64 = 300 * 1024 * 1024;
-
-pub(super) fn bar(len: u64, what: &str) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    let template = format!(
-        "{what:>10} [{{elapsed_precise}}] {{bar:30}} {{pos}}/{{len}} ({{per_sec}}, eta {{eta}})"
-    );
-    if let Ok(style) = ProgressStyle::with_template(&template) {
-        bar.set_style(style);
-    }
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
-}
-
-/// Where the run's files go, removed afterwards when temporary.
-pub(super) struct Workspace {
-    pub(super) root: PathBuf,
-    _temp: Option<tempfile::TempDir>,
-}
-
-impl Workspace {
-    pub(super) fn new(data: Option<&Path>) -> anyhow::Result<Workspace> {
-        let (root, temp) = match data {
-            Some(d) => {
-                std::fs::create_dir_all(d)
-                    .with_context(|| format!("cannot create {}", d.display()))?;
-                (d.to_owned(), None)
-            }
-            None => {
-                let t = tempfile::Builder::new()
-                    .prefix("privet-bench-")
-                    .tempdir()
-                    .context("cannot create a temporary directory")?;
-                (t.path().to_owned(), Some(t))
-            }
-        };
-        let ws = Workspace { root, _temp: temp };
-        for p in [ws.server_data(), ws.raw_db()] {
-            ensure!(
-                !p.exists(),
-                "{} already exists; use a fresh --data DIR",
-                p.display()
-            );
-        }
-        Ok(ws)
-    }
-
-    pub(super) fn server_data(&self) -> PathBuf {
-        self.root.join("pipeline")
-    }
-
-    pub(super) fn raw_db(&self) -> PathBuf {
-        self.root.join("raw.db")
-    }
-
-    pub(super) fn manifests(&self) -> PathBuf {
-        self.root.join("manifests")
-    }
-}
-
-/// Size of a SQLite database with its WAL.
-pub(super) fn db_bytes(path: &Path) -> u64 {
-    ["", "-wal"]
-        .iter()
-        .filter_map(|suffix| {
-            let mut p = path.as_os_str().to_owned();
-            p.push(suffix);
-            std::fs::metadata(p).ok().map(|m| m.len())
-        })
-        .sum()
-}
+/// On PostgreSQL (2-core machine with the database on it): this many events per second…
+const PG_TARGET_RATE: f64 = 60_000.0;
+/// …and at least the binary COPY of one row per event into the same server, in the same run.
+const PG_TARGET_RATIO: f64 = 1.0;
 
 /// What the pipeline half measured.
 struct Pipeline {
@@ -113,6 +46,17 @@ struct Pipeline {
     households: usize,
     server_cpu: Option<Duration>,
     client_cpu: Option<Duration>,
+    /// CPU time of the local PostgreSQL server's processes meanwhile (PostgreSQL only).
+    db_cpu: Option<Duration>,
+}
+
+/// The PostgreSQL server a run used, for the report.
+struct PgInfo {
+    version: String,
+    synchronous_commit: String,
+    /// CPU time of the local PostgreSQL server's processes during the raw COPY, and of the
+    /// bench (its client).
+    raw_cpu: (Option<Duration>, Option<Duration>),
 }
 
 /// CPU time used between two readings.
@@ -125,6 +69,14 @@ pub(super) async fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     ensure!(args.batch > 0, "--batch must be at least 1");
     ensure!(args.clients > 0, "--clients must be at least 1");
     ensure!(args.devices > 0, "--devices must be at least 1");
+    match args.database_url.clone() {
+        None => run_on(&args, None).await,
+        Some(url) => pg::with_run(&url, async |pg| run_on(&args, Some(pg)).await).await,
+    }
+}
+
+/// The run, on SQLite or on the run's PostgreSQL schemas.
+async fn run_on(args: &IngestArgs, pg: Option<&PgRun>) -> anyhow::Result<ExitCode> {
     let ws = Workspace::new(args.data.as_deref())?;
     let sources = manifests::sources(args.manifests.as_deref())?;
     let products = manifests::parse(&sources)?;
@@ -140,20 +92,43 @@ pub(super) async fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         ws.root.display()
     );
 
-    let (pipeline, corpus) = pipeline(&args, &ws, &products).await?;
+    let (pipeline, corpus) = pipeline(args, &ws, &products, pg).await?;
     // Let the pipeline's writes reach the disk before the baseline starts, so neither half
     // pays for the other's writeback.
+    if let Some(pg) = pg {
+        pg.checkpoint().await;
+    }
     let _ = tokio::task::spawn_blocking(|| std::process::Command::new("sync").status()).await;
 
     let raw_bar = bar(corpus.events(), "raw");
-    let raw = {
-        let (path, corpus, batch, bar) =
-            (ws.raw_db(), corpus.clone(), args.raw_batch, raw_bar.clone());
-        tokio::task::spawn_blocking(move || raw::run(&path, &corpus, batch, &bar)).await??
+    let mut raw_cpu = (None, None);
+    let raw = match pg {
+        None => {
+            let (path, corpus, batch, bar) =
+                (ws.raw_db(), corpus.clone(), args.raw_batch, raw_bar.clone());
+            tokio::task::spawn_blocking(move || raw::run(&path, &corpus, batch, &bar)).await??
+        }
+        Some(pg) => {
+            let before = (db_cpu(), Proc::SelfProcess.cpu());
+            let raw = raw_pg::load(pg, &corpus, args.raw_batch, &raw_bar).await?;
+            raw_cpu = (
+                cpu_between(before.0, db_cpu()),
+                cpu_between(before.1, Proc::SelfProcess.cpu()),
+            );
+            raw
+        }
     };
     raw_bar.finish_and_clear();
 
-    report(&args, &corpus, &pipeline, &raw);
+    let info = match pg {
+        Some(pg) => Some(PgInfo {
+            version: pg.version().await,
+            synchronous_commit: pg.setting("synchronous_commit").await,
+            raw_cpu,
+        }),
+        None => None,
+    };
+    report(args, &corpus, &pipeline, &raw, info.as_ref());
     Ok(exit_code(pipeline.load.summary.errors() == 0))
 }
 
@@ -162,10 +137,12 @@ async fn pipeline(
     args: &IngestArgs,
     ws: &Workspace,
     products: &[Arc<privet_manifest::Manifest>],
+    pg: Option<&PgRun>,
 ) -> anyhow::Result<(Pipeline, Arc<Corpus>)> {
     let data = ws.server_data();
+    let backend = pg.map_or_else(|| Backend::Sqlite(data.clone()), PgRun::backend);
     let (key, server) =
-        ServerProcess::start_with_admin_key(data.clone(), ws.manifests(), args.batch).await?;
+        ServerProcess::start_with_admin_key(backend, ws.manifests(), args.batch).await?;
     let url = server.url();
     let proc = Proc::Pid(server.pid());
     let api = AdminApi::new(&url, key)?;
@@ -197,8 +174,9 @@ async fn pipeline(
     let corpus = Arc::new(corpus);
 
     let idle_rss = proc.rss();
-    let written_before = proc.written();
+    let written_before = written(proc, pg).await;
     let (server_cpu_before, client_cpu_before) = (proc.cpu(), Proc::SelfProcess.cpu());
+    let db_cpu_before = pg.and_then(|_| db_cpu());
     let load_bar = bar(corpus.events(), "pipeline");
     let load = load::run(&url, corpus.clone(), args.clients, proc, &load_bar)
         .await
@@ -206,12 +184,16 @@ async fn pipeline(
     load_bar.finish_and_clear();
     let server_cpu = cpu_between(server_cpu_before, proc.cpu());
     let client_cpu = cpu_between(client_cpu_before, Proc::SelfProcess.cpu());
-    let written = match (written_before, proc.written()) {
+    let db_cpu = cpu_between(db_cpu_before, db_cpu());
+    let written = match (written_before, written(proc, pg).await) {
         (Some(a), Some(b)) => Some(b.saturating_sub(a)),
         _ => None,
     };
     let peak_rss = proc.peak_rss().unwrap_or(0).max(load.sampled_peak_rss);
-    let db_bytes = db_bytes(&data.join("privet.db"));
+    let db_bytes = match pg {
+        Some(pg) => pg.schema_bytes(&pg.data).await + pg.schema_bytes(&pg.keys).await,
+        None => db_bytes(&data.join("privet.db")),
+    };
     if load.summary.errors() > 0 {
         eprintln!("server log (last lines):\n{}", server.recent_log());
     }
@@ -226,9 +208,24 @@ async fn pipeline(
             households,
             server_cpu,
             client_cpu,
+            db_cpu,
         },
         corpus,
     ))
+}
+
+/// CPU time of the local PostgreSQL server's processes (`postgres`), if this machine runs it.
+fn db_cpu() -> Option<Duration> {
+    super::procfs::cpu_of_command("postgres")
+}
+
+/// Bytes written so far by the server process; on PostgreSQL, the database server's WAL
+/// position (the server under test writes nothing itself).
+async fn written(proc: Proc, pg: Option<&PgRun>) -> Option<u64> {
+    match pg {
+        Some(pg) => pg.wal_position().await,
+        None => proc.written(),
+    }
 }
 
 fn per_event(bytes: Option<u64>, events: u64) -> String {
@@ -242,47 +239,23 @@ fn per_event(bytes: Option<u64>, events: u64) -> String {
     }
 }
 
-pub(super) fn verdict(ok: bool) -> &'static str {
-    if ok { "met" } else { "MISSED" }
-}
-
-/// A throughput target and whether `rate` met it: `≥ 100,000 events/s: met`.
-pub(super) fn rate_target(rate: f64, target: f64, unit: &str) -> String {
-    format!(
-        "≥ {} {unit}/s: {}",
-        thousands(target as u64),
-        verdict(rate >= target)
-    )
-}
-
-/// Prints the line a bench's result is read from: `ratio`, at column 0, then `what = value`.
-/// Every bench prints exactly one, so scripts and `tests/bench_cli.rs` find it alike.
-pub(super) fn print_ratio(what: &str, ratio: f64, decimals: usize) {
-    println!("ratio     {what} = {ratio:.decimals$}");
-}
-
-/// A bench exits 1 when its checks fail (a missed target is not a failure).
-pub(super) fn exit_code(ok: bool) -> ExitCode {
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
-}
-
-fn report(args: &IngestArgs, corpus: &Corpus, p: &Pipeline, raw: &RawResult) {
+fn report(args: &IngestArgs, corpus: &Corpus, p: &Pipeline, raw: &RawResult, pg: Option<&PgInfo>) {
     let s = &p.load.summary;
     let n = corpus.events();
     let pipeline_rate = p.load.rate();
     let raw_rate = raw.rate();
     let ratio = pipeline_rate / raw_rate.max(1e-9);
     println!(
-        "privet bench ingest — {} events (mean {:.0} B of JSON) from {} devices in {} households, {} cores",
+        "privet bench ingest — {} events (mean {:.0} B of JSON) from {} devices in {} households, {} cores{}",
         thousands(n),
         corpus.mean_event_bytes(),
         corpus.device_ids.len(),
         p.households,
         std::thread::available_parallelism().map_or(0, usize::from),
+        pg.map_or_else(String::new, |pg| format!(
+            "; on {} (synchronous_commit={})",
+            pg.version, pg.synchronous_commit
+        )),
     );
     println!(
         "pipeline  {} events in {:.2} s = {} events/s — HTTP, batches of {}, {} clients, every 200 durable",
@@ -300,8 +273,12 @@ fn report(args: &IngestArgs, corpus: &Corpus, p: &Pipeline, raw: &RawResult) {
         thousands(s.errors())
     );
     println!("          request latency {}", s.latencies);
+    let (wal, tables) = match pg {
+        Some(_) => ("WAL ", "schemas"),
+        None => ("", "database"),
+    };
     println!(
-        "          server peak RSS {} (idle before the load {}); {}; database {}",
+        "          server peak RSS {} (idle before the load {}); {wal}{}; {tables} {}",
         mib(p.peak_rss),
         p.idle_rss.map_or_else(|| "unknown".to_owned(), mib),
         per_event(p.written, n),
@@ -309,38 +286,75 @@ fn report(args: &IngestArgs, corpus: &Corpus, p: &Pipeline, raw: &RawResult) {
     );
     if let (Some(server), Some(client)) = (p.server_cpu, p.client_cpu) {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let db = p.db_cpu.map_or_else(String::new, |db| {
+            format!(
+                ", local PostgreSQL {:.2} s ({:.1} µs/event)",
+                db.as_secs_f64(),
+                db.as_secs_f64() * 1e6 / n.max(1) as f64
+            )
+        });
         println!(
-            "          CPU: server {:.2} s ({:.1} µs/event), bench clients {:.2} s, of {:.2} s on {cores} cores",
+            "          CPU: server {:.2} s ({:.1} µs/event){db}, bench clients {:.2} s, of {:.2} s on {cores} cores",
             server.as_secs_f64(),
             server.as_secs_f64() * 1e6 / n.max(1) as f64,
             client.as_secs_f64(),
             s.elapsed.as_secs_f64() * cores as f64,
         );
     }
+    let how = match pg {
+        Some(pg) => format!(
+            "binary COPY into the same server, one row per event, index on (subject, ts), {} rows a COPY, each committed (synchronous_commit={})",
+            args.raw_batch, pg.synchronous_commit
+        ),
+        None => format!(
+            "one row per event, index on (subject, ts), {} rows a transaction, WAL, synchronous=FULL",
+            args.raw_batch
+        ),
+    };
     println!(
-        "raw       {} rows in {:.2} s = {} rows/s — one row per event, index on (subject, ts), {} rows a transaction, WAL, synchronous=FULL",
+        "raw       {} rows in {:.2} s = {} rows/s — {how}",
         thousands(raw.rows),
         raw.elapsed.as_secs_f64(),
         thousands(raw_rate.round() as u64),
-        args.raw_batch
     );
+    let tables = if pg.is_some() { "table" } else { "database" };
     println!(
-        "          {}; database {}",
+        "          {wal}{}; {tables} {}",
         per_event(raw.written, raw.rows),
         mib(raw.file_bytes)
     );
+    if let Some((Some(db), Some(bench))) = pg.map(|pg| pg.raw_cpu) {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        println!(
+            "          CPU: local PostgreSQL {:.2} s ({:.1} µs/row), bench (the COPY client) {:.2} s, of {:.2} s on {cores} cores",
+            db.as_secs_f64(),
+            db.as_secs_f64() * 1e6 / raw.rows.max(1) as f64,
+            bench.as_secs_f64(),
+            raw.elapsed.as_secs_f64() * cores as f64,
+        );
+    }
     print_ratio("pipeline / raw", ratio, 2);
     let cpu_us = p
         .server_cpu
         .map(|c| c.as_secs_f64() * 1e6 / n.max(1) as f64);
-    println!(
-        "targets   {}; ≥ {TARGET_RATIO}× raw: {}; ≤ {TARGET_CPU_US} µs server CPU per event: {}; server RSS ≤ {}: {}",
-        rate_target(pipeline_rate, TARGET_RATE, "events"),
-        verdict(ratio >= TARGET_RATIO),
-        cpu_us.map_or("unknown", |us| verdict(us <= TARGET_CPU_US)),
-        mib(TARGET_RSS),
-        verdict(p.peak_rss <= TARGET_RSS)
-    );
+    if pg.is_some() {
+        println!(
+            "targets   {}; ≥ {PG_TARGET_RATIO:.1}× raw COPY: {}; server RSS ≤ {}: {}",
+            rate_target(pipeline_rate, PG_TARGET_RATE, "events"),
+            verdict(ratio >= PG_TARGET_RATIO),
+            mib(TARGET_RSS),
+            verdict(p.peak_rss <= TARGET_RSS)
+        );
+    } else {
+        println!(
+            "targets   {}; ≥ {TARGET_RATIO}× raw: {}; ≤ {TARGET_CPU_US} µs server CPU per event: {}; server RSS ≤ {}: {}",
+            rate_target(pipeline_rate, TARGET_RATE, "events"),
+            verdict(ratio >= TARGET_RATIO),
+            cpu_us.map_or("unknown", |us| verdict(us <= TARGET_CPU_US)),
+            mib(TARGET_RSS),
+            verdict(p.peak_rss <= TARGET_RSS)
+        );
+    }
     if s.accepted != s.sent {
         println!(
             "note      {} events had nothing the policy kept",

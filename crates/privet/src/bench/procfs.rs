@@ -111,6 +111,38 @@ fn cpu_of_stat(stat: &str) -> Option<Duration> {
     ))
 }
 
+/// CPU time used so far by every process whose command name is `command` (the local
+/// PostgreSQL server's processes: `postgres`); `None` when there is none to see. Processes that
+/// ended in between take their time with them.
+pub(crate) fn cpu_of_command(command: &str) -> Option<Duration> {
+    let mut total = Duration::ZERO;
+    let mut seen = false;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = entry.file_name();
+        if !name
+            .to_str()
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        if comm_of_stat(&stat) == Some(command)
+            && let Some(cpu) = cpu_of_stat(&stat)
+        {
+            total += cpu;
+            seen = true;
+        }
+    }
+    seen.then_some(total)
+}
+
+/// The command name of a `/proc/<pid>/stat` line (field 2, in parentheses).
+fn comm_of_stat(stat: &str) -> Option<&str> {
+    stat.get(stat.find('(')? + 1..stat.rfind(')')?)
+}
+
 /// The first number after `key:` on its line.
 fn field(text: &str, key: &str) -> Option<u64> {
     text.lines()
@@ -149,6 +181,7 @@ mod tests {
     fn cpu_time_is_utime_plus_stime_counted_from_the_last_parenthesis() {
         let stat = "4926 (a (b) c) R 4923 4923 19334 0 -1 4194304 99 0 0 0 250 30 0 0 20 0 1 0";
         assert_eq!(cpu_of_stat(stat), Some(Duration::from_millis(2_800)));
+        assert_eq!(comm_of_stat(stat), Some("a (b) c"));
         assert_eq!(cpu_of_stat("1 (x) R 1 2"), None);
     }
 

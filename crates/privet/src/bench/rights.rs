@@ -11,14 +11,20 @@
 //! a request, and the requests of all households in the order of their first event, as a
 //! fleet sending in real time would. The raw table receives the rows in time order too, so a
 //! subject's rows are spread over it as they are in a real one-row-per-event table.
+//!
+//! With `--database-url` the server runs on PostgreSQL in the run's own schemas and the raw
+//! table is a PostgreSQL table on the same server (`bench/raw_pg.rs`).
 
 use super::StoreArgs;
 use super::corpus::Corpus;
-use super::ingest::{Workspace, bar};
 use super::load::{self, LoadResult};
+use super::output::bar;
+use super::pg::PgRun;
 use super::procfs::Proc;
 use super::raw::{self, RawResult};
-use super::server::ServerProcess;
+use super::raw_pg;
+use super::server::{Backend, ServerProcess};
+use super::workspace::Workspace;
 use crate::simulate::{AdminApi, EventGen, http_client, manifests, thousands};
 use anyhow::{Context, bail, ensure};
 use futures::{StreamExt, TryStreamExt};
@@ -131,8 +137,13 @@ impl Built {
     }
 }
 
-/// Starts the server on the workspace and fills it with `layout`'s records over HTTP.
-pub(super) async fn build(ws: &Workspace, layout: &Layout) -> anyhow::Result<Built> {
+/// Starts the server on the workspace (on `pg`'s schemas when given) and fills it with
+/// `layout`'s records over HTTP.
+pub(super) async fn build(
+    ws: &Workspace,
+    layout: &Layout,
+    pg: Option<&PgRun>,
+) -> anyhow::Result<Built> {
     ensure!(layout.batch > 0, "--batch must be at least 1");
     ensure!(layout.clients > 0, "--clients must be at least 1");
     ensure!(layout.days > 0, "--days must be at least 1");
@@ -147,8 +158,9 @@ pub(super) async fn build(ws: &Workspace, layout: &Layout) -> anyhow::Result<Bui
     for (name, text) in &sources {
         std::fs::write(ws.manifests().join(name), text)?;
     }
+    let backend = pg.map_or_else(|| Backend::Sqlite(ws.server_data()), PgRun::backend);
     let (key, server) =
-        ServerProcess::start_with_admin_key(ws.server_data(), ws.manifests(), layout.batch).await?;
+        ServerProcess::start_with_admin_key(backend, ws.manifests(), layout.batch).await?;
     let url = server.url();
     let api = AdminApi::new(&url, key.clone())?;
     let sizes: Vec<usize> = layout.households.iter().map(Vec::len).collect();
@@ -333,15 +345,51 @@ fn generate(
     Ok(())
 }
 
-/// Fills the raw table (`ws.raw_db()`) with the corpus, one row per event, in time order.
-pub(super) async fn build_raw(ws: &Workspace, corpus: &Arc<Corpus>) -> anyhow::Result<RawResult> {
+/// Fills the raw table (`ws.raw_db()`, or the run's PostgreSQL schema) with the corpus, one
+/// row per event, in time order; returns what that took and the table, open.
+pub(super) async fn build_raw<'a>(
+    ws: &Workspace,
+    corpus: &Arc<Corpus>,
+    pg: Option<&'a PgRun>,
+) -> anyhow::Result<(RawResult, RawStore<'a>)> {
     let raw_bar = bar(corpus.events(), "raw");
-    let raw = {
-        let (path, corpus, bar) = (ws.raw_db(), corpus.clone(), raw_bar.clone());
-        tokio::task::spawn_blocking(move || raw::run(&path, &corpus, RAW_BATCH, &bar)).await??
+    let built = match pg {
+        None => {
+            let (path, corpus, bar) = (ws.raw_db(), corpus.clone(), raw_bar.clone());
+            let raw =
+                tokio::task::spawn_blocking(move || raw::run(&path, &corpus, RAW_BATCH, &bar))
+                    .await??;
+            (raw, RawStore::Sqlite(RawTable::open(ws.raw_db()).await?))
+        }
+        Some(pg) => (
+            raw_pg::load(pg, corpus, RAW_BATCH, &raw_bar).await?,
+            RawStore::Postgres(pg),
+        ),
     };
     raw_bar.finish_and_clear();
-    Ok(raw)
+    Ok(built)
+}
+
+/// Where the raw table is.
+pub(super) enum RawStore<'a> {
+    /// The workspace's SQLite file.
+    Sqlite(RawTable),
+    /// The run's PostgreSQL schema.
+    Postgres(&'a PgRun),
+}
+
+impl RawStore<'_> {
+    /// How the raw table is kept, for the report.
+    pub(super) fn describe(&self) -> &'static str {
+        match self {
+            RawStore::Sqlite(_) => {
+                "one row per event, index on (subject, ts), WAL, synchronous=FULL"
+            }
+            RawStore::Postgres(_) => {
+                "PostgreSQL, the same server, one row per event, index on (subject, ts)"
+            }
+        }
+    }
 }
 
 /// The raw table's database, open at the baseline's durability (WAL, `synchronous=FULL`).
@@ -383,6 +431,17 @@ impl RawTable {
 /// Flushes dirty pages to disk, so a timed step does not pay for an earlier one's writeback.
 pub(super) async fn sync() {
     let _ = tokio::task::spawn_blocking(|| std::process::Command::new("sync").status()).await;
+}
+
+/// [`settle`], after (on PostgreSQL) the server's background jobs are done: its work there is
+/// the database's, not its own CPU time.
+pub(super) async fn settle_all(server: Proc, pg: Option<&PgRun>, max: Duration) -> Duration {
+    let started = Instant::now();
+    if let Some(pg) = pg {
+        pg.settle_jobs(max).await;
+    }
+    settle(server, max.saturating_sub(started.elapsed())).await;
+    started.elapsed()
 }
 
 /// Waits until the server has been idle (no CPU time, no writes) for 200 ms, or `max`
@@ -459,6 +518,7 @@ mod tests {
             days: 1,
             data: None,
             seed: 0,
+            database_url: None,
         };
         let l = Layout::new(10, &store, |i| i as u64);
         assert_eq!(l.households.len(), 3);

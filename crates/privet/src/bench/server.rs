@@ -1,5 +1,6 @@
-//! The server under test as a child process (`privet serve` of this same binary), so its
-//! memory is measured alone, apart from the bench's own client buffers.
+//! The server under test as a child process (`privet serve` of this same binary, or on
+//! PostgreSQL the hidden `privet bench pg-server`), so its memory is measured alone, apart from
+//! the bench's own client buffers.
 
 use anyhow::{Context, bail};
 use std::collections::VecDeque;
@@ -13,6 +14,23 @@ use std::time::{Duration, Instant};
 
 /// Lines of the server's stderr kept to explain a failure.
 const LOG_LINES: usize = 20;
+
+/// Where the server under test keeps its data.
+#[derive(Clone)]
+pub(crate) enum Backend {
+    /// A fresh data directory (the embedded SQLite store).
+    Sqlite(PathBuf),
+    /// Fresh schemas of a PostgreSQL database (see `bench/pg.rs`).
+    Postgres {
+        url: String,
+        schema: String,
+        keyring_schema: String,
+    },
+}
+
+/// The environment variable the database URL reaches the PostgreSQL server child in (not its
+/// command line, where `ps` would show a password).
+pub(crate) const PG_URL_ENV: &str = "PRIVET_BENCH_DATABASE_URL";
 
 /// A running `privet serve` child; killed when dropped if not stopped before.
 pub(crate) struct ServerProcess {
@@ -48,31 +66,56 @@ pub(crate) fn create_admin_key(data: &Path) -> anyhow::Result<String> {
 }
 
 impl ServerProcess {
-    /// Creates an admin key on `data`, then starts the server there (see [`Self::spawn`]);
-    /// both on a blocking thread. Returns the key and the running server.
+    /// Creates an admin key, then starts the server (see [`Self::spawn`]); both on a blocking
+    /// thread. On PostgreSQL the server child creates the key itself (it alone holds the
+    /// master key) and prints it first. Returns the key and the running server.
     pub(crate) async fn start_with_admin_key(
-        data: PathBuf,
+        backend: Backend,
         manifests: PathBuf,
         max_batch: usize,
     ) -> anyhow::Result<(String, ServerProcess)> {
-        let key = {
-            let data = data.clone();
-            tokio::task::spawn_blocking(move || create_admin_key(&data)).await??
-        };
-        let server =
-            tokio::task::spawn_blocking(move || ServerProcess::spawn(&data, &manifests, max_batch))
-                .await??;
-        Ok((key, server))
+        tokio::task::spawn_blocking(move || {
+            let key = match &backend {
+                Backend::Sqlite(data) => Some(create_admin_key(data)?),
+                Backend::Postgres { .. } => None,
+            };
+            let (server, printed) = ServerProcess::spawn(&backend, &manifests, max_batch)?;
+            let key = key.or(printed).context("the server printed no admin key")?;
+            Ok((key, server))
+        })
+        .await?
     }
 
-    /// Starts `privet serve` on `data` and `manifests` on a free loopback port, with the
-    /// per-device rate limit raised out of the way, and waits until it listens.
-    pub(crate) fn spawn(data: &Path, manifests: &Path, max_batch: usize) -> anyhow::Result<Self> {
+    /// Starts the server on `backend` with `manifests` on a free loopback port, with the
+    /// per-device rate limit raised out of the way, and waits until it listens; returns it
+    /// with the first line it printed on stdout (the admin key, on PostgreSQL).
+    pub(crate) fn spawn(
+        backend: &Backend,
+        manifests: &Path,
+        max_batch: usize,
+    ) -> anyhow::Result<(Self, Option<String>)> {
         let exe = std::env::current_exe().context("cannot find the privet binary")?;
-        let mut child = Command::new(exe)
-            .arg("serve")
-            .arg("--data")
-            .arg(data)
+        let mut cmd = Command::new(exe);
+        match backend {
+            Backend::Sqlite(data) => {
+                cmd.arg("serve")
+                    .arg("--data")
+                    .arg(data)
+                    .stdout(Stdio::null());
+            }
+            Backend::Postgres {
+                url,
+                schema,
+                keyring_schema,
+            } => {
+                cmd.args(["bench", "pg-server", "--schema", schema])
+                    .args(["--keyring-schema", keyring_schema])
+                    .env(PG_URL_ENV, url)
+                    .env_remove("PRIVET_MASTER_KEY")
+                    .stdout(Stdio::piped());
+            }
+        }
+        let mut child = cmd
             .arg("--manifests")
             .arg(manifests)
             .args(["--listen", "127.0.0.1:0"])
@@ -85,10 +128,19 @@ impl ServerProcess {
             .env_remove("PRIVET_MQTT")
             .env_remove("PRIVET_LISTEN")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .context("cannot start `privet serve`")?;
+            .context("cannot start the server under test")?;
+        let printed = child.stdout.take().map(|stdout| {
+            let (tx, rx) = mpsc::channel();
+            // Reads the first line, then drains the rest so the child never blocks on it.
+            std::thread::spawn(move || {
+                let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+                let _ = tx.send(lines.next());
+                lines.for_each(drop);
+            });
+            rx
+        });
         let log = Arc::new(Mutex::new(VecDeque::new()));
         let (tx, rx) = mpsc::channel();
         if let Some(stderr) = child.stderr.take() {
@@ -121,11 +173,13 @@ impl ServerProcess {
         match rx.recv_timeout(Duration::from_secs(60)) {
             Ok(addr) => server.addr = addr,
             Err(_) => bail!(
-                "`privet serve` did not start listening:\n{}",
+                "the server under test did not start listening:\n{}",
                 server.recent_log()
             ),
         }
-        Ok(server)
+        // Printed before it listens, so it is there by now.
+        let printed = printed.and_then(|rx| rx.recv_timeout(Duration::from_secs(5)).ok().flatten());
+        Ok((server, printed))
     }
 
     /// The server's process id.

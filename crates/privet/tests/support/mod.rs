@@ -69,9 +69,98 @@ impl Key {
     }
 }
 
+/// A PostgreSQL database made for one test, dropped at its end.
+pub struct PgDatabase {
+    /// Its URL.
+    pub url: String,
+    /// The server's URL it was made through.
+    admin_url: String,
+    /// Its name.
+    name: String,
+}
+
+impl PgDatabase {
+    /// A fresh database on `PRIVET_TEST_DATABASE_URL`'s server; `None` (after saying so) when
+    /// the variable is unset, unless `PRIVET_REQUIRE_TOOLS=1` makes that a failure.
+    pub fn create() -> Option<PgDatabase> {
+        let Some(admin_url) = std::env::var("PRIVET_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        else {
+            assert!(
+                std::env::var("PRIVET_REQUIRE_TOOLS").as_deref() != Ok("1"),
+                "PRIVET_TEST_DATABASE_URL is required (PRIVET_REQUIRE_TOOLS=1)"
+            );
+            eprintln!("skipped: PRIVET_TEST_DATABASE_URL is not set");
+            return None;
+        };
+        static N: AtomicU64 = AtomicU64::new(0);
+        let name = format!(
+            "privet_e2e_{}_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed),
+            fastrand_suffix()
+        );
+        psql(&admin_url, &format!("CREATE DATABASE {name}"));
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(b, _)| b);
+        Some(PgDatabase {
+            url: format!("{base}/{name}"),
+            admin_url,
+            name,
+        })
+    }
+
+    /// Runs one SQL statement in this database; its output, unaligned, tuples only.
+    pub fn sql(&self, statement: &str) -> String {
+        psql(&self.url, statement)
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([&self.admin_url, "-qAtc"])
+            .arg(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .output();
+    }
+}
+
+/// A few random letters, so databases of test runs on one server never meet.
+fn fastrand_suffix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{nanos:08x}")
+}
+
+/// `psql URL -qAtc STATEMENT`; panics with psql's message unless it succeeds.
+pub fn psql(url: &str, statement: &str) -> String {
+    let out = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-qAtc", statement])
+        .output()
+        .expect("run psql");
+    assert!(
+        out.status.success(),
+        "psql failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// A data directory and a manifests directory in one temporary root.
 pub struct Instance {
     root: TempDir,
+    /// The PostgreSQL database instead of the data directory, when made with
+    /// [`Instance::postgres`].
+    pub pg: Option<PgDatabase>,
+    /// The master key given to every command of a PostgreSQL instance.
+    master_key: String,
     /// `--data`.
     pub data: PathBuf,
     /// `--manifests`.
@@ -107,9 +196,46 @@ impl Instance {
         }
         Instance {
             root,
+            pg: None,
+            master_key: String::new(),
             data,
             manifests,
             test_now: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Like [`Instance::new`], on a fresh PostgreSQL database (every server and command gets
+    /// `--database-url` and the same master key); `None` when there is no database to test on.
+    pub fn postgres() -> Option<Instance> {
+        let pg = PgDatabase::create()?;
+        let mut inst = Instance::new();
+        let out = Command::new("openssl")
+            .args(["rand", "-base64", "32"])
+            .output()
+            .expect("run openssl");
+        inst.master_key = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        assert_eq!(inst.master_key.len(), 44, "a master key from openssl");
+        inst.pg = Some(pg);
+        Some(inst)
+    }
+
+    /// The flags naming this instance's backend.
+    pub fn backend_args(&self) -> Vec<String> {
+        match &self.pg {
+            Some(pg) => vec!["--database-url".to_owned(), pg.url.clone()],
+            None => vec![
+                "--data".to_owned(),
+                self.data.to_str().expect("utf-8 path").to_owned(),
+            ],
+        }
+    }
+
+    /// Sets the master key on `cmd` for PostgreSQL, or makes sure none is inherited.
+    fn with_master_key<'c>(&self, cmd: &'c mut Command) -> &'c mut Command {
+        if self.pg.is_some() {
+            cmd.env("PRIVET_MASTER_KEY", &self.master_key)
+        } else {
+            cmd.env_remove("PRIVET_MASTER_KEY")
         }
     }
 
@@ -134,9 +260,9 @@ impl Instance {
 
     /// Runs `privet ARGS…` to completion.
     pub fn privet(&self, args: &[&str]) -> Output {
-        self.with_clock(&mut Command::new(PRIVET))
+        let mut cmd = Command::new(PRIVET);
+        self.with_master_key(self.with_clock(&mut cmd))
             .args(args)
-            .env_remove("PRIVET_MASTER_KEY")
             .env_remove("PRIVET_DATA")
             .env_remove("PRIVET_DATABASE_URL")
             .stdin(Stdio::null())
@@ -147,8 +273,8 @@ impl Instance {
     /// `privet key create --data DIR --role ROLE [--purpose P]…`; panics unless it succeeds
     /// and prints exactly one line.
     pub fn key(&self, role: &str, purposes: &[&str]) -> Key {
-        let data = self.data.to_str().expect("utf-8 path");
-        let mut args = vec!["key", "create", "--data", data, "--role", role];
+        let backend = self.backend_args();
+        let mut args = vec!["key", "create", &backend[0], &backend[1], "--role", role];
         for p in purposes {
             args.extend(["--purpose", p]);
         }
@@ -196,12 +322,8 @@ impl Instance {
 
     /// `privet audit verify --data DIR`: (exit code, stdout + stderr).
     pub fn audit_verify(&self) -> (i32, String) {
-        let out = self.privet(&[
-            "audit",
-            "verify",
-            "--data",
-            self.data.to_str().expect("utf-8"),
-        ]);
+        let backend = self.backend_args();
+        let out = self.privet(&["audit", "verify", &backend[0], &backend[1]]);
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -235,17 +357,23 @@ impl Instance {
         let log = self.root().join(format!("serve-{n}-{attempt}.log"));
         let log_file = std::fs::File::create(&log).expect("log file");
         let addr = format!("127.0.0.1:{port}");
+        let mut cmd = Command::new(PRIVET);
         let child = self
-            .with_clock(&mut Command::new(PRIVET))
+            .with_master_key(self.with_clock(&mut cmd))
             .arg("serve")
-            .arg("--data")
-            .arg(&self.data)
-            .arg("--manifests")
-            .arg(&self.manifests)
+            .args(self.backend_args())
+            .args(
+                (!extra.contains(&"--manifests"))
+                    .then_some([
+                        std::ffi::OsStr::new("--manifests"),
+                        self.manifests.as_os_str(),
+                    ])
+                    .into_iter()
+                    .flatten(),
+            )
             .arg("--listen")
             .arg(&addr)
             .args(extra)
-            .env_remove("PRIVET_MASTER_KEY")
             .env_remove("PRIVET_DATA")
             .env_remove("PRIVET_DATABASE_URL")
             // Verbose for our own crates, so a value leaking into any log line is caught.

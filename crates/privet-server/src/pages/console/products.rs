@@ -93,7 +93,8 @@ fn lint_context(state: &AppState) -> LintContext {
 
 /// The findings of a product's manifest, linted again today.
 fn findings(state: &AppState, id: &str) -> Findings {
-    let Some(source) = state.products().source(id) else {
+    let products = state.products();
+    let Some(source) = products.source(id) else {
         return Findings::Unavailable;
     };
     let file = source.path.display().to_string();
@@ -181,8 +182,8 @@ pub(super) async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     staff.require(Area::Products)?;
-    let m = state
-        .products()
+    let products = state.products();
+    let m = products
         .get(&id)
         .ok_or(ServiceError::NotFound(Missing::Product))?;
     let notice = Notice::from_manifest(m);

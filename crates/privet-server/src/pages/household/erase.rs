@@ -47,6 +47,8 @@ struct ReceiptPage {
     page: PageContext,
     heading: String,
     erased_at: String,
+    /// When copies of the keys in older backups stop opening, if that date is still ahead.
+    older_copies: Option<String>,
     receipt: erasure::Receipt,
     signed_out: bool,
 }
@@ -173,6 +175,7 @@ pub(crate) async fn erase(
         page,
         heading,
         erased_at: view::when(receipt.erased_at),
+        older_copies: receipt.older_copies_unreadable_by.map(view::when),
         receipt,
         signed_out,
     })?;

@@ -287,8 +287,9 @@ pub(crate) async fn page(
     }));
     let mut device_views = Vec::new();
     let mut shown = 0;
+    let products = state.products();
     for d in &devices {
-        let Some(m) = state.products().get(&d.product) else {
+        let Some(m) = products.get(&d.product) else {
             continue;
         };
         let notice = Notice::from_manifest(m);

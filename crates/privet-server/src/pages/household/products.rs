@@ -117,8 +117,8 @@ pub(crate) async fn detail(
     MaybeSignedIn(signed): MaybeSignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let m = state
-        .products()
+    let products = state.products();
+    let m = products
         .get(&id)
         .ok_or(ServiceError::NotFound(Missing::Product))?;
     let label = Label::from_manifest(m, &context(&state));
@@ -162,9 +162,10 @@ pub(crate) async fn compare(
         }
     }
     let cx = context(&state);
+    let products = state.products();
     let labels: Vec<Label> = chosen
         .iter()
-        .filter_map(|id| state.products().get(id))
+        .filter_map(|id| products.get(id))
         .map(|m| Label::from_manifest(m, &cx))
         .collect();
     let mut page = PageContext::new(&state, signed.as_ref()).await?;

@@ -164,7 +164,8 @@ pub(crate) async fn streams(
 ) -> ServiceResult<(Vec<StreamView>, u64)> {
     let mut out = Vec::new();
     let mut shown = 0u64;
-    let Some(manifest) = state.products().get(&device.product) else {
+    let products = state.products();
+    let Some(manifest) = products.get(&device.product) else {
         return Ok((out, shown));
     };
     for facts in &notice.streams {

@@ -140,8 +140,8 @@ pub(crate) async fn preview(
 }
 
 fn notice_of(state: &AppState, device: &Device) -> Result<Notice, PageError> {
-    let m = state
-        .products()
+    let products = state.products();
+    let m = products
         .get(&device.product)
         .ok_or_else(|| ServiceError::from(Invalid::ProductNotServed(device.product.clone())))?;
     Ok(Notice::from_manifest(m))

@@ -1,0 +1,233 @@
+//! The instance root: the keys that must stay the same across master-key rotations — the
+//! [`Pseudonymizer`]'s, the [`FieldHasher`]'s and the [`SecretBox`]'s.
+//!
+//! Rotating the master key must not change a subject's pseudonym, a hashed field or a sealed
+//! TOTP secret, so these keys cannot derive from whichever epoch is newest. They are kept in
+//! the keyring as an instance secret, sealed under the newest epoch
+//! ([`MasterKeys::seal_secret`](crate::MasterKeys::seal_secret)), and re-sealed by rotation.
+//!
+//! The root holds the three *derived* sub-keys, never a master key: an installation from
+//! before epochs takes its root from epoch 1 ([`InstanceRoot::derive`]), so its pseudonyms
+//! stay the same, and if the root held epoch 1's key itself, anyone able to read the live
+//! keyring could re-derive epoch 1's wrapping key and unwrap the keyring copies that retiring
+//! epoch 1 is meant to put beyond use. HKDF's outputs do not reveal its input, so the root
+//! says nothing about any epoch's wrapping key.
+//!
+//! Encoded form: `[format version = 1][pseudonym key][field-hash key][secret-box key]`.
+
+use zeroize::Zeroizing;
+
+use crate::master::{INFO_FIELD_HASH, INFO_PSEUDONYM, INFO_SECRET_BOX};
+use crate::rng::CryptoRng;
+use crate::{Error, FieldHasher, MasterKey, MasterKeys, Pseudonymizer, Result, SecretBox};
+
+/// The only format version of the encoded root.
+const VERSION: u8 = 1;
+
+/// The keys that outlive every master-key epoch. `Debug` prints `InstanceRoot(**redacted**)`.
+#[derive(Clone)]
+pub struct InstanceRoot {
+    pseudonym: Zeroizing<[u8; 32]>,
+    field_hash: Zeroizing<[u8; 32]>,
+    secret_box: Zeroizing<[u8; 32]>,
+}
+
+impl InstanceRoot {
+    /// Length of [`InstanceRoot::to_bytes`]'s output.
+    pub const ENCODED_LEN: usize = 1 + 3 * 32;
+
+    /// The root whose keys are those `master` derives: the same pseudonyms, field hashes and
+    /// sealed secrets as `master.pseudonymizer()` and the rest.
+    pub fn derive(master: &MasterKey) -> Self {
+        Self {
+            pseudonym: master.subkey(INFO_PSEUDONYM),
+            field_hash: master.subkey(INFO_FIELD_HASH),
+            secret_box: master.subkey(INFO_SECRET_BOX),
+        }
+    }
+
+    /// A fresh random root.
+    pub fn generate<R: CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        Self::derive(&MasterKey::generate(rng))
+    }
+
+    /// The root of an instance whose keyring has none yet: derived from epoch 1 when it is
+    /// configured (so an installation from before epochs keeps its pseudonyms), else fresh.
+    pub fn first<R: CryptoRng + ?Sized>(epochs: &MasterKeys, rng: &mut R) -> Self {
+        match epochs.get(1) {
+            Some(epoch_1) => Self::derive(epoch_1),
+            None => Self::generate(rng),
+        }
+    }
+
+    /// The encoded root, for sealing into the keyring; wiped from memory when dropped.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(Vec::with_capacity(Self::ENCODED_LEN));
+        out.push(VERSION);
+        out.extend_from_slice(self.pseudonym.as_slice());
+        out.extend_from_slice(self.field_hash.as_slice());
+        out.extend_from_slice(self.secret_box.as_slice());
+        out
+    }
+
+    /// Decodes [`InstanceRoot::to_bytes`]'s output.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let invalid = |reason| Error::InvalidKey {
+            what: "instance root",
+            reason,
+        };
+        let Some((&version, keys)) = bytes.split_first() else {
+            return Err(invalid("empty"));
+        };
+        if version != VERSION {
+            return Err(Error::UnknownFormat {
+                what: "instance root",
+                version,
+            });
+        }
+        let key = |i: usize| -> Result<Zeroizing<[u8; 32]>> {
+            keys.get(i * 32..(i + 1) * 32)
+                .and_then(|k| <[u8; 32]>::try_from(k).ok())
+                .map(Zeroizing::new)
+                .ok_or_else(|| invalid("not 3 keys of 32 bytes"))
+        };
+        if keys.len() != 3 * 32 {
+            return Err(invalid("not 3 keys of 32 bytes"));
+        }
+        Ok(Self {
+            pseudonym: key(0)?,
+            field_hash: key(1)?,
+            secret_box: key(2)?,
+        })
+    }
+
+    /// The instance's subject pseudonymizer.
+    pub fn pseudonymizer(&self) -> Pseudonymizer {
+        Pseudonymizer::new(&self.pseudonym)
+    }
+
+    /// The instance's hasher for the manifest's `hash` transform.
+    pub fn field_hasher(&self) -> FieldHasher {
+        FieldHasher::new(&self.field_hash)
+    }
+
+    /// The instance's box for small secrets at rest (TOTP secrets).
+    pub fn secret_box(&self) -> SecretBox {
+        SecretBox::new(&self.secret_box)
+    }
+}
+
+impl std::fmt::Debug for InstanceRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InstanceRoot(**redacted**)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{DataKey, Pseudonym, os_rng};
+
+    #[test]
+    fn a_root_derived_from_a_master_key_keeps_its_pseudonyms_hashes_and_secrets() {
+        let mut rng = os_rng();
+        let master = MasterKey::generate(&mut rng);
+        let root = InstanceRoot::derive(&master);
+        assert_eq!(
+            root.pseudonymizer().pseudonym("member-1"),
+            master.pseudonymizer().pseudonym("member-1")
+        );
+        assert_eq!(
+            root.field_hasher().hash("p", "v"),
+            master.field_hasher().hash("p", "v")
+        );
+        let sealed = master
+            .secret_box()
+            .seal("totp", b"secret", &mut rng)
+            .unwrap();
+        assert_eq!(
+            root.secret_box().open("totp", &sealed).unwrap().as_slice(),
+            b"secret"
+        );
+    }
+
+    #[test]
+    fn the_first_root_comes_from_epoch_1_when_configured() {
+        let mut rng = os_rng();
+        let one = MasterKey::generate(&mut rng);
+        let two = MasterKey::generate(&mut rng);
+        let with_1 = MasterKeys::from_epochs([(1, one.clone()), (2, two.clone())]).unwrap();
+        assert_eq!(
+            InstanceRoot::first(&with_1, &mut rng)
+                .pseudonymizer()
+                .pseudonym("s"),
+            one.pseudonymizer().pseudonym("s")
+        );
+        let without_1 = MasterKeys::from_epochs([(2, two.clone())]).unwrap();
+        let fresh = InstanceRoot::first(&without_1, &mut rng);
+        let p = fresh.pseudonymizer().pseudonym("s");
+        assert_ne!(p, one.pseudonymizer().pseudonym("s"));
+        assert_ne!(
+            p,
+            two.pseudonymizer().pseudonym("s"),
+            "not the newest epoch's either"
+        );
+    }
+
+    #[test]
+    fn encoding_round_trips_and_rejects_bad_input() {
+        let root = InstanceRoot::generate(&mut os_rng());
+        let bytes = root.to_bytes();
+        assert_eq!(bytes.len(), InstanceRoot::ENCODED_LEN);
+        let back = InstanceRoot::from_bytes(&bytes).unwrap();
+        assert_eq!(
+            back.pseudonymizer().pseudonym("x"),
+            root.pseudonymizer().pseudonym("x")
+        );
+        assert_eq!(
+            back.field_hasher().hash("p", "v"),
+            root.field_hasher().hash("p", "v")
+        );
+        for len in 0..bytes.len() {
+            assert!(InstanceRoot::from_bytes(&bytes[..len]).is_err(), "{len}");
+        }
+        let mut longer = bytes.to_vec();
+        longer.push(0);
+        assert!(InstanceRoot::from_bytes(&longer).is_err());
+        let mut other_version = bytes.to_vec();
+        other_version[0] = 2;
+        assert!(matches!(
+            InstanceRoot::from_bytes(&other_version),
+            Err(Error::UnknownFormat { version: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn the_root_never_holds_a_master_key_that_unwraps_the_keyring() {
+        // Epoch 1's key wrapped subjects' keys before a rotation; its root lives on in the
+        // keyring after epoch 1 is retired. No part of the root may serve as epoch 1's key.
+        let mut rng = os_rng();
+        let epoch_1 = MasterKey::generate(&mut rng);
+        let subject = Pseudonym::from_bytes([4; 16]);
+        let wrapped = epoch_1.wrap_data_key(&subject, &DataKey::generate(&mut rng), &mut rng);
+        let root = InstanceRoot::derive(&epoch_1).to_bytes();
+        let master = epoch_1.to_bytes();
+        assert!(!root.windows(32).any(|w| w == master.as_slice()));
+        for window in root.windows(32) {
+            let Ok(candidate) = <[u8; 32]>::try_from(window) else {
+                continue;
+            };
+            assert!(
+                MasterKey::from_bytes(candidate)
+                    .unwrap_data_key(&subject, &wrapped)
+                    .is_err()
+            );
+        }
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        let root = InstanceRoot::generate(&mut os_rng());
+        assert_eq!(format!("{root:?}"), "InstanceRoot(**redacted**)");
+    }
+}

@@ -1,0 +1,189 @@
+//! Subjects (households and members) and erasure of their rows.
+
+use crate::codec::{col, from_ts, pseudonym, ts};
+use crate::pool::{execute, insert, query, query_opt};
+use deadpool_postgres::{GenericClient, Transaction};
+use jiff::Timestamp;
+use privet_crypto::Pseudonym;
+use privet_policy::{DeviceDisposition, ErasureStep, Subject, SubjectId, SubjectKind};
+use privet_store::{ErasedSubject, Error, NewSubject, Result};
+use tokio_postgres::Row;
+
+const COLUMNS: &str = "id, kind, household, pseudonym, child, restricted, profile, created_at";
+
+fn decode(r: &Row) -> Result<Subject> {
+    let op = "read subject";
+    let kind: &str = col(r, 1, op)?;
+    Ok(Subject {
+        id: SubjectId::new(col::<String>(r, 0, op)?),
+        kind: SubjectKind::parse(kind).ok_or(Error::Corrupt {
+            what: "subject kind",
+        })?,
+        household: col::<Option<String>>(r, 2, op)?.map(SubjectId::new),
+        pseudonym: pseudonym(col(r, 3, op)?)?,
+        child: col(r, 4, op)?,
+        restricted: col(r, 5, op)?,
+        profile: col(r, 6, op)?,
+        created_at: from_ts(col(r, 7, op)?)?,
+    })
+}
+
+pub(crate) async fn create(c: &impl GenericClient, s: &NewSubject) -> Result<()> {
+    insert(
+        c,
+        &format!("INSERT INTO subjects ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, false, $6, $7)"),
+        &[
+            &s.id.as_str(),
+            &s.kind.as_str(),
+            &s.household.as_ref().map(|h| h.as_str()),
+            &s.pseudonym.as_bytes().as_slice(),
+            &s.child,
+            &s.profile,
+            &ts(s.created_at),
+        ],
+        ("subject", s.id.as_str()),
+        "create subject",
+    )
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn get(c: &impl GenericClient, id: &SubjectId) -> Result<Subject> {
+    let sql = format!("SELECT {COLUMNS} FROM subjects WHERE id = $1");
+    match query_opt(c, &sql, &[&id.as_str()], "read subject").await? {
+        Some(r) => decode(&r),
+        None => Err(Error::not_found("subject", id.as_str())),
+    }
+}
+
+pub(crate) async fn by_pseudonym(c: &impl GenericClient, p: &Pseudonym) -> Result<Subject> {
+    let sql = format!("SELECT {COLUMNS} FROM subjects WHERE pseudonym = $1");
+    match query_opt(c, &sql, &[&p.as_bytes().as_slice()], "read subject").await? {
+        Some(r) => decode(&r),
+        None => Err(Error::not_found("subject", "(pseudonym)")),
+    }
+}
+
+pub(crate) async fn members(c: &impl GenericClient, household: &SubjectId) -> Result<Vec<Subject>> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM subjects WHERE household = $1 ORDER BY created_at, id");
+    query(c, &sql, &[&household.as_str()], "read members")
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+}
+
+pub(crate) async fn all_pseudonyms(c: &impl GenericClient) -> Result<Vec<Pseudonym>> {
+    query(c, "SELECT pseudonym FROM subjects", &[], "read pseudonyms")
+        .await?
+        .iter()
+        .map(|r| pseudonym(col(r, 0, "read pseudonyms")?))
+        .collect()
+}
+
+pub(crate) async fn update_profile(
+    c: &impl GenericClient,
+    id: &SubjectId,
+    profile: &[u8],
+) -> Result<()> {
+    let n = execute(
+        c,
+        "UPDATE subjects SET profile = $2 WHERE id = $1",
+        &[&id.as_str(), &profile],
+        "update profile",
+    )
+    .await?;
+    found(n, id)
+}
+
+pub(crate) async fn set_restricted(
+    c: &impl GenericClient,
+    id: &SubjectId,
+    restricted: bool,
+) -> Result<()> {
+    let n = execute(
+        c,
+        "UPDATE subjects SET restricted = $2 WHERE id = $1",
+        &[&id.as_str(), &restricted],
+        "restrict subject",
+    )
+    .await?;
+    found(n, id)
+}
+
+fn found(n: u64, id: &SubjectId) -> Result<()> {
+    if n == 0 {
+        Err(Error::not_found("subject", id.as_str()))
+    } else {
+        Ok(())
+    }
+}
+
+/// Carries out one erasure step inside `tx`: the subject's row and everything keyed by its id
+/// go; its devices are treated as the step says (the policy decided which). The subject's row
+/// is locked first, so two erasures of one subject run one after the other.
+pub(crate) async fn erase(
+    tx: &Transaction<'_>,
+    step: &ErasureStep,
+    at: Timestamp,
+) -> Result<ErasedSubject> {
+    let id = step.subject.as_str();
+    let Some(row) = query_opt(
+        tx,
+        "SELECT pseudonym FROM subjects WHERE id = $1 FOR UPDATE",
+        &[&id],
+        "read subject",
+    )
+    .await?
+    else {
+        return Err(Error::not_found("subject", id));
+    };
+    let pseud = pseudonym(col(&row, 0, "read subject")?)?;
+    let consents = execute(
+        tx,
+        "DELETE FROM consents WHERE subject = $1",
+        &[&id],
+        "erase consents",
+    )
+    .await?;
+    crate::accounts::delete_for_subject(tx, &step.subject).await?;
+    execute(
+        tx,
+        "DELETE FROM objections WHERE subject = $1",
+        &[&id],
+        "erase objections",
+    )
+    .await?;
+    let devices = match step.devices {
+        DeviceDisposition::RevokeHouseholdDevices => execute(
+            tx,
+            "UPDATE devices SET household = NULL, member = NULL, token_hash = NULL, revoked_at = $2
+                 WHERE household = $1",
+            &[&id, &ts(at)],
+            "unlink devices",
+        )
+        .await?,
+        DeviceDisposition::DetachFromMember => {
+            execute(
+                tx,
+                "UPDATE devices SET member = NULL WHERE member = $1",
+                &[&id],
+                "unlink devices",
+            )
+            .await?
+        }
+    };
+    execute(
+        tx,
+        "DELETE FROM subjects WHERE id = $1",
+        &[&id],
+        "erase subject",
+    )
+    .await?;
+    Ok(ErasedSubject {
+        pseudonym: Some(pseud),
+        consents,
+        devices,
+    })
+}

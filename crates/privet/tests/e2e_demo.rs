@@ -1,0 +1,118 @@
+//! End-to-end: `privet demo`, the README's first command, serves the example products and its
+//! simulated devices' events are accepted — on the embedded store, and on PostgreSQL in its
+//! own schemas, emptied on each run and never the deployment's.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::*;
+
+/// A running demo, killed when dropped.
+struct Demo {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `privet demo ARGS…` and waits for the line with its URL.
+fn demo(args: &[&str]) -> Demo {
+    let port = free_port().to_string();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = Command::new(PRIVET)
+        .arg("demo")
+        .args(args)
+        .args(["--listen", &listen, "--rate", "200"])
+        .env_remove("PRIVET_DATABASE_URL")
+        .env_remove("PRIVET_MASTER_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn privet demo");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("the demo printed its URL")
+            .expect("utf-8");
+        if let Some(url) = line.strip_prefix("Privet demo running at ") {
+            break url.trim().to_owned();
+        }
+    };
+    // Keep reading so the demo never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Demo { child, url }
+}
+
+/// Waits until the demo's simulated devices have had events accepted.
+fn events_flow(demo: &Demo) {
+    let client = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap();
+    let products = client
+        .get(format!("{}/v1/products", demo.url))
+        .send()
+        .unwrap();
+    assert_eq!(products.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let metrics = client
+            .get(format!("{}/metrics", demo.url))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        let accepted: f64 = metrics
+            .lines()
+            .find(|l| l.starts_with("privet_events_accepted_total "))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0.0);
+        if accepted > 0.0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no events accepted:\n{metrics}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_demo_serves_and_its_devices_send_on_the_embedded_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let d = demo(&["--data", data.to_str().unwrap()]);
+    events_flow(&d);
+}
+
+#[test]
+fn the_demo_runs_on_postgres_in_its_own_schemas_emptied_each_run() {
+    let Some(pg) = PgDatabase::create() else {
+        return;
+    };
+    for _ in 0..2 {
+        let d = demo(&["--database-url", &pg.url]);
+        events_flow(&d);
+        // One household: the second run started from empty schemas.
+        assert_eq!(
+            pg.sql("SELECT count(*) FROM privet_demo.subjects WHERE kind = 'household'"),
+            "1"
+        );
+    }
+    assert_eq!(
+        pg.sql(
+            "SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace WHERE nspname LIKE 'privet%'"
+        ),
+        "privet_demo,privet_demo_keyring",
+        "the deployment's schemas are never made or touched by the demo"
+    );
+}
