@@ -15,6 +15,11 @@
 //! 2:<another 32 bytes, as base64 or 64 hex digits>
 //! ```
 //!
+//! Each epoch also has a check value in the keyring ([`MasterKeys::epoch_check`]): a fixed text
+//! sealed under that epoch's key by the first instance to use it, which every instance opens
+//! at start, so an instance whose key for an epoch differs (a paste error) is refused before
+//! it wraps anything under it.
+//!
 //! A blob that names its epoch is `[0xE0][epoch, u32 big-endian][sealed envelope]`. A blob
 //! without the tag starts with the envelope's format version (1): it was wrapped before
 //! epochs existed, by the one master key there was, so it is epoch 1. The epoch number is not
@@ -38,6 +43,10 @@ const HEADER_LEN: usize = 1 + 4;
 const SECRET_AAD_LABEL: &[u8] = b"privet/instance-secret";
 const WRAPPED_KEY: &str = "wrapped data key";
 const SECRET: &str = "instance secret";
+const CHECK: &str = "epoch check";
+/// What an epoch's check value seals: fixed, so that any instance can tell whether its key for
+/// the epoch is the one that made the check (the value is no secret; the key is).
+const CHECK_PLAINTEXT: &[u8] = b"privet/epoch-check/v1";
 
 /// The master keys an instance is configured with, by epoch: never empty, no epoch twice,
 /// no key under two epochs.
@@ -185,17 +194,19 @@ impl MasterKeys {
             .unwrap_data_key(subject, inner)
     }
 
-    /// The same key wrapped under the newest epoch, or `None` when it already is.
+    /// The same key wrapped under the newest epoch, or `None` when it already is. Either way
+    /// it is unwrapped first: a key labelled with the newest epoch but wrapped under another
+    /// key for it (a paste error on some instance) is an error, never "already current".
     pub fn rewrap_data_key<R: CryptoRng + ?Sized>(
         &self,
         subject: &Pseudonym,
         wrapped: &[u8],
         rng: &mut R,
     ) -> Result<Option<Vec<u8>>> {
+        let key = self.unwrap_data_key(subject, wrapped)?;
         if Self::epoch_of(wrapped)? == self.newest_epoch() {
             return Ok(None);
         }
-        let key = self.unwrap_data_key(subject, wrapped)?;
         Ok(Some(self.wrap_data_key(subject, &key, rng)))
     }
 
@@ -226,18 +237,64 @@ impl MasterKeys {
         envelope::open(master.wrap_cipher(), &secret_aad(name), inner, SECRET).map(Zeroizing::new)
     }
 
-    /// The same secret sealed under the newest epoch, or `None` when it already is.
+    /// The same secret sealed under the newest epoch, or `None` when it already is. Opened
+    /// first either way, like [`MasterKeys::rewrap_data_key`].
     pub fn reseal_secret<R: CryptoRng + ?Sized>(
         &self,
         name: &str,
         sealed: &[u8],
         rng: &mut R,
     ) -> Result<Option<Vec<u8>>> {
+        let plain = self.open_secret(name, sealed)?;
         if Self::epoch_of(sealed)? == self.newest_epoch() {
             return Ok(None);
         }
-        let plain = self.open_secret(name, sealed)?;
         self.seal_secret(name, &plain, rng).map(Some)
+    }
+
+    /// The keyring name of `epoch`'s check value: `epoch-check/N`.
+    pub fn check_name(epoch: u32) -> String {
+        format!("epoch-check/{epoch}")
+    }
+
+    /// `epoch`'s check value: a fixed text sealed under *that* epoch's key (not the newest's),
+    /// bound to its name [`MasterKeys::check_name`]. The first instance to start with an epoch
+    /// keeps it in the keyring; every other instance opens it with its own key for the epoch
+    /// ([`MasterKeys::verify_epoch_check`]), so two instances with different keys under one
+    /// epoch number are told apart before either wraps anything.
+    pub fn epoch_check<R: CryptoRng + ?Sized>(&self, epoch: u32, rng: &mut R) -> Result<Vec<u8>> {
+        let master = self.key_of(epoch, CHECK)?;
+        let sealed = envelope::seal(
+            master.wrap_cipher(),
+            &secret_aad(&Self::check_name(epoch)),
+            CHECK_PLAINTEXT,
+            rng,
+            CHECK,
+        )?;
+        Ok(with_header(epoch, &sealed))
+    }
+
+    /// `Ok` when `check` is `epoch`'s check value made with the key configured here for it;
+    /// [`Error::WrongEpochKey`] when it was made with another key (or is not a check value of
+    /// this epoch at all); [`Error::EpochNotConfigured`] when the epoch is not configured here.
+    pub fn verify_epoch_check(&self, epoch: u32, check: &[u8]) -> Result<()> {
+        let master = self.key_of(epoch, CHECK)?;
+        let wrong = Error::WrongEpochKey { epoch };
+        let Ok((named, inner)) = split(check, CHECK) else {
+            return Err(wrong);
+        };
+        if named != epoch {
+            return Err(wrong);
+        }
+        match envelope::open(
+            master.wrap_cipher(),
+            &secret_aad(&Self::check_name(epoch)),
+            inner,
+            CHECK,
+        ) {
+            Ok(plain) if plain == CHECK_PLAINTEXT => Ok(()),
+            _ => Err(wrong),
+        }
     }
 
     fn key_of(&self, epoch: u32, what: &'static str) -> Result<&MasterKey> {

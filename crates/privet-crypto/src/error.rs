@@ -51,6 +51,23 @@ pub enum Error {
         /// The epoch the blob names.
         epoch: u32,
     },
+    /// This instance's key for a master-key epoch is not the key that epoch was first used
+    /// with in the keyring (its check value, or something the keyring holds under it, does not
+    /// open): a paste error, or another instance's different key. Names the epoch, never a key.
+    #[error(
+        "the key configured for master-key epoch {epoch} is not the one the keyring's epoch {epoch} was made with: every instance needs the same key for each epoch (docs/keyring-rotation.md)"
+    )]
+    WrongEpochKey {
+        /// The epoch whose key differs.
+        epoch: u32,
+    },
+    /// The keyring holds subjects' keys but no instance root, and epoch 1 is not configured:
+    /// the keyring was written before epochs, so its root must derive from epoch 1 (a fresh
+    /// one would change every pseudonym, sealed TOTP secret and e-mail for good).
+    #[error(
+        "the keyring holds keys but no instance root (it was written before master-key epochs): configure epoch 1, the master key it was first written with, so its pseudonyms and sealed secrets stay the same"
+    )]
+    RootNeedsEpoch1,
     /// A non-secret value (pseudonym, hash) could not be parsed.
     #[error("invalid {what}: {reason}")]
     Parse {

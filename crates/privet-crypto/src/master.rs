@@ -145,6 +145,22 @@ impl MasterKey {
         &self.wrap
     }
 
+    /// The keyring wrapping sub-key itself, for tests that look for it elsewhere.
+    #[cfg(test)]
+    pub(crate) fn wrap_subkey(&self) -> Zeroizing<[u8; 32]> {
+        derive_subkey(&self.bytes, INFO_WRAP)
+    }
+
+    /// A master key whose wrapping cipher is keyed with `wrap_key` as it is, not with its
+    /// HKDF output: for tests that try a candidate directly as the AES-256-GCM key.
+    #[cfg(test)]
+    pub(crate) fn with_wrap_key(wrap_key: &[u8; 32]) -> Self {
+        Self {
+            bytes: Zeroizing::new([0; 32]),
+            wrap: Aes256Gcm::new(wrap_key.into()),
+        }
+    }
+
     /// The sub-key for `info` (one of the `INFO_*` labels).
     pub(crate) fn subkey(&self, info: &[u8]) -> Zeroizing<[u8; 32]> {
         derive_subkey(&self.bytes, info)

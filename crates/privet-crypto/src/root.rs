@@ -52,11 +52,20 @@ impl InstanceRoot {
     }
 
     /// The root of an instance whose keyring has none yet: derived from epoch 1 when it is
-    /// configured (so an installation from before epochs keeps its pseudonyms), else fresh.
-    pub fn first<R: CryptoRng + ?Sized>(epochs: &MasterKeys, rng: &mut R) -> Self {
+    /// configured (so an installation from before epochs keeps its pseudonyms), else fresh —
+    /// but only for a keyring that holds no subject key yet (`keyring_holds_keys` false). A
+    /// keyring with keys and no root was written before epochs, by epoch 1: a fresh root would
+    /// change every pseudonym, sealed TOTP secret and e-mail for good, so without epoch 1 it
+    /// is [`Error::RootNeedsEpoch1`].
+    pub fn first<R: CryptoRng + ?Sized>(
+        epochs: &MasterKeys,
+        keyring_holds_keys: bool,
+        rng: &mut R,
+    ) -> Result<Self> {
         match epochs.get(1) {
-            Some(epoch_1) => Self::derive(epoch_1),
-            None => Self::generate(rng),
+            Some(epoch_1) => Ok(Self::derive(epoch_1)),
+            None if keyring_holds_keys => Err(Error::RootNeedsEpoch1),
+            None => Ok(Self::generate(rng)),
         }
     }
 
@@ -157,14 +166,17 @@ mod tests {
         let one = MasterKey::generate(&mut rng);
         let two = MasterKey::generate(&mut rng);
         let with_1 = MasterKeys::from_epochs([(1, one.clone()), (2, two.clone())]).unwrap();
-        assert_eq!(
-            InstanceRoot::first(&with_1, &mut rng)
-                .pseudonymizer()
-                .pseudonym("s"),
-            one.pseudonymizer().pseudonym("s")
-        );
+        for keyring_holds_keys in [false, true] {
+            assert_eq!(
+                InstanceRoot::first(&with_1, keyring_holds_keys, &mut rng)
+                    .unwrap()
+                    .pseudonymizer()
+                    .pseudonym("s"),
+                one.pseudonymizer().pseudonym("s")
+            );
+        }
         let without_1 = MasterKeys::from_epochs([(2, two.clone())]).unwrap();
-        let fresh = InstanceRoot::first(&without_1, &mut rng);
+        let fresh = InstanceRoot::first(&without_1, false, &mut rng).unwrap();
         let p = fresh.pseudonymizer().pseudonym("s");
         assert_ne!(p, one.pseudonymizer().pseudonym("s"));
         assert_ne!(
@@ -172,6 +184,19 @@ mod tests {
             two.pseudonymizer().pseudonym("s"),
             "not the newest epoch's either"
         );
+    }
+
+    #[test]
+    fn no_fresh_root_for_a_keyring_that_already_holds_keys() {
+        // A keyring from before epochs, first opened with only `2:<the old key>`: its keys
+        // exist, its root must come from epoch 1, and a fresh one would silently change every
+        // pseudonym. Refused, with a message naming no key.
+        let mut rng = os_rng();
+        let only_2 = MasterKeys::from_epochs([(2, MasterKey::generate(&mut rng))]).unwrap();
+        let err = InstanceRoot::first(&only_2, true, &mut rng).unwrap_err();
+        assert!(matches!(err, Error::RootNeedsEpoch1), "{err:?}");
+        assert!(err.to_string().contains("configure epoch 1"), "{err}");
+        assert!(!err.to_string().contains('\n'), "one line");
     }
 
     #[test]
@@ -205,24 +230,50 @@ mod tests {
     #[test]
     fn the_root_never_holds_a_master_key_that_unwraps_the_keyring() {
         // Epoch 1's key wrapped subjects' keys before a rotation; its root lives on in the
-        // keyring after epoch 1 is retired. No part of the root may serve as epoch 1's key.
+        // keyring after epoch 1 is retired. No part of the root may serve as epoch 1's key —
+        // neither as a master key (re-derived by HKDF) nor as the wrapping sub-key itself,
+        // used directly as the AES-256-GCM key — for wrapped keys or for sealed secrets.
         let mut rng = os_rng();
         let epoch_1 = MasterKey::generate(&mut rng);
         let subject = Pseudonym::from_bytes([4; 16]);
         let wrapped = epoch_1.wrap_data_key(&subject, &DataKey::generate(&mut rng), &mut rng);
+        let epochs = MasterKeys::single(epoch_1.clone());
+        let tagged = epochs.wrap_data_key(&subject, &DataKey::generate(&mut rng), &mut rng);
+        let sealed = epochs.seal_secret("root-key", b"secret", &mut rng).unwrap();
         let root = InstanceRoot::derive(&epoch_1).to_bytes();
         let master = epoch_1.to_bytes();
+        let wrap_key = epoch_1.wrap_subkey();
         assert!(!root.windows(32).any(|w| w == master.as_slice()));
+        assert!(!root.windows(32).any(|w| w == wrap_key.as_slice()));
+
+        // The direct attempt can succeed: with the real wrapping sub-key it opens everything.
+        let direct = MasterKey::with_wrap_key(&wrap_key);
+        assert!(direct.unwrap_data_key(&subject, &wrapped).is_ok());
+        let direct_epochs = MasterKeys::single(direct);
+        assert!(direct_epochs.unwrap_data_key(&subject, &tagged).is_ok());
+        assert!(direct_epochs.open_secret("root-key", &sealed).is_ok());
+
+        let mut tried = 0;
         for window in root.windows(32) {
             let Ok(candidate) = <[u8; 32]>::try_from(window) else {
                 continue;
             };
-            assert!(
-                MasterKey::from_bytes(candidate)
-                    .unwrap_data_key(&subject, &wrapped)
-                    .is_err()
-            );
+            for as_key in [
+                MasterKey::from_bytes(candidate),
+                MasterKey::with_wrap_key(&candidate),
+            ] {
+                assert!(as_key.unwrap_data_key(&subject, &wrapped).is_err());
+                let as_epoch = MasterKeys::single(as_key);
+                assert!(as_epoch.unwrap_data_key(&subject, &tagged).is_err());
+                assert!(as_epoch.open_secret("root-key", &sealed).is_err());
+            }
+            tried += 1;
         }
+        assert_eq!(
+            tried,
+            InstanceRoot::ENCODED_LEN - 31,
+            "every 32-byte window"
+        );
     }
 
     #[test]

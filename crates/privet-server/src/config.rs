@@ -30,8 +30,10 @@ pub struct Config {
     /// ignored and the peer's address is the client's.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How often the operator rotates the master key (`privet keyring rotate`, then retires
-    /// the old epoch). Erasure receipts promise that older copies of the keyring are
-    /// unreadable by the next scheduled rotation; it must not exceed backup retention.
+    /// the old epoch), when the keyring keeps no period yet: it is then stored there. Once
+    /// one is kept, the keyring's is what every instance's receipts count with
+    /// (`service::instance_secrets::rotation_period`), so instances never promise different
+    /// dates. It must not exceed backup retention.
     pub key_rotation_period: Duration,
 }
 
@@ -56,17 +58,21 @@ impl Config {
     /// The client's address: the peer's, or — when the peer is a trusted proxy — the
     /// right-most address in `X-Forwarded-For` that is not a trusted proxy itself (addresses
     /// further left were written by the client and prove nothing).
-    pub fn client_ip(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
+    ///
+    /// `forwarded_for` holds the header's lines in the order received: a request may carry the
+    /// header more than once, and the lines together are one list (RFC 9110 §5.3), the proxy's
+    /// own hop in the last. IPv4-mapped IPv6 addresses (`::ffff:192.0.2.1`, what a dual-stack
+    /// socket reports for an IPv4 peer) are taken as the IPv4 address they hold, for the peer
+    /// and each hop, before they are matched against the trusted proxies and returned.
+    pub fn client_ip(&self, peer: IpAddr, forwarded_for: &[&str]) -> IpAddr {
         let trusted = |ip: &IpAddr| self.trusted_proxies.iter().any(|n| n.contains(ip));
+        let peer = peer.to_canonical();
         if !trusted(&peer) {
             return peer;
         }
-        let Some(header) = forwarded_for else {
-            return peer;
-        };
         let mut last = peer;
-        for hop in header.rsplit(',') {
-            match hop.trim().parse::<IpAddr>() {
+        for hop in forwarded_for.iter().rev().flat_map(|line| line.rsplit(',')) {
+            match hop.trim().parse::<IpAddr>().map(|ip| ip.to_canonical()) {
                 Ok(ip) if trusted(&ip) => last = ip,
                 Ok(ip) => return ip,
                 // A malformed hop: nothing left of it can be believed.
@@ -92,42 +98,98 @@ mod tests {
         s.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))
     }
 
+    fn behind(proxies: &[&str]) -> Config {
+        Config {
+            trusted_proxies: proxies
+                .iter()
+                .map(|p| p.parse().unwrap_or_else(|_| ipnet::IpNet::default()))
+                .collect(),
+            ..Config::default()
+        }
+    }
+
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {
-        let config = Config {
-            trusted_proxies: vec![
-                "10.0.0.0/8"
-                    .parse()
-                    .unwrap_or_else(|_| ipnet::IpNet::default()),
-            ],
-            ..Config::default()
-        };
+        let config = behind(&["10.0.0.0/8"]);
         let peer_proxy = ip("10.0.0.5");
         let stranger = ip("203.0.113.9");
         assert_eq!(
-            config.client_ip(stranger, Some("198.51.100.1")),
+            config.client_ip(stranger, &["198.51.100.1"]),
             stranger,
             "not a proxy"
         );
-        assert_eq!(config.client_ip(peer_proxy, None), peer_proxy);
+        assert_eq!(config.client_ip(peer_proxy, &[]), peer_proxy);
         assert_eq!(
-            config.client_ip(peer_proxy, Some("198.51.100.1")),
+            config.client_ip(peer_proxy, &["198.51.100.1"]),
             ip("198.51.100.1")
         );
         assert_eq!(
-            config.client_ip(peer_proxy, Some("1.1.1.1, 198.51.100.1, 10.0.0.7")),
+            config.client_ip(peer_proxy, &["1.1.1.1, 198.51.100.1, 10.0.0.7"]),
             ip("198.51.100.1"),
             "the right-most untrusted hop; the client wrote the rest"
         );
         assert_eq!(
-            config.client_ip(peer_proxy, Some("junk, 10.0.0.7")),
+            config.client_ip(peer_proxy, &["junk, 10.0.0.7"]),
             ip("10.0.0.7")
         );
         let none = Config::default();
         assert_eq!(
-            none.client_ip(peer_proxy, Some("198.51.100.1")),
+            none.client_ip(peer_proxy, &["198.51.100.1"]),
             peer_proxy,
             "no proxies configured"
+        );
+    }
+
+    #[test]
+    fn every_forwarded_for_line_counts_in_order() {
+        let config = behind(&["10.0.0.0/8"]);
+        let proxy = ip("10.0.0.5");
+        // The client sent its own header; the proxy appended its hop as a second line.
+        assert_eq!(
+            config.client_ip(proxy, &["6.6.6.6", "198.51.100.1"]),
+            ip("198.51.100.1"),
+            "the first line is the client's: the proxy's line decides"
+        );
+        assert_eq!(
+            config.client_ip(proxy, &["198.51.100.1, 10.0.0.8", "10.0.0.7"]),
+            ip("198.51.100.1"),
+            "trusted hops are skipped across lines"
+        );
+        assert_eq!(
+            config.client_ip(proxy, &["198.51.100.1", "junk"]),
+            proxy,
+            "a malformed last line is believed no further"
+        );
+    }
+
+    #[test]
+    fn ipv4_mapped_addresses_are_matched_and_returned_as_ipv4() {
+        let config = behind(&["10.0.0.0/8"]);
+        assert_eq!(
+            config.client_ip(ip("::ffff:10.0.0.5"), &["198.51.100.1"]),
+            ip("198.51.100.1"),
+            "a mapped peer is the trusted proxy it is"
+        );
+        assert_eq!(
+            config.client_ip(ip("10.0.0.5"), &["198.51.100.1, ::ffff:10.0.0.7"]),
+            ip("198.51.100.1"),
+            "a mapped hop is a trusted proxy too"
+        );
+        assert_eq!(
+            config.client_ip(ip("10.0.0.5"), &["::ffff:198.51.100.1"]),
+            ip("198.51.100.1"),
+            "one client, one address, however it was written"
+        );
+        assert_eq!(
+            config.client_ip(ip("::ffff:203.0.113.9"), &["198.51.100.1"]),
+            ip("203.0.113.9"),
+            "an untrusted mapped peer is its IPv4 address"
+        );
+        let v6 = behind(&["2001:db8::/32"]);
+        assert_eq!(
+            v6.client_ip(ip("2001:db8::1"), &["2001:db8::2, 2001:db9::5"]),
+            ip("2001:db9::5"),
+            "plain IPv6 is left as it is"
         );
     }
 }

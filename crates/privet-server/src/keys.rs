@@ -22,6 +22,16 @@ pub const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(30);
 
 type Cache = HashMap<Pseudonym, (Arc<DataKey>, Instant)>;
 
+/// What [`Keys::destroy`] destroyed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Destroyed {
+    /// Whether there was a key to destroy (not, when an earlier attempt already did).
+    pub existed: bool,
+    /// The master-key epoch that wrapped it, as read just before it was destroyed; `None`
+    /// when there was none to read, or its wrapping is in no known format.
+    pub epoch: Option<u32>,
+}
+
 /// Access to subject keys through the keyring.
 #[derive(Clone)]
 pub struct Keys {
@@ -96,17 +106,25 @@ impl Keys {
         }
     }
 
-    /// Destroys the subject's key everywhere: cache first, then the keyring's files.
-    pub async fn destroy(&self, subject: &Pseudonym) -> ServiceResult<bool> {
+    /// Destroys the subject's key everywhere: cache first, then the keyring's files. Says
+    /// which master-key epoch wrapped it, read just before: copies of the keyring taken
+    /// earlier hold it under that epoch (or older ones), which is what an erasure receipt's
+    /// promise depends on.
+    pub async fn destroy(&self, subject: &Pseudonym) -> ServiceResult<Destroyed> {
         if let Ok(mut c) = self.cache.lock() {
             c.remove(subject);
         }
-        let destroyed = self.keyring.destroy(subject).await?;
+        let epoch = match self.keyring.get(subject).await {
+            Ok(wrapped) => MasterKeys::epoch_of(&wrapped).ok(),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e.into()),
+        };
+        let existed = self.keyring.destroy(subject).await?;
         // Again: a `get` that read the keyring just before the destroy may have cached it since.
         if let Ok(mut c) = self.cache.lock() {
             c.remove(subject);
         }
-        Ok(destroyed)
+        Ok(Destroyed { existed, epoch })
     }
 
     /// Forgets a subject's cached key here (it was destroyed on another instance).

@@ -289,12 +289,16 @@ impl FromRequestParts<crate::state::AppState> for ClientIp {
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0.ip());
-        let forwarded = parts
+        // Every line, in order: a proxy may append its own line after the client's. A line
+        // that is not text is a malformed hop, where believing stops.
+        let forwarded: Vec<&str> = parts
             .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
+            .get_all("x-forwarded-for")
+            .iter()
+            .map(|v| v.to_str().unwrap_or("(not text)"))
+            .collect();
         Ok(ClientIp(
-            peer.map(|p| state.config().client_ip(p, forwarded)),
+            peer.map(|p| state.config().client_ip(p, &forwarded)),
         ))
     }
 }

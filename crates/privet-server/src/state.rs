@@ -58,6 +58,7 @@ struct Inner {
     households: Locks<privet_store::SubjectId>,
     requests: Locks<String>,
     jobs_queued: tokio::sync::Notify,
+    manifests_reloading: tokio::sync::Mutex<()>,
 }
 
 impl AppState {
@@ -85,6 +86,7 @@ impl AppState {
                 households: Locks::default(),
                 requests: Locks::default(),
                 jobs_queued: tokio::sync::Notify::new(),
+                manifests_reloading: tokio::sync::Mutex::new(()),
                 config,
             }),
         }
@@ -107,6 +109,12 @@ impl AppState {
             Ok(p) => p.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
+    }
+
+    /// Held while the published manifests are reloaded, so reloads run one at a time (see
+    /// `service::manifests::reload`).
+    pub fn manifests_reloading(&self) -> &tokio::sync::Mutex<()> {
+        &self.inner.manifests_reloading
     }
 
     /// Serves `products` from now on.

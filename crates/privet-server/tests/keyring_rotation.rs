@@ -2,7 +2,10 @@
 //! to the newest epoch, the instance works with the newest epoch alone (same pseudonyms, old
 //! records readable), an erased subject is never brought back, and a keyring copy taken
 //! before the rotation unwraps nothing once the old epoch is gone. Erasure receipts promise
-//! the next scheduled rotation, and say so when it is overdue.
+//! the next scheduled rotation — or the one after, for keys under an epoch added since — with
+//! the period kept in the keyring, and say so when it is overdue. An instance whose key for an
+//! epoch differs is refused; a keyring from before epochs keeps its pseudonyms, TOTP secrets
+//! and e-mails.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -11,18 +14,20 @@ use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use privet_crypto::{
     AuditHash, DataKey, Error as CryptoError, InstanceRoot, MasterKey, MasterKeys, Pseudonym,
-    RecordAad, open as open_record, os_rng, seal, verify_jws,
+    RecordAad, SigningKey, TotpSecret, current_totp_code, open as open_record, os_rng, seal,
+    verify_jws,
 };
 use privet_policy::BodyFormat;
 use privet_server::access::ReadPurpose;
 use privet_server::service::error::ServiceError;
 use privet_server::service::instance_secrets::{self, EpochSince};
 use privet_server::service::reads::{self, EventQuery, ReadItem};
-use privet_server::service::{devices, erasure, ingest, rotation, subjects};
+use privet_server::service::{accounts, devices, erasure, ingest, rotation, subjects};
 use privet_server::{AppState, Clock, Config, Parts};
 use privet_store::{ApiKeyId, Keyring, Store, SubjectId};
 use privet_store_sqlite::SqliteDir;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 const DAY: Duration = Duration::from_secs(86_400);
@@ -388,14 +393,50 @@ async fn keys_under_an_epoch_not_configured_are_reported_and_left_alone() {
     assert_eq!(entry.detail["unreadable"]["1"], 1);
 }
 
-/// A keyring on which the subject `erase` is erased just before the first re-wrap of its key.
-struct EraseDuringRotation {
+/// What happens on a [`Racing`] keyring while a rotation re-wraps.
+enum OnRewrap {
+    /// This subject is erased just before the first re-wrap of its key.
+    Erase(Pseudonym),
+    /// On the first re-wrap, another instance still on epoch 1 makes a key behind the cursor.
+    MakeOldKeyOnce,
+    /// On every re-wrap, another instance still on epoch 1 makes a key behind the cursor.
+    MakeOldKeyEvery,
+}
+
+/// A keyring on which something happens during each re-wrap, as another instance would do it.
+struct Racing {
     inner: Arc<dyn Keyring>,
-    erase: Pseudonym,
+    on: OnRewrap,
+    made: AtomicU16,
+}
+
+impl Racing {
+    fn new(inner: Arc<dyn Keyring>, on: OnRewrap) -> Self {
+        Racing {
+            inner,
+            on,
+            made: AtomicU16::new(0),
+        }
+    }
+
+    /// A key under epoch 1 for a subject before every other one (`00 00 … n`).
+    async fn make_old_key(&self) -> privet_store::Result<()> {
+        let n = self.made.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut bytes = [0; 16];
+        bytes[14..].copy_from_slice(&n.to_be_bytes());
+        let p = Pseudonym::from_bytes(bytes);
+        let wrapped =
+            epochs(&[1]).wrap_data_key(&p, &DataKey::generate(&mut os_rng()), &mut os_rng());
+        self.inner.put(&p, wrapped, common::clock().now()).await
+    }
+
+    fn made(&self) -> u64 {
+        u64::from(self.made.load(Ordering::SeqCst))
+    }
 }
 
 #[async_trait]
-impl Keyring for EraseDuringRotation {
+impl Keyring for Racing {
     async fn put(&self, s: &Pseudonym, w: Vec<u8>, at: Timestamp) -> privet_store::Result<()> {
         self.inner.put(s, w, at).await
     }
@@ -425,8 +466,13 @@ impl Keyring for EraseDuringRotation {
         self.inner.wrapped_keys(after, limit).await
     }
     async fn rewrap(&self, s: &Pseudonym, old: &[u8], new: Vec<u8>) -> privet_store::Result<bool> {
-        if *s == self.erase {
-            self.inner.destroy(s).await?;
+        match self.on {
+            OnRewrap::Erase(erase) if *s == erase => {
+                self.inner.destroy(s).await?;
+            }
+            OnRewrap::MakeOldKeyOnce if self.made() == 0 => self.make_old_key().await?,
+            OnRewrap::MakeOldKeyEvery => self.make_old_key().await?,
+            _ => {}
         }
         self.inner.rewrap(s, old, new).await
     }
@@ -456,10 +502,7 @@ async fn a_subject_erased_while_the_rotation_runs_stays_erased() {
         let wrapped = one.wrap_data_key(p, &DataKey::generate(&mut os_rng()), &mut os_rng());
         o.keyring.put(p, wrapped, now).await.unwrap();
     }
-    let racing = EraseDuringRotation {
-        inner: o.keyring.clone(),
-        erase: subjects[1],
-    };
+    let racing = Racing::new(o.keyring.clone(), OnRewrap::Erase(subjects[1]));
     let report = rotation::rotate(o.store.as_ref(), &racing, &epochs(&[1, 2]), now, "cli")
         .await
         .unwrap();
@@ -538,4 +581,463 @@ async fn receipts_promise_the_next_scheduled_rotation_and_say_when_it_is_overdue
 #[test]
 fn the_default_rotation_period_is_30_days() {
     assert_eq!(Config::default().key_rotation_period, 30 * DAY);
+}
+
+/// A subject's key wrapped under `keys`, put straight into the keyring (as an instance
+/// configured with `keys` would make it).
+async fn put_key(o: &Opened, keys: &MasterKeys, n: u8) -> Pseudonym {
+    let p = Pseudonym::from_bytes([n; 16]);
+    let wrapped = keys.wrap_data_key(&p, &DataKey::generate(&mut os_rng()), &mut os_rng());
+    o.keyring
+        .put(&p, wrapped, common::clock().now())
+        .await
+        .unwrap();
+    p
+}
+
+/// `1:K1,2:K2'`: the right epoch 1, a pasted-wrong epoch 2.
+fn wrong_2() -> MasterKeys {
+    MasterKeys::from_epochs([(1, key(1)), (2, key(9))]).unwrap()
+}
+
+#[tokio::test]
+async fn an_instance_with_another_key_for_an_epoch_is_refused_whichever_starts_first() {
+    let now = common::clock().now();
+    for (first, second) in [(epochs(&[1, 2]), wrong_2()), (wrong_2(), epochs(&[1, 2]))] {
+        let o = open();
+        instance_secrets::root(o.keyring.as_ref(), &first, now)
+            .await
+            .unwrap();
+        let err = instance_secrets::root(o.keyring.as_ref(), &second, now)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ServiceError::Crypto(CryptoError::WrongEpochKey { epoch: 2 })
+            ),
+            "{err:?}"
+        );
+        let message = err.to_string();
+        assert!(message.contains("epoch 2"), "{message}");
+        assert!(!message.contains('\n'), "one line: {message}");
+        assert!(!message.contains(&format!("{:?}", [9u8; 4])[1..5]));
+        // `status` and `rotate` check too, and change nothing.
+        assert!(matches!(
+            rotation::status(o.keyring.as_ref(), &second).await,
+            Err(ServiceError::Crypto(CryptoError::WrongEpochKey {
+                epoch: 2
+            }))
+        ));
+        assert!(matches!(
+            rotation::rotate(o.store.as_ref(), o.keyring.as_ref(), &second, now, "cli").await,
+            Err(ServiceError::Crypto(CryptoError::WrongEpochKey {
+                epoch: 2
+            }))
+        ));
+        // The first instance goes on as before.
+        instance_secrets::root(o.keyring.as_ref(), &first, now)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn an_epoch_without_a_check_value_is_checked_against_what_the_keyring_holds_under_it() {
+    // A keyring written before check values existed: keys under epoch 2 by an instance with
+    // the wrong key. The next instance to start with epoch 2 is refused, and records nothing.
+    let o = open();
+    let now = common::clock().now();
+    put_key(&o, &wrong_2(), 5).await;
+    let err = instance_secrets::root(o.keyring.as_ref(), &epochs(&[1, 2]), now)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ServiceError::Crypto(CryptoError::WrongEpochKey { epoch: 2 })
+        ),
+        "{err:?}"
+    );
+    for name in [
+        MasterKeys::check_name(1),
+        MasterKeys::check_name(2),
+        instance_secrets::ROOT_KEY.to_owned(),
+    ] {
+        assert_eq!(o.keyring.secret(&name).await.unwrap(), None, "{name}");
+    }
+    // The instance with the key that made them starts, and keeps the checks from then on.
+    instance_secrets::root(o.keyring.as_ref(), &wrong_2(), now)
+        .await
+        .unwrap();
+    assert!(
+        o.keyring
+            .secret(&MasterKeys::check_name(2))
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn rotation_opens_keys_labelled_current_and_counts_those_that_do_not_open() {
+    // A's checks are in the keyring; then keys labelled epoch 2 arrive wrapped under another
+    // key (an instance that never checked). They are not "already current".
+    let o = open();
+    let clock = common::clock();
+    let a = epochs(&[1, 2]);
+    instance_secrets::root(o.keyring.as_ref(), &a, clock.now())
+        .await
+        .unwrap();
+    put_key(&o, &a, 1).await;
+    put_key(&o, &epochs(&[1]), 2).await;
+    let stray = put_key(&o, &wrong_2(), 3).await;
+    let stray_wrapped = o.keyring.get(&stray).await.unwrap();
+    let report = rotation::rotate(o.store.as_ref(), o.keyring.as_ref(), &a, clock.now(), "cli")
+        .await
+        .unwrap();
+    assert_eq!(report.current, 1, "{report:?}");
+    assert_eq!(report.rewrapped.get(&1), Some(&1));
+    assert_eq!(
+        report.unreadable.get(&2),
+        Some(&1),
+        "labelled epoch 2, opened, refused"
+    );
+    assert!(!report.is_complete());
+    assert_eq!(
+        o.keyring.get(&stray).await.unwrap(),
+        stray_wrapped,
+        "left as it was"
+    );
+    let audit = o.store.audit(None, 100).await.unwrap();
+    let entry = &audit
+        .iter()
+        .find(|e| e.entry.action == "keyring.rotate")
+        .unwrap()
+        .entry;
+    assert_eq!(entry.detail["complete"], false);
+    assert_eq!(entry.detail["unreadable"]["2"], 1);
+}
+
+#[tokio::test]
+async fn a_key_made_under_an_old_epoch_behind_the_cursor_is_not_left_behind() {
+    let o = open();
+    let now = common::clock().now();
+    instance_secrets::root(o.keyring.as_ref(), &epochs(&[1]), now)
+        .await
+        .unwrap();
+    for n in 1..=3 {
+        put_key(&o, &epochs(&[1]), n).await;
+    }
+    let racing = Racing::new(o.keyring.clone(), OnRewrap::MakeOldKeyOnce);
+    let report = rotation::rotate(o.store.as_ref(), &racing, &epochs(&[1, 2]), now, "cli")
+        .await
+        .unwrap();
+    assert_eq!(racing.made(), 1);
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(
+        report.passes, 3,
+        "the second pass found it, the third nothing"
+    );
+    assert_eq!(report.rewrapped.get(&1), Some(&4), "{report:?}");
+    let status = rotation::status(o.keyring.as_ref(), &epochs(&[1, 2]))
+        .await
+        .unwrap();
+    assert_eq!(status.keys.get(&1), Some(&0), "{status:?}");
+    assert!(status.can_retire(1));
+    assert_eq!(status.last_rotation.map(|r| r.epoch), Some(2));
+}
+
+#[tokio::test]
+async fn a_rotation_that_never_settles_is_not_complete_and_not_recorded() {
+    let o = open();
+    let clock = common::clock();
+    instance_secrets::root(o.keyring.as_ref(), &epochs(&[1]), clock.now())
+        .await
+        .unwrap();
+    let recorded = instance_secrets::last_rotation(o.keyring.as_ref())
+        .await
+        .unwrap();
+    for n in 1..=2 {
+        put_key(&o, &epochs(&[1]), n).await;
+    }
+    let racing = Racing::new(o.keyring.clone(), OnRewrap::MakeOldKeyEvery);
+    clock.advance(SignedDuration::from_hours(1));
+    let report = rotation::rotate(
+        o.store.as_ref(),
+        &racing,
+        &epochs(&[1, 2]),
+        clock.now(),
+        "cli",
+    )
+    .await
+    .unwrap();
+    assert!(!report.is_complete(), "{report:?}");
+    assert_eq!(report.passes, 3);
+    assert_eq!(report.left_behind.get(&1), Some(&2), "{report:?}");
+    assert_eq!(
+        instance_secrets::last_rotation(o.keyring.as_ref())
+            .await
+            .unwrap(),
+        recorded,
+        "the schedule does not move"
+    );
+}
+
+#[tokio::test]
+async fn receipts_in_the_window_between_adding_an_epoch_and_rotating_promise_the_rotation_after_next()
+ {
+    let o = open();
+    let clock = common::clock();
+    let start = clock.now();
+    let config = Config {
+        key_rotation_period: 10 * DAY,
+        ..Config::default()
+    };
+    let period = SignedDuration::from_hours(240);
+    let on_1 = state(&o, epochs(&[1]), clock.clone(), config.clone()).await;
+    let old_home = household_with_a_reading(&on_1, "Old").await;
+
+    // Epoch 2 is added (not rotated to yet): new keys are wrapped under it, and copies of the
+    // keyring taken from now on hold them under epoch 2 until epoch 2 itself is retired.
+    clock.advance(SignedDuration::from_hours(24));
+    let on_12 = state(&o, epochs(&[1, 2]), clock.clone(), config.clone()).await;
+    let new_home = household_with_a_reading(&on_12, "New").await;
+    let late_home = household_with_a_reading(&on_12, "Late").await;
+    assert_eq!(
+        instance_secrets::last_rotation(o.keyring.as_ref())
+            .await
+            .unwrap()
+            .map(|r| r.epoch),
+        Some(1)
+    );
+    clock.advance(SignedDuration::from_hours(24));
+    let receipt = erasure::erase(&on_12, &new_home, "system").await.unwrap();
+    assert_eq!(
+        receipt.older_copies_unreadable_by,
+        Some(start + period + period),
+        "the rotation after the pending one"
+    );
+    assert!(!receipt.rotation_overdue);
+    let receipt = erasure::erase(&on_12, &old_home, "system").await.unwrap();
+    assert_eq!(
+        receipt.older_copies_unreadable_by,
+        Some(start + period + period),
+        "an instance with epoch 2 cannot rule out a copy under it"
+    );
+    // An instance not restarted yet (still epoch 1 alone) reads the erased key's epoch.
+    let receipt = erasure::erase(&on_1, &late_home, "system").await.unwrap();
+    assert_eq!(
+        receipt.older_copies_unreadable_by,
+        Some(start + period + period)
+    );
+
+    // Once rotated to epoch 2, the schedule counts from then, one period ahead.
+    let rotated_at = clock.now();
+    let report = rotation::rotate(
+        o.store.as_ref(),
+        o.keyring.as_ref(),
+        &epochs(&[1, 2]),
+        rotated_at,
+        "cli",
+    )
+    .await
+    .unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    let on_2 = state(&o, epochs(&[2]), clock.clone(), config).await;
+    let after = household_with_a_reading(&on_2, "After").await;
+    let receipt = erasure::erase(&on_2, &after, "system").await.unwrap();
+    assert_eq!(
+        receipt.older_copies_unreadable_by,
+        Some(rotated_at + period)
+    );
+}
+
+#[tokio::test]
+async fn every_instance_promises_with_the_period_kept_in_the_keyring() {
+    let o = open();
+    let clock = common::clock();
+    let start = clock.now();
+    let ten = Config {
+        key_rotation_period: 10 * DAY,
+        ..Config::default()
+    };
+    let twenty = Config {
+        key_rotation_period: 20 * DAY,
+        ..Config::default()
+    };
+    let a = state(&o, epochs(&[1]), clock.clone(), ten).await;
+    let b = state(&o, epochs(&[1]), clock.clone(), twenty).await;
+    let first = household_with_a_reading(&a, "First").await;
+    let second = household_with_a_reading(&b, "Second").await;
+    let by_a = erasure::erase(&a, &first, "system").await.unwrap();
+    let by_b = erasure::erase(&b, &second, "system").await.unwrap();
+    let due = start + SignedDuration::from_hours(240);
+    assert_eq!(by_a.older_copies_unreadable_by, Some(due));
+    assert_eq!(
+        by_b.older_copies_unreadable_by,
+        Some(due),
+        "the kept period, not this process's"
+    );
+    assert_eq!(
+        instance_secrets::stored_rotation_period(o.keyring.as_ref())
+            .await
+            .unwrap(),
+        Some(10 * DAY)
+    );
+    // Changed for everyone at once.
+    assert_eq!(
+        instance_secrets::set_rotation_period(o.keyring.as_ref(), 5 * DAY)
+            .await
+            .unwrap(),
+        Some(10 * DAY)
+    );
+    let third = household_with_a_reading(&a, "Third").await;
+    let receipt = erasure::erase(&a, &third, "system").await.unwrap();
+    assert_eq!(
+        receipt.older_copies_unreadable_by,
+        Some(start + SignedDuration::from_hours(120))
+    );
+    let status = rotation::status(o.keyring.as_ref(), &epochs(&[1]))
+        .await
+        .unwrap();
+    assert_eq!(status.period, Some(5 * DAY));
+}
+
+#[tokio::test]
+async fn a_keyring_from_before_epochs_keeps_its_pseudonyms_totp_secrets_and_emails() {
+    // The fixture, in the format every installation had before epochs: one raw master key,
+    // pseudonyms and the secret box derived from it directly, wrapped keys without an epoch
+    // header, and nothing of epochs in the keyring (no root, no schedule, no checks).
+    let o = open();
+    let clock = common::clock();
+    let old_key = key(1);
+    let legacy = AppState::new(
+        Config::default(),
+        Parts {
+            store: o.store.clone(),
+            keyring: o.keyring.clone(),
+            root: InstanceRoot::derive(&old_key),
+            epochs: MasterKeys::single(old_key.clone()),
+            signing: SigningKey::generate(&mut os_rng()),
+            products: common::fixture_products(&clock),
+            clock: clock.clone(),
+        },
+    );
+    let email = "ada@example.org";
+    let password = "a long and unusual passphrase 7".to_owned();
+    let account = accounts::signup(&legacy, email, password.clone(), "Lovelace", Some("Ada"))
+        .await
+        .unwrap();
+    let home = account.household.clone().unwrap();
+    let member = account.member.clone().unwrap();
+    let totp = TotpSecret::generate(&mut os_rng());
+    let sealed_totp = old_key
+        .secret_box()
+        .seal(
+            &format!("totp:{}", account.id),
+            totp.as_bytes(),
+            &mut os_rng(),
+        )
+        .unwrap();
+    o.store.start_totp(&account.id, sealed_totp).await.unwrap();
+    o.store
+        .enable_totp(&account.id, 0, Vec::new())
+        .await
+        .unwrap();
+    let reg = devices::register(&legacy, "acme-plug", Some(&home), None, "system")
+        .await
+        .unwrap();
+    let device = legacy.store().device(&reg.id).await.unwrap();
+    let body = serde_json::json!([{"stream": "power", "ts": clock.now().to_string(), "data": {"watts": 7}}]);
+    ingest::ingest(
+        &legacy,
+        &device,
+        body.to_string().as_bytes(),
+        BodyFormat::Json,
+    )
+    .await
+    .unwrap();
+    for (p, wrapped) in all_keys(o.keyring.as_ref()).await {
+        let data_key = MasterKeys::single(old_key.clone())
+            .unwrap_data_key(&p, &wrapped)
+            .unwrap();
+        let headerless = old_key.wrap_data_key(&p, &data_key, &mut os_rng());
+        assert!(o.keyring.rewrap(&p, &wrapped, headerless).await.unwrap());
+    }
+    let stored = o.store.account(&account.id).await.unwrap();
+    assert_eq!(
+        old_key
+            .secret_box()
+            .open(
+                &format!("account-email:{}", account.id),
+                &stored.email_sealed
+            )
+            .unwrap()
+            .as_slice(),
+        email.as_bytes(),
+        "the e-mail is sealed with the legacy secret box"
+    );
+    let pseudonym = old_key.pseudonymizer().pseudonym(home.as_str());
+    let fixture_keys = all_keys(o.keyring.as_ref()).await;
+    assert!(fixture_keys.len() >= 2);
+    assert!(
+        fixture_keys.iter().all(|(_, w)| w[0] == 1),
+        "no epoch header"
+    );
+    assert!(fixture_keys.iter().any(|(p, _)| *p == pseudonym));
+    assert_eq!(
+        o.keyring.secret(instance_secrets::ROOT_KEY).await.unwrap(),
+        None
+    );
+
+    // First opened with only `2:<the old key>` (as if renumbered): refused, nothing written.
+    let renumbered = MasterKeys::from_epochs([(2, old_key.clone())]).unwrap();
+    let err = instance_secrets::root(o.keyring.as_ref(), &renumbered, clock.now())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ServiceError::Crypto(CryptoError::RootNeedsEpoch1)),
+        "{err:?}"
+    );
+    for name in [
+        instance_secrets::ROOT_KEY.to_owned(),
+        instance_secrets::LAST_ROTATION.to_owned(),
+        MasterKeys::check_name(2),
+    ] {
+        assert_eq!(o.keyring.secret(&name).await.unwrap(), None, "{name}");
+    }
+
+    // Upgraded: epoch 1 is the old key, epoch 2 added, rotated, epoch 1 retired.
+    let upgraded = state(&o, epochs(&[1, 2]), clock.clone(), Config::default()).await;
+    assert_eq!(upgraded.pseudonyms().pseudonym(home.as_str()), pseudonym);
+    let report = rotation::rotate(
+        o.store.as_ref(),
+        o.keyring.as_ref(),
+        &epochs(&[1, 2]),
+        clock.now(),
+        "cli",
+    )
+    .await
+    .unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(report.rewrapped.get(&1), Some(&(fixture_keys.len() as u64)));
+    let only_2 = state(&o, epochs(&[2]), clock.clone(), Config::default()).await;
+    assert_eq!(only_2.pseudonyms().pseudonym(home.as_str()), pseudonym);
+    assert_eq!(readings(&only_2).await, 1);
+    let stored = only_2.store().account(&account.id).await.unwrap();
+    assert_eq!(accounts::email_of(&only_2, &stored).unwrap(), email);
+    let code = current_totp_code(&totp, clock.unix_secs());
+    let signed_in = accounts::login(&only_2, email, password, Some(&code), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        signed_in.id, account.id,
+        "found by e-mail, password and TOTP"
+    );
+    let subject = only_2.store().subject(&member).await.unwrap();
+    assert_eq!(
+        subjects::profile(&only_2, &subject).await.unwrap().name,
+        "Ada"
+    );
 }

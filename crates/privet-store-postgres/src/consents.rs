@@ -28,7 +28,7 @@ fn decode(r: &Row) -> Result<ConsentRecord> {
     })
 }
 
-/// Appends a decision.
+/// Appends a decision and bumps the household's version (run it in a transaction).
 pub(crate) async fn record(c: &impl GenericClient, n: &NewConsent) -> Result<ConsentRecord> {
     let row = query_one(
         c,
@@ -48,6 +48,7 @@ pub(crate) async fn record(c: &impl GenericClient, n: &NewConsent) -> Result<Con
         "record consent",
     )
     .await?;
+    crate::subjects::bump_household_of(c, &n.subject).await?;
     Ok(ConsentRecord {
         seq: col(&row, 0, "record consent")?,
         consent: n.clone(),

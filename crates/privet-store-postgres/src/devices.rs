@@ -1,9 +1,12 @@
 //! Devices: creation, token lookup, claiming, reset and check-in. Claiming and resetting are
-//! single conditional statements, so two instances claiming one code attach the device once.
+//! conditional updates, so two instances claiming one code attach the device once.
+//!
+//! Lock order, shared with the block writer so no two of them deadlock: a household's row
+//! first (its version bump, or the writer's `FOR SHARE`), then device rows, in id order.
 
-use crate::codec::{col, from_opt_ts, from_ts, token, ts};
+use crate::codec::{Pg, col, from_opt_ts, from_ts, token, ts};
 use crate::pool::{execute, insert, query, query_opt};
-use deadpool_postgres::GenericClient;
+use deadpool_postgres::{GenericClient, Object, Transaction};
 use jiff::Timestamp;
 use privet_crypto::TokenHash;
 use privet_policy::{DeviceId, SubjectId};
@@ -106,9 +109,49 @@ pub(crate) async fn touch(
     Ok(())
 }
 
+/// How a device is attached, as an append checks it.
+#[derive(Debug)]
+pub(crate) struct Attachment {
+    /// Its household.
+    pub(crate) household: Option<String>,
+    /// Whether its token was revoked.
+    pub(crate) revoked: bool,
+}
+
+/// Locks the rows of these devices `FOR UPDATE`, in id order, until the transaction ends, and
+/// says how each is attached (missing devices are missing). In id order: two instances'
+/// groups seeing overlapping devices take their locks in the same order, so neither can hold
+/// one the other waits for while waiting for one the other holds.
+pub(crate) async fn lock_seen(
+    tx: &Transaction<'_>,
+    ids: &[&str],
+) -> Result<BTreeMap<String, Attachment>> {
+    let op = "check devices";
+    query(
+        tx,
+        "SELECT id, household, revoked_at IS NOT NULL FROM devices
+         WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+        &[&ids],
+        op,
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok((
+            col::<String>(r, 0, op)?,
+            Attachment {
+                household: col(r, 1, op)?,
+                revoked: col(r, 2, op)?,
+            },
+        ))
+    })
+    .collect()
+}
+
 /// Records in one statement that devices were seen, as the calls would one after another:
 /// each device's latest time, and the last firmware reported. `NotFound` names the first
-/// device that does not exist.
+/// device that does not exist. The block writer locks the rows first ([`lock_seen`], in id
+/// order), so the order this statement's plan visits them in cannot deadlock.
 pub(crate) async fn touch_many(c: &impl GenericClient, seen: &[&DeviceSeen]) -> Result<()> {
     let mut merged: BTreeMap<&str, (i64, Option<&str>)> = BTreeMap::new();
     for s in seen {
@@ -147,13 +190,16 @@ pub(crate) async fn touch_many(c: &impl GenericClient, seen: &[&DeviceSeen]) -> 
     Err(Error::not_found("device", missing))
 }
 
-/// Attaches the unclaimed device of `claim` to a household, consuming the code.
+/// Attaches the unclaimed device of `claim` to a household, consuming the code, and bumps the
+/// household's version first (household row, then device row: the writer's lock order). Run
+/// it in a transaction: a wrong code rolls the bump back.
 pub(crate) async fn claim(
     c: &impl GenericClient,
     claim: &TokenHash,
     household: &SubjectId,
     member: Option<&SubjectId>,
 ) -> Result<Device> {
+    crate::subjects::bump_household_of(c, household).await?;
     let sql = format!(
         "UPDATE devices SET household = $2, member = $3, claim_hash = NULL
          WHERE claim_hash = $1 AND household IS NULL AND revoked_at IS NULL
@@ -188,13 +234,21 @@ pub(crate) async fn unclaimed(c: &impl GenericClient, claim: &TokenHash) -> Resu
     }
 }
 
+/// Times a reset looks again when the device moved household between its read and its write.
+const RESET_RETRIES: usize = 3;
+
+/// Unlinks and re-keys a device, bumping the version of the household it leaves in the same
+/// transaction. The household's row is locked before the device's (the writer's order): the
+/// device's household is read first, its version bumped, and the device updated only if it
+/// is still in that household; if it moved meanwhile, all of it again.
 pub(crate) async fn reset(
-    c: &impl GenericClient,
+    c: &mut Object,
     id: &DeviceId,
     at: Timestamp,
     new_token: Option<&TokenHash>,
     new_claim: Option<&TokenHash>,
 ) -> Result<Device> {
+    let op = "reset device";
     let revoked = if new_token.is_some() {
         None
     } else {
@@ -203,23 +257,44 @@ pub(crate) async fn reset(
     let sql = format!(
         "UPDATE devices SET household = NULL, member = NULL, token_hash = $2, revoked_at = $3,
                             claim_hash = $4
-         WHERE id = $1
+         WHERE id = $1 AND household IS NOT DISTINCT FROM $5
          RETURNING {COLUMNS}"
     );
-    let row = query_opt(
-        c,
-        &sql,
-        &[
-            &id.as_str(),
-            &new_token.map(token),
-            &revoked,
-            &new_claim.map(token),
-        ],
-        "reset device",
-    )
-    .await?;
-    match row {
-        Some(r) => decode(&r),
-        None => Err(Error::not_found("device", id.as_str())),
+    for _ in 0..RESET_RETRIES {
+        let tx = c.transaction().await.pg(op)?;
+        let household: Option<String> = match query_opt(
+            &tx,
+            "SELECT household FROM devices WHERE id = $1",
+            &[&id.as_str()],
+            op,
+        )
+        .await?
+        {
+            Some(r) => col(&r, 0, op)?,
+            None => return Err(Error::not_found("device", id.as_str())),
+        };
+        if let Some(h) = &household {
+            crate::subjects::bump_household_of(&tx, &SubjectId::new(h.as_str())).await?;
+        }
+        let row = query_opt(
+            &tx,
+            &sql,
+            &[
+                &id.as_str(),
+                &new_token.map(token),
+                &revoked,
+                &new_claim.map(token),
+                &household,
+            ],
+            op,
+        )
+        .await?;
+        if let Some(r) = row {
+            let device = decode(&r)?;
+            tx.commit().await.pg(op)?;
+            return Ok(device);
+        }
+        // Claimed or unlinked since it was read: rolled back when dropped, and again.
     }
+    Err(Error::conflict("device", id.as_str()))
 }

@@ -1,9 +1,10 @@
 //! Why [`crate::open`] failed, in one line an operator can act on. No message holds a password:
-//! targets are shown as `host:port`, never as the URL.
+//! targets, users and databases come from the parsed configuration (`crate::describe`), never
+//! from the URL's text.
 
 use crate::codec::PgFailure;
+use crate::describe::target;
 use std::time::Duration;
-use tokio_postgres::config::Host;
 use tokio_postgres::error::SqlState;
 
 /// What went wrong opening the PostgreSQL store.
@@ -19,7 +20,7 @@ pub enum PgError {
     },
     /// A schema name is not a plain identifier.
     #[error(
-        "invalid schema name {name:?}: use up to 48 lowercase letters, digits and underscores, not starting with a digit or pg_"
+        "invalid schema name {name:?}: use up to 48 lowercase letters, digits and underscores, not starting with a digit or pg_, neither information_schema nor an SQL reserved word"
     )]
     InvalidSchema {
         /// The name given.
@@ -57,6 +58,16 @@ pub enum PgError {
         /// The database name.
         database: String,
     },
+    /// A schema to drop is in use by another process (a second demo, a server on it).
+    #[error(
+        "schema {schema} is in use by another process (waited {waited:?} for it): stop the other demo or server using it, then try again"
+    )]
+    SchemaInUse {
+        /// The schema.
+        schema: String,
+        /// How long the drop waited for its locks.
+        waited: Duration,
+    },
     /// The schema was migrated by a newer Privet.
     #[error(
         "schema {schema} is at migration {found}, newer than this binary knows ({known}): run a newer privet"
@@ -89,19 +100,6 @@ pub enum PgError {
     },
 }
 
-/// Where a configuration points: `host:port` of its first host (what an operator checks).
-pub(crate) fn target(config: &tokio_postgres::Config) -> String {
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    match config.get_hosts().first() {
-        Some(Host::Tcp(h)) => format!("{h}:{port}"),
-        Some(Host::Unix(p)) => format!("{}:{port}", p.display()),
-        None => match config.get_hostaddrs().first() {
-            Some(a) => format!("{a}:{port}"),
-            None => format!("(no host):{port}"),
-        },
-    }
-}
-
 /// Classifies a failure to connect, or of a first statement, into the error an operator can
 /// act on.
 pub(crate) fn classify(
@@ -111,7 +109,7 @@ pub(crate) fn classify(
     doing: &'static str,
 ) -> PgError {
     let target = target(config);
-    let user = config.get_user().unwrap_or("(none)").to_owned();
+    let user = crate::describe::user(config);
     if let Some(db) = e.as_db_error() {
         let code = db.code();
         if *code == SqlState::INVALID_PASSWORD
@@ -120,7 +118,7 @@ pub(crate) fn classify(
             return PgError::AuthFailed { target, user };
         }
         if *code == SqlState::INVALID_CATALOG_NAME {
-            let database = config.get_dbname().unwrap_or(&user).to_owned();
+            let database = crate::describe::dbname(config);
             return PgError::DatabaseMissing { target, database };
         }
         return PgError::Other {

@@ -37,10 +37,12 @@ pub(crate) async fn enqueue(c: &impl GenericClient, job: &NewJob) -> Result<bool
     Ok(n > 0)
 }
 
-/// Takes the oldest pending job that is due and not leased (or whose lease ran out), in one
-/// statement: the row is locked as it is chosen, and rows other takers hold are skipped.
+/// Takes the oldest pending job of one of `kinds` that is due and not leased (or whose lease
+/// ran out), in one statement: the row is locked as it is chosen, and rows other takers hold
+/// are skipped.
 pub(crate) async fn take(
     c: &impl GenericClient,
+    kinds: &[&str],
     now: Timestamp,
     lease_until: Timestamp,
 ) -> Result<Option<Job>> {
@@ -49,12 +51,13 @@ pub(crate) async fn take(
          WHERE id = (
              SELECT id FROM jobs
              WHERE done_at IS NULL AND due <= $1 AND (leased_until IS NULL OR leased_until <= $1)
+               AND kind = ANY($3)
              ORDER BY id LIMIT 1
              FOR UPDATE SKIP LOCKED
          )
          RETURNING {COLUMNS}"
     );
-    query_opt(c, &sql, &[&ts(now), &ts(lease_until)], "take job")
+    query_opt(c, &sql, &[&ts(now), &ts(lease_until), &kinds], "take job")
         .await?
         .map(|r| decode(&r))
         .transpose()

@@ -13,6 +13,8 @@
 //!   the audit chain are serialised by the database, so all instances extend one chain; every
 //!   compare-and-set (two-step codes, invitations, claims, jobs) is one conditional statement.
 //!   `announce` is a `NOTIFY` every instance's [`privet_store::Store::changes`] stream hears.
+//! - [`describe_url`] names a database in messages and `Debug` output, rebuilt from the parsed
+//!   URL (`postgres://user@host:port/dbname`), so never with its password.
 //! - [`PgKeyring`] holds the wrapped subject keys and instance secrets in the keyring schema,
 //!   or another database (`keyring_url`) — never the data schema, so data backups never hold
 //!   keys.
@@ -36,8 +38,18 @@
 //!
 //! A scan holds a pooled connection and a snapshot until it ends; while it runs, a dropped
 //! chunk's partition cannot be dropped (its blocks are already gone for every reader, and the
-//! partition goes at the next retention sweep). Dropping a partition waits at most a quarter
-//! of a second for its lock, so neither ingest nor scans stall behind it for longer.
+//! partition goes at the next retention sweep). So scans are bounded: at most half the pool
+//! scans at once, leaving connections for what their readers ask the store, and a scan whose
+//! reader takes nothing for five minutes is ended with an error (see `scan`). Dropping a
+//! partition waits at most a quarter of a second for its lock, so neither ingest nor scans
+//! stall behind it for longer.
+//!
+//! Ingest is ordered against household changes by the household's row: a change bumps its
+//! `version` (an `UPDATE`, in the change's transaction), and the block writer reads the
+//! versions its calls were admitted under `FOR SHARE` in the group's transaction, so each
+//! waits for the other and a batch admitted under a stale version writes nothing. Rows are
+//! locked household first, then devices, each set in id order, by the writer and by every
+//! change alike, so instances never deadlock on them.
 //!
 //! Times are stored as BIGINT microseconds since the Unix epoch, as the SQLite backend stores
 //! them (the client's jiff support is for another jiff generation than this workspace's).
@@ -64,6 +76,7 @@ mod changes;
 mod chunks;
 mod codec;
 mod consents;
+mod describe;
 mod devices;
 mod error;
 mod failures;
@@ -77,6 +90,7 @@ mod options;
 mod pool;
 mod releases;
 mod requests;
+mod scan;
 mod sessions;
 mod store;
 mod store_impl;
@@ -84,6 +98,7 @@ mod subjects;
 mod two_step;
 mod writer;
 
+pub use describe::{UNPARSEABLE, describe_url, parse_url};
 pub use error::PgError;
 pub use keyring::PgKeyring;
 pub use options::PgOptions;

@@ -6,24 +6,22 @@ use crate::pool::{execute, query, query_opt};
 use deadpool_postgres::Object;
 use privet_store::{Result, StoredManifest};
 
-/// Appends the text unless the product's newest already has its digest. The read and the
-/// insert run in one transaction holding the product's advisory lock, so two instances
-/// publishing one text store it once.
+/// Appends the text unless the product ever had its digest (so an older text is never the
+/// newest again). The read and the insert run in one transaction holding the product's
+/// advisory lock, so two instances publishing one text store it once.
 pub(crate) async fn publish(c: &mut Object, schema: &str, m: &StoredManifest) -> Result<bool> {
     let op = "publish manifest";
     let tx = c.transaction().await.pg(op)?;
     let key = format!("{schema}/{}", m.product);
     execute(&tx, locks::XACT_LOCK, &[&locks::MANIFEST, &key], op).await?;
-    let newest = query_opt(
+    let published = query_opt(
         &tx,
-        "SELECT digest FROM manifests WHERE product = $1 ORDER BY seq DESC LIMIT 1",
-        &[&m.product],
-        "read newest manifest",
+        "SELECT 1 FROM manifests WHERE product = $1 AND digest = $2 LIMIT 1",
+        &[&m.product, &m.digest],
+        "read published manifests",
     )
-    .await?
-    .map(|r| col::<String>(&r, 0, "read newest manifest"))
-    .transpose()?;
-    if newest.as_deref() == Some(m.digest.as_str()) {
+    .await?;
+    if published.is_some() {
         return Ok(false);
     }
     execute(

@@ -39,6 +39,11 @@ pub(crate) const DATA: &[Migration] = &[
         name: "0004_failures_jobs_manifests",
         sql: include_str!("../migrations/0004_failures_jobs_manifests.sql"),
     },
+    Migration {
+        version: 5,
+        name: "0005_household_versions",
+        sql: include_str!("../migrations/0005_household_versions.sql"),
+    },
 ];
 
 /// Keyring schema migrations, in order. Append only.

@@ -1,6 +1,7 @@
 //! What [`crate::open`] needs to know: where the database is, which schemas hold the data and
 //! the keyring, and how many connections to keep.
 
+use crate::describe::describe_url;
 use crate::error::PgError;
 use std::time::Duration;
 
@@ -15,7 +16,9 @@ pub struct PgOptions {
     pub schema: String,
     /// The schema holding the keyring; never the data schema.
     pub keyring_schema: String,
-    /// Most pooled connections to the data schema.
+    /// Most pooled connections to the data schema; at most half of them are held by record
+    /// scans at once. The keyring's pool has a quarter as many (at least 2), and the change
+    /// listener one more connection.
     pub pool_size: usize,
     /// How long to wait for the server to answer a new connection.
     pub connect_timeout: Duration,
@@ -51,8 +54,11 @@ impl PgOptions {
 impl std::fmt::Debug for PgOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgOptions")
-            .field("url", &redact(&self.url))
-            .field("keyring_url", &self.keyring_url.as_deref().map(redact))
+            .field("url", &describe_url(&self.url))
+            .field(
+                "keyring_url",
+                &self.keyring_url.as_deref().map(describe_url),
+            )
             .field("schema", &self.schema)
             .field("keyring_schema", &self.keyring_schema)
             .field("pool_size", &self.pool_size)
@@ -66,15 +72,19 @@ impl std::fmt::Debug for PgOptions {
 pub(crate) const MAX_SCHEMA_LEN: usize = 48;
 
 /// A schema name is used unquoted in SQL and in a connection's `search_path`, so it is held to
-/// lowercase letters, digits and underscores, not starting with a digit.
+/// lowercase letters, digits and underscores, not starting with a digit, and must not be a
+/// word PostgreSQL reserves (unquoted, `CREATE SCHEMA user` is a syntax error). PostgreSQL's
+/// own schemas are refused too: `pg_…` (the catalog, TOAST, temporary schemas) and
+/// `information_schema`, where dropping the demo's schemas would do harm.
 fn check_schema(name: &str) -> Result<(), PgError> {
-    let ok = !name.is_empty()
-        && name.len() <= MAX_SCHEMA_LEN
+    let ok = name.len() <= MAX_SCHEMA_LEN
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        && !name.as_bytes()[0].is_ascii_digit()
-        && !name.starts_with("pg_");
+        && name.bytes().next().is_some_and(|b| !b.is_ascii_digit())
+        && !name.starts_with("pg_")
+        && name != "information_schema"
+        && !is_reserved(name);
     if ok {
         Ok(())
     } else {
@@ -84,43 +94,22 @@ fn check_schema(name: &str) -> Result<(), PgError> {
     }
 }
 
-/// `url` with any password replaced by `***`, in URL form (`user:password@`, `?password=`) and
-/// in key-value form (`password=…`).
-pub(crate) fn redact(url: &str) -> String {
-    let mut out = url.to_owned();
-    if let Some(scheme_end) = out.find("://") {
-        let rest = scheme_end + 3;
-        let authority_end = out[rest..].find(['/', '?']).map_or(out.len(), |i| rest + i);
-        if let Some(at) = out[rest..authority_end].rfind('@') {
-            let userinfo = &out[rest..rest + at];
-            if let Some(colon) = userinfo.find(':') {
-                out.replace_range(rest + colon + 1..rest + at, "***");
-            }
-        }
-    }
-    redact_param(&out)
-}
+/// The keywords PostgreSQL does not take as a schema name unquoted: its reserved keywords and
+/// those reserved but for function and type names (`pg_get_keywords()`, categories R and T, of
+/// PostgreSQL 15 plus `system_user` of 16).
+const RESERVED: &str = "all analyse analyze and any array as asc asymmetric authorization \
+    binary both case cast check collate collation column concurrently constraint create cross \
+    current_catalog current_date current_role current_schema current_time current_timestamp \
+    current_user default deferrable desc distinct do else end except false fetch for foreign \
+    freeze from full grant group having ilike in initially inner intersect into is isnull join \
+    lateral leading left like limit localtime localtimestamp natural not notnull null offset on \
+    only or order outer overlaps placing primary references returning right select \
+    session_user similar some symmetric system_user table tablesample then to trailing true \
+    union unique user using variadic verbose when where window with";
 
-/// Replaces the value of every `password=` parameter (query or key-value form).
-fn redact_param(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find("password=") {
-        let starts_word = i == 0 || matches!(rest.as_bytes()[i - 1], b'?' | b'&' | b' ');
-        out.push_str(&rest[..i + "password=".len()]);
-        rest = &rest[i + "password=".len()..];
-        if starts_word {
-            let end = if let Some(quoted) = rest.strip_prefix('\'') {
-                quoted.find('\'').map_or(rest.len(), |j| j + 2)
-            } else {
-                rest.find(['&', ' ']).unwrap_or(rest.len())
-            };
-            out.push_str("***");
-            rest = &rest[end..];
-        }
-    }
-    out.push_str(rest);
-    out
+/// Whether `name` is one of [`RESERVED`].
+fn is_reserved(name: &str) -> bool {
+    RESERVED.split_ascii_whitespace().any(|w| w == name)
 }
 
 #[cfg(test)]
@@ -128,34 +117,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn passwords_are_redacted_in_every_url_form() {
-        assert_eq!(
-            redact("postgres://ann:s3cret@db.example:5432/privet"),
-            "postgres://ann:***@db.example:5432/privet"
-        );
-        assert_eq!(
-            redact("postgres://ann@db/privet?password=s3cret&sslmode=disable"),
-            "postgres://ann@db/privet?password=***&sslmode=disable"
-        );
-        assert_eq!(
-            redact("host=db user=ann password='s 3' dbname=privet"),
-            "host=db user=ann password=*** dbname=privet"
-        );
-        assert_eq!(
-            redact("postgres://ann@db/privet"),
-            "postgres://ann@db/privet"
-        );
-        let shown = format!("{:?}", PgOptions::new("postgres://ann:s3cret@db/privet"));
-        assert!(!shown.contains("s3cret"), "{shown}");
+    fn debug_never_shows_a_password_of_either_url() {
+        let mut o = PgOptions::new("postgres://ann:s3/cr?et@db/privet");
+        o.keyring_url = Some("postgres://ann@db/keys?password=s3cret".to_owned());
+        let shown = format!("{o:?}");
+        assert!(!shown.contains("s3"), "{shown}");
+        assert!(shown.contains("postgres://ann@db:5432/privet"), "{shown}");
+        assert!(shown.contains("postgres://ann@db:5432/keys"), "{shown}");
     }
 
     #[test]
     fn schema_names_are_plain_identifiers() {
         let mut o = PgOptions::new("postgres://db/x");
         assert!(o.check().is_ok());
-        for bad in ["", "Privet", "1abc", "a-b", "pg_x", "a b", &"x".repeat(49)] {
+        for bad in [
+            "",
+            "Privet",
+            "1abc",
+            "a-b",
+            "pg_x",
+            "pg_catalog",
+            "pg_toast",
+            "information_schema",
+            "user",
+            "select",
+            "order",
+            "current_user",
+            "a b",
+            &"x".repeat(49),
+        ] {
             o.schema = bad.to_owned();
             assert!(o.check().is_err(), "{bad:?}");
+        }
+        for good in ["privet", "privet_2", "users", "public_data", "x", "_p"] {
+            o.schema = good.to_owned();
+            assert!(o.check().is_ok(), "{good:?}");
         }
         o.schema = "privet_keyring".to_owned();
         assert!(matches!(

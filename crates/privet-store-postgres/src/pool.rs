@@ -13,7 +13,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
 /// How long a caller waits for a pooled connection when all are busy before failing.
-const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Statement parameters.
 pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -25,13 +25,8 @@ pub(crate) fn config(
     timeout: Duration,
     application: &str,
 ) -> Result<tokio_postgres::Config, PgError> {
-    let mut config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
-        // The parser's own cause says which part is wrong without repeating the URL.
-        let reason = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string());
-        PgError::InvalidUrl {
-            reason: crate::options::redact(&reason),
-        }
-    })?;
+    // Refused with a reason that repeats nothing of the URL (see `describe`).
+    let mut config = crate::describe::parse_url(url)?;
     config.connect_timeout(timeout);
     config.application_name(application);
     Ok(config)

@@ -99,6 +99,35 @@ pub(crate) async fn extend(
     after(c, row, id).await
 }
 
+/// Claims an open request until `until`, unless another claim holds it at `at`.
+pub(crate) async fn claim(
+    c: &impl GenericClient,
+    id: &str,
+    at: Timestamp,
+    until: Timestamp,
+) -> Result<RightsRequest> {
+    let sql = format!(
+        "UPDATE requests SET claimed_until = $3
+         WHERE id = $1 AND status = 'open' AND (claimed_until IS NULL OR claimed_until <= $2)
+         RETURNING {COLUMNS}"
+    );
+    let row = query_opt(c, &sql, &[&id, &ts(at), &ts(until)], "claim request").await?;
+    after(c, row, id).await
+}
+
+/// Gives up the claim made with `until`, if it still holds the open request.
+pub(crate) async fn release(c: &impl GenericClient, id: &str, until: Timestamp) -> Result<()> {
+    execute(
+        c,
+        "UPDATE requests SET claimed_until = NULL
+         WHERE id = $1 AND status = 'open' AND claimed_until = $2",
+        &[&id, &ts(until)],
+        "release request",
+    )
+    .await?;
+    Ok(())
+}
+
 /// Completes an open request, once.
 pub(crate) async fn complete(
     c: &impl GenericClient,
@@ -133,7 +162,7 @@ pub(crate) async fn all(c: &impl GenericClient) -> Result<Vec<RightsRequest>> {
         .collect()
 }
 
-/// Records an objection.
+/// Records an objection and bumps the household's version (run it in a transaction).
 pub(crate) async fn object(c: &impl GenericClient, o: &Objection) -> Result<()> {
     execute(
         c,
@@ -148,7 +177,7 @@ pub(crate) async fn object(c: &impl GenericClient, o: &Objection) -> Result<()> 
         "record objection",
     )
     .await?;
-    Ok(())
+    crate::subjects::bump_household_of(c, &o.subject).await
 }
 
 /// The objections of these subjects, each subject's in order, subjects in the order given.

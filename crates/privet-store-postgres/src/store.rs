@@ -26,6 +26,9 @@ pub(crate) struct Inner {
     pub(crate) channel: String,
     pub(crate) writer: Writer,
     pub(crate) listen: tokio_postgres::Config,
+    /// The slots of scans holding a connection: fewer than the pool's connections (see
+    /// `crate::scan`).
+    pub(crate) scans: Arc<tokio::sync::Semaphore>,
 }
 
 impl PgStore {
@@ -91,6 +94,7 @@ pub async fn open(opts: &PgOptions) -> Result<(PgStore, PgKeyring), PgError> {
             schema: opts.schema.clone(),
             channel: crate::changes::channel(&opts.schema),
             listen,
+            scans: crate::scan::slots(opts.pool_size),
         }),
     };
     Ok((
@@ -98,6 +102,9 @@ pub async fn open(opts: &PgOptions) -> Result<(PgStore, PgKeyring), PgError> {
         PgKeyring::new(keyring_pool, opts.keyring_schema.clone()),
     ))
 }
+
+/// How long dropping a schema waits for the locks of whoever else is using it.
+const DROP_LOCK_WAIT: Duration = Duration::from_secs(5);
 
 /// Drops the data and keyring schemas `opts` names, with everything in them: for throwaway
 /// installations (the demo, benchmarks) that start empty each run. Never call it on a
@@ -117,17 +124,32 @@ pub async fn drop_schemas(opts: &PgOptions) -> Result<(), PgError> {
         let got = tokio::time::timeout(timeout + OPEN_GRACE, pool.get())
             .await
             .map_err(|_| PgError::Unreachable {
-                target: crate::error::target(&config),
+                target: crate::describe::target(&config),
                 reason: format!("no answer within {timeout:?}"),
             })?;
         let c = got.map_err(|e| classify_pool(e, &config, timeout, "connecting"))?;
-        // The name was checked to be a plain lowercase identifier by `check`.
-        c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            .await
-            .map_err(|e| PgError::Other {
-                doing: "dropping a schema",
-                reason: crate::codec::PgFailure::of(&e).to_string(),
-            })?;
+        // The name was checked to be a plain lowercase identifier, not a reserved word, by
+        // `check`. The lock timeout: while another process uses the schema (a second demo, a
+        // server on it), the drop waits for its locks; it fails after DROP_LOCK_WAIT instead
+        // of hanging (the session ends with the pooled connection, and the setting with it).
+        c.batch_execute(&format!(
+            "SET lock_timeout = '{}ms'; DROP SCHEMA IF EXISTS {schema} CASCADE",
+            DROP_LOCK_WAIT.as_millis()
+        ))
+        .await
+        .map_err(|e| {
+            if e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) {
+                PgError::SchemaInUse {
+                    schema: schema.clone(),
+                    waited: DROP_LOCK_WAIT,
+                }
+            } else {
+                PgError::Other {
+                    doing: "dropping a schema",
+                    reason: crate::codec::PgFailure::of(&e).to_string(),
+                }
+            }
+        })?;
     }
     Ok(())
 }
@@ -143,7 +165,7 @@ async fn migrate_schema(
     let got = tokio::time::timeout(timeout + OPEN_GRACE, pool.get())
         .await
         .map_err(|_| PgError::Unreachable {
-            target: crate::error::target(config),
+            target: crate::describe::target(config),
             reason: format!("no answer within {timeout:?}"),
         })?;
     let mut c = got.map_err(|e| classify_pool(e, config, timeout, "connecting"))?;

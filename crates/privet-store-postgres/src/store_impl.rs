@@ -6,7 +6,7 @@ use crate::codec::Pg;
 use crate::pool::conn;
 use crate::{
     PgStore, accounts, api_keys, audit, blocks, changes, chunks, consents, devices, failures,
-    invitations, jobs, manifests, releases, requests, sessions, subjects, two_step,
+    invitations, jobs, manifests, releases, requests, scan, sessions, subjects, two_step,
 };
 use async_trait::async_trait;
 use deadpool_postgres::Object;
@@ -19,8 +19,8 @@ use privet_policy::{
 };
 use privet_store::{
     Account, ApiKey, BlockQuery, BlockStream, Change, ChangeStream, Device, DeviceSeen,
-    ErasedSubject, Invitation, Job, NewApiKey, NewBlock, NewDevice, NewJob, NewSubject, Result,
-    RetentionReport, RightsRequest, Session, Store, StoredManifest, StoredRelease,
+    ErasedSubject, Error, Invitation, Job, NewApiKey, NewBlock, NewDevice, NewJob, NewSubject,
+    Result, RetentionReport, RightsRequest, Session, Store, StoredManifest, StoredRelease,
 };
 
 /// Tables that held an erased subject's rows or a reset device's old token.
@@ -51,7 +51,12 @@ impl PgStore {
 #[async_trait]
 impl Store for PgStore {
     async fn create_subject(&self, subject: NewSubject) -> Result<()> {
-        subjects::create(&self.conn("create subject").await?, &subject).await
+        let op = "create subject";
+        let mut c = self.conn(op).await?;
+        // The member and its household's version bump, or neither.
+        let tx = c.transaction().await.pg(op)?;
+        subjects::create(&tx, &subject).await?;
+        tx.commit().await.pg(op)
     }
     async fn subject(&self, id: &SubjectId) -> Result<Subject> {
         subjects::get(&self.conn("read subject").await?, id).await
@@ -62,11 +67,20 @@ impl Store for PgStore {
     async fn members(&self, household: &SubjectId) -> Result<Vec<Subject>> {
         subjects::members(&self.conn("read members").await?, household).await
     }
+    async fn household_version(&self, household: &SubjectId) -> Result<u64> {
+        subjects::version(&self.conn("read household version").await?, household)
+            .await?
+            .ok_or_else(|| Error::not_found("subject", household.as_str()))
+    }
     async fn update_profile(&self, id: &SubjectId, profile: Vec<u8>) -> Result<()> {
         subjects::update_profile(&self.conn("update profile").await?, id, &profile).await
     }
     async fn set_restricted(&self, id: &SubjectId, restricted: bool) -> Result<()> {
-        subjects::set_restricted(&self.conn("restrict subject").await?, id, restricted).await
+        let op = "restrict subject";
+        let mut c = self.conn(op).await?;
+        let tx = c.transaction().await.pg(op)?;
+        subjects::set_restricted(&tx, id, restricted).await?;
+        tx.commit().await.pg(op)
     }
     async fn all_pseudonyms(&self) -> Result<Vec<Pseudonym>> {
         subjects::all_pseudonyms(&self.conn("read pseudonyms").await?).await
@@ -114,8 +128,12 @@ impl Store for PgStore {
         household: &SubjectId,
         member: Option<&SubjectId>,
     ) -> Result<Device> {
-        let c = self.conn("claim device").await?;
-        devices::claim(&c, claim, household, member).await
+        let op = "claim device";
+        let mut c = self.conn(op).await?;
+        let tx = c.transaction().await.pg(op)?;
+        let device = devices::claim(&tx, claim, household, member).await?;
+        tx.commit().await.pg(op)?;
+        Ok(device)
     }
     async fn unclaimed_device(&self, claim: &TokenHash) -> Result<Device> {
         devices::unclaimed(&self.conn("look up claim code").await?, claim).await
@@ -128,8 +146,8 @@ impl Store for PgStore {
         new_claim: Option<TokenHash>,
     ) -> Result<Device> {
         let device = {
-            let c = self.conn("reset device").await?;
-            devices::reset(&c, id, at, new_token.as_ref(), new_claim.as_ref()).await?
+            let mut c = self.conn("reset device").await?;
+            devices::reset(&mut c, id, at, new_token.as_ref(), new_claim.as_ref()).await?
         };
         // The old token's hash must leave the table's pages as well.
         self.vacuum("devices").await;
@@ -150,7 +168,12 @@ impl Store for PgStore {
     }
 
     async fn record_consent(&self, consent: NewConsent) -> Result<ConsentRecord> {
-        consents::record(&self.conn("record consent").await?, &consent).await
+        let op = "record consent";
+        let mut c = self.conn(op).await?;
+        let tx = c.transaction().await.pg(op)?;
+        let record = consents::record(&tx, &consent).await?;
+        tx.commit().await.pg(op)?;
+        Ok(record)
     }
     async fn consents(&self, subject: &SubjectId) -> Result<Vec<ConsentRecord>> {
         consents::history(&self.conn("read consents").await?, subject).await
@@ -163,10 +186,23 @@ impl Store for PgStore {
         self.inner.writer.append(blocks, seen).await
     }
     async fn scan_blocks(&self, query: BlockQuery) -> Result<BlockStream> {
-        blocks::stream(self.inner.pool.clone(), query).await
+        scan::stream(self.inner.pool.clone(), self.inner.scans.clone(), query).await
     }
-    async fn rewrite_block(&self, id: [u8; 16], payload: Vec<u8>, count: u32) -> Result<()> {
-        blocks::rewrite(&self.conn("rewrite block").await?, id, &payload, count).await
+    async fn rewrite_block(
+        &self,
+        id: [u8; 16],
+        old: Vec<u8>,
+        payload: Vec<u8>,
+        count: u32,
+    ) -> Result<()> {
+        blocks::rewrite(
+            &self.conn("rewrite block").await?,
+            id,
+            &old,
+            &payload,
+            count,
+        )
+        .await
     }
     async fn delete_blocks(&self, ids: Vec<[u8; 16]>) -> Result<u64> {
         blocks::delete_ids(&self.conn("delete block").await?, &ids).await
@@ -199,6 +235,17 @@ impl Store for PgStore {
     async fn extend_request(&self, id: &str, due: Date, reason: &str) -> Result<RightsRequest> {
         requests::extend(&self.conn("extend request").await?, id, due, reason).await
     }
+    async fn claim_request(
+        &self,
+        id: &str,
+        at: Timestamp,
+        until: Timestamp,
+    ) -> Result<RightsRequest> {
+        requests::claim(&self.conn("claim request").await?, id, at, until).await
+    }
+    async fn release_request(&self, id: &str, until: Timestamp) -> Result<()> {
+        requests::release(&self.conn("release request").await?, id, until).await
+    }
     async fn complete_request(&self, id: &str, at: Timestamp) -> Result<RightsRequest> {
         requests::complete(&self.conn("complete request").await?, id, at).await
     }
@@ -209,7 +256,11 @@ impl Store for PgStore {
         requests::all(&self.conn("list requests").await?).await
     }
     async fn record_objection(&self, objection: Objection) -> Result<()> {
-        requests::object(&self.conn("record objection").await?, &objection).await
+        let op = "record objection";
+        let mut c = self.conn(op).await?;
+        let tx = c.transaction().await.pg(op)?;
+        requests::object(&tx, &objection).await?;
+        tx.commit().await.pg(op)
     }
     async fn objections(&self, subjects: &[SubjectId]) -> Result<Vec<Objection>> {
         requests::objections(&self.conn("read objections").await?, subjects).await
@@ -360,8 +411,13 @@ impl Store for PgStore {
     async fn enqueue_job(&self, job: NewJob) -> Result<bool> {
         jobs::enqueue(&self.conn("queue job").await?, &job).await
     }
-    async fn take_job(&self, now: Timestamp, lease_until: Timestamp) -> Result<Option<Job>> {
-        jobs::take(&self.conn("take job").await?, now, lease_until).await
+    async fn take_job(
+        &self,
+        kinds: &[&str],
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Option<Job>> {
+        jobs::take(&self.conn("take job").await?, kinds, now, lease_until).await
     }
     async fn finish_job(&self, id: i64, at: Timestamp) -> Result<()> {
         jobs::finish(&self.conn("finish job").await?, id, at).await

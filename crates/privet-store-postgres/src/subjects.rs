@@ -1,12 +1,13 @@
 //! Subjects (households and members) and erasure of their rows.
 
-use crate::codec::{col, from_ts, pseudonym, ts};
+use crate::codec::{col, count, from_ts, pseudonym, ts};
 use crate::pool::{execute, insert, query, query_opt};
 use deadpool_postgres::{GenericClient, Transaction};
 use jiff::Timestamp;
 use privet_crypto::Pseudonym;
 use privet_policy::{DeviceDisposition, ErasureStep, Subject, SubjectId, SubjectKind};
 use privet_store::{ErasedSubject, Error, NewSubject, Result};
+use std::collections::BTreeMap;
 use tokio_postgres::Row;
 
 const COLUMNS: &str = "id, kind, household, pseudonym, child, restricted, profile, created_at";
@@ -45,7 +46,59 @@ pub(crate) async fn create(c: &impl GenericClient, s: &NewSubject) -> Result<()>
         "create subject",
     )
     .await?;
+    if let Some(h) = &s.household {
+        bump_household_of(c, h).await?;
+    }
     Ok(())
+}
+
+/// Bumps the version of `subject`'s household (of the subject itself if it is a household),
+/// in the caller's transaction; nothing if the subject is gone. The row's lock, held to the
+/// commit, orders this change against the appends that check the version (`FOR SHARE`).
+pub(crate) async fn bump_household_of(c: &impl GenericClient, subject: &SubjectId) -> Result<()> {
+    execute(
+        c,
+        "UPDATE subjects SET version = version + 1
+         WHERE id = (SELECT coalesce(household, id) FROM subjects WHERE id = $1)",
+        &[&subject.as_str()],
+        "bump household version",
+    )
+    .await?;
+    Ok(())
+}
+
+/// The version of a household (of any subject's row); `None` if it is gone.
+pub(crate) async fn version(c: &impl GenericClient, household: &SubjectId) -> Result<Option<u64>> {
+    let op = "read household version";
+    let row = query_opt(
+        c,
+        "SELECT version FROM subjects WHERE id = $1",
+        &[&household.as_str()],
+        op,
+    )
+    .await?;
+    row.map(|r| col::<i64>(&r, 0, op).map(count)).transpose()
+}
+
+/// The versions of these households, their rows locked `FOR SHARE` (in id order, so
+/// transactions locking several never deadlock each other) until the caller's transaction
+/// ends: a change to any of them waits for it to commit, and it for a change in progress (then
+/// reads the version that change wrote). Gone households are missing from the answer.
+pub(crate) async fn versions_for_share(
+    tx: &Transaction<'_>,
+    households: &[&str],
+) -> Result<BTreeMap<String, u64>> {
+    let op = "check household versions";
+    query(
+        tx,
+        "SELECT id, version FROM subjects WHERE id = ANY($1) ORDER BY id FOR SHARE",
+        &[&households],
+        op,
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((col::<String>(r, 0, op)?, count(col::<i64>(r, 1, op)?))))
+    .collect()
 }
 
 pub(crate) async fn get(c: &impl GenericClient, id: &SubjectId) -> Result<Subject> {
@@ -109,7 +162,8 @@ pub(crate) async fn set_restricted(
         "restrict subject",
     )
     .await?;
-    found(n, id)
+    found(n, id)?;
+    bump_household_of(c, id).await
 }
 
 fn found(n: u64, id: &SubjectId) -> Result<()> {
@@ -140,6 +194,10 @@ pub(crate) async fn erase(
         return Err(Error::not_found("subject", id));
     };
     let pseud = pseudonym(col(&row, 0, "read subject")?)?;
+    // While the rows say which household it is: a member's step changes what its household
+    // allows; a household's own step deletes the row the version lives in. Locked before the
+    // devices, as appends lock them (household, then devices).
+    bump_household_of(tx, &step.subject).await?;
     let consents = execute(
         tx,
         "DELETE FROM consents WHERE subject = $1",

@@ -2,18 +2,26 @@
 //! arrive while it is busy and writes them in one transaction — every block by one binary
 //! `COPY` into `blocks` (PostgreSQL routes each row to its chunk's partition), the devices'
 //! "seen" updates in one statement — and answers each caller only after the commit. If a
-//! group fails, its calls are written again one by one, so one bad call fails alone.
+//! group fails, its calls whose blocks are stored nonetheless (the answer to its `COMMIT` was
+//! lost) are answered as stored, and the others are written again one by one, so one bad call
+//! fails alone.
 //!
 //! The transaction first locks the rows of the chunks it writes to (`FOR KEY SHARE`): a chunk
 //! another instance dropped since it was cached is found missing and created again, and a
 //! chunk being dropped waits for the commit, so no acknowledged block lands in a chunk that is
-//! already gone.
+//! already gone. It then checks, under row locks held to the commit, that each call's household
+//! is still at the version the call was admitted under and its device still attached
+//! ([`admit`]): a call admitted under permissions another instance has changed since fails
+//! alone, and the change's purge, which runs after its commit, finds every block that did
+//! commit.
 
 use crate::chunks::ChunkCache;
 use crate::codec::{Pg, col};
-use crate::devices;
-use deadpool_postgres::{Object, Pool};
+use crate::devices::{self, Attachment};
+use crate::subjects;
+use deadpool_postgres::{Object, Pool, Transaction};
 use privet_store::{DeviceSeen, Error, NewBlock, Result};
+use std::collections::{BTreeMap, BTreeSet};
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::Type;
@@ -83,6 +91,9 @@ impl Writer {
     }
 }
 
+/// What each call of a group is answered.
+type Verdicts = Vec<Result<()>>;
+
 /// The writer task: takes what is queued, up to [`GROUP_BLOCKS`] blocks, writes it as one
 /// group, answers, and again, until every handle is dropped.
 async fn run(pool: Pool, schema: String, mut rx: mpsc::Receiver<Append>) {
@@ -105,33 +116,50 @@ async fn run(pool: Pool, schema: String, mut rx: mpsc::Receiver<Append>) {
             // What was cached may have been seen in a transaction that rolled back.
             cache.clear();
         }
-        match result {
-            Ok(()) => {
-                for call in group {
-                    let _ = call.reply.send(Ok(()));
+        let e = match result {
+            Ok(verdicts) => {
+                for (call, verdict) in group.into_iter().zip(verdicts) {
+                    let _ = call.reply.send(verdict);
                 }
+                continue;
             }
-            Err(e) if group.len() == 1 => {
-                if let Some(call) = group.pop() {
-                    let _ = call.reply.send(Err(e));
+            Err(e) => e,
+        };
+        // The group failed, or only the answer to its COMMIT was lost: calls whose blocks are
+        // stored are answered so. If that cannot be told, each call is written again alone
+        // (or fails, alone) as if none were stored.
+        let stored = stored_calls(&pool, &calls).await.unwrap_or_default();
+        let stored = |i: usize| stored.get(i).copied().unwrap_or(false);
+        if group.len() == 1 {
+            if let Some(call) = group.pop() {
+                let _ = call.reply.send(if stored(0) { Ok(()) } else { Err(e) });
+            }
+            continue;
+        }
+        // One call at a time, so the one that failed the group fails alone.
+        for (i, call) in group.into_iter().enumerate() {
+            let verdict = if stored(i) {
+                Ok(())
+            } else {
+                let result = write(&pool, &schema, &mut cache, &[&call]).await;
+                if result.is_err() {
+                    cache.clear();
                 }
-            }
-            Err(_) => {
-                // One call at a time, so the one that failed the group fails alone.
-                for call in group {
-                    let result = write(&pool, &schema, &mut cache, &[&call]).await;
-                    if result.is_err() {
-                        cache.clear();
-                    }
-                    let _ = call.reply.send(result);
-                }
-            }
+                result.and_then(|v| v.into_iter().next().unwrap_or(Ok(())))
+            };
+            let _ = call.reply.send(verdict);
         }
     }
 }
 
-/// Writes `calls` in one transaction.
-async fn write(pool: &Pool, schema: &str, cache: &mut ChunkCache, calls: &[&Append]) -> Result<()> {
+/// Writes `calls` in one transaction; answers each call (one whose household changed since
+/// it was admitted fails alone, see [`admit`]), or fails as a whole.
+async fn write(
+    pool: &Pool,
+    schema: &str,
+    cache: &mut ChunkCache,
+    calls: &[&Append],
+) -> Result<Verdicts> {
     let op = "append blocks";
     let mut c = crate::pool::conn(pool, op).await?;
     for _ in 0..CHUNK_RETRIES {
@@ -141,8 +169,8 @@ async fn write(pool: &Pool, schema: &str, cache: &mut ChunkCache, calls: &[&Appe
                 chunk_of.push(cache.chunk_for(&mut c, schema, &b.window).await?);
             }
         }
-        if commit(&mut c, calls, &chunk_of, cache).await? {
-            return Ok(());
+        if let Some(verdicts) = commit(&mut c, calls, &chunk_of, cache).await? {
+            return Ok(verdicts);
         }
     }
     Err(Error::backend(
@@ -151,14 +179,55 @@ async fn write(pool: &Pool, schema: &str, cache: &mut ChunkCache, calls: &[&Appe
     ))
 }
 
-/// The transaction of one group; `false` if a chunk it would write to is gone (nothing is
-/// written then, and the cache forgets the chunks that are gone).
+/// After a group failed, which of its calls' blocks are stored nonetheless, and so answered
+/// as stored. The group did commit, but the answer to its `COMMIT` was lost (the connection
+/// dropped after the server committed): written again, its blocks would break the unique
+/// index on `(id, chunk)` and every call would fail although stored, and checked again a
+/// household changed meanwhile would refuse a call whose blocks are in fact stored — either
+/// way the device sends its events again and they are stored twice. Record ids are 128
+/// random bits and payloads are sealed with random nonces, so a stored block with the id and
+/// the payload of one of a call's is that very block, and the rest of the call (its other
+/// blocks, its device seen) committed in the same transaction. (A call that sends a stored
+/// block again, byte for byte, is answered the same way: what it asks for is stored.)
+async fn stored_calls(pool: &Pool, calls: &[&Append]) -> Result<Vec<bool>> {
+    let op = "append blocks";
+    let ids: Vec<&[u8]> = calls
+        .iter()
+        .flat_map(|call| call.blocks.iter().map(|b| b.id.as_slice()))
+        .collect();
+    if ids.is_empty() {
+        return Ok(vec![false; calls.len()]);
+    }
+    let c = crate::pool::conn(pool, op).await?;
+    let rows = crate::pool::query(
+        &c,
+        "SELECT id, payload FROM blocks WHERE id = ANY($1)",
+        &[&ids],
+        op,
+    )
+    .await?;
+    let mut found: BTreeSet<(&[u8], &[u8])> = BTreeSet::new();
+    for r in &rows {
+        found.insert((col(r, 0, op)?, col(r, 1, op)?));
+    }
+    Ok(calls
+        .iter()
+        .map(|call| {
+            call.blocks
+                .iter()
+                .any(|b| found.contains(&(b.id.as_slice(), b.payload.as_slice())))
+        })
+        .collect())
+}
+
+/// The transaction of one group: each call's verdict, or `None` if a chunk it would write to
+/// is gone (nothing is written then, and the cache forgets the chunks that are gone).
 async fn commit(
     c: &mut Object,
     calls: &[&Append],
     chunk_of: &[i64],
     cache: &mut ChunkCache,
-) -> Result<bool> {
+) -> Result<Option<Verdicts>> {
     let op = "append blocks";
     let tx = c.transaction().await.pg(op)?;
     let mut wanted = chunk_of.to_vec();
@@ -178,38 +247,115 @@ async fn commit(
         if live.len() != wanted.len() {
             cache.keep_only(&live);
             // Rolled back when dropped.
-            return Ok(false);
+            return Ok(None);
         }
+    }
+    let verdicts = admit(&tx, calls).await?;
+    let admitted = || {
+        calls
+            .iter()
+            .zip(&verdicts)
+            .filter(|(_, v)| v.is_ok())
+            .map(|(call, _)| *call)
+    };
+    if admitted().any(|call| !call.blocks.is_empty()) {
         let sink = tx.copy_in(COPY).await.pg(op)?;
         let writer = BinaryCopyInWriter::new(sink, &COPY_TYPES);
         futures::pin_mut!(writer);
-        let blocks = calls.iter().flat_map(|call| call.blocks.iter());
-        for (b, chunk) in blocks.zip(chunk_of) {
-            writer
-                .as_mut()
-                .write(&[
-                    chunk,
-                    &b.id.as_slice(),
-                    &b.subject.as_bytes().as_slice(),
-                    &b.stream,
-                    &b.product,
-                    &b.device.as_str(),
-                    &b.retention.to_string(),
-                    &b.t_min.as_microsecond(),
-                    &b.t_max.as_microsecond(),
-                    &b.expires_max.as_microsecond(),
-                    &i64::from(b.count),
-                    &b.payload,
-                ])
-                .await
-                .pg(op)?;
+        let mut chunks = chunk_of.iter();
+        for (call, verdict) in calls.iter().zip(&verdicts) {
+            for (b, chunk) in call.blocks.iter().zip(chunks.by_ref()) {
+                if verdict.is_err() {
+                    continue;
+                }
+                writer
+                    .as_mut()
+                    .write(&[
+                        chunk,
+                        &b.id.as_slice(),
+                        &b.subject.as_bytes().as_slice(),
+                        &b.stream,
+                        &b.product,
+                        &b.device.as_str(),
+                        &b.retention.to_string(),
+                        &b.t_min.as_microsecond(),
+                        &b.t_max.as_microsecond(),
+                        &b.expires_max.as_microsecond(),
+                        &i64::from(b.count),
+                        &b.payload,
+                    ])
+                    .await
+                    .pg(op)?;
+            }
         }
         writer.finish().await.pg(op)?;
     }
-    let seen: Vec<&DeviceSeen> = calls.iter().filter_map(|call| call.seen.as_ref()).collect();
+    let seen: Vec<&DeviceSeen> = admitted().filter_map(|call| call.seen.as_ref()).collect();
     if !seen.is_empty() {
         devices::touch_many(&tx, &seen).await?;
     }
     tx.commit().await.pg(op)?;
-    Ok(true)
+    Ok(Some(verdicts))
+}
+
+/// Which calls may commit, decided inside the group's transaction. The rows of the
+/// households calls were admitted under are locked `FOR SHARE` (a version bump, an `UPDATE`,
+/// waits for this commit; a bump in progress is waited for and its version read), then the
+/// devices' rows `FOR UPDATE`, each set in id order (the lock order every change follows:
+/// household, then devices). A call fails alone, writing nothing: `Conflict` on `household`
+/// if its household's version is not the one it was admitted under (or the household is
+/// gone), on `device` if its device left the household or was revoked; `NotFound` if its
+/// device does not exist.
+async fn admit(tx: &Transaction<'_>, calls: &[&Append]) -> Result<Verdicts> {
+    let seen = || calls.iter().filter_map(|call| call.seen.as_ref());
+    // Sorted and unique: the order the rows are locked in.
+    let households: Vec<&str> = seen()
+        .filter_map(|s| s.admitted_under.as_ref())
+        .map(|u| u.household.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let devices: Vec<&str> = seen()
+        .map(|s| s.device.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let versions = if households.is_empty() {
+        BTreeMap::new()
+    } else {
+        subjects::versions_for_share(tx, &households).await?
+    };
+    let attached = if devices.is_empty() {
+        BTreeMap::new()
+    } else {
+        devices::lock_seen(tx, &devices).await?
+    };
+    Ok(calls
+        .iter()
+        .map(|call| verdict(call.seen.as_ref(), &versions, &attached))
+        .collect())
+}
+
+/// One call's verdict from what [`admit`] read.
+fn verdict(
+    seen: Option<&DeviceSeen>,
+    versions: &BTreeMap<String, u64>,
+    attached: &BTreeMap<String, Attachment>,
+) -> Result<()> {
+    let Some(seen) = seen else {
+        return Ok(());
+    };
+    let Some(device) = attached.get(seen.device.as_str()) else {
+        return Err(Error::not_found("device", seen.device.as_str()));
+    };
+    let Some(under) = &seen.admitted_under else {
+        return Ok(());
+    };
+    if versions.get(under.household.as_str()) != Some(&under.version) {
+        return Err(Error::conflict("household", under.household.as_str()));
+    }
+    if device.revoked || device.household.as_deref() != Some(under.household.as_str()) {
+        return Err(Error::conflict("device", seen.device.as_str()));
+    }
+    Ok(())
 }

@@ -47,7 +47,11 @@ async fn each_job_is_taken_by_exactly_one_of_many_takers() {
             let store = if i % 2 == 0 { a.clone() } else { b.clone() };
             async move {
                 let mut got = Vec::new();
-                while let Some(job) = store.take_job(now, lease).await.unwrap() {
+                while let Some(job) = store
+                    .take_job(&["purge-subject"], now, lease)
+                    .await
+                    .unwrap()
+                {
                     got.push(job.id);
                 }
                 got

@@ -45,7 +45,7 @@ async fn instances_opening_an_empty_schema_together_all_succeed() {
             .iter()
             .map(|r| r.get(0))
             .collect();
-        assert_eq!(applied, [1, 2, 3, 4], "each migration applied once");
+        assert_eq!(applied, [1, 2, 3, 4, 5], "each migration applied once");
     })
     .await;
 }
@@ -71,7 +71,7 @@ async fn a_schema_newer_than_the_binary_is_refused() {
                 err,
                 PgError::SchemaTooNew {
                     found: 999,
-                    known: 4,
+                    known: 5,
                     ..
                 }
             ),
@@ -226,4 +226,68 @@ async fn the_keyring_may_live_in_another_database() {
     c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn no_failure_shows_a_password_wherever_the_url_holds_it() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    for url in [
+        format!("postgres://privet:s3c/ret@127.0.0.1:{port}/privet"),
+        format!("postgres://privet:s3c?ret#x@127.0.0.1:{port}/privet"),
+        format!("postgres://privet@127.0.0.1:{port}/privet?password=s3cret"),
+        format!("postgres://privet@127.0.0.1:{port}/privet?PASSWORD=s3cret"),
+        format!("postgres://privet:s3c@ret@127.0.0.1:{port}/privet"),
+        format!("postgres://127.0.0.1:{port}/privet?password=s3c@ret"),
+    ] {
+        let mut opts = PgOptions::new(url.clone());
+        opts.connect_timeout = Duration::from_secs(2);
+        let shown = format!("{opts:?}");
+        assert!(!shown.contains("s3c"), "{url}: {shown}");
+        let err = open(&opts).await.unwrap_err();
+        let shown = format!("{err} / {err:?}");
+        assert!(
+            matches!(
+                err,
+                PgError::Unreachable { .. } | PgError::InvalidUrl { .. }
+            ),
+            "{url}: {shown}"
+        );
+        assert!(!shown.contains("s3c"), "{url}: {shown}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_schemas_someone_is_using_fails_clearly_instead_of_hanging() {
+    let Some(url) = common::url() else { return };
+    let admin_url = url.clone();
+    common::with_fresh(&url, |opts| async move {
+        drop(open(&opts).await.unwrap());
+        // Another process (a second demo, say) is in the middle of using the data schema.
+        let mut other = common::admin(&admin_url).await;
+        let tx = other.transaction().await.unwrap();
+        tx.batch_execute(&format!(
+            "LOCK TABLE {}.jobs IN ACCESS SHARE MODE",
+            opts.schema
+        ))
+        .await
+        .unwrap();
+        let started = Instant::now();
+        let dropped = tokio::time::timeout(
+            Duration::from_secs(20),
+            privet_store_postgres::drop_schemas(&opts),
+        )
+        .await
+        .expect("the drop gives up on the lock, it does not hang");
+        assert!(
+            matches!(dropped, Err(PgError::SchemaInUse { .. })),
+            "{dropped:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10));
+        tx.rollback().await.unwrap();
+        privet_store_postgres::drop_schemas(&opts).await.unwrap();
+    })
+    .await;
 }

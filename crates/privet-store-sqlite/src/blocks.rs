@@ -170,22 +170,45 @@ fn each_chunk(c: &Connection, sql: &str, p: &[Value], op: &'static str) -> Resul
     Ok(total)
 }
 
-/// Replaces a block's payload and count.
-pub(crate) fn rewrite(c: &Connection, id: [u8; 16], payload: &[u8], n: u32) -> Result<()> {
+/// Replaces a block's payload and count if its payload is still `old`: `NotFound` if the
+/// block is gone, `Conflict` if it was rewritten meanwhile.
+pub(crate) fn rewrite(
+    c: &Connection,
+    id: [u8; 16],
+    old: &[u8],
+    payload: &[u8],
+    n: u32,
+) -> Result<()> {
     let changed = each_chunk(
         c,
-        "UPDATE {t} SET payload = ?2, n = ?3 WHERE id = ?1",
+        "UPDATE {t} SET payload = ?2, n = ?3 WHERE id = ?1 AND payload = ?4",
         &[
             Value::Blob(id.to_vec()),
             Value::Blob(payload.to_vec()),
             Value::Integer(i64::from(n)),
+            Value::Blob(old.to_vec()),
         ],
         "rewrite block",
     )?;
-    if changed == 0 {
-        return Err(Error::not_found("record", "(block)"));
+    if changed > 0 {
+        return Ok(());
     }
-    Ok(())
+    for chunk in chunks::list(c)? {
+        let held: bool = c
+            .query_row(
+                &format!(
+                    "SELECT EXISTS (SELECT 1 FROM {} WHERE id = ?1)",
+                    table(chunk.id)
+                ),
+                [id.as_slice()],
+                |r| r.get(0),
+            )
+            .op("rewrite block")?;
+        if held {
+            return Err(Error::conflict("record", "(block)"));
+        }
+    }
+    Err(Error::not_found("record", "(block)"))
 }
 
 /// Deletes blocks by id.

@@ -16,6 +16,10 @@ pub(crate) const DATA_MIGRATIONS: &[(&str, &str)] = &[
         "0004_failures_jobs_manifests",
         include_str!("../migrations/0004_failures_jobs_manifests.sql"),
     ),
+    (
+        "0005_household_versions",
+        include_str!("../migrations/0005_household_versions.sql"),
+    ),
 ];
 
 /// Keyring migrations, in order. Append only.

@@ -55,8 +55,10 @@ pub(crate) fn record(c: &Connection, n: &NewConsent) -> Result<ConsentRecord> {
         ],
     )
     .op("record consent")?;
+    let seq = c.last_insert_rowid();
+    crate::subjects::bump_household_of(c, &n.subject)?;
     Ok(ConsentRecord {
-        seq: c.last_insert_rowid(),
+        seq,
         consent: n.clone(),
     })
 }

@@ -5,7 +5,7 @@ use crate::rows;
 use jiff::Timestamp;
 use privet_crypto::TokenHash;
 use privet_policy::{DeviceId, SubjectId};
-use privet_store::{Context, Device, Error, NewDevice, Result};
+use privet_store::{Context, Device, DeviceSeen, Error, NewDevice, Result};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 const COLUMNS: &str = "id, product, household, member, firmware, last_seen, created_at, revoked_at";
@@ -100,6 +100,32 @@ pub(crate) fn touch(
     Ok(())
 }
 
+/// Checks, inside an append's transaction, that the batch's household is still at the version
+/// it was admitted under and the device still attached to it and unrevoked (in the order the
+/// PostgreSQL writer decides in: a missing device, then the version, then the attachment).
+pub(crate) fn check_admitted(c: &Connection, seen: &DeviceSeen) -> Result<()> {
+    let Some(under) = &seen.admitted_under else {
+        return Ok(());
+    };
+    let state: Option<(Option<String>, Option<i64>)> = c
+        .prepare_cached("SELECT household, revoked_at FROM devices WHERE id = ?1")
+        .and_then(|mut s| {
+            s.query_row([seen.device.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .op("check device")?;
+    let Some((household, revoked)) = state else {
+        return Err(Error::not_found("device", seen.device.as_str()));
+    };
+    if crate::subjects::version(c, &under.household)? != Some(under.version) {
+        return Err(Error::conflict("household", under.household.as_str()));
+    }
+    if revoked.is_some() || household.as_deref() != Some(under.household.as_str()) {
+        return Err(Error::conflict("device", seen.device.as_str()));
+    }
+    Ok(())
+}
+
 pub(crate) fn claim(
     c: &Connection,
     claim: &TokenHash,
@@ -112,6 +138,7 @@ pub(crate) fn claim(
         params![id, household.as_str(), member.map(|m| m.as_str())],
     )
     .op("claim device")?;
+    crate::subjects::bump_household_of(c, household)?;
     get(c, &DeviceId::new(id))
 }
 
@@ -146,6 +173,10 @@ pub(crate) fn reset(
     } else {
         Some(ts(at))
     };
+    // The household it leaves no longer allows it: batches admitted with it must not land.
+    if let Some(h) = get(c, id)?.household {
+        crate::subjects::bump_household_of(c, &h)?;
+    }
     let n = c
         .execute(
             "UPDATE devices SET household = NULL, member = NULL, token_hash = ?2, revoked_at = ?3, claim_hash = ?4 WHERE id = ?1",

@@ -35,15 +35,23 @@ pub(crate) fn enqueue(c: &Connection, job: &NewJob) -> Result<bool> {
     .op("queue job")
 }
 
-/// Takes the oldest pending job that is due and not leased (or whose lease ran out), in one
-/// statement on the single writer, so no two takers get the same job.
-pub(crate) fn take(c: &Connection, now: Timestamp, lease_until: Timestamp) -> Result<Option<Job>> {
+/// Takes the oldest pending job of one of `kinds` that is due and not leased (or whose lease
+/// ran out), in one statement on the single writer, so no two takers get the same job.
+pub(crate) fn take(
+    c: &Connection,
+    kinds: &[String],
+    now: Timestamp,
+    lease_until: Timestamp,
+) -> Result<Option<Job>> {
+    // The kinds as a JSON array, one parameter however many there are.
+    let kinds = serde_json::to_string(kinds).op("take job")?;
     let mut stmt = c
         .prepare_cached(
             "UPDATE jobs SET leased_until = ?2, attempts = attempts + 1
              WHERE id = (
                  SELECT id FROM jobs
                  WHERE done_at IS NULL AND due <= ?1 AND (leased_until IS NULL OR leased_until <= ?1)
+                   AND kind IN (SELECT value FROM json_each(?3))
                  ORDER BY id LIMIT 1
              )
              RETURNING id, kind, arg, due, attempts, leased_until, done_at",
@@ -51,7 +59,7 @@ pub(crate) fn take(c: &Connection, now: Timestamp, lease_until: Timestamp) -> Re
         .op("take job")?;
     let row = rows::first(
         &mut stmt,
-        params![ts(now), ts(lease_until)],
+        params![ts(now), ts(lease_until), kinds],
         "take job",
         |r| JobRow::try_from(r).op("take job"),
     )?;

@@ -5,17 +5,18 @@ use crate::rows;
 use privet_store::{Context, Result, StoredManifest};
 use rusqlite::{Connection, params};
 
-/// Appends the text unless the product's newest already has its digest. Read and insert run
-/// in one write on the single writer, so two instances publishing one text store it once.
+/// Appends the text unless the product ever had its digest (so an older text is never the
+/// newest again). Read and insert run in one write on the single writer, so two instances
+/// publishing one text store it once.
 pub(crate) fn publish(c: &Connection, m: &StoredManifest) -> Result<bool> {
-    let newest: Option<String> = rows::decode_first(
+    let published: Option<i64> = rows::decode_first(
         c,
-        "SELECT digest FROM manifests WHERE product = ?1 ORDER BY seq DESC LIMIT 1",
-        [&m.product],
-        "read newest manifest",
-        |(d,): (String,)| Ok(d),
+        "SELECT 1 FROM manifests WHERE product = ?1 AND digest = ?2 LIMIT 1",
+        [&m.product, &m.digest],
+        "read published manifests",
+        |(one,): (i64,)| Ok(one),
     )?;
-    if newest.as_deref() == Some(m.digest.as_str()) {
+    if published.is_some() {
         return Ok(false);
     }
     c.prepare_cached(

@@ -83,6 +83,34 @@ pub(crate) fn extend(c: &Connection, id: &str, due: Date, reason: &str) -> Resul
     after(c, n, id)
 }
 
+/// Claims an open request until `until`, unless another claim holds it at `at`.
+pub(crate) fn claim(
+    c: &Connection,
+    id: &str,
+    at: Timestamp,
+    until: Timestamp,
+) -> Result<RightsRequest> {
+    let n = c
+        .execute(
+            "UPDATE requests SET claimed_until = ?3
+             WHERE id = ?1 AND status = 'open' AND (claimed_until IS NULL OR claimed_until <= ?2)",
+            params![id, ts(at), ts(until)],
+        )
+        .op("claim request")?;
+    after(c, n, id)
+}
+
+/// Gives up the claim made with `until`, if it still holds the open request.
+pub(crate) fn release(c: &Connection, id: &str, until: Timestamp) -> Result<()> {
+    c.execute(
+        "UPDATE requests SET claimed_until = NULL
+         WHERE id = ?1 AND status = 'open' AND claimed_until = ?2",
+        params![id, ts(until)],
+    )
+    .op("release request")?;
+    Ok(())
+}
+
 /// Completes an open request, once.
 pub(crate) fn complete(c: &Connection, id: &str, at: Timestamp) -> Result<RightsRequest> {
     let n = c
@@ -120,7 +148,7 @@ pub(crate) fn object(c: &Connection, o: &Objection) -> Result<()> {
         params![o.subject.as_str(), o.product, o.purpose, ts(o.at), o.actor],
     )
     .op("record objection")?;
-    Ok(())
+    crate::subjects::bump_household_of(c, &o.subject)
 }
 
 /// The objections of these subjects.

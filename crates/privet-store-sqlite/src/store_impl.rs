@@ -16,8 +16,8 @@ use privet_policy::{
 };
 use privet_store::{
     Account, ApiKey, BlockQuery, BlockStream, Change, ChangeStream, Device, DeviceSeen,
-    ErasedSubject, Invitation, Job, NewApiKey, NewBlock, NewDevice, NewJob, NewSubject, Result,
-    RetentionReport, RightsRequest, Session, Store, StoredManifest, StoredRelease,
+    ErasedSubject, Error, Invitation, Job, NewApiKey, NewBlock, NewDevice, NewJob, NewSubject,
+    Result, RetentionReport, RightsRequest, Session, Store, StoredManifest, StoredRelease,
 };
 
 /// Blocks of one subject deleted per chunk in one write when its records are erased.
@@ -43,6 +43,14 @@ impl Store for SqliteStore {
     async fn members(&self, household: &SubjectId) -> Result<Vec<Subject>> {
         let h = household.clone();
         self.readers.read(move |c| subjects::members(c, &h)).await
+    }
+    async fn household_version(&self, household: &SubjectId) -> Result<u64> {
+        let h = household.clone();
+        self.readers
+            .read(move |c| {
+                subjects::version(c, &h)?.ok_or_else(|| Error::not_found("subject", h.as_str()))
+            })
+            .await
     }
     async fn update_profile(&self, id: &SubjectId, profile: Vec<u8>) -> Result<()> {
         let id = id.clone();
@@ -173,6 +181,11 @@ impl Store for SqliteStore {
     async fn append_blocks(&self, blocks: Vec<NewBlock>, seen: Option<DeviceSeen>) -> Result<()> {
         self.writer
             .write_chunks(move |c, cache| {
+                // Checked in the job's savepoint, on the one writer: no change to the household
+                // can commit between the check and these blocks.
+                if let Some(s) = &seen {
+                    devices::check_admitted(c, s)?;
+                }
                 blocks::append(c, cache, &blocks)?;
                 match seen {
                     Some(s) => devices::touch(c, &s.device, s.at, s.firmware.as_deref()),
@@ -184,9 +197,15 @@ impl Store for SqliteStore {
     async fn scan_blocks(&self, query: BlockQuery) -> Result<BlockStream> {
         Ok(blocks::stream(self.readers.clone(), query))
     }
-    async fn rewrite_block(&self, id: [u8; 16], payload: Vec<u8>, count: u32) -> Result<()> {
+    async fn rewrite_block(
+        &self,
+        id: [u8; 16],
+        old: Vec<u8>,
+        payload: Vec<u8>,
+        count: u32,
+    ) -> Result<()> {
         self.writer
-            .write(move |c| blocks::rewrite(c, id, &payload, count))
+            .write(move |c| blocks::rewrite(c, id, &old, &payload, count))
             .await?;
         // The fields removed from the payload leave the WAL soon, without a stall now.
         self.checkpointer.truncate_soon();
@@ -259,6 +278,23 @@ impl Store for SqliteStore {
         let (id, reason) = (id.to_owned(), reason.to_owned());
         self.writer
             .write(move |c| requests::extend(c, &id, due, &reason))
+            .await
+    }
+    async fn claim_request(
+        &self,
+        id: &str,
+        at: Timestamp,
+        until: Timestamp,
+    ) -> Result<RightsRequest> {
+        let id = id.to_owned();
+        self.writer
+            .write(move |c| requests::claim(c, &id, at, until))
+            .await
+    }
+    async fn release_request(&self, id: &str, until: Timestamp) -> Result<()> {
+        let id = id.to_owned();
+        self.writer
+            .write(move |c| requests::release(c, &id, until))
             .await
     }
     async fn complete_request(&self, id: &str, at: Timestamp) -> Result<RightsRequest> {
@@ -484,9 +520,15 @@ impl Store for SqliteStore {
     async fn enqueue_job(&self, job: NewJob) -> Result<bool> {
         self.writer.write(move |c| jobs::enqueue(c, &job)).await
     }
-    async fn take_job(&self, now: Timestamp, lease_until: Timestamp) -> Result<Option<Job>> {
+    async fn take_job(
+        &self,
+        kinds: &[&str],
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Option<Job>> {
+        let kinds: Vec<String> = kinds.iter().map(|&k| k.to_owned()).collect();
         self.writer
-            .write(move |c| jobs::take(c, now, lease_until))
+            .write(move |c| jobs::take(c, &kinds, now, lease_until))
             .await
     }
     async fn finish_job(&self, id: i64, at: Timestamp) -> Result<()> {

@@ -51,7 +51,31 @@ pub(crate) fn create(c: &Connection, s: &NewSubject) -> Result<()> {
         ],
     )
     .map_err(|e| conflict_or(e, "subject", s.id.as_str(), "create subject"))?;
+    if let Some(h) = &s.household {
+        bump_household_of(c, h)?;
+    }
     Ok(())
+}
+
+/// Bumps the version of `subject`'s household (of the subject itself if it is a household),
+/// in the caller's transaction; nothing if the subject is gone.
+pub(crate) fn bump_household_of(c: &Connection, subject: &SubjectId) -> Result<()> {
+    c.prepare_cached(
+        "UPDATE subjects SET version = version + 1
+         WHERE id = (SELECT coalesce(household, id) FROM subjects WHERE id = ?1)",
+    )
+    .and_then(|mut s| s.execute([subject.as_str()]))
+    .op("bump household version")?;
+    Ok(())
+}
+
+/// The version of a household (of any subject's row); `None` if it is gone.
+pub(crate) fn version(c: &Connection, household: &SubjectId) -> Result<Option<u64>> {
+    let v: Option<i64> = c
+        .prepare_cached("SELECT version FROM subjects WHERE id = ?1")
+        .and_then(|mut s| s.query_row([household.as_str()], |r| r.get(0)).optional())
+        .op("read household version")?;
+    Ok(v.map(crate::codec::count))
 }
 
 pub(crate) fn get(c: &Connection, id: &SubjectId) -> Result<Subject> {
@@ -101,7 +125,8 @@ pub(crate) fn set_restricted(c: &Connection, id: &SubjectId, restricted: bool) -
             params![id.as_str(), restricted],
         )
         .op("restrict subject")?;
-    found(n, id)
+    found(n, id)?;
+    bump_household_of(c, id)
 }
 
 fn found(n: usize, id: &SubjectId) -> Result<()> {
@@ -125,6 +150,9 @@ pub(crate) fn erase(c: &Connection, step: &ErasureStep, at: Timestamp) -> Result
     let Some(pseud) = pseud else {
         return Err(Error::not_found("subject", id));
     };
+    // While the rows say which household it is: a member's step changes what its household
+    // allows; a household's own step deletes the row the version lives in.
+    bump_household_of(c, &step.subject)?;
     let consents = c
         .execute("DELETE FROM consents WHERE subject = ?1", [id])
         .op("erase consents")?;

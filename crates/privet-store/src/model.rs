@@ -139,6 +139,23 @@ pub struct DeviceSeen {
     pub at: Timestamp,
     /// The firmware version it reported, if any.
     pub firmware: Option<String>,
+    /// The household the batch was admitted for, at the version its permissions were read
+    /// at. When present, the append commits only if, at commit, the household's version is
+    /// still this one and the device is still attached to it and not revoked; otherwise that
+    /// call writes nothing and fails with `Conflict` (`household` or `device`). This is what
+    /// orders ingest against consent, objection, restriction, membership, device and
+    /// erasure changes made by any instance sharing the store.
+    pub admitted_under: Option<HouseholdVersion>,
+}
+
+/// A household and the version of what it allows, as read (see
+/// [`crate::Store::household_version`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HouseholdVersion {
+    /// The household.
+    pub household: SubjectId,
+    /// Its version.
+    pub version: u64,
 }
 
 /// A stored block, as read back.

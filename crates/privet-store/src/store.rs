@@ -25,9 +25,17 @@ pub type BlockStream = BoxStream<'static, Result<Block>>;
 pub type ChangeStream = BoxStream<'static, Change>;
 
 /// Everything Privet persists except keys. Every write is durable when its future resolves.
+///
+/// **Household versions.** Every household has a version, bumped in the same transaction as
+/// every write that changes what the household allows: a consent, an objection, a restriction,
+/// a new member, a device claimed or reset, an erasure step. Ingest reads it before the rest
+/// of the household's permissions and hands it back to [`Store::append_blocks`] (in
+/// [`DeviceSeen::admitted_under`]), which commits only if it is unchanged: a batch admitted
+/// under permissions some instance has changed since writes nothing.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Creates a household or member. `Conflict` if the id or pseudonym exists.
+    /// Creates a household or member. `Conflict` if the id or pseudonym exists. A new member
+    /// bumps its household's version.
     async fn create_subject(&self, subject: NewSubject) -> Result<()>;
     /// The subject with this id.
     async fn subject(&self, id: &SubjectId) -> Result<Subject>;
@@ -35,9 +43,11 @@ pub trait Store: Send + Sync + 'static {
     async fn subject_by_pseudonym(&self, pseudonym: &Pseudonym) -> Result<Subject>;
     /// The members of a household, oldest first.
     async fn members(&self, household: &SubjectId) -> Result<Vec<Subject>>;
+    /// The household's version (see the trait's notes); `NotFound` if it is gone.
+    async fn household_version(&self, household: &SubjectId) -> Result<u64>;
     /// Replaces a subject's sealed profile (rectification).
     async fn update_profile(&self, id: &SubjectId, profile: Vec<u8>) -> Result<()>;
-    /// Sets or clears a restriction of processing.
+    /// Sets or clears a restriction of processing; bumps the subject's household's version.
     async fn set_restricted(&self, id: &SubjectId, restricted: bool) -> Result<()>;
     /// Every subject's pseudonym, for purging records whose key is gone.
     async fn all_pseudonyms(&self) -> Result<Vec<Pseudonym>>;
@@ -45,7 +55,9 @@ pub trait Store: Send + Sync + 'static {
     /// pseudonym mapping) and everything keyed by its id — consents, objections, its account
     /// with its sessions, recovery codes and invitations — and treats its devices as the step
     /// says. Records are deleted separately ([`Store::delete_subject_blocks`]). Once it returns,
-    /// no file of the backend holds the deleted rows. `NotFound` if the subject is gone.
+    /// no file of the backend holds the deleted rows. `NotFound` if the subject is gone. Bumps
+    /// the household's version in the same commit (while its row exists: a household's own
+    /// step deletes it, which fails every append admitted under it just as well).
     async fn erase_subject(&self, step: &ErasureStep, at: Timestamp) -> Result<ErasedSubject>;
 
     /// Creates a device. `Conflict` if the id or a hash exists.
@@ -65,8 +77,8 @@ pub trait Store: Send + Sync + 'static {
         at: Timestamp,
         firmware: Option<String>,
     ) -> Result<()>;
-    /// Attaches an unclaimed device to a household by its claim code; consumes the code.
-    /// `NotFound` for a wrong or used code alike.
+    /// Attaches an unclaimed device to a household by its claim code; consumes the code and
+    /// bumps the household's version. `NotFound` for a wrong or used code alike.
     async fn claim_device(
         &self,
         claim: &TokenHash,
@@ -78,8 +90,8 @@ pub trait Store: Send + Sync + 'static {
     /// or used code alike.
     async fn unclaimed_device(&self, claim: &TokenHash) -> Result<Device>;
     /// Unlinks a device from its household and member and replaces its token (revoking the old
-    /// one) and claim code; with no new token the device is revoked. Once it returns, no file
-    /// of the backend holds the old token's hash.
+    /// one) and claim code; with no new token the device is revoked. Bumps the version of the
+    /// household it was in. Once it returns, no file of the backend holds the old token's hash.
     async fn reset_device(
         &self,
         id: &DeviceId,
@@ -97,7 +109,7 @@ pub trait Store: Send + Sync + 'static {
     /// Revokes a key.
     async fn revoke_api_key(&self, id: &ApiKeyId, at: Timestamp) -> Result<()>;
 
-    /// Appends a consent decision to the subject's history.
+    /// Appends a consent decision to the subject's history; bumps its household's version.
     async fn record_consent(&self, consent: NewConsent) -> Result<ConsentRecord>;
     /// A subject's whole consent history, oldest first.
     async fn consents(&self, subject: &SubjectId) -> Result<Vec<ConsentRecord>>;
@@ -107,12 +119,24 @@ pub trait Store: Send + Sync + 'static {
 
     /// Appends sealed record blocks, each into the chunk its `window` names, in one durable
     /// commit (grouped with concurrent writers), and records in the same commit that the
-    /// device was seen.
+    /// device was seen. With [`DeviceSeen::admitted_under`], checks in that commit that the
+    /// household's version is unchanged and the device still attached to it and unrevoked:
+    /// otherwise writes nothing and fails with `Conflict` on `household` (or `device`), while
+    /// the calls grouped with it commit as usual. `NotFound` if the device does not exist.
     async fn append_blocks(&self, blocks: Vec<NewBlock>, seen: Option<DeviceSeen>) -> Result<()>;
     /// Streams the blocks matching `query`, from one consistent snapshot.
     async fn scan_blocks(&self, query: BlockQuery) -> Result<BlockStream>;
-    /// Replaces a block's payload (after removing fields from it); `NotFound` if gone.
-    async fn rewrite_block(&self, id: [u8; 16], payload: Vec<u8>, count: u32) -> Result<()>;
+    /// Replaces a block's payload (after removing fields from it), only if its payload is
+    /// still `old`, the one the caller read (compare-and-set: of two purges rewriting one block,
+    /// the second re-reads it rather than bring back what the first removed). `NotFound` if
+    /// the block is gone, `Conflict` if its payload changed.
+    async fn rewrite_block(
+        &self,
+        id: [u8; 16],
+        old: Vec<u8>,
+        payload: Vec<u8>,
+        count: u32,
+    ) -> Result<()>;
     /// Deletes blocks by id.
     async fn delete_blocks(&self, ids: Vec<[u8; 16]>) -> Result<u64>;
     /// Deletes every block of a subject; returns how many.
@@ -134,13 +158,26 @@ pub trait Store: Send + Sync + 'static {
     async fn create_request(&self, request: RightsRequest) -> Result<()>;
     /// Extends an open, never extended request; `Conflict` if it is done or was extended.
     async fn extend_request(&self, id: &str, due: Date, reason: &str) -> Result<RightsRequest>;
+    /// Claims an open request for the one completing it, until `until`: `Conflict` if it is
+    /// done or another claim holds it (one made before `at` whose `until` is after `at`). Of
+    /// instances completing one request at once, exactly one gets the claim and runs the
+    /// request's action; a claimant that died is replaced once its claim runs out.
+    async fn claim_request(
+        &self,
+        id: &str,
+        at: Timestamp,
+        until: Timestamp,
+    ) -> Result<RightsRequest>;
+    /// Gives up the claim made with `until` (the action failed), if it is still the one that
+    /// holds the open request; otherwise does nothing.
+    async fn release_request(&self, id: &str, until: Timestamp) -> Result<()>;
     /// Marks an open request done; `Conflict` if it already is (so it is completed once).
     async fn complete_request(&self, id: &str, at: Timestamp) -> Result<RightsRequest>;
     /// One rights request.
     async fn request(&self, id: &str) -> Result<RightsRequest>;
     /// Every rights request, by due date.
     async fn requests(&self) -> Result<Vec<RightsRequest>>;
-    /// Records an objection to a purpose.
+    /// Records an objection to a purpose; bumps the subject's household's version.
     async fn record_objection(&self, objection: Objection) -> Result<()>;
     /// The objections of these subjects.
     async fn objections(&self, subjects: &[SubjectId]) -> Result<Vec<Objection>>;
@@ -237,10 +274,17 @@ pub trait Store: Send + Sync + 'static {
     /// not pruned); returns whether it was queued. Instances racing to queue the same job
     /// queue it once.
     async fn enqueue_job(&self, job: NewJob) -> Result<bool>;
-    /// Takes the oldest pending job that is due at `now` and held by nobody (never taken, or
-    /// its holder's lease ran out: the holder died), leasing it until `lease_until` and
-    /// counting the attempt. Of concurrent takers, exactly one gets each job.
-    async fn take_job(&self, now: Timestamp, lease_until: Timestamp) -> Result<Option<Job>>;
+    /// Takes the oldest pending job of one of `kinds` that is due at `now` and held by nobody
+    /// (never taken, or its holder's lease ran out: the holder died), leasing it until
+    /// `lease_until` and counting the attempt. Jobs of other kinds are left for instances that
+    /// can run them (during a rolling upgrade, a newer instance's new kind waits for a newer
+    /// instance). Of concurrent takers, exactly one gets each job.
+    async fn take_job(
+        &self,
+        kinds: &[&str],
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Option<Job>>;
     /// Marks a taken job done at `at`; `NotFound` if there is no such pending job.
     async fn finish_job(&self, id: i64, at: Timestamp) -> Result<()>;
     /// Every job not pruned, oldest first.
@@ -248,8 +292,11 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes jobs finished before `before`; returns how many.
     async fn prune_jobs(&self, before: Timestamp) -> Result<u64>;
 
-    /// Publishes a product's manifest text unless it is the product's newest already (same
-    /// digest); returns whether it was new.
+    /// Publishes a product's manifest text unless that text (its digest) was ever published
+    /// for the product, as its newest or before; returns whether it was new. So going back to
+    /// an older text publishes nothing: an instance restarted with an older manifests
+    /// directory does not roll the others back. Instances racing to publish one text publish
+    /// it once.
     async fn publish_manifest(&self, manifest: StoredManifest) -> Result<bool>;
     /// The newest published manifest of every product, by product id.
     async fn manifests(&self) -> Result<Vec<StoredManifest>>;

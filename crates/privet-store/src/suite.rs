@@ -17,6 +17,7 @@ mod blocks;
 mod changes;
 mod erasure;
 mod fixtures;
+mod household_version;
 mod jobs;
 mod manifests;
 mod rights;
@@ -62,4 +63,5 @@ pub async fn run(store: &dyn Store, keyring: &dyn Keyring, residue: &dyn Residue
     shredding::keys(keyring, residue).await;
     shredding::subjects(store, residue).await;
     shredding::devices(store, residue).await;
+    household_version::household_version(store).await;
 }

@@ -56,7 +56,10 @@ async fn key_create(args: KeyCreateArgs) -> anyhow::Result<ExitCode> {
 pub(crate) async fn audit(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         AuditCmd::Verify(data) => {
-            let dir = open(&data).await?;
+            // Verifying never makes a store: a mistyped directory is refused, not created.
+            let location = Location::from_args(&data)?;
+            backend::require_existing(&location)?;
+            let dir = backend::open(&location).await?;
             let verdict =
                 privet_server::service::audit::verify(dir.store.as_ref(), dir.keyring.as_ref())
                     .await?;
@@ -120,7 +123,7 @@ pub(crate) async fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     };
     // Opened with the store's "in use" lock still exclusive: no other command sees the
     // backup before what was erased since is purged and the log re-anchored.
-    let dir = backend::install_and_open(&lock, &args.file).await?;
+    let dir = backend::install_and_open(&lock, &args.file, &location).await?;
     let at = now();
     let purged =
         privet_server::service::backup::purge_unkeyed(dir.store.as_ref(), dir.keyring.as_ref(), at)

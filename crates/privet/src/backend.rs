@@ -3,8 +3,13 @@
 //! `sqlite:DIR`, or `postgres://…` for the deployment backend that several instances share.
 //! The server and the services see only the `Store` and `Keyring` traits.
 //!
-//! On PostgreSQL nothing secret is generated per instance: the master keys come from
-//! `PRIVET_MASTER_KEY` or `--master-key-file` (the same epochs on every instance), and the
+//! The master keys come from `--master-key-file` or `PRIVET_MASTER_KEY`; on the embedded store
+//! only when neither is given, from `master.key` in the data directory (made on first start).
+//! Keep them outside the directory where a copy of it matters: a copy that includes
+//! `master.key` is readable with it, whatever rotation retired (docs/keyring-rotation.md).
+//!
+//! On PostgreSQL nothing secret is generated per instance: the master keys must be given
+//! (the same epochs on every instance), and the
 //! receipt signing key is made by the first instance and kept in the keyring, sealed under the
 //! newest master-key epoch, so every instance signs with it and rotation re-seals it. On both
 //! backends the instance root (pseudonyms, hashed fields, sealed secrets) is kept in the
@@ -26,7 +31,13 @@ const DEFAULT_DATA_DIR: &str = "privet-data";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Location {
     /// The embedded SQLite store in a data directory.
-    Sqlite(PathBuf),
+    Sqlite {
+        /// The data directory.
+        dir: PathBuf,
+        /// A file holding the master keys, which wins over `PRIVET_MASTER_KEY` and the
+        /// directory's `master.key`.
+        master_key_file: Option<PathBuf>,
+    },
     /// A PostgreSQL database that several instances may share.
     Postgres(Pg),
 }
@@ -54,43 +65,21 @@ pub(crate) const DEMO_KEYRING_SCHEMA: &str = "privet_demo_keyring";
 impl std::fmt::Debug for Pg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pg")
-            .field("url", &redact(&self.url))
-            .field("keyring_url", &self.keyring_url.as_deref().map(redact))
+            .field("url", &describe_url(&self.url))
+            .field(
+                "keyring_url",
+                &self.keyring_url.as_deref().map(describe_url),
+            )
             .field("master_key_file", &self.master_key_file)
             .field("demo", &self.demo)
             .finish()
     }
 }
 
-/// A database URL with any password replaced, for messages.
-pub(crate) fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or("");
-            let password = if userinfo.contains(':') { ":***" } else { "" };
-            format!("{user}{password}@{host}")
-        }
-        None => authority.to_owned(),
-    };
-    // libpq URIs may also carry the password as a parameter.
-    let tail = match tail.split_once('?') {
-        Some((path, query)) => {
-            let params: Vec<String> = query
-                .split('&')
-                .map(|p| match p.split_once('=') {
-                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-                    _ => p.to_owned(),
-                })
-                .collect();
-            format!("{path}?{}", params.join("&"))
-        }
-        None => tail.to_owned(),
-    };
-    format!("{scheme}://{authority}{tail}")
+/// A database URL as messages show it: `postgres://user@host:port/dbname` from the parsed
+/// URL, never its text, so never a password wherever the URL holds it.
+pub(crate) fn describe_url(url: &str) -> String {
+    privet_store_postgres::describe_url(url)
 }
 
 impl Location {
@@ -107,8 +96,17 @@ impl Location {
         location.with_keys(data)
     }
 
-    /// Adds what `--keyring-url` and `--master-key-file` say, which only PostgreSQL takes:
-    /// the embedded store keeps both in its data directory.
+    /// The embedded store in `dir`, its master keys from `PRIVET_MASTER_KEY` or `master.key`.
+    pub(crate) fn sqlite(dir: PathBuf) -> Location {
+        Location::Sqlite {
+            dir,
+            master_key_file: None,
+        }
+    }
+
+    /// Adds what `--keyring-url` and `--master-key-file` say. Both backends take a master-key
+    /// file; only PostgreSQL a keyring URL (the embedded store keeps its keyring in its data
+    /// directory).
     fn with_keys(self, data: &DataArgs) -> anyhow::Result<Location> {
         match self {
             Location::Postgres(pg) => Ok(Location::Postgres(Pg {
@@ -116,20 +114,17 @@ impl Location {
                 master_key_file: data.master_key_file.clone(),
                 ..pg
             })),
-            Location::Sqlite(dir) => {
+            Location::Sqlite { dir, .. } => {
                 if data.keyring_url.is_some() {
                     bail!(
                         "--keyring-url is for PostgreSQL; the embedded store keeps its keyring in {}",
                         dir.join(privet_store_sqlite::KEYRING_FILE).display()
                     );
                 }
-                if data.master_key_file.is_some() {
-                    bail!(
-                        "--master-key-file is for PostgreSQL; the embedded store keeps its master key in {} (or PRIVET_MASTER_KEY)",
-                        dir.join("master.key").display()
-                    );
-                }
-                Ok(Location::Sqlite(dir))
+                Ok(Location::Sqlite {
+                    dir,
+                    master_key_file: data.master_key_file.clone(),
+                })
             }
         }
     }
@@ -141,7 +136,7 @@ impl Location {
         env_url: Option<std::ffi::OsString>,
     ) -> anyhow::Result<Location> {
         if let Some(dir) = &data.dir {
-            return Ok(Location::Sqlite(dir.clone()));
+            return Ok(Location::sqlite(dir.clone()));
         }
         if let Some(url) = &data.database_url {
             return Location::parse(url);
@@ -150,12 +145,12 @@ impl Location {
             (Some(_), Some(_)) => bail!(
                 "both PRIVET_DATA and PRIVET_DATABASE_URL are set; unset one, or name the backend with --data or --database-url"
             ),
-            (Some(dir), None) => Ok(Location::Sqlite(dir)),
+            (Some(dir), None) => Ok(Location::sqlite(dir)),
             (None, Some(url)) => match url.to_str() {
                 Some(url) => Location::parse(url),
                 None => bail!("PRIVET_DATABASE_URL is not valid UTF-8"),
             },
-            (None, None) => Ok(Location::Sqlite(PathBuf::from(DEFAULT_DATA_DIR))),
+            (None, None) => Ok(Location::sqlite(PathBuf::from(DEFAULT_DATA_DIR))),
         }
     }
 
@@ -174,7 +169,7 @@ impl Location {
                     "--database-url sqlite:DIR names a data directory; query strings, fragments and :memory: are not supported"
                 );
             }
-            return Ok(Location::Sqlite(PathBuf::from(dir)));
+            return Ok(Location::sqlite(PathBuf::from(dir)));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(Location::Postgres(Pg {
@@ -190,7 +185,7 @@ impl Location {
     /// The data directory, for what only the embedded store has (backup files, the lock).
     pub(crate) fn data_dir(&self) -> anyhow::Result<&Path> {
         match self {
-            Location::Sqlite(dir) => Ok(dir),
+            Location::Sqlite { dir, .. } => Ok(dir),
             Location::Postgres(_) => {
                 bail!("this needs the embedded store's data directory (--data DIR)")
             }
@@ -233,19 +228,44 @@ impl Opened {
     }
 }
 
-/// Opens the backend at `location` with the instance keys: for SQLite, `PRIVET_MASTER_KEY` or
-/// `master.key`, and `signing.key`, created on first use; for PostgreSQL, see the module doc.
+/// Opens the backend at `location` with the instance keys: for SQLite, the master-key file,
+/// `PRIVET_MASTER_KEY` or `master.key`, and `signing.key`, created on first use; for
+/// PostgreSQL, see the module doc.
 pub(crate) async fn open(location: &Location) -> anyhow::Result<Opened> {
     match location {
-        Location::Sqlite(dir) => {
-            // A malformed key in the environment is refused before the directory is created.
-            instance_keys::master_from_env()?;
+        Location::Sqlite {
+            dir,
+            master_key_file,
+        } => {
+            // Malformed master keys are refused before the directory is created.
+            instance_keys::master_given(master_key_file.as_deref())?;
             let opened = SqliteDir::open(dir)
                 .with_context(|| format!("cannot open data directory {}", dir.display()))?;
-            with_keys(opened).await
+            with_keys(opened, master_key_file.as_deref()).await
         }
         Location::Postgres(pg) => open_postgres(pg).await,
     }
+}
+
+/// Refuses a data directory that holds no store yet, for commands that only look at or act on
+/// an existing one (`keyring`, `audit verify`): opening it would make a new store with a fresh
+/// master key in a mistyped directory.
+pub(crate) fn require_existing(location: &Location) -> anyhow::Result<()> {
+    let Location::Sqlite { dir, .. } = location else {
+        return Ok(());
+    };
+    for file in [
+        privet_store_sqlite::STORE_FILE,
+        privet_store_sqlite::KEYRING_FILE,
+    ] {
+        if !dir.join(file).is_file() {
+            bail!(
+                "{} is not a Privet data directory (it has no {file}); check --data, this command never creates one",
+                dir.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Opens PostgreSQL: the master keys must be given, and the signing key is shared.
@@ -265,13 +285,24 @@ async fn open_postgres(pg: &Pg) -> anyhow::Result<Opened> {
         options.keyring_schema = DEMO_KEYRING_SCHEMA.to_owned();
         privet_store_postgres::drop_schemas(&options)
             .await
-            .with_context(|| format!("cannot empty the demo schemas in {}", redact(&pg.url)))?;
+            .with_context(|| {
+                format!("cannot empty the demo schemas in {}", describe_url(&pg.url))
+            })?;
     }
-    let (store, keyring) = privet_store_postgres::open(&options)
+    open_postgres_with(&options, epochs).await
+}
+
+/// Opens PostgreSQL as `options` say, with these master keys: the instance root and the
+/// shared signing key come from the keyring (made by the first instance to start).
+pub(crate) async fn open_postgres_with(
+    options: &privet_store_postgres::PgOptions,
+    epochs: MasterKeys,
+) -> anyhow::Result<Opened> {
+    let (store, keyring) = privet_store_postgres::open(options)
         .await
-        .with_context(|| format!("cannot open {}", redact(&pg.url)))?;
+        .with_context(|| format!("cannot open {}", describe_url(&options.url)))?;
     let root = instance_keys::root(&keyring, &epochs).await?;
-    let signing = shared_signing_key(&keyring, &epochs).await?;
+    let signing = instance_keys::shared_signing_key(&keyring, &epochs).await?;
     Ok(Opened {
         store: Arc::new(store),
         keyring: Arc::new(keyring),
@@ -282,29 +313,30 @@ async fn open_postgres(pg: &Pg) -> anyhow::Result<Opened> {
     })
 }
 
-/// The receipt signing key every instance shares: the first to start makes it, sealed under
-/// the newest master-key epoch in the keyring; the others read that one.
-async fn shared_signing_key(
-    keyring: &dyn Keyring,
-    epochs: &MasterKeys,
-) -> anyhow::Result<SigningKey> {
-    instance_keys::shared_signing_key(keyring, epochs).await
-}
-
 /// Puts the backup `file` in place under `lock` and opens the directory, no other command
-/// able to open it until the returned backend is dropped.
-pub(crate) async fn install_and_open(lock: &DirLock, file: &Path) -> anyhow::Result<Opened> {
+/// able to open it until the returned backend is dropped; the master keys as `location` says.
+pub(crate) async fn install_and_open(
+    lock: &DirLock,
+    file: &Path,
+    location: &Location,
+) -> anyhow::Result<Opened> {
+    let master_key_file = match location {
+        Location::Sqlite {
+            master_key_file, ..
+        } => master_key_file.as_deref(),
+        Location::Postgres(_) => None,
+    };
     let installed = lock.install_backup(file)?;
     let dir = lock.dir().to_owned();
     let opened = installed
         .open()
         .with_context(|| format!("cannot open data directory {}", dir.display()))?;
-    with_keys(opened).await
+    with_keys(opened, master_key_file).await
 }
 
 /// A data directory opened, with the instance's keys (the root from its keyring).
-async fn with_keys(opened: SqliteDir) -> anyhow::Result<Opened> {
-    let keys = instance_keys::load(&opened.path)?;
+async fn with_keys(opened: SqliteDir, master_key_file: Option<&Path>) -> anyhow::Result<Opened> {
+    let keys = instance_keys::load(&opened.path, master_key_file)?;
     let root = instance_keys::root(&opened.keyring, &keys.epochs).await?;
     let store = Arc::new(opened.store);
     Ok(Opened {
@@ -320,11 +352,19 @@ async fn with_keys(opened: SqliteDir) -> anyhow::Result<Opened> {
 /// Takes the data directory's exclusive lock (held while serving, and by restore), creating
 /// the directory when missing; PostgreSQL has none: instances share the database.
 pub(crate) fn lock(location: &Location) -> anyhow::Result<Option<DirLock>> {
-    // A malformed key in the environment is refused before the directory is created.
-    instance_keys::master_from_env()?;
     match location {
-        Location::Sqlite(dir) => Ok(Some(SqliteDir::lock(dir)?)),
-        Location::Postgres(_) => Ok(None),
+        Location::Sqlite {
+            dir,
+            master_key_file,
+        } => {
+            // Malformed master keys are refused before the directory is created.
+            instance_keys::master_given(master_key_file.as_deref())?;
+            Ok(Some(SqliteDir::lock(dir)?))
+        }
+        Location::Postgres(_) => {
+            instance_keys::master_from_env()?;
+            Ok(None)
+        }
     }
 }
 
@@ -333,16 +373,19 @@ pub(crate) fn lock(location: &Location) -> anyhow::Result<Option<DirLock>> {
 /// environment must be a key.
 pub(crate) fn check_restore_target(location: &Location) -> anyhow::Result<()> {
     match location {
-        Location::Sqlite(dir) => {
+        Location::Sqlite {
+            dir,
+            master_key_file,
+        } => {
             if !dir.join(privet_store_sqlite::KEYRING_FILE).is_file() {
                 return Err(privet_store_sqlite::SqliteDirError::NoKeyring(dir.clone()).into());
             }
+            instance_keys::master_given(master_key_file.as_deref())?;
         }
         Location::Postgres(_) => bail!(
             "restore works on the embedded store; restore PostgreSQL with pg_restore (docs/deploy.md)"
         ),
     }
-    instance_keys::master_from_env()?;
     Ok(())
 }
 
@@ -360,7 +403,7 @@ mod tests {
     }
 
     fn sqlite(dir: &str) -> Location {
-        Location::Sqlite(PathBuf::from(dir))
+        Location::sqlite(PathBuf::from(dir))
     }
 
     #[test]
@@ -407,21 +450,35 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_a_message() {
-        assert_eq!(
-            redact("postgres://u:secret@h:5432/db"),
-            "postgres://u:***@h:5432/db"
-        );
-        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(
-            redact("postgres://h/db?sslmode=disable&password=x"),
-            "postgres://h/db?sslmode=disable&password=***"
-        );
-        let pg = Location::parse("postgres://u:secret@h/db").map(|l| format!("{l:?}"));
-        assert!(pg.is_ok_and(|d| !d.contains("secret")));
+        for (url, shown) in [
+            ("postgres://u:secret@h:5432/db", "postgres://u@h:5432/db"),
+            ("postgres://u@h/db", "postgres://u@h:5432/db"),
+            (
+                "postgres://postgres:Ab/cd+ef@127.0.0.1:1/privet",
+                "postgres://postgres@127.0.0.1:1/privet",
+            ),
+            (
+                "postgres://postgres@127.0.0.1:1?password=s3cret",
+                "postgres://postgres@127.0.0.1:1",
+            ),
+            (
+                "postgres://h/db?sslmode=disable&PASSWORD=secret",
+                privet_store_postgres::UNPARSEABLE,
+            ),
+        ] {
+            assert_eq!(describe_url(url), shown, "{url}");
+            let pg = Location::parse(url).map(|l| format!("{l:?}"));
+            assert!(
+                pg.as_ref().is_ok_and(|d| !d.contains("secret")
+                    && !d.contains("s3cret")
+                    && !d.contains("Ab/cd")),
+                "{pg:?}"
+            );
+        }
     }
 
     #[test]
-    fn key_flags_are_for_postgres_only() {
+    fn a_master_key_file_is_taken_by_both_backends_a_keyring_url_by_postgres_only() {
         let with = |url: &str| DataArgs {
             dir: None,
             database_url: Some(url.to_owned()),
@@ -441,5 +498,36 @@ mod tests {
         let sqlite = Location::resolve(&with("sqlite:d"), None, None)
             .and_then(|l| l.with_keys(&with("sqlite:d")));
         assert!(sqlite.is_err_and(|e| e.to_string().contains("--keyring-url is for PostgreSQL")));
+        let file_only = DataArgs {
+            keyring_url: None,
+            ..with("sqlite:d")
+        };
+        let sqlite =
+            Location::resolve(&file_only, None, None).and_then(|l| l.with_keys(&file_only));
+        assert!(
+            matches!(
+                &sqlite,
+                Ok(Location::Sqlite { dir, master_key_file: Some(f) })
+                    if dir == Path::new("d") && f == Path::new("/k")
+            ),
+            "{sqlite:?}"
+        );
+    }
+
+    #[test]
+    fn commands_that_need_a_store_refuse_a_directory_without_one() {
+        let root = tempfile::tempdir().unwrap();
+        let typo = root.path().join("typo");
+        let err = require_existing(&Location::sqlite(typo.clone())).unwrap_err();
+        assert!(
+            err.to_string().contains("is not a Privet data directory"),
+            "{err}"
+        );
+        assert!(!typo.exists(), "nothing created");
+        std::fs::write(root.path().join(privet_store_sqlite::STORE_FILE), b"").unwrap();
+        assert!(require_existing(&Location::sqlite(root.path().to_owned())).is_err());
+        std::fs::write(root.path().join(privet_store_sqlite::KEYRING_FILE), b"").unwrap();
+        assert!(require_existing(&Location::sqlite(root.path().to_owned())).is_ok());
+        assert!(require_existing(&Location::parse("postgres://h/db").unwrap()).is_ok());
     }
 }

@@ -69,8 +69,9 @@ pub(crate) struct DataArgs {
     /// schema of the data database)
     #[arg(long, env = "PRIVET_KEYRING_URL", value_name = "URL")]
     pub(crate) keyring_url: Option<String>,
-    /// PostgreSQL: read the master keys (one key, or `epoch:key` entries) from this file
-    /// instead of PRIVET_MASTER_KEY (the same on every instance)
+    /// Read the master keys (one key, or `epoch:key` entries) from this file instead of
+    /// PRIVET_MASTER_KEY or the data directory's master.key (the same on every instance; keep
+    /// it outside the data directory, or rotation protects no copy of it)
     #[arg(long, env = "PRIVET_MASTER_KEY_FILE", value_name = "FILE")]
     pub(crate) master_key_file: Option<PathBuf>,
 }
@@ -120,44 +121,44 @@ pub(crate) struct ServeArgs {
 }
 
 /// How often the master key is rotated: what erasure receipts promise older keyring copies
-/// are unreadable by.
+/// are unreadable by. One period for every instance, kept in the keyring.
 #[derive(Debug, Args, Clone, Copy)]
 pub(crate) struct RotationPeriodArgs {
     /// Days between master-key rotations (`privet keyring rotate`, then retiring the old
-    /// epoch); must not exceed how long backups and WAL archives are kept
+    /// epoch); must not exceed how long backups and WAL archives are kept. Sets the period
+    /// kept in the keyring when it has none yet (else 30); a different one is refused: change
+    /// it with `privet keyring rotate --every-days N`
     #[arg(
         long = "key-rotation-days",
         env = "PRIVET_KEY_ROTATION_DAYS",
-        default_value_t = 30,
         value_name = "N",
         value_parser = clap::value_parser!(u32).range(1..=3650)
     )]
-    pub(crate) days: u32,
-}
-
-impl RotationPeriodArgs {
-    /// The period as a duration.
-    pub(crate) fn period(self) -> std::time::Duration {
-        std::time::Duration::from_secs(u64::from(self.days) * 24 * 60 * 60)
-    }
+    pub(crate) days: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum KeyringCmd {
     /// Re-wrap every live subject key and instance secret under the newest master-key epoch,
     /// so the older epochs can be retired (docs/keyring-rotation.md).
-    Rotate(DataArgs),
+    Rotate(KeyringRotateArgs),
     /// How many keys and secrets each master-key epoch wraps: an older epoch wrapping nothing
     /// can be removed from every instance.
-    Status(KeyringStatusArgs),
+    Status(DataArgs),
 }
 
 #[derive(Debug, Args)]
-pub(crate) struct KeyringStatusArgs {
+pub(crate) struct KeyringRotateArgs {
     #[command(flatten)]
     pub(crate) data: DataArgs,
-    #[command(flatten)]
-    pub(crate) rotation: RotationPeriodArgs,
+    /// Change the rotation period every instance's receipts count with (recorded only when
+    /// the rotation completes; counted from the last rotation to a new epoch)
+    #[arg(
+        long = "every-days",
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..=3650)
+    )]
+    pub(crate) every_days: Option<u32>,
 }
 
 /// An address or a CIDR block; a bare address is a block of one.
@@ -176,13 +177,12 @@ pub(crate) struct DemoArgs {
     #[arg(long = "data", default_value = "privet-demo-data", value_name = "DIR")]
     pub(crate) dir: PathBuf,
     /// Run the demo on PostgreSQL instead, in its own schemas (`privet_demo`,
-    /// `privet_demo_keyring`), emptied on each run
-    #[arg(
-        long,
-        env = "PRIVET_DATABASE_URL",
-        value_name = "URL",
-        conflicts_with = "dir"
-    )]
+    /// `privet_demo_keyring`), emptied on each run. Only this flag chooses it:
+    /// PRIVET_DATABASE_URL is not read, so the demo never runs against a deployment's database
+    /// because its environment names one
+    // Deliberately no `env = "PRIVET_DATABASE_URL"`: on a production host that variable names
+    // the production database, and the demo would quietly make its schemas there.
+    #[arg(long, value_name = "URL", conflicts_with = "dir")]
     pub(crate) database_url: Option<String>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -391,4 +391,23 @@ pub(crate) struct ReleaseSignArgs {
     /// The firmware image.
     #[arg(value_name = "FIRMWARE")]
     pub(crate) firmware: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_demo_takes_its_database_from_the_flag_only() {
+        let cli = Cli::command();
+        let demo = cli.find_subcommand("demo");
+        let url = demo.and_then(|d| d.get_arguments().find(|a| a.get_id() == "database_url"));
+        assert!(url.is_some(), "demo has --database-url");
+        assert_eq!(
+            url.and_then(|a| a.get_env()),
+            None,
+            "PRIVET_DATABASE_URL (a deployment's database) is never the demo's"
+        );
+    }
 }

@@ -254,10 +254,10 @@ fn fresh_demo_dir(location: &Location) -> anyhow::Result<privet_store_sqlite::Di
 /// Where the demo keeps its data, for people: never a password.
 fn describe(location: &Location) -> String {
     match location {
-        Location::Sqlite(dir) => dir.display().to_string(),
+        Location::Sqlite { dir, .. } => dir.display().to_string(),
         Location::Postgres(pg) => format!(
             "{} (schemas {} and {})",
-            backend::redact(&pg.url),
+            backend::describe_url(&pg.url),
             backend::DEMO_SCHEMA,
             backend::DEMO_KEYRING_SCHEMA
         ),
@@ -277,10 +277,10 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             Location::Postgres(pg) => Location::Postgres(backend::Pg { demo: true, ..pg }),
             sqlite => sqlite,
         },
-        None => Location::Sqlite(args.dir.clone()),
+        None => Location::sqlite(args.dir.clone()),
     };
     let _lock = match &location {
-        Location::Sqlite(_) => Some(fresh_demo_dir(&location)?),
+        Location::Sqlite { .. } => Some(fresh_demo_dir(&location)?),
         Location::Postgres(_) => None,
     };
     let opened = backend::open(&location)

@@ -1,8 +1,12 @@
-//! The instance's own keys: the master keys by epoch (`PRIVET_MASTER_KEY`, `--master-key-file`
-//! or `master.key`) that wrap subject keys, the instance root kept in the keyring under them
-//! (pseudonyms, hashed fields, sealed secrets), and the signing key of receipts
-//! (`signing.key`, or on PostgreSQL one shared through the keyring). Files are created on
-//! first use with mode 0600.
+//! The instance's own keys: the master keys by epoch (`--master-key-file`, `PRIVET_MASTER_KEY`
+//! or `master.key`, in that order) that wrap subject keys, the instance root kept in the
+//! keyring under them (pseudonyms, hashed fields, sealed secrets), and the signing key of
+//! receipts (`signing.key`, or on PostgreSQL one shared through the keyring). Files are created
+//! on first use with mode 0600; `master.key` only when no master keys are given otherwise.
+//!
+//! On the embedded store, rotating the master key only protects copies of the data directory
+//! when the master keys are kept outside it (`--master-key-file` or `PRIVET_MASTER_KEY`): a
+//! copy that includes `master.key` holds the retired key beside the keyring.
 //!
 //! Master keys are one bare key (epoch 1: what every installation had before epochs) or
 //! `epoch:key` entries separated by commas, whitespace or newlines, `#` comments allowed
@@ -10,13 +14,21 @@
 //! first start: epoch 1. Errors name the entry at fault, never its text.
 
 use anyhow::{Context, bail};
-use privet_crypto::{InstanceRoot, MasterKey, MasterKeys, SigningKey, os_rng};
+use privet_crypto::{
+    Error as CryptoError, InstanceRoot, MasterKey, MasterKeys, SigningKey, os_rng,
+};
 use privet_server::Clock;
+use privet_server::service::error::ServiceError;
 use privet_server::service::instance_secrets;
 use privet_store::Keyring;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::time::Duration;
+
+/// The rotation period when neither the keyring nor `--key-rotation-days` gives one: 30 days.
+pub(crate) const DEFAULT_ROTATION_DAYS: u32 = 30;
+const DAY_SECS: u64 = 24 * 60 * 60;
 
 /// The keys of one instance kept outside the keyring.
 pub(crate) struct InstanceKeys {
@@ -108,11 +120,22 @@ pub(crate) fn master_given(file: Option<&Path>) -> anyhow::Result<Option<MasterK
     parse_master_file(file, &bytes).map(Some)
 }
 
-/// The keys kept in `dir` (the master keys from `PRIVET_MASTER_KEY` when set).
-pub(crate) fn load(dir: &Path) -> anyhow::Result<InstanceKeys> {
-    let epochs = match master_from_env()? {
-        Some(keys) => keys,
-        None => master_key_file(&dir.join("master.key"))?,
+/// The keys of the instance in `dir`: the master keys from `master_file` when given, else
+/// from `PRIVET_MASTER_KEY` when set, else from `master.key` in `dir` (made when missing).
+pub(crate) fn load(dir: &Path, master_file: Option<&Path>) -> anyhow::Result<InstanceKeys> {
+    let in_dir = dir.join("master.key");
+    let epochs = match master_given(master_file)? {
+        Some(keys) => {
+            if in_dir.exists() {
+                // Not read, but still there: every copy of the directory holds it.
+                eprintln!(
+                    "warning: {} is not used (the master keys are given elsewhere) but is still in the data directory, so every copy of the directory holds it: once its key is in your key file, delete it",
+                    in_dir.display()
+                );
+            }
+            keys
+        }
+        None => master_key_file(&in_dir)?,
     };
     let signing = SigningKey::from_seed(key_file(&dir.join("signing.key"), || {
         *SigningKey::generate(&mut os_rng()).seed_bytes()
@@ -120,19 +143,61 @@ pub(crate) fn load(dir: &Path) -> anyhow::Result<InstanceKeys> {
     Ok(InstanceKeys { epochs, signing })
 }
 
-/// The instance root from the keyring, made there on its first open.
+/// The instance root from the keyring, made there on its first open, once every configured
+/// epoch's key is checked against the keyring (an instance with a different key for an epoch
+/// is refused, the epoch named).
 pub(crate) async fn root(
     keyring: &dyn Keyring,
     epochs: &MasterKeys,
 ) -> anyhow::Result<InstanceRoot> {
-    instance_secrets::root(keyring, epochs, Clock::from_env().now())
-        .await
-        .with_context(|| {
+    match instance_secrets::root(keyring, epochs, Clock::from_env().now()).await {
+        Ok(root) => Ok(root),
+        // These say what is wrong and what to do, in one line of their own.
+        Err(
+            e @ ServiceError::Crypto(
+                CryptoError::WrongEpochKey { .. } | CryptoError::RootNeedsEpoch1,
+            ),
+        ) => Err(anyhow::Error::new(e)),
+        Err(e) => Err(anyhow::Error::new(e)).with_context(|| {
             format!(
                 "cannot open the keyring's root key with the configured master-key epochs {:?}: every instance needs the epochs the keyring is wrapped under (docs/keyring-rotation.md)",
                 epochs.epochs()
             )
-        })
+        }),
+    }
+}
+
+/// Days as a duration.
+pub(crate) fn days(n: u32) -> Duration {
+    Duration::from_secs(u64::from(n) * DAY_SECS)
+}
+
+/// A period in days, for people (rounded up: a period is never shown shorter than it is).
+pub(crate) fn in_days(period: Duration) -> u64 {
+    period.as_secs().div_ceil(DAY_SECS)
+}
+
+/// The rotation period this instance signs receipts with: the keyring's, kept there by the
+/// first instance to start. `requested_days` (`--key-rotation-days`) sets it when the keyring
+/// keeps none yet; a different one is refused, so that no two instances promise different
+/// dates (change it with `privet keyring rotate --every-days N`).
+pub(crate) async fn rotation_period(
+    keyring: &dyn Keyring,
+    requested_days: Option<u32>,
+) -> anyhow::Result<Duration> {
+    let otherwise = days(requested_days.unwrap_or(DEFAULT_ROTATION_DAYS));
+    let kept = instance_secrets::rotation_period(keyring, otherwise)
+        .await
+        .context("cannot read the rotation period kept in the keyring")?;
+    if let Some(n) = requested_days
+        && kept != days(n)
+    {
+        bail!(
+            "--key-rotation-days {n} differs from the rotation period every instance uses, kept in the keyring: {} days; start without it, or change it for all with `privet keyring rotate --every-days {n}`",
+            in_days(kept)
+        );
+    }
+    Ok(kept)
 }
 
 /// The receipt signing key that instances sharing the keyring all use (made by the first).

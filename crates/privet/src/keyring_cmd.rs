@@ -1,19 +1,30 @@
 //! `privet keyring rotate` and `privet keyring status`: master-key epochs from the operator's
 //! side (docs/keyring-rotation.md). Both print counts and epoch numbers only — never a key,
-//! a pseudonym or an id.
+//! a pseudonym or an id. Both refuse a data directory that holds no store (a mistyped
+//! `--data` would otherwise become a new one with a fresh master key), and an instance whose
+//! key for an epoch is not the keyring's.
 
-use crate::backend::{self, Location};
-use crate::cli::{DataArgs, KeyringCmd, KeyringStatusArgs};
+use crate::backend::{self, Location, Opened};
+use crate::cli::{DataArgs, KeyringCmd, KeyringRotateArgs};
+use crate::instance_keys::{self, in_days};
 use privet_server::Clock;
-use privet_server::service::rotation::{self, OlderCopies, RotationReport};
+use privet_server::service::instance_secrets;
+use privet_server::service::rotation::{self, RotationReport};
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 pub(crate) async fn run(cmd: KeyringCmd) -> anyhow::Result<ExitCode> {
     match cmd {
-        KeyringCmd::Rotate(data) => rotate(&data).await,
-        KeyringCmd::Status(args) => status(&args).await,
+        KeyringCmd::Rotate(args) => rotate(&args).await,
+        KeyringCmd::Status(data) => status(&data).await,
     }
+}
+
+/// Opens an existing backend; never makes a data directory.
+async fn open_existing(data: &DataArgs) -> anyhow::Result<Opened> {
+    let location = Location::from_args(data)?;
+    backend::require_existing(&location)?;
+    backend::open(&location).await
 }
 
 /// `n thing` or `n things`.
@@ -25,8 +36,8 @@ fn count(n: u64, thing: &str) -> String {
     }
 }
 
-async fn rotate(data: &DataArgs) -> anyhow::Result<ExitCode> {
-    let opened = backend::open(&Location::from_args(data)?).await?;
+async fn rotate(args: &KeyringRotateArgs) -> anyhow::Result<ExitCode> {
+    let opened = open_existing(&args.data).await?;
     let report = rotation::rotate(
         opened.store.as_ref(),
         opened.keyring.as_ref(),
@@ -38,11 +49,28 @@ async fn rotate(data: &DataArgs) -> anyhow::Result<ExitCode> {
     // The error itself: the operator at the console needs the cause, not a problem title.
     .map_err(anyhow::Error::new)?;
     print_report(&report);
-    Ok(if report.is_complete() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    if !report.is_complete() {
+        if args.every_days.is_some() {
+            println!("rotation period NOT changed: the rotation is incomplete");
+        }
+        return Ok(ExitCode::from(1));
+    }
+    if let Some(n) = args.every_days {
+        let was =
+            instance_secrets::set_rotation_period(opened.keyring.as_ref(), instance_keys::days(n))
+                .await
+                .map_err(anyhow::Error::new)?;
+        match was {
+            Some(was) => println!(
+                "rotation period: every {n} days for every instance, counted from the last rotation (was {} days)",
+                in_days(was)
+            ),
+            None => println!(
+                "rotation period: every {n} days for every instance, counted from the last rotation"
+            ),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_report(r: &RotationReport) {
@@ -75,13 +103,27 @@ fn print_report(r: &RotationReport) {
     }
     if r.is_complete() {
         println!(
-            "rotation complete: everything in the keyring is under epoch {to}. Check `privet keyring status`, then remove the older epochs from every instance and destroy every copy of their keys."
+            "rotation complete: everything in the keyring is under epoch {to} (checked by a last pass). Check `privet keyring status`, then remove the older epochs from every instance and destroy every copy of their keys."
         );
         return;
     }
     for (epoch, n) in &r.unreadable {
+        if *epoch == to {
+            println!(
+                "NOT readable: {} labelled epoch {to} that epoch {to}'s key here does not open: an instance has a different key for epoch {to}",
+                count(*n, "key")
+            );
+        } else {
+            println!(
+                "NOT re-wrapped: {} under epoch {epoch}, which is not configured here or does not open them",
+                count(*n, "key")
+            );
+        }
+    }
+    for (epoch, n) in &r.left_behind {
         println!(
-            "NOT re-wrapped: {} under epoch {epoch}, which is not configured here or does not open them",
+            "STILL MOVING after {} passes: {} made under epoch {epoch} during the rotation: an instance without epoch {to} is still running; give every instance epoch {to}, restart them, and run it again",
+            r.passes,
             count(*n, "key")
         );
     }
@@ -102,8 +144,8 @@ fn print_report(r: &RotationReport) {
     );
 }
 
-async fn status(args: &KeyringStatusArgs) -> anyhow::Result<ExitCode> {
-    let opened = backend::open(&Location::from_args(&args.data)?).await?;
+async fn status(data: &DataArgs) -> anyhow::Result<ExitCode> {
+    let opened = open_existing(data).await?;
     let s = rotation::status(opened.keyring.as_ref(), &opened.epochs)
         .await
         .map_err(anyhow::Error::new)?;
@@ -140,19 +182,38 @@ async fn status(args: &KeyringStatusArgs) -> anyhow::Result<ExitCode> {
     if s.unrecognised > 0 {
         println!("in no known format: {}", s.unrecognised);
     }
+    let period = match s.period {
+        Some(period) => {
+            println!(
+                "rotation period: every {} days (kept in the keyring, for every instance)",
+                in_days(period)
+            );
+            period
+        }
+        None => {
+            println!(
+                "rotation period: none kept yet ({} days unless the first `privet serve` says otherwise)",
+                instance_keys::DEFAULT_ROTATION_DAYS
+            );
+            instance_keys::days(instance_keys::DEFAULT_ROTATION_DAYS)
+        }
+    };
     match s.last_rotation {
         Some(last) => {
             println!("last rotation: to epoch {} at {}", last.epoch, last.since);
-            let now = Clock::from_env().now();
-            match rotation::older_copies_unreadable_by(last.since, args.rotation.period(), now) {
-                OlderCopies::UnreadableBy(due) => println!(
-                    "next rotation due by: {due} (every {} days)",
-                    args.rotation.days
-                ),
-                OlderCopies::Overdue => println!(
-                    "next rotation OVERDUE (every {} days): erasure receipts cannot promise when older keyring copies become unreadable",
-                    args.rotation.days
-                ),
+            let due = rotation::next_rotation_due(last, period);
+            if due > Clock::from_env().now() {
+                println!("next rotation due by: {due}");
+            } else {
+                println!(
+                    "next rotation OVERDUE since {due}: erasure receipts cannot promise when older keyring copies become unreadable"
+                );
+            }
+            if s.newest > last.epoch {
+                println!(
+                    "epoch {} was added after the last rotation: keyring copies taken since hold keys under it, which only the rotation after the next one retires; run `privet keyring rotate`",
+                    s.newest
+                );
             }
         }
         None => println!("last rotation: none recorded"),

@@ -6,6 +6,7 @@ use crate::diagnostics::Renderer;
 use anyhow::bail;
 use privet_server::service::manifests;
 use privet_server::{Clock, Config, Products, ProductsError, Server, shutdown_signal};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -26,6 +27,24 @@ pub(crate) fn print_manifest_errors(err: &ProductsError) {
     }
 }
 
+/// Whether an instance whose manifests directory failed to load with `err` may serve what is
+/// published instead: only on PostgreSQL (where others publish), and only when the directory
+/// holds no manifest or does not exist. Any other failure to read it (no permission, not a
+/// directory, a file that cannot be read) stops the start, as on SQLite: a directory that is
+/// there but unreadable is a mistake to report, not one to paper over with older manifests.
+fn serves_published(err: &ProductsError, dir: &Path, location: &Location) -> bool {
+    if !matches!(location, Location::Postgres(_)) {
+        return false;
+    }
+    match err {
+        ProductsError::Empty(_) => true,
+        ProductsError::Io { path, source } => {
+            source.kind() == std::io::ErrorKind::NotFound && path == dir
+        }
+        _ => false,
+    }
+}
+
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if args.mqtt.is_some() {
         bail!(
@@ -41,8 +60,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let local = match Products::load_dir(&args.manifests, &cx) {
         Ok((p, _)) => Some(p),
         // With none here, the instance serves what others published.
-        Err(ProductsError::Empty(_)) if matches!(location, Location::Postgres(_)) => None,
-        Err(ProductsError::Io { .. }) if matches!(location, Location::Postgres(_)) => None,
+        Err(e) if serves_published(&e, &args.manifests, &location) => None,
         Err(e) => {
             print_manifest_errors(&e);
             bail!("not starting: {e}");
@@ -52,6 +70,9 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // before it touches the store.
     let _lock = backend::lock(&location)?;
     let opened = backend::open(&location).await?;
+    // One period for every instance, kept in the keyring: a different flag is refused.
+    let key_rotation_period =
+        crate::instance_keys::rotation_period(opened.keyring.as_ref(), args.rotation.days).await?;
     let products = match local {
         Some(local) => manifests::publish(opened.store.as_ref(), &local, &cx, clock.now()).await,
         None => manifests::load(opened.store.as_ref(), &cx).await,
@@ -73,7 +94,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         max_clock_skew: Duration::from_secs(args.max_clock_skew_secs),
         retention_interval: Duration::from_secs(args.retention_interval_secs.max(1)),
         trusted_proxies: args.trusted_proxies,
-        key_rotation_period: args.rotation.period(),
+        key_rotation_period,
         ..Config::default()
     };
     let server = Server::bind(config, opened.into_parts(products, clock)).await?;
@@ -83,4 +104,47 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     server.run_until(shutdown_signal()).await?;
     eprintln!("privet stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Error, ErrorKind};
+    use std::path::PathBuf;
+
+    fn io(path: &str, kind: ErrorKind) -> ProductsError {
+        ProductsError::Io {
+            path: PathBuf::from(path),
+            source: Error::from(kind),
+        }
+    }
+
+    #[test]
+    fn only_a_missing_or_empty_directory_falls_back_to_the_published_manifests() {
+        let dir = Path::new("/etc/privet/manifests");
+        let pg = Location::parse("postgres://h/db").unwrap_or_else(|e| panic!("{e}"));
+        let missing = io("/etc/privet/manifests", ErrorKind::NotFound);
+        assert!(serves_published(&missing, dir, &pg));
+        assert!(serves_published(
+            &ProductsError::Empty(dir.to_owned()),
+            dir,
+            &pg
+        ));
+        for refused in [
+            io("/etc/privet/manifests", ErrorKind::PermissionDenied),
+            io("/etc/privet/manifests", ErrorKind::NotADirectory),
+            io("/etc/privet/manifests/plug.toml", ErrorKind::NotFound),
+            io(
+                "/etc/privet/manifests/plug.toml",
+                ErrorKind::PermissionDenied,
+            ),
+        ] {
+            assert!(!serves_published(&refused, dir, &pg), "{refused:?}");
+        }
+        let sqlite = Location::parse("sqlite:d").unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !serves_published(&missing, dir, &sqlite),
+            "SQLite has no one else"
+        );
+    }
 }

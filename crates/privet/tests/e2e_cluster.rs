@@ -184,9 +184,31 @@ fn a_bad_url_an_unreachable_server_or_wrong_credentials_give_one_line_and_an_exi
         "postgres://postgres:hunter2@127.0.0.1:{}/privet",
         free_port()
     );
+    // tokio-postgres takes everything up to the first `@` as the user-info, so a `/` or `?`
+    // in the password is still the password, and must not be printed as a path or a query.
+    let unreachable_slash = format!(
+        "postgres://postgres:hunter2/x?y@127.0.0.1:{}/privet",
+        free_port()
+    );
+    let unreachable_param = format!(
+        "postgres://postgres@127.0.0.1:{}/privet?password=hunter2",
+        free_port()
+    );
     let mut cases = vec![
         (unreachable.as_str(), "cannot reach the PostgreSQL server"),
+        (
+            unreachable_slash.as_str(),
+            "cannot reach the PostgreSQL server",
+        ),
+        (
+            unreachable_param.as_str(),
+            "cannot reach the PostgreSQL server",
+        ),
         ("postgres://postgres@[bad", "invalid database URL"),
+        (
+            "postgres://postgres@127.0.0.1:1/privet?PASSWORD=hunter2",
+            "invalid database URL",
+        ),
     ];
     // Wrong credentials and a missing database need a server to refuse them.
     let server = std::env::var("PRIVET_TEST_DATABASE_URL").ok();

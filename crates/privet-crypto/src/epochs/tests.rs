@@ -306,3 +306,93 @@ fn debug_shows_epochs_only() {
         assert!(!debug.contains(&b64(&k)) && !debug.contains(&hex(&k)));
     }
 }
+
+#[test]
+fn a_key_labelled_with_the_newest_epoch_is_opened_before_it_counts_as_current() {
+    // Instance B has a paste error: its epoch 2 key differs. What it wraps says epoch 2; the
+    // rotation on instance A must find that out, not count it as already current.
+    let mut rng = os_rng();
+    let a = MasterKeys::from_epochs([(1, key(1)), (2, key(2))]).unwrap();
+    let b = MasterKeys::from_epochs([(1, key(1)), (2, key(9))]).unwrap();
+    let data_key = DataKey::generate(&mut rng);
+    let from_b = b.wrap_data_key(&subject(1), &data_key, &mut rng);
+    assert_eq!(MasterKeys::epoch_of(&from_b).unwrap(), 2);
+    assert!(matches!(
+        a.rewrap_data_key(&subject(1), &from_b, &mut rng),
+        Err(Error::Decrypt { .. })
+    ));
+    let from_a = a.wrap_data_key(&subject(1), &data_key, &mut rng);
+    assert!(
+        a.rewrap_data_key(&subject(1), &from_a, &mut rng)
+            .unwrap()
+            .is_none()
+    );
+
+    let sealed_by_b = b.seal_secret("root-key", b"root", &mut rng).unwrap();
+    assert!(matches!(
+        a.reseal_secret("root-key", &sealed_by_b, &mut rng),
+        Err(Error::Decrypt { .. })
+    ));
+    let sealed_by_a = a.seal_secret("root-key", b"root", &mut rng).unwrap();
+    assert!(
+        a.reseal_secret("root-key", &sealed_by_a, &mut rng)
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn an_epoch_check_is_sealed_under_its_own_epoch_and_tells_a_different_key_apart() {
+    let mut rng = os_rng();
+    let a = MasterKeys::from_epochs([(1, key(1)), (2, key(2))]).unwrap();
+    let b = MasterKeys::from_epochs([(1, key(1)), (2, key(9))]).unwrap();
+    assert_eq!(MasterKeys::check_name(2), "epoch-check/2");
+    let check_1 = a.epoch_check(1, &mut rng).unwrap();
+    let check_2 = a.epoch_check(2, &mut rng).unwrap();
+    assert_eq!(
+        MasterKeys::epoch_of(&check_1).unwrap(),
+        1,
+        "not the newest epoch"
+    );
+    assert_eq!(MasterKeys::epoch_of(&check_2).unwrap(), 2);
+
+    a.verify_epoch_check(1, &check_1).unwrap();
+    a.verify_epoch_check(2, &check_2).unwrap();
+    b.verify_epoch_check(1, &check_1).unwrap();
+    let err = b.verify_epoch_check(2, &check_2).unwrap_err();
+    assert!(matches!(err, Error::WrongEpochKey { epoch: 2 }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("master-key epoch 2"), "{message}");
+    assert!(!message.contains('\n'), "one line: {message}");
+    for k in [key(2), key(9)] {
+        assert!(!message.contains(&b64(&k)) && !message.contains(&hex(&k)));
+        assert!(!format!("{err:?}").contains(&hex(&k)));
+    }
+
+    // A check is bound to its epoch: epoch 1's is not epoch 2's, even under one key.
+    let same = MasterKeys::from_epochs([(2, key(1))]).unwrap();
+    assert!(matches!(
+        same.verify_epoch_check(2, &check_1),
+        Err(Error::WrongEpochKey { epoch: 2 })
+    ));
+    let mut renamed = check_1.clone();
+    renamed[4] = 2;
+    assert!(matches!(
+        same.verify_epoch_check(2, &renamed),
+        Err(Error::WrongEpochKey { epoch: 2 })
+    ));
+    for len in 0..check_2.len() {
+        assert!(a.verify_epoch_check(2, &check_2[..len]).is_err(), "{len}");
+    }
+    // Nor does it open as another secret or a wrapped key.
+    assert!(a.open_secret("root-key", &check_2).is_err());
+    assert!(a.unwrap_data_key(&subject(1), &check_2).is_err());
+    assert!(matches!(
+        a.verify_epoch_check(3, &check_2),
+        Err(Error::EpochNotConfigured { epoch: 3, .. })
+    ));
+    assert!(matches!(
+        a.epoch_check(3, &mut rng),
+        Err(Error::EpochNotConfigured { epoch: 3, .. })
+    ));
+}

@@ -33,15 +33,20 @@ pub fn apply(state: &AppState, change: &Change) {
 
 /// Applies every change announced, for as long as the server runs; when the store's stream
 /// ends, opens it again after a pause.
+///
+/// Each time it starts listening — the first time included — it applies
+/// [`Change::Everything`]: whatever was announced before (manifests another instance published
+/// while this one loaded its own, changes while the stream was down) was not heard, so every
+/// cache is dropped and the manifests are loaded again.
 pub async fn listen(state: AppState) {
     loop {
         match state.store().changes().await {
             Ok(mut changes) => {
+                apply(&state, &Change::Everything);
                 while let Some(change) = changes.next().await {
                     apply(&state, &change);
                 }
                 tracing::warn!("change notifications ended; listening again");
-                apply(&state, &Change::Everything);
             }
             Err(e) => tracing::warn!(error = %e, "cannot listen for changes; retrying"),
         }

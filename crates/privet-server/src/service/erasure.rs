@@ -8,10 +8,12 @@
 //!
 //! The receipt says what is true of the keys: the live key is destroyed now
 //! (`key_destroyed_at`); copies of the keyring taken before — backups, WAL archives, replicas,
-//! PostgreSQL's old row versions — still hold it wrapped under the current master-key epoch,
-//! and become unreadable when that epoch is retired at the next scheduled rotation
-//! (`older_copies_unreadable_by`, see `service::rotation`), or `rotation_overdue` when that
-//! rotation is late and no date can honestly be given.
+//! PostgreSQL's old row versions — still hold it wrapped under the master-key epoch of the
+//! time, and become unreadable when that epoch is retired (`older_copies_unreadable_by`, see
+//! `service::rotation`): at the next scheduled rotation, or the one after when the key's epoch
+//! (or this instance's newest) is newer than the last rotation's; or `rotation_overdue` when
+//! the next rotation is late and no date can honestly be given. The period is the one kept in
+//! the keyring, the same for every instance.
 
 use crate::ids::new_id;
 use crate::service::audit::{self, Event};
@@ -59,8 +61,9 @@ pub struct Receipt {
     /// also in any backup of the data store (which never holds the keyring).
     pub key_destroyed_at: Timestamp,
     /// By when every older copy of the keyring (backup, WAL archive, replica, old row version)
-    /// is unreadable too: the next scheduled master-key rotation, which retires the epoch
-    /// those copies are wrapped under. `null` when that rotation is overdue.
+    /// is unreadable too: when the epoch those copies hold the key under is retired — the next
+    /// scheduled master-key rotation, or the one after when that epoch was added since the
+    /// last rotation. `null` when the next rotation is overdue.
     pub older_copies_unreadable_by: Option<Timestamp>,
     /// The scheduled master-key rotation is past and has not happened, so no date can be
     /// given for older copies of the keyring.
@@ -71,14 +74,18 @@ pub struct Receipt {
     pub jwks_uri: String,
 }
 
+/// The newest master-key epoch that wrapped any of the keys destroyed, as read just before.
+type NewestDestroyed = Option<u32>;
+
 async fn erase_steps(
     state: &AppState,
     steps: &[ErasureStep],
     at: Timestamp,
     counts: &mut ErasedCounts,
+    newest: &mut NewestDestroyed,
 ) -> ServiceResult<()> {
     for step in steps {
-        erase_step(state, step, at, counts).await?;
+        erase_step(state, step, at, counts, newest).await?;
     }
     Ok(())
 }
@@ -88,11 +95,13 @@ async fn erase_step(
     step: &ErasureStep,
     at: Timestamp,
     counts: &mut ErasedCounts,
+    newest: &mut NewestDestroyed,
 ) -> ServiceResult<()> {
     let (_, records) = state.store().subject_record_counts(&step.pseudonym).await?;
     // `destroy` answers Ok only once no copy is left; whether this call or an interrupted
     // earlier one deleted the row does not change that the key is gone.
-    state.keys().destroy(&step.pseudonym).await?;
+    let destroyed = state.keys().destroy(&step.pseudonym).await?;
+    *newest = (*newest).max(destroyed.epoch);
     counts.keys += 1;
     let erased = state.store().erase_subject(step, at).await?;
     counts.subjects += 1;
@@ -111,6 +120,7 @@ pub async fn erase(state: &AppState, id: &SubjectId, actor: &str) -> ServiceResu
     let household = state.store().subject(id).await?.household_id().clone();
     let at = state.clock().now();
     let mut counts = ErasedCounts::default();
+    let mut newest_destroyed: NewestDestroyed = None;
     let (subject, plan) = {
         // Exclusive for the household: batches in flight commit first (their records go with
         // the rest); later ones find the keys gone.
@@ -125,7 +135,7 @@ pub async fn erase(state: &AppState, id: &SubjectId, actor: &str) -> ServiceResu
         // Forgotten before the first step and again after, so a step failing half-way never
         // leaves an erased subject in the cache.
         permissions::forget(state, subject.household_id());
-        let erased = erase_steps(state, &plan.steps, at, &mut counts).await;
+        let erased = erase_steps(state, &plan.steps, at, &mut counts, &mut newest_destroyed).await;
         permissions::changed(state, subject.household_id()).await;
         for step in &plan.steps {
             changes::announce(state, Change::Erased(step.pseudonym)).await;
@@ -154,7 +164,7 @@ pub async fn erase(state: &AppState, id: &SubjectId, actor: &str) -> ServiceResu
     queued?;
 
     let (older_copies_unreadable_by, rotation_overdue) =
-        match older_copies(state, key_destroyed_at).await? {
+        match older_copies(state, key_destroyed_at, newest_destroyed).await? {
             OlderCopies::UnreadableBy(by) => (Some(by), false),
             OlderCopies::Overdue => (None, true),
         };
@@ -186,17 +196,25 @@ pub async fn erase(state: &AppState, id: &SubjectId, actor: &str) -> ServiceResu
 }
 
 /// What the receipt can say of keyring copies older than `now`, from the recorded rotation
-/// schedule and the configured rotation period.
-async fn older_copies(state: &AppState, now: Timestamp) -> ServiceResult<OlderCopies> {
-    let schedule = instance_secrets::rotation_schedule(
-        state.keys().keyring().as_ref(),
-        state.keys().epochs().newest_epoch(),
-        now,
-    )
-    .await?;
+/// schedule and the rotation period kept in the keyring (this instance's configured one is
+/// stored when none is yet). Copies may hold the erased keys under any epoch up to the newest
+/// that wrapped them (`newest_destroyed`, read just before each was destroyed) or, since a
+/// rotation may have re-wrapped one between that read and the destroy, this instance's newest.
+async fn older_copies(
+    state: &AppState,
+    now: Timestamp,
+    newest_destroyed: NewestDestroyed,
+) -> ServiceResult<OlderCopies> {
+    let keyring = state.keys().keyring().as_ref();
+    let newest_here = state.keys().epochs().newest_epoch();
+    let schedule = instance_secrets::rotation_schedule(keyring, newest_here, now).await?;
+    let period =
+        instance_secrets::rotation_period(keyring, state.config().key_rotation_period).await?;
+    let wrapped_under = newest_destroyed.map_or(newest_here, |e| e.max(newest_here));
     Ok(older_copies_unreadable_by(
-        schedule.since,
-        state.config().key_rotation_period,
+        schedule,
+        wrapped_under,
+        period,
         now,
     ))
 }

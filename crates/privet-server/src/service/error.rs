@@ -325,6 +325,9 @@ pub enum Conflict {
     /// The request is already done.
     #[error("the request is already done")]
     RequestDone,
+    /// Someone is completing the request right now (perhaps on another instance).
+    #[error("the request is being completed by someone else; look at it again shortly")]
+    RequestInProgress,
     /// The request was already extended.
     #[error("a request can be extended only once")]
     ExtendedOnce,

@@ -8,12 +8,13 @@ use crate::service::permissions::{self, HouseholdPermissions};
 use crate::state::AppState;
 use jiff::SignedDuration;
 use privet_crypto::{FieldHasher, Pseudonym, RecordAad, os_rng};
+use privet_manifest::Manifest;
 use privet_policy::{
-    AdmitLimits, BatchLimits, BodyFormat, DecodeError, DeviceContext, DropCounts, Permissions,
-    Rejection, SubjectRef, ValueHasher, admit_batch, block, decode_batch, plan_blocks,
+    AdmitLimits, BatchLimits, BodyFormat, DecodeError, DeviceContext, DropCounts, IncomingEvent,
+    Permissions, Rejection, SubjectRef, ValueHasher, admit_batch, block, decode_batch, plan_blocks,
     product_subject,
 };
-use privet_store::{Device, DeviceSeen, NewBlock};
+use privet_store::{Device, DeviceSeen, HouseholdVersion, NewBlock};
 use serde::Serialize;
 use std::sync::Arc;
 use utoipa::ToSchema;
@@ -76,12 +77,87 @@ pub async fn ingest(
     let events = decode_batch(body, format, &limits).map_err(|e| rejected(state, e))?;
 
     // Held until the batch commits: a withdrawal, objection, restriction or erasure for this
-    // household waits for it, and it for them (`service::locks`).
+    // household made by this instance waits for it, and it for them (`service::locks`).
     let lock = device.household.as_ref().map(|h| state.household_lock(h));
     let _shared = match &lock {
         Some(l) => Some(l.read().await),
         None => None,
     };
+    let stored = match store_batch(state, device, &manifest, events).await {
+        // Another instance changed the household after this one loaded (and cached) its
+        // permissions, and this one has not heard yet: the store refused the batch and wrote
+        // nothing. Admitted again, once, under permissions read afresh.
+        Err(e) if is_stale(&e) => {
+            if let Some(h) = &device.household {
+                permissions::forget(state, h);
+            }
+            let events = decode_batch(body, format, &limits).map_err(|e| rejected(state, e))?;
+            store_batch(state, device, &manifest, events)
+                .await
+                .map_err(|e| {
+                    // Changed again, or gone (erased): as for a device reset meanwhile.
+                    if is_stale(&e) || is_gone(&e) {
+                        Conflict::DeviceChanged.into()
+                    } else {
+                        e
+                    }
+                })?
+        }
+        other => other?,
+    };
+
+    let m = state.metrics();
+    m.events_accepted.inc_by(stored.accepted);
+    m.blocks_stored.inc_by(stored.blocks);
+    m.dropped("undeclared", stored.dropped.undeclared);
+    m.dropped("no_consent", stored.dropped.no_consent);
+    m.dropped("expired", stored.dropped.expired);
+    m.dropped("restricted", stored.dropped.restricted);
+    Ok(IngestOutcome {
+        accepted: stored.accepted,
+        dropped: stored.dropped,
+    })
+}
+
+/// Whether the store refused a batch because its household or device changed since the
+/// permissions it was admitted under were read.
+fn is_stale(e: &ServiceError) -> bool {
+    matches!(
+        e,
+        ServiceError::Store(privet_store::Error::Conflict {
+            entity: "household" | "device",
+            ..
+        })
+    )
+}
+
+/// Whether the household is gone (erased) by the time its permissions were read afresh.
+fn is_gone(e: &ServiceError) -> bool {
+    matches!(
+        e,
+        ServiceError::Store(privet_store::Error::NotFound {
+            entity: "subject",
+            ..
+        })
+    )
+}
+
+/// What one admission stored.
+struct Stored {
+    accepted: u64,
+    blocks: u64,
+    dropped: DropCounts,
+}
+
+/// Admits `events` under the household's permissions (cached, or loaded now), seals them and
+/// commits them with the version those permissions were read at: the store writes nothing if
+/// the household changed since.
+async fn store_batch(
+    state: &AppState,
+    device: &Device,
+    manifest: &Manifest,
+    events: Vec<IncomingEvent>,
+) -> ServiceResult<Stored> {
     // Who the batch may be about: the device's household and its members, with what they allow.
     let household: Option<Arc<HouseholdPermissions>> = match &device.household {
         Some(h) => Some(current_household(state, h, device).await?),
@@ -94,7 +170,7 @@ pub async fn ingest(
         .map(|h| h.member_ids())
         .unwrap_or_default();
     let ctx = DeviceContext {
-        manifest: &manifest,
+        manifest,
         household: device.household.as_ref().map(|h| h.as_str()),
         member: device.member.as_ref().map(|m| m.as_str()),
         household_members: &member_ids,
@@ -167,19 +243,19 @@ pub async fn ingest(
                 device: device.id.clone(),
                 at: now,
                 firmware: batch.firmware,
+                admitted_under: household
+                    .as_ref()
+                    .zip(device.household.as_ref())
+                    .map(|(h, id)| HouseholdVersion {
+                        household: id.clone(),
+                        version: h.version,
+                    }),
             }),
         )
         .await?;
-
-    let m = state.metrics();
-    m.events_accepted.inc_by(accepted);
-    m.blocks_stored.inc_by(n_blocks);
-    m.dropped("undeclared", batch.dropped.undeclared);
-    m.dropped("no_consent", batch.dropped.no_consent);
-    m.dropped("expired", batch.dropped.expired);
-    m.dropped("restricted", batch.dropped.restricted);
-    Ok(IngestOutcome {
+    Ok(Stored {
         accepted,
+        blocks: n_blocks,
         dropped: batch.dropped,
     })
 }

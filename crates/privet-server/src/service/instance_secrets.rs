@@ -11,15 +11,24 @@
 //! - `last-rotation`: when the newest epoch began wrapping (the first open of the keyring, or
 //!   the last `privet keyring rotate` to a new epoch), from which erasure receipts count the
 //!   next scheduled rotation. Not secret, but about the keyring, so kept in it.
+//! - `rotation-period`: how often the operator rotates, which every instance's receipts and
+//!   `privet keyring status` count with (one period for all, not one per process). Set by the
+//!   first instance to start (or the first erasure) when absent, changed only by
+//!   `privet keyring rotate --every-days N`.
+//! - `epoch-check/N`: epoch N's check value ([`MasterKeys::epoch_check`]), made by the first
+//!   instance to start with epoch N. Every instance opens the checks of its epochs at start
+//!   ([`root`]), and is refused when its key for one differs, before it wraps anything.
 //!
 //! Rotation (`service::rotation`) re-seals [`SEALED`] under the newest epoch, so a retired
-//! epoch takes every older copy of them along.
+//! epoch takes every older copy of them along. Check values stay under their own epoch: a
+//! retired epoch's check opens with nothing that is left, and holds no secret.
 
 use crate::service::error::{ServiceError, ServiceResult};
 use jiff::Timestamp;
-use privet_crypto::{InstanceRoot, MasterKeys, SigningKey, os_rng};
+use privet_crypto::{Error as CryptoError, InstanceRoot, MasterKeys, SigningKey, os_rng};
 use privet_store::Keyring;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 /// The instance root's secret.
 pub const ROOT_KEY: &str = "root-key";
@@ -27,8 +36,12 @@ pub const ROOT_KEY: &str = "root-key";
 pub const SIGNING_KEY: &str = "signing-key";
 /// The rotation schedule's record ([`EpochSince`] as JSON, not sealed).
 pub const LAST_ROTATION: &str = "last-rotation";
+/// The rotation period's record (`{"secs": N}` as JSON, not sealed).
+pub const ROTATION_PERIOD: &str = "rotation-period";
 /// Every secret sealed under a master-key epoch, which rotation re-seals.
 pub const SEALED: [&str; 2] = [ROOT_KEY, SIGNING_KEY];
+/// Wrapped keys an epoch without a check value is tried against (the first page).
+const SAMPLE: usize = 100;
 
 /// Which epoch is the newest in the keyring, and since when it wraps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,17 +52,22 @@ pub struct EpochSince {
     pub since: Timestamp,
 }
 
-/// The instance root: the keyring's, or — on the first open of a keyring without one — a new
-/// one stored there (of instances starting together, the first one's is everyone's).
+/// What every instance does at start: checks its master keys against the keyring
+/// ([`verify_epochs`]), then reads the instance root — or, on the first open of a keyring
+/// without one, makes it there (of instances starting together, the first one's is
+/// everyone's) — and finally records the check values of its epochs that had none. Nothing is
+/// written unless every configured epoch checked out.
 pub async fn root(
     keyring: &dyn Keyring,
     epochs: &MasterKeys,
     now: Timestamp,
 ) -> ServiceResult<InstanceRoot> {
+    let unchecked = verify_epochs(keyring, epochs).await?;
     let sealed = match keyring.secret(ROOT_KEY).await? {
         Some(sealed) => sealed,
         None => {
-            let first = InstanceRoot::first(epochs, &mut os_rng());
+            let holds_keys = !keyring.wrapped_keys(None, 1).await?.is_empty();
+            let first = InstanceRoot::first(epochs, holds_keys, &mut os_rng())?;
             let sealed = epochs.seal_secret(ROOT_KEY, &first.to_bytes(), &mut os_rng())?;
             let stored = keyring.put_secret(ROOT_KEY, sealed).await?;
             // The rotation schedule starts with the keyring's root.
@@ -58,7 +76,70 @@ pub async fn root(
         }
     };
     let bytes = epochs.open_secret(ROOT_KEY, &sealed)?;
-    Ok(InstanceRoot::from_bytes(&bytes)?)
+    let root = InstanceRoot::from_bytes(&bytes)?;
+    record_epoch_checks(keyring, epochs, &unchecked).await?;
+    Ok(root)
+}
+
+/// Checks every configured epoch's key against the keyring, changing nothing: against the
+/// epoch's check value when there is one, else against what the keyring holds under that
+/// epoch (the sealed secrets, and the first wrapped key under it among the first hundred).
+/// [`CryptoError::WrongEpochKey`] names the first epoch whose key differs. Returns the epochs
+/// that have no check value yet.
+pub async fn verify_epochs(keyring: &dyn Keyring, epochs: &MasterKeys) -> ServiceResult<Vec<u32>> {
+    let mut unchecked = Vec::new();
+    let mut sample: Option<Vec<_>> = None;
+    for epoch in epochs.epochs() {
+        if let Some(check) = keyring.secret(&MasterKeys::check_name(epoch)).await? {
+            epochs.verify_epoch_check(epoch, &check)?;
+            continue;
+        }
+        let wrong = || CryptoError::WrongEpochKey { epoch };
+        for name in SEALED {
+            if let Some(sealed) = keyring.secret(name).await?
+                && MasterKeys::epoch_of(&sealed).ok() == Some(epoch)
+                && epochs.open_secret(name, &sealed).is_err()
+            {
+                return Err(wrong().into());
+            }
+        }
+        let sample = match &mut sample {
+            Some(sample) => sample,
+            None => sample.insert(keyring.wrapped_keys(None, SAMPLE).await?),
+        };
+        if let Some((subject, wrapped)) = sample
+            .iter()
+            .find(|(_, w)| MasterKeys::epoch_of(w).ok() == Some(epoch))
+            && epochs.unwrap_data_key(subject, wrapped).is_err()
+        {
+            return Err(wrong().into());
+        }
+        unchecked.push(epoch);
+    }
+    Ok(unchecked)
+}
+
+/// [`verify_epochs`], then records the check values that were missing.
+pub async fn check_epochs(keyring: &dyn Keyring, epochs: &MasterKeys) -> ServiceResult<()> {
+    let unchecked = verify_epochs(keyring, epochs).await?;
+    record_epoch_checks(keyring, epochs, &unchecked).await
+}
+
+/// Stores the check values of `unchecked` epochs; another instance's stored first is the one
+/// kept, and checked again here.
+async fn record_epoch_checks(
+    keyring: &dyn Keyring,
+    epochs: &MasterKeys,
+    unchecked: &[u32],
+) -> ServiceResult<()> {
+    for &epoch in unchecked {
+        let check = epochs.epoch_check(epoch, &mut os_rng())?;
+        let stored = keyring
+            .put_secret(&MasterKeys::check_name(epoch), check)
+            .await?;
+        epochs.verify_epoch_check(epoch, &stored)?;
+    }
+    Ok(())
 }
 
 /// The receipt signing key that every instance sharing this keyring signs with: the stored
@@ -136,6 +217,75 @@ pub(crate) async fn record_rotation(
             return Ok(new);
         }
     }
+}
+
+/// How the rotation period is kept: whole seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct PeriodRecord {
+    secs: u64,
+}
+
+/// The rotation period kept in the keyring, if any.
+pub async fn stored_rotation_period(keyring: &dyn Keyring) -> ServiceResult<Option<Duration>> {
+    keyring
+        .secret(ROTATION_PERIOD)
+        .await?
+        .map(|bytes| decode_period(&bytes))
+        .transpose()
+}
+
+/// The rotation period every instance uses: the keyring's, or — when none is kept yet —
+/// `otherwise`, stored there (of instances starting together, the first one's is everyone's).
+pub async fn rotation_period(
+    keyring: &dyn Keyring,
+    otherwise: Duration,
+) -> ServiceResult<Duration> {
+    if let Some(stored) = stored_rotation_period(keyring).await? {
+        return Ok(stored);
+    }
+    let stored = keyring
+        .put_secret(ROTATION_PERIOD, encode_period(otherwise)?)
+        .await?;
+    decode_period(&stored)
+}
+
+/// Makes `period` the rotation period every instance uses (`privet keyring rotate
+/// --every-days`); returns the one it replaced, if any.
+pub async fn set_rotation_period(
+    keyring: &dyn Keyring,
+    period: Duration,
+) -> ServiceResult<Option<Duration>> {
+    loop {
+        let Some(old) = keyring.secret(ROTATION_PERIOD).await? else {
+            let stored = keyring
+                .put_secret(ROTATION_PERIOD, encode_period(period)?)
+                .await?;
+            if decode_period(&stored)? == period {
+                return Ok(None);
+            }
+            continue;
+        };
+        // Compare-and-set: a change made meanwhile is read again.
+        if keyring
+            .rewrap_secret(ROTATION_PERIOD, &old, encode_period(period)?)
+            .await?
+        {
+            return decode_period(&old).map(Some);
+        }
+    }
+}
+
+fn encode_period(period: Duration) -> ServiceResult<Vec<u8>> {
+    serde_json::to_vec(&PeriodRecord {
+        secs: period.as_secs(),
+    })
+    .map_err(|_| ServiceError::Corrupt("rotation period"))
+}
+
+fn decode_period(bytes: &[u8]) -> ServiceResult<Duration> {
+    serde_json::from_slice::<PeriodRecord>(bytes)
+        .map(|r| Duration::from_secs(r.secs))
+        .map_err(|_| ServiceError::Corrupt("rotation period"))
 }
 
 fn encode(record: EpochSince) -> ServiceResult<Vec<u8>> {

@@ -5,8 +5,13 @@
 //! Each instance queues the retention job of the current slot (time divided by the retention
 //! interval); the store queues a kind and argument once, so one slot runs once however many
 //! instances queue it.
+//!
+//! An instance takes only the kinds it runs ([`KINDS`]): during a rolling upgrade a job of a
+//! kind only newer instances know waits for one of them rather than being taken and lost. A job
+//! that keeps failing is retried, never dropped, and logged as an error once it has failed
+//! more than ten times.
 
-use crate::service::error::ServiceResult;
+use crate::service::error::{ServiceError, ServiceResult};
 use crate::service::{retention, throttle};
 use crate::state::AppState;
 use jiff::{SignedDuration, Timestamp};
@@ -24,6 +29,18 @@ const LEASE: Duration = Duration::from_secs(10 * 60);
 const KEEP_DONE: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 /// How often an idle worker looks for jobs queued by other instances.
 const POLL: Duration = Duration::from_secs(1);
+/// The kinds this instance runs, and so takes. A job of another kind (queued by a newer
+/// instance during a rolling upgrade) is left to an instance that runs it, not taken and lost.
+pub const KINDS: &[&str] = &[RETENTION, PURGE_SUBJECT];
+/// Attempts after which a job that keeps failing is logged as an error each time it is taken
+/// again: it is still retried (dropping it could leave an erased subject's records behind),
+/// but someone has to look.
+const ATTEMPTS_BEFORE_ALARM: u32 = 10;
+
+/// Whether `job` has failed so often that taking it again is worth an error in the log.
+fn keeps_failing(job: &Job) -> bool {
+    job.attempts > ATTEMPTS_BEFORE_ALARM
+}
 
 /// Queues the deletion of erased subjects' records and wakes the worker.
 pub async fn purge_later(state: &AppState, pseudonyms: &[Pseudonym]) -> ServiceResult<()> {
@@ -69,9 +86,17 @@ pub async fn run_due(state: &AppState) -> ServiceResult<usize> {
         let lease_until = now
             .checked_add(SignedDuration::try_from(LEASE).unwrap_or(SignedDuration::MAX))
             .unwrap_or(Timestamp::MAX);
-        let Some(job) = state.store().take_job(now, lease_until).await? else {
+        let Some(job) = state.store().take_job(KINDS, now, lease_until).await? else {
             return Ok(ran);
         };
+        if keeps_failing(&job) {
+            tracing::error!(
+                job = job.id,
+                kind = %job.kind,
+                attempts = job.attempts,
+                "background job keeps failing; retrying it again (see the earlier warnings for why)"
+            );
+        }
         match run(state, &job).await {
             Ok(()) => {
                 state
@@ -106,7 +131,8 @@ async fn run(state: &AppState, job: &Job) -> ServiceResult<()> {
         }
         PURGE_SUBJECT => {
             let Ok(pseudonym) = job.arg.parse::<Pseudonym>() else {
-                tracing::warn!(
+                // No retry can succeed; an error, as an erased subject's records may remain.
+                tracing::error!(
                     job = job.id,
                     "purge job with a malformed pseudonym; dropped"
                 );
@@ -116,10 +142,8 @@ async fn run(state: &AppState, job: &Job) -> ServiceResult<()> {
             tracing::info!(blocks = n, "erased records deleted");
             Ok(())
         }
-        other => {
-            tracing::warn!(job = job.id, kind = other, "unknown job kind; dropped");
-            Ok(())
-        }
+        // Not one of `KINDS`, which is all `take_job` hands out: left leased, never finished.
+        _ => Err(ServiceError::Corrupt("job kind")),
     }
 }
 
@@ -149,6 +173,23 @@ pub async fn worker(state: AppState) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_job_failing_more_than_ten_times_raises_the_alarm() {
+        let job = |attempts| Job {
+            id: 1,
+            kind: RETENTION.to_owned(),
+            arg: String::new(),
+            due: Timestamp::UNIX_EPOCH,
+            attempts,
+            leased_until: None,
+            done_at: None,
+        };
+        assert!(!keeps_failing(&job(1)));
+        assert!(!keeps_failing(&job(10)));
+        assert!(keeps_failing(&job(11)));
+        assert!(keeps_failing(&job(u32::MAX)));
+    }
 
     #[test]
     fn a_slot_is_the_interval_the_time_falls_in() {

@@ -3,8 +3,13 @@
 //! batches in flight to commit, and batches wait for it, so nothing collected under the old
 //! permissions lands after the change is acknowledged and its purge has run.
 //!
-//! In-process only: instances sharing one database order the same work through the database
-//! (the PostgreSQL backend's business).
+//! In-process only. Instances sharing one database order the same work through the store:
+//! every change bumps the household's version in its own commit, and a batch commits only
+//! while the version it was admitted under holds (`privet_store::DeviceSeen::admitted_under`);
+//! a rights request's action runs for the one completion that claimed it
+//! (`Store::claim_request`); a purge rewrites a block only if it is as read
+//! (`Store::rewrite_block`). These locks still order work inside one process, so on SQLite
+//! (one process) a batch never even needs the store's check.
 
 use std::collections::HashMap;
 use std::hash::Hash;

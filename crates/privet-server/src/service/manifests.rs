@@ -1,7 +1,8 @@
 //! Manifests live in the store, so every instance sharing it serves the same ones: `serve
-//! --manifests DIR` publishes what is new in the directory, then every instance serves the
-//! newest published manifest of each product. Publishing announces it, and every running
-//! instance loads the published manifests again ([`reload`]).
+//! --manifests DIR` publishes the texts in the directory never published before, then every
+//! instance serves the newest published manifest of each product. Publishing announces it,
+//! and every running instance loads the published manifests again ([`reload`]), as it does
+//! whenever its change listener (re)subscribes.
 
 use crate::products::{Products, ProductsError};
 use crate::state::AppState;
@@ -24,7 +25,13 @@ pub enum ManifestsError {
     None,
 }
 
-/// Publishes each of `local`'s manifests whose text is new, then serves what is published.
+/// Publishes each of `local`'s manifests whose text was never published for its product,
+/// then serves what is published: the newest text of each product.
+///
+/// A text published before is not published again, even when a newer one has been since: an
+/// instance restarted with an older manifests directory must not roll every instance back.
+/// When a local text differs from the product's newest published one, this says so (product id
+/// and digests only) and serves the published one.
 pub async fn publish(
     store: &dyn Store,
     local: &Products,
@@ -32,22 +39,38 @@ pub async fn publish(
     now: Timestamp,
 ) -> Result<Products, ManifestsError> {
     let mut published = 0;
+    let mut local_digests = Vec::new();
     for manifest in local.iter() {
         let id = manifest.product.id.value.to_string();
         let Some(source) = local.source(&id) else {
             continue;
         };
+        let digest = privet_crypto::sha256_hex(source.text.as_bytes());
         let new = store
             .publish_manifest(StoredManifest {
-                digest: privet_crypto::sha256_hex(source.text.as_bytes()),
-                product: id,
+                digest: digest.clone(),
+                product: id.clone(),
                 source: source.text.clone(),
                 published_at: now,
             })
             .await?;
         published += usize::from(new);
+        local_digests.push((id, digest));
     }
-    let products = load(store, cx).await?;
+    let stored = store.manifests().await?;
+    for (product, digest) in &local_digests {
+        if let Some(newest) = stored.iter().find(|m| &m.product == product)
+            && &newest.digest != digest
+        {
+            tracing::warn!(
+                product = %product,
+                local = %short(digest),
+                published = %short(&newest.digest),
+                "the local manifest is not the newest published one, which is served; a text published before is never published again"
+            );
+        }
+    }
+    let products = from_stored(stored, cx)?;
     if published > 0 {
         tracing::info!(published, "published new manifests");
         // The running instances serve them too; if they are not told, they do at restart.
@@ -58,9 +81,18 @@ pub async fn publish(
     Ok(products)
 }
 
+/// The first 12 hex digits of a digest, as logs and names show it.
+fn short(digest: &str) -> &str {
+    digest.get(..12).unwrap_or(digest)
+}
+
 /// The newest published manifest of every product.
 pub async fn load(store: &dyn Store, cx: &LintContext) -> Result<Products, ManifestsError> {
-    let stored = store.manifests().await?;
+    from_stored(store.manifests().await?, cx)
+}
+
+/// Products from the newest published manifests.
+fn from_stored(stored: Vec<StoredManifest>, cx: &LintContext) -> Result<Products, ManifestsError> {
     if stored.is_empty() {
         return Err(ManifestsError::None);
     }
@@ -68,11 +100,7 @@ pub async fn load(store: &dyn Store, cx: &LintContext) -> Result<Products, Manif
         .into_iter()
         .map(|m| {
             (
-                PathBuf::from(format!(
-                    "published:{}@{}",
-                    m.product,
-                    m.digest.get(..12).unwrap_or(&m.digest)
-                )),
+                PathBuf::from(format!("published:{}@{}", m.product, short(&m.digest))),
                 m.source,
             )
         })
@@ -80,20 +108,43 @@ pub async fn load(store: &dyn Store, cx: &LintContext) -> Result<Products, Manif
     Ok(Products::from_sources(sources, cx)?.0)
 }
 
-/// Serves what is published now (another instance published new manifests). On failure the
-/// instance keeps serving what it had, and says why.
+/// Serves what is published now (another instance published new manifests, or the change
+/// listener (re)subscribed and may have missed that). On failure the instance keeps serving
+/// what it had, and says why.
+///
+/// Reloads run one at a time, each reading the store inside the lock: one started later
+/// reads no older manifests than one before it, so an older load never replaces a newer one.
 pub async fn reload(state: &AppState) {
+    let _one_at_a_time = state.manifests_reloading().lock().await;
     let cx = LintContext {
         today: state.clock().today_utc(),
     };
     match load(state.store().as_ref(), &cx).await {
         Ok(products) => {
-            tracing::info!(
-                products = products.iter().count(),
-                "serving newly published manifests"
-            );
+            if !same_sources(&state.products(), &products) {
+                tracing::info!(
+                    products = products.iter().count(),
+                    "serving newly published manifests"
+                );
+            }
             state.set_products(products);
         }
         Err(e) => tracing::warn!(error = %e, "newly published manifests not served"),
     }
+}
+
+/// Whether two sets of products were loaded from the same texts.
+fn same_sources(a: &Products, b: &Products) -> bool {
+    texts(a) == texts(b)
+}
+
+/// Each product's id and the text it was loaded from.
+fn texts(p: &Products) -> Vec<(String, Option<&str>)> {
+    p.iter()
+        .map(|m| {
+            let id = m.product.id.value.to_string();
+            let text = p.source(&id).map(|s| s.text.as_str());
+            (id, text)
+        })
+        .collect()
 }

@@ -7,6 +7,10 @@
 //! racing with a change is not cached (a generation counter tells), so a cached value is never
 //! older than the last change made here; one made on another instance arrives as a
 //! notification, and no entry is used after [`MAX_AGE`] in case one was lost.
+//!
+//! A notification can arrive late, so ingest does not rely on it: every load carries the
+//! household's version (read before anything else of the load), and the store commits a batch
+//! only while that version holds (`privet_store::DeviceSeen::admitted_under`).
 
 use crate::service::changes;
 use crate::service::error::ServiceResult;
@@ -34,6 +38,9 @@ pub struct HouseholdPermissions {
     /// The household's devices that may send, as of the load (a reset or an erasure
     /// forgets the load, so a device listed here was not reset since).
     pub devices: Vec<Device>,
+    /// The household's version, read before the rest: a change committed since bumped it, so
+    /// a batch admitted with this load commits only if nothing changed since it was read.
+    pub version: u64,
 }
 
 impl HouseholdPermissions {
@@ -120,6 +127,9 @@ pub async fn of_household(
     }
     let generation = cache.generation.load(Ordering::SeqCst);
     let store = state.store();
+    // First: a change committing during the reads below can only make this version stale
+    // (so the store refuses batches admitted with the load), never newer than what was read.
+    let version = store.household_version(household).await?;
     let mut subjects = vec![store.subject(household).await?];
     subjects.extend(store.members(household).await?);
     let ids: Vec<SubjectId> = subjects.iter().map(|s| s.id.clone()).collect();
@@ -130,6 +140,7 @@ pub async fn of_household(
         permissions: Permissions::new(&subjects, &consents, &objections),
         subjects,
         devices,
+        version,
     });
     cache.insert(household.clone(), loaded.clone(), generation);
     Ok(loaded)

@@ -10,8 +10,8 @@ use crate::service::export::{self, Download, Format};
 use crate::service::objections;
 use crate::service::subjects::{self, Correction};
 use crate::state::AppState;
-use jiff::Timestamp;
 use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp};
 use privet_policy::{due_date, extended_due_date, is_overdue, utc_date};
 use privet_store::{RequestKind, RightsRequest, SubjectId};
 use serde::Serialize;
@@ -200,8 +200,38 @@ pub enum Completed {
     Done(Box<RightsRequest>),
 }
 
-/// Completes a request by running what self-service runs, marks it done (once, even if two
-/// people complete it at the same time) and audits it.
+/// How long a claim on a request lets its holder run the request's action before someone
+/// else may take it over (the holder died mid-way). Longer than any action takes: an erasure
+/// or a purge over a subject's records, never a whole export (which streams after the claim).
+const CLAIM: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// What completing a request will run, once everything it needs was checked.
+enum Action {
+    /// Answer with the export, in this format.
+    Export(Format),
+    /// Nothing to run: the export was sent earlier.
+    AlreadySent,
+    /// Erase the subject.
+    Erase,
+    /// Restrict processing.
+    Restrict,
+    /// Object to purposes.
+    Object,
+    /// Correct the profile.
+    Rectify,
+}
+
+/// Completes a request by running what self-service runs, marks it done and audits it —
+/// once, even if two people complete it at the same time on different instances.
+///
+/// The order: first everything that can refuse without changing anything (the request is
+/// open, the erasure confirmed, the export sent, the format known); then the request is
+/// claimed in the store, a compare-and-set only one completion wins (the others answer
+/// `RequestInProgress` or `RequestDone`); only the winner runs the action, then marks the
+/// request done. If the action fails, the claim is given up, so the request can be completed
+/// again; if its holder dies, the claim runs out after ten minutes and someone else may.
+/// Marking it done first and acting after would lose the action when the instance died in
+/// between, with the request already shown as done.
 pub async fn complete(
     state: &AppState,
     id: &str,
@@ -209,46 +239,59 @@ pub async fn complete(
     delivery: Delivery,
     actor: &str,
 ) -> ServiceResult<Completed> {
-    // Held to the end: two people completing one request at once run it once; the second
-    // finds it done.
+    // Held to the end: two people completing one request on this instance queue here, and
+    // the second finds it done.
     let lock = state.request_lock(id);
     let _once = lock.write().await;
     let r = open_request(state, id).await?;
     let subject = state.store().subject(&r.subject).await?;
-    let answer = match r.kind {
+    let action = match r.kind {
         RequestKind::Access | RequestKind::Portability => match delivery {
             Delivery::ThisAnswer => {
                 let default = (r.kind == RequestKind::Portability).then_some("csv");
-                let format = Format::parse(completion.format.as_deref().or(default))?;
-                Some(Completed::Export(
-                    export::start(state, &subject.id, format, actor, true).await?,
-                ))
+                Action::Export(Format::parse(completion.format.as_deref().or(default))?)
             }
             Delivery::AlreadySent => {
                 if !exported_since(state, &subject, r.received_at, actor).await? {
                     return Err(Conflict::ExportFirst.into());
                 }
-                None
+                Action::AlreadySent
             }
         },
         RequestKind::Erasure => {
             if !completion.erasure_confirmed {
                 return Err(Invalid::ErasureNotConfirmed.into());
             }
-            let receipt = erasure::erase(state, &subject.id, actor).await?;
-            Some(Completed::Receipt(Box::new(receipt)))
+            Action::Erase
         }
-        RequestKind::Restriction => {
-            subjects::restrict(state, &subject, true, actor).await?;
-            None
+        RequestKind::Restriction => Action::Restrict,
+        RequestKind::Objection => Action::Object,
+        RequestKind::Rectification => Action::Rectify,
+    };
+
+    let now = state.clock().now();
+    let until = now
+        .checked_add(SignedDuration::try_from(CLAIM).unwrap_or(SignedDuration::MAX))
+        .unwrap_or(Timestamp::MAX);
+    match state.store().claim_request(id, now, until).await {
+        Ok(_) => {}
+        Err(e) if e.is_conflict() => {
+            return Err(if state.store().request(id).await?.done {
+                Conflict::RequestDone
+            } else {
+                Conflict::RequestInProgress
+            }
+            .into());
         }
-        RequestKind::Objection => {
-            objections::object(state, &subject, &completion.purposes, actor).await?;
-            None
-        }
-        RequestKind::Rectification => {
-            subjects::rectify(state, &subject, completion.correction, actor).await?;
-            None
+        Err(e) => return Err(e.into()),
+    }
+    let answer = match run(state, &subject, action, completion, actor).await {
+        Ok(answer) => answer,
+        Err(e) => {
+            if let Err(released) = state.store().release_request(id, until).await {
+                tracing::warn!(error = %released, "could not give up the claim on a request whose action failed; it runs out by itself");
+            }
+            return Err(e);
         }
     };
     let done = state
@@ -266,6 +309,38 @@ pub async fn complete(
     )
     .await?;
     Ok(answer.unwrap_or_else(|| Completed::Done(Box::new(done))))
+}
+
+/// Runs a claimed request's action: what self-service runs.
+async fn run(
+    state: &AppState,
+    subject: &privet_store::Subject,
+    action: Action,
+    completion: Completion,
+    actor: &str,
+) -> ServiceResult<Option<Completed>> {
+    Ok(match action {
+        Action::Export(format) => Some(Completed::Export(
+            export::start(state, &subject.id, format, actor, true).await?,
+        )),
+        Action::AlreadySent => None,
+        Action::Erase => {
+            let receipt = erasure::erase(state, &subject.id, actor).await?;
+            Some(Completed::Receipt(Box::new(receipt)))
+        }
+        Action::Restrict => {
+            subjects::restrict(state, subject, true, actor).await?;
+            None
+        }
+        Action::Object => {
+            objections::object(state, subject, &completion.purposes, actor).await?;
+            None
+        }
+        Action::Rectify => {
+            subjects::rectify(state, subject, completion.correction, actor).await?;
+            None
+        }
+    })
 }
 
 /// Whether `actor` exported the subject's data since `since`.

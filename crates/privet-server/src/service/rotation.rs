@@ -3,13 +3,16 @@
 //! when they can be.
 //!
 //! Once an epoch's key is removed from every instance and every copy of it is destroyed,
-//! every copy of the keyring taken before the rotation — backups, WAL archives, replicas,
-//! PostgreSQL's old row versions — is unreadable, and with it every key erased before.
-//! Erasure receipts promise that by the next scheduled rotation
-//! ([`older_copies_unreadable_by`]).
+//! every copy of the keyring taken before the newest epoch was added — backups, WAL archives,
+//! replicas, PostgreSQL's old row versions — is unreadable, and with it every key erased
+//! before. Erasure receipts promise a date for that ([`older_copies_unreadable_by`]).
 //!
 //! A key is replaced only over the wrapping that was read (compare-and-set), so a subject
-//! erased while the rotation runs stays erased, and two rotations never undo each other.
+//! erased while the rotation runs stays erased, and two rotations never undo each other. Every
+//! key is opened, also one that already names the newest epoch, so a key wrapped by an
+//! instance with a different key for that epoch is found. A pass that moved anything is
+//! followed by another, which must find nothing left to move: a key made under an older epoch
+//! behind the cursor meanwhile is not left behind, and the rotation is recorded only then.
 
 use crate::service::audit;
 use crate::service::error::ServiceResult;
@@ -23,6 +26,9 @@ use std::time::Duration;
 
 /// Wrapped keys read and re-wrapped per keyring call.
 const PAGE: usize = 500;
+/// Passes over the keyring at most. One that moves nothing ends the rotation; keys still
+/// moving in the last pass mean an instance keeps wrapping under an older epoch.
+const MAX_PASSES: usize = 3;
 
 /// What a rotation did, in counts only.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -31,7 +37,7 @@ pub struct RotationReport {
     pub to_epoch: u32,
     /// Keys re-wrapped, by the epoch that wrapped them before.
     pub rewrapped: BTreeMap<u32, u64>,
-    /// Keys already under the newest epoch.
+    /// Keys already under the newest epoch (and opened with it) on the first pass.
     pub current: u64,
     /// Keys destroyed (their subject erased) while the rotation ran: left destroyed.
     pub erased_meanwhile: u64,
@@ -44,13 +50,36 @@ pub struct RotationReport {
     pub secrets_rewrapped: Vec<&'static str>,
     /// Instance secrets that could not be opened (their epoch is not configured here).
     pub secrets_unreadable: Vec<&'static str>,
+    /// Passes made over the keyring (the last one moved nothing, unless the rotation did not
+    /// settle).
+    pub passes: usize,
+    /// Keys the last allowed pass still found under an older epoch, by that epoch: made
+    /// during the rotation by an instance without the newest epoch. Re-wrapped, but more may
+    /// follow, so the rotation is not complete.
+    pub left_behind: BTreeMap<u32, u64>,
 }
 
 impl RotationReport {
-    /// Whether every key and secret is now under the newest epoch, so the older epochs can be
-    /// retired.
+    /// Whether every key and secret is now under the newest epoch, checked by a pass that
+    /// found nothing to move, so the older epochs can be retired.
     pub fn is_complete(&self) -> bool {
-        self.unreadable.is_empty() && self.unrecognised == 0 && self.secrets_unreadable.is_empty()
+        self.unreadable.is_empty()
+            && self.unrecognised == 0
+            && self.secrets_unreadable.is_empty()
+            && self.left_behind.is_empty()
+    }
+
+    /// Adds a later pass: what it moved adds up; what it could not read replaces the earlier
+    /// pass's (it is the same keys, read again).
+    fn merge(&mut self, pass: RotationReport) {
+        for (epoch, n) in pass.rewrapped {
+            *self.rewrapped.entry(epoch).or_default() += n;
+        }
+        self.erased_meanwhile += pass.erased_meanwhile;
+        self.unreadable = pass.unreadable;
+        self.unrecognised = pass.unrecognised;
+        self.secrets_rewrapped.extend(pass.secrets_rewrapped);
+        self.secrets_unreadable = pass.secrets_unreadable;
     }
 
     /// Keys re-wrapped in all.
@@ -60,8 +89,10 @@ impl RotationReport {
 }
 
 /// Re-wraps every wrapped key and sealed instance secret in `keyring` under the newest epoch
-/// of `epochs`. When that leaves nothing under an older epoch, records the rotation (the
-/// schedule receipts count from); audits `keyring.rotate` with counts only.
+/// of `epochs`, pass after pass (three at most) until one finds nothing to move. When
+/// that leaves nothing under an older epoch, records the rotation (the schedule receipts count
+/// from); audits `keyring.rotate` with counts only. Refused, before anything changes, when a
+/// configured epoch's key is not the keyring's ([`instance_secrets::check_epochs`]).
 pub async fn rotate(
     store: &dyn Store,
     keyring: &dyn Keyring,
@@ -69,30 +100,26 @@ pub async fn rotate(
     now: Timestamp,
     actor: &str,
 ) -> ServiceResult<RotationReport> {
+    instance_secrets::check_epochs(keyring, epochs).await?;
+    let to_epoch = epochs.newest_epoch();
     let mut report = RotationReport {
-        to_epoch: epochs.newest_epoch(),
+        to_epoch,
         ..RotationReport::default()
     };
-    let mut after: Option<Pseudonym> = None;
-    loop {
-        let page = keyring.wrapped_keys(after, PAGE).await?;
-        let Some(last) = page.last().map(|(p, _)| *p) else {
-            break;
-        };
-        for (subject, wrapped) in page {
-            // Only keys after `after`: the page boundary is never handled twice.
-            if after.is_some_and(|a| subject <= a) {
-                continue;
-            }
-            rotate_key(keyring, epochs, &subject, wrapped, &mut report).await?;
+    for n in 1..=MAX_PASSES {
+        let pass = rotation_pass(keyring, epochs).await?;
+        let moved = pass.rewrapped_total() > 0 || !pass.secrets_rewrapped.is_empty();
+        if n == 1 {
+            report.current = pass.current;
         }
-        if after == Some(last) {
+        if moved && n == MAX_PASSES {
+            report.left_behind = pass.rewrapped.clone();
+        }
+        report.merge(pass);
+        report.passes = n;
+        if !moved {
             break;
         }
-        after = Some(last);
-    }
-    for name in SEALED {
-        rotate_secret(keyring, epochs, name, &mut report).await?;
     }
     if report.is_complete() {
         instance_secrets::record_rotation(keyring, report.to_epoch, now).await?;
@@ -116,12 +143,47 @@ pub async fn rotate(
                 "unrecognised": report.unrecognised,
                 "secrets_rewrapped": report.secrets_rewrapped.len(),
                 "secrets_unreadable": report.secrets_unreadable.len(),
+                "passes": report.passes,
+                "left_behind": report.left_behind,
                 "complete": report.is_complete(),
             }),
         },
     )
     .await?;
     Ok(report)
+}
+
+/// One pass over every wrapped key and sealed secret.
+async fn rotation_pass(
+    keyring: &dyn Keyring,
+    epochs: &MasterKeys,
+) -> ServiceResult<RotationReport> {
+    let mut pass = RotationReport {
+        to_epoch: epochs.newest_epoch(),
+        ..RotationReport::default()
+    };
+    let mut after: Option<Pseudonym> = None;
+    loop {
+        let page = keyring.wrapped_keys(after, PAGE).await?;
+        let Some(last) = page.last().map(|(p, _)| *p) else {
+            break;
+        };
+        for (subject, wrapped) in page {
+            // Only keys after `after`: the page boundary is never handled twice.
+            if after.is_some_and(|a| subject <= a) {
+                continue;
+            }
+            rotate_key(keyring, epochs, &subject, wrapped, &mut pass).await?;
+        }
+        if after == Some(last) {
+            break;
+        }
+        after = Some(last);
+    }
+    for name in SEALED {
+        rotate_secret(keyring, epochs, name, &mut pass).await?;
+    }
+    Ok(pass)
 }
 
 async fn rotate_key(
@@ -136,6 +198,7 @@ async fn rotate_key(
             report.unrecognised += 1;
             return Ok(());
         };
+        // Opened even when it names the newest epoch: only a key that opens is current.
         let new = match epochs.rewrap_data_key(subject, &wrapped, &mut os_rng()) {
             Ok(Some(new)) => new,
             Ok(None) => {
@@ -205,6 +268,8 @@ pub struct KeyringStatus {
     pub secrets: BTreeMap<u32, Vec<&'static str>>,
     /// When the newest recorded epoch began wrapping.
     pub last_rotation: Option<EpochSince>,
+    /// The rotation period kept in the keyring, once one is.
+    pub period: Option<Duration>,
 }
 
 impl KeyringStatus {
@@ -217,13 +282,17 @@ impl KeyringStatus {
     }
 }
 
-/// Counts the keyring's keys and secrets by epoch; reads, changes nothing.
+/// Counts the keyring's keys and secrets by epoch; reads, changes nothing. Refused when a
+/// configured epoch's key is not the keyring's ([`instance_secrets::verify_epochs`]): counts
+/// would say nothing of whether those keys open.
 pub async fn status(keyring: &dyn Keyring, epochs: &MasterKeys) -> ServiceResult<KeyringStatus> {
+    instance_secrets::verify_epochs(keyring, epochs).await?;
     let mut status = KeyringStatus {
         configured: epochs.epochs(),
         newest: epochs.newest_epoch(),
         keys: epochs.epochs().into_iter().map(|e| (e, 0)).collect(),
         last_rotation: instance_secrets::last_rotation(keyring).await?,
+        period: instance_secrets::stored_rotation_period(keyring).await?,
         ..KeyringStatus::default()
     };
     let mut after: Option<Pseudonym> = None;
@@ -260,30 +329,49 @@ pub async fn status(keyring: &dyn Keyring, epochs: &MasterKeys) -> ServiceResult
 /// What an erasure receipt says of the keyring copies older than now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OlderCopies {
-    /// Unreadable by this time: the next scheduled rotation.
+    /// Unreadable by this time: when the epoch those copies hold the key under is retired.
     UnreadableBy(Timestamp),
     /// The scheduled rotation is past and has not happened: no date can honestly be given.
     Overdue,
 }
 
+/// `n` rotation periods after `since`; [`Timestamp::MAX`] beyond the representable range (as
+/// far as can be said).
+fn periods_after(since: Timestamp, period: Duration, n: u32) -> Timestamp {
+    period
+        .checked_mul(n)
+        .and_then(|p| SignedDuration::try_from(p).ok())
+        .and_then(|p| since.checked_add(p).ok())
+        .unwrap_or(Timestamp::MAX)
+}
+
+/// When the next rotation is due: `period` after the last one.
+pub fn next_rotation_due(last: EpochSince, period: Duration) -> Timestamp {
+    periods_after(last.since, period, 1)
+}
+
 /// When every copy of the keyring taken before `now` is unreadable, if the operator keeps the
-/// schedule: the rotation after `last` by `period` (which retires the epoch those copies are
-/// wrapped under), or [`OlderCopies::Overdue`] when that is not in the future.
+/// schedule, for a key that such copies hold under epochs up to `wrapped_under`:
+///
+/// - `wrapped_under` is the epoch the `last` rotation moved to, or older: the next scheduled
+///   rotation retires it — `last.since + period`;
+/// - it is newer (added since the last rotation, not yet rotated to): the pending rotation
+///   only moves everything onto it, and the rotation after that retires it —
+///   `last.since + 2 × period`.
+///
+/// [`OlderCopies::Overdue`] when the next rotation is not in the future: it is late, and no
+/// date can honestly be given.
 pub fn older_copies_unreadable_by(
-    last: Timestamp,
+    last: EpochSince,
+    wrapped_under: u32,
     period: Duration,
     now: Timestamp,
 ) -> OlderCopies {
-    let due = SignedDuration::try_from(period)
-        .ok()
-        .and_then(|p| last.checked_add(p).ok())
-        // Beyond the representable range: as far as can be said.
-        .unwrap_or(Timestamp::MAX);
-    if due > now {
-        OlderCopies::UnreadableBy(due)
-    } else {
-        OlderCopies::Overdue
+    if next_rotation_due(last, period) <= now {
+        return OlderCopies::Overdue;
     }
+    let rotations = if wrapped_under <= last.epoch { 1 } else { 2 };
+    OlderCopies::UnreadableBy(periods_after(last.since, period, rotations))
 }
 
 #[cfg(test)]
@@ -297,22 +385,59 @@ mod tests {
     #[test]
     fn older_copies_are_unreadable_by_the_next_scheduled_rotation() {
         let day = Duration::from_secs(86_400);
-        let last = ts("2026-01-01T00:00:00Z");
+        let last = EpochSince {
+            epoch: 1,
+            since: ts("2026-01-01T00:00:00Z"),
+        };
         assert_eq!(
-            older_copies_unreadable_by(last, 30 * day, ts("2026-01-20T12:00:00Z")),
+            older_copies_unreadable_by(last, 1, 30 * day, ts("2026-01-20T12:00:00Z")),
             OlderCopies::UnreadableBy(ts("2026-01-31T00:00:00Z"))
         );
         assert_eq!(
-            older_copies_unreadable_by(last, 30 * day, ts("2026-01-31T00:00:00Z")),
+            next_rotation_due(last, 30 * day),
+            ts("2026-01-31T00:00:00Z")
+        );
+        assert_eq!(
+            older_copies_unreadable_by(last, 1, 30 * day, ts("2026-01-31T00:00:00Z")),
             OlderCopies::Overdue,
             "due now is no longer a promise"
         );
         assert_eq!(
-            older_copies_unreadable_by(last, 30 * day, ts("2026-03-01T00:00:00Z")),
+            older_copies_unreadable_by(last, 1, 30 * day, ts("2026-03-01T00:00:00Z")),
             OlderCopies::Overdue
         );
         assert_eq!(
-            older_copies_unreadable_by(last, Duration::MAX, ts("2026-03-01T00:00:00Z")),
+            older_copies_unreadable_by(last, 1, Duration::MAX, ts("2026-03-01T00:00:00Z")),
+            OlderCopies::UnreadableBy(Timestamp::MAX)
+        );
+    }
+
+    #[test]
+    fn a_key_under_an_epoch_newer_than_the_last_rotation_waits_for_the_rotation_after_next() {
+        // Epoch 2 was added after the rotation to epoch 1: copies taken since hold keys under
+        // epoch 2, which the pending rotation (to 2) keeps, and the one after retires.
+        let day = Duration::from_secs(86_400);
+        let last = EpochSince {
+            epoch: 1,
+            since: ts("2026-01-01T00:00:00Z"),
+        };
+        let now = ts("2026-01-20T12:00:00Z");
+        assert_eq!(
+            older_copies_unreadable_by(last, 2, 30 * day, now),
+            OlderCopies::UnreadableBy(ts("2026-03-02T00:00:00Z"))
+        );
+        assert_eq!(
+            older_copies_unreadable_by(last, 5, 30 * day, now),
+            OlderCopies::UnreadableBy(ts("2026-03-02T00:00:00Z")),
+            "however far ahead: the pending rotation retires every older one"
+        );
+        assert_eq!(
+            older_copies_unreadable_by(last, 2, 30 * day, ts("2026-02-01T00:00:00Z")),
+            OlderCopies::Overdue,
+            "the pending rotation is late"
+        );
+        assert_eq!(
+            older_copies_unreadable_by(last, 2, Duration::MAX, now),
             OlderCopies::UnreadableBy(Timestamp::MAX)
         );
     }

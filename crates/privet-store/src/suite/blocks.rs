@@ -30,6 +30,7 @@ pub(super) async fn blocks(store: &dyn Store) {
                 device: DeviceId::new("d1"),
                 at: at("2026-05-01T10:00:10Z"),
                 firmware: Some("1.3.0".into()),
+                admitted_under: None,
             }),
         )
         .await
@@ -98,10 +99,27 @@ pub(super) async fn blocks(store: &dyn Store) {
     .await;
     assert_eq!(by_device, vec![b3.clone()]);
 
+    // Compare-and-set: a rewrite from a stale read changes nothing.
+    assert!(
+        store
+            .rewrite_block(b1.id, b"not what it holds".to_vec(), b"stale".to_vec(), 2)
+            .await
+            .unwrap_err()
+            .is_conflict(),
+        "a rewrite of a payload that is not the block's is a conflict"
+    );
     store
-        .rewrite_block(b1.id, b"rewritten".to_vec(), 1)
+        .rewrite_block(b1.id, b1.payload.clone(), b"rewritten".to_vec(), 1)
         .await
         .unwrap();
+    assert!(
+        store
+            .rewrite_block(b1.id, b1.payload.clone(), b"resurrected".to_vec(), 3)
+            .await
+            .unwrap_err()
+            .is_conflict(),
+        "a second purge that read the block before the first rewrote it must read it again"
+    );
     let again = collect(
         store,
         BlockQuery {
@@ -117,7 +135,7 @@ pub(super) async fn blocks(store: &dyn Store) {
     assert_eq!(again[0].count, 1);
     assert!(
         store
-            .rewrite_block([0; 16], vec![], 0)
+            .rewrite_block([0; 16], vec![], vec![], 0)
             .await
             .unwrap_err()
             .is_not_found()
@@ -136,6 +154,11 @@ pub(super) async fn blocks(store: &dyn Store) {
     assert_eq!(
         store.delete_subject_blocks(&pseudonym("m1")).await.unwrap(),
         1
+    );
+    assert_eq!(
+        store.delete_subject_blocks(&pseudonym("m1")).await.unwrap(),
+        0,
+        "deleting a subject's blocks again (a purge job taken again) finds nothing and is fine"
     );
     assert_eq!(store.record_counts().await.unwrap(), (0, 0));
 

@@ -12,9 +12,17 @@ fn job(kind: &str, arg: &str, due: &str) -> NewJob {
     }
 }
 
-/// Takes a job at `now` with a lease until `until`.
+/// The kinds this suite's taker runs.
+const KINDS: &[&str] = &["retention", "purge-subject"];
+
+/// Takes a job of [`KINDS`] at `now` with a lease until `until`.
 async fn take(store: &dyn Store, now: &str, until: &str) -> Option<Job> {
-    store.take_job(at(now), at(until)).await.unwrap()
+    take_of(store, KINDS, now, until).await
+}
+
+/// Takes a job of one of `kinds` at `now` with a lease until `until`.
+async fn take_of(store: &dyn Store, kinds: &[&str], now: &str, until: &str) -> Option<Job> {
+    store.take_job(kinds, at(now), at(until)).await.unwrap()
 }
 
 /// The `(kind, arg)` of a taken job, and its attempts.
@@ -285,5 +293,51 @@ pub(super) async fn jobs(store: &dyn Store) {
     assert!(
         requeued.iter().all(|j| j.id != a),
         "a pruned job's id is not reused"
+    );
+
+    // Kinds: a taker gets only jobs of the kinds it runs; a job of another kind (queued by a
+    // newer instance during a rolling upgrade) waits, untouched, for a taker that runs it.
+    assert!(
+        store
+            .enqueue_job(job("from-a-newer-release", "x", "2026-07-01T00:00:00Z"))
+            .await
+            .unwrap()
+    );
+    let (now, until) = ("2026-07-12T00:00:00Z", "2026-07-12T00:05:00Z");
+    assert_eq!(
+        take_of(store, &[], now, until).await,
+        None,
+        "no kinds, no job"
+    );
+    let mut kinds = Vec::new();
+    while let Some(j) = take_of(store, &["retention"], now, until).await {
+        kinds.push(j.kind);
+    }
+    assert_eq!(
+        kinds,
+        ["retention", "retention"],
+        "the older job of another kind is skipped, not taken"
+    );
+    let waiting = store.jobs().await.unwrap();
+    let waiting = waiting
+        .iter()
+        .find(|j| j.kind == "from-a-newer-release")
+        .unwrap();
+    assert_eq!(
+        (waiting.attempts, waiting.leased_until, waiting.done_at),
+        (0, None, None),
+        "never leased nor counted by a taker that cannot run it"
+    );
+    let other = take_of(
+        store,
+        &["purge-subject", "from-a-newer-release"],
+        now,
+        until,
+    )
+    .await;
+    assert_eq!(
+        what(&other),
+        Some(("from-a-newer-release", "x", 1)),
+        "a taker that runs the kind takes it"
     );
 }

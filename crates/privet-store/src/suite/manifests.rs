@@ -1,5 +1,6 @@
-//! Manifests published to the store: a text is stored once as a product's newest, and every
-//! instance reads the newest of each product.
+//! Manifests published to the store: a text is published once per product, never again (not
+//! even after a newer one: going back would roll every instance back), and every instance
+//! reads the newest of each product.
 
 use super::fixtures::at;
 use crate::{Store, StoredManifest};
@@ -86,21 +87,24 @@ pub(super) async fn manifests(store: &dyn Store) {
     );
     assert_eq!(newest(store).await.len(), 3);
     assert!(
-        store
+        !store
             .publish_manifest(manifest(thermo, v1, "2026-07-03T10:00:00Z"))
             .await
             .unwrap(),
-        "going back to an older text is a new publication: it is not the newest"
+        "going back to an older text is not published again (an instance restarted with an \
+         older directory does not roll the others back)"
     );
     assert_eq!(
         newest(store).await[1],
-        row(thermo, v1, "2026-07-03T10:00:00Z")
+        row(thermo, v2, "2026-07-02T10:00:00Z"),
+        "the newest stays the newest"
     );
     assert!(
         !store
-            .publish_manifest(manifest(thermo, v1, "2026-07-04T10:00:00Z"))
+            .publish_manifest(manifest(thermo, v2, "2026-07-04T10:00:00Z"))
             .await
-            .unwrap()
+            .unwrap(),
+        "nor is the newest"
     );
     assert!(
         store
@@ -125,5 +129,17 @@ pub(super) async fn manifests(store: &dyn Store) {
             row(thermo, v3, "2026-07-05T10:00:00Z"),
             row("tidy-plug", v1, "2026-07-04T10:00:00Z"),
         ]
+    );
+    let racing = futures::future::join_all(
+        (0..4).map(|_| store.publish_manifest(manifest(thermo, v2, "2026-07-06T10:00:00Z"))),
+    )
+    .await;
+    assert!(
+        racing.into_iter().all(|r| !r.unwrap()),
+        "an older text is refused by every racer"
+    );
+    assert_eq!(
+        newest(store).await[1],
+        row(thermo, v3, "2026-07-05T10:00:00Z")
     );
 }

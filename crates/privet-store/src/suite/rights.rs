@@ -94,6 +94,7 @@ pub(super) async fn rights(store: &dyn Store) {
         .map(|r| r.id)
         .collect();
     assert_eq!(ids, ["rq2", "rq1"], "by due date");
+    claims(store, &r).await;
 
     assert!(
         store
@@ -180,5 +181,84 @@ async fn record_counts(store: &dyn Store) {
     assert_eq!(
         store.delete_subject_blocks(&pseudonym("m2")).await.unwrap(),
         1
+    );
+}
+
+/// Claims: of those completing one request, one holds it until its claim runs out or it
+/// gives it up; a done request is claimed by nobody.
+async fn claims(store: &dyn Store, template: &RightsRequest) {
+    let r = RightsRequest {
+        id: "rq-claim".into(),
+        ..template.clone()
+    };
+    store.create_request(r).await.unwrap();
+    let t0 = at("2026-03-01T00:00:00Z");
+    let lease = at("2026-03-01T00:10:00Z");
+    let claimed = store.claim_request("rq-claim", t0, lease).await.unwrap();
+    assert!(!claimed.done);
+    assert!(
+        store
+            .claim_request(
+                "rq-claim",
+                at("2026-03-01T00:05:00Z"),
+                at("2026-03-01T00:15:00Z")
+            )
+            .await
+            .unwrap_err()
+            .is_conflict(),
+        "a request held by a claim is not claimed again"
+    );
+    store
+        .release_request("rq-claim", at("2026-03-01T00:11:00Z"))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_request(
+                "rq-claim",
+                at("2026-03-01T00:06:00Z"),
+                at("2026-03-01T00:16:00Z")
+            )
+            .await
+            .unwrap_err()
+            .is_conflict(),
+        "releasing with another claim's time releases nothing"
+    );
+    store.release_request("rq-claim", lease).await.unwrap();
+    let again = at("2026-03-01T00:20:00Z");
+    store
+        .claim_request("rq-claim", at("2026-03-01T00:07:00Z"), again)
+        .await
+        .unwrap();
+    // Its holder died: once the claim has run out another takes it.
+    let later = at("2026-03-01T00:30:00Z");
+    store
+        .claim_request("rq-claim", at("2026-03-01T00:20:00Z"), later)
+        .await
+        .unwrap();
+    store.complete_request("rq-claim", later).await.unwrap();
+    assert!(
+        store
+            .claim_request(
+                "rq-claim",
+                at("2026-04-01T00:00:00Z"),
+                at("2026-04-02T00:00:00Z")
+            )
+            .await
+            .unwrap_err()
+            .is_conflict(),
+        "a done request is claimed by nobody"
+    );
+    store.release_request("rq-claim", later).await.unwrap();
+    assert!(
+        store.request("rq-claim").await.unwrap().done,
+        "and stays done"
+    );
+    assert!(
+        store
+            .claim_request("nope", t0, lease)
+            .await
+            .unwrap_err()
+            .is_not_found()
     );
 }

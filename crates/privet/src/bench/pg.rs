@@ -33,9 +33,12 @@ pub(super) struct PgRun {
 
 /// A plain connection to `url`, its connection task spawned.
 pub(super) async fn connect(url: &str) -> anyhow::Result<Client> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls)
+    // Parsed here, not by `tokio_postgres::connect`, whose parse errors may repeat URL text.
+    let config = privet_store_postgres::parse_url(url)?;
+    let (client, connection) = config
+        .connect(NoTls)
         .await
-        .with_context(|| format!("cannot connect to {}", crate::backend::redact(url)))?;
+        .with_context(|| format!("cannot connect to {}", crate::backend::describe_url(url)))?;
     tokio::spawn(async move {
         // Ends when the client is dropped; an error then has nobody left to tell.
         let _ = connection.await;
@@ -64,7 +67,7 @@ pub(super) async fn with_run<T>(
     let run = PgRun::create(url).await?;
     eprintln!(
         "PostgreSQL {}: schemas {}, {}, {} (dropped at the end)",
-        crate::backend::redact(url),
+        crate::backend::describe_url(url),
         run.data,
         run.keys,
         run.raw

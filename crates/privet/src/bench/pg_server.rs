@@ -6,9 +6,6 @@
 //! its first line on stdout, then serves until SIGTERM.
 
 use super::server::PG_URL_ENV;
-use crate::backend::Opened;
-use crate::instance_keys;
-use anyhow::Context;
 use clap::Args;
 use privet_crypto::{MasterKey, MasterKeys, os_rng};
 use privet_server::service::{api_keys, manifests};
@@ -18,7 +15,6 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Arguments of the hidden `privet bench pg-server`.
@@ -75,19 +71,7 @@ pub(super) async fn run(args: PgServerArgs) -> anyhow::Result<ExitCode> {
     let mut options = privet_store_postgres::PgOptions::new(args.database_url.clone());
     options.schema = args.schema;
     options.keyring_schema = args.keyring_schema;
-    let (store, keyring) = privet_store_postgres::open(&options)
-        .await
-        .with_context(|| format!("cannot open {}", crate::backend::redact(&options.url)))?;
-    let root = instance_keys::root(&keyring, &epochs).await?;
-    let signing = instance_keys::shared_signing_key(&keyring, &epochs).await?;
-    let opened = Opened {
-        store: Arc::new(store),
-        keyring: Arc::new(keyring),
-        sqlite: None,
-        root,
-        epochs,
-        signing,
-    };
+    let opened = crate::backend::open_postgres_with(&options, epochs).await?;
     let (_, secret) = api_keys::create(
         opened.store.as_ref(),
         opened.keyring.as_ref(),
