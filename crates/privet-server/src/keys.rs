@@ -20,7 +20,13 @@ const MAX_CACHED: usize = 100_000;
 /// The oldest a cached key is used before the keyring is asked again.
 pub const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(30);
 
-type Cache = HashMap<Pseudonym, (Arc<DataKey>, Instant)>;
+/// The cached keys, and a generation that every forgetting moves on: a key read from the
+/// keyring before a forget is not cached after it.
+#[derive(Default)]
+struct Cache {
+    keys: HashMap<Pseudonym, (Arc<DataKey>, Instant)>,
+    generation: u64,
+}
 
 /// What [`Keys::destroy`] destroyed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,7 +54,7 @@ impl Keys {
             epochs,
             keyring,
             clock,
-            cache: Arc::new(Mutex::new(HashMap::new())),
+            cache: Arc::new(Mutex::new(Cache::default())),
         }
     }
 
@@ -64,11 +70,12 @@ impl Keys {
 
     /// Creates and stores a new key for a subject.
     pub async fn create(&self, subject: &Pseudonym) -> ServiceResult<Arc<DataKey>> {
+        let generation = self.generation();
         let key = DataKey::generate(&mut os_rng());
         let wrapped = self.epochs.wrap_data_key(subject, &key, &mut os_rng());
         self.keyring.put(subject, wrapped, self.clock.now()).await?;
         let key = Arc::new(key);
-        self.remember(subject, key.clone());
+        self.remember(subject, key.clone(), generation);
         Ok(key)
     }
 
@@ -77,9 +84,10 @@ impl Keys {
         if let Some(k) = self.cached(subject) {
             return Ok(k);
         }
+        let generation = self.generation();
         let wrapped = self.keyring.get(subject).await?;
         let key = Arc::new(self.epochs.unwrap_data_key(subject, &wrapped)?);
-        self.remember(subject, key.clone());
+        self.remember(subject, key.clone(), generation);
         Ok(key)
     }
 
@@ -111,48 +119,55 @@ impl Keys {
     /// earlier hold it under that epoch (or older ones), which is what an erasure receipt's
     /// promise depends on.
     pub async fn destroy(&self, subject: &Pseudonym) -> ServiceResult<Destroyed> {
-        if let Ok(mut c) = self.cache.lock() {
-            c.remove(subject);
-        }
+        self.forget(subject);
         let epoch = match self.keyring.get(subject).await {
             Ok(wrapped) => MasterKeys::epoch_of(&wrapped).ok(),
             Err(e) if e.is_not_found() => None,
             Err(e) => return Err(e.into()),
         };
         let existed = self.keyring.destroy(subject).await?;
-        // Again: a `get` that read the keyring just before the destroy may have cached it since.
-        if let Ok(mut c) = self.cache.lock() {
-            c.remove(subject);
-        }
+        // Again: a `get` that read the keyring before the first forget may have cached it since.
+        self.forget(subject);
         Ok(Destroyed { existed, epoch })
     }
 
     /// Forgets a subject's cached key here (it was destroyed on another instance).
     pub fn forget(&self, subject: &Pseudonym) {
         if let Ok(mut c) = self.cache.lock() {
-            c.remove(subject);
+            c.generation += 1;
+            c.keys.remove(subject);
         }
     }
 
     /// Forgets every cached key (notifications may have been missed).
     pub fn forget_all(&self) {
         if let Ok(mut c) = self.cache.lock() {
-            c.clear();
+            c.generation += 1;
+            c.keys.clear();
         }
+    }
+
+    fn generation(&self) -> u64 {
+        self.cache.lock().map(|c| c.generation).unwrap_or(u64::MAX)
     }
 
     fn cached(&self, subject: &Pseudonym) -> Option<Arc<DataKey>> {
         let c = self.cache.lock().ok()?;
-        let (key, at) = c.get(subject)?;
+        let (key, at) = c.keys.get(subject)?;
         (at.elapsed() < MAX_AGE).then(|| key.clone())
     }
 
-    fn remember(&self, subject: &Pseudonym, key: Arc<DataKey>) {
+    /// Caches `key` unless something was forgotten since `generation` was read (the key may
+    /// have been destroyed meanwhile).
+    fn remember(&self, subject: &Pseudonym, key: Arc<DataKey>, generation: u64) {
         if let Ok(mut c) = self.cache.lock() {
-            if c.len() >= MAX_CACHED {
-                c.clear();
+            if c.generation != generation {
+                return;
             }
-            c.insert(*subject, (key, Instant::now()));
+            if c.keys.len() >= MAX_CACHED {
+                c.keys.clear();
+            }
+            c.keys.insert(*subject, (key, Instant::now()));
         }
     }
 }

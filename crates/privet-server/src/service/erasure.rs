@@ -119,6 +119,10 @@ pub async fn erase(state: &AppState, id: &SubjectId, actor: &str) -> ServiceResu
     // covers every member that joined before it and a concurrent erasure is seen.
     let household = state.store().subject(id).await?.household_id().clone();
     let at = state.clock().now();
+    // Read before anything is destroyed: if the keyring cannot say when older copies become
+    // unreadable, nothing is erased and the request can be retried, rather than the erasure
+    // committing without its receipt.
+    let schedule = Schedule::read(state, at).await?;
     let mut counts = ErasedCounts::default();
     let mut newest_destroyed: NewestDestroyed = None;
     let (subject, plan) = {
@@ -159,12 +163,15 @@ pub async fn erase(state: &AppState, id: &SubjectId, actor: &str) -> ServiceResu
     .await;
     // Only now: the audit entry would otherwise queue behind the delete on the writer. Without
     // their keys the records are already unreadable: the receipt does not wait for the delete.
-    let queued = jobs::purge_later(state, &pseudonyms).await;
+    if let Err(e) = jobs::purge_later(state, &pseudonyms).await {
+        // The erasure has committed and the records are unreadable; the receipt is owed. What
+        // is left of them goes with their chunks at retention, or at a restore's purge.
+        tracing::error!(error = %e, "queueing the deletion of erased records failed");
+    }
     audited?;
-    queued?;
 
     let (older_copies_unreadable_by, rotation_overdue) =
-        match older_copies(state, key_destroyed_at, newest_destroyed).await? {
+        match schedule.older_copies(state, key_destroyed_at, newest_destroyed) {
             OlderCopies::UnreadableBy(by) => (Some(by), false),
             OlderCopies::Overdue => (None, true),
         };
@@ -195,26 +202,36 @@ pub async fn erase(state: &AppState, id: &SubjectId, actor: &str) -> ServiceResu
     })
 }
 
-/// What the receipt can say of keyring copies older than `now`, from the recorded rotation
-/// schedule and the rotation period kept in the keyring (this instance's configured one is
-/// stored when none is yet). Copies may hold the erased keys under any epoch up to the newest
-/// that wrapped them (`newest_destroyed`, read just before each was destroyed) or, since a
-/// rotation may have re-wrapped one between that read and the destroy, this instance's newest.
-async fn older_copies(
-    state: &AppState,
-    now: Timestamp,
-    newest_destroyed: NewestDestroyed,
-) -> ServiceResult<OlderCopies> {
-    let keyring = state.keys().keyring().as_ref();
-    let newest_here = state.keys().epochs().newest_epoch();
-    let schedule = instance_secrets::rotation_schedule(keyring, newest_here, now).await?;
-    let period =
-        instance_secrets::rotation_period(keyring, state.config().key_rotation_period).await?;
-    let wrapped_under = newest_destroyed.map_or(newest_here, |e| e.max(newest_here));
-    Ok(older_copies_unreadable_by(
-        schedule,
-        wrapped_under,
-        period,
-        now,
-    ))
+/// The recorded rotation schedule and the rotation period kept in the keyring (this
+/// instance's configured one is stored when none is yet), read before an erasure.
+struct Schedule {
+    recorded: instance_secrets::EpochSince,
+    period: std::time::Duration,
+}
+
+impl Schedule {
+    async fn read(state: &AppState, now: Timestamp) -> ServiceResult<Schedule> {
+        let keyring = state.keys().keyring().as_ref();
+        let newest_here = state.keys().epochs().newest_epoch();
+        Ok(Schedule {
+            recorded: instance_secrets::rotation_schedule(keyring, newest_here, now).await?,
+            period: instance_secrets::rotation_period(keyring, state.config().key_rotation_period)
+                .await?,
+        })
+    }
+
+    /// What the receipt can say of keyring copies older than `now`. Copies may hold the erased
+    /// keys under any epoch up to the newest that wrapped them (`newest_destroyed`, read just
+    /// before each was destroyed) or, since a rotation may have re-wrapped one between that
+    /// read and the destroy, this instance's newest.
+    fn older_copies(
+        self,
+        state: &AppState,
+        now: Timestamp,
+        newest_destroyed: NewestDestroyed,
+    ) -> OlderCopies {
+        let newest_here = state.keys().epochs().newest_epoch();
+        let wrapped_under = newest_destroyed.map_or(newest_here, |e| e.max(newest_here));
+        older_copies_unreadable_by(self.recorded, wrapped_under, self.period, now)
+    }
 }
