@@ -98,11 +98,22 @@ pub(crate) async fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
     if args.out.exists() {
         anyhow::bail!("{} exists; choose a new file", args.out.display());
     }
-    let dir = open(&args.data).await?;
-    let Some(sqlite) = &dir.sqlite else {
-        anyhow::bail!(
-            "backup writes the embedded store; back up PostgreSQL with pg_dump of the data schema only, never the keyring schema (docs/deploy.md)"
+    let location = Location::from_args(&args.data)?;
+    if let Location::Postgres(pg) = &location {
+        // Opened first: a URL that does not reach a Privet database fails as every command's.
+        drop(backend::open(&location).await?);
+        crate::pg_dump::dump(&pg.url, &args.out)?;
+        let size = std::fs::metadata(&args.out).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "backed up the data schema of {} to {} ({size} bytes, pg_dump custom format: restore with pg_restore); the keyring is not included, so erasures made later also apply to this backup",
+            backend::describe_url(&pg.url),
+            args.out.display()
         );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let dir = backend::open(&location).await?;
+    let Some(sqlite) = &dir.sqlite else {
+        anyhow::bail!("backup: the embedded store did not open as one");
     };
     sqlite.backup_to(&args.out).await?;
     let size = std::fs::metadata(&args.out).map(|m| m.len()).unwrap_or(0);

@@ -295,3 +295,52 @@ fn a_manifest_published_by_one_instance_is_served_by_the_other() {
     let c = inst.serve_with(&["--manifests", "/nonexistent-privet-manifests"]);
     assert_eq!(name(&c), "Wren Smart Thermostat 2 (firmware 2.5)");
 }
+
+#[test]
+fn a_postgres_backup_holds_the_data_schema_and_never_the_keyring() {
+    let Some(inst) = Instance::postgres() else {
+        return;
+    };
+    let (admin, _) = inst.operators();
+    let server = inst.serve();
+    server.home(&admin);
+    let out = inst.root().join("privet.dump");
+    let backend = inst.backend_args();
+    let run = inst.privet(&[
+        "backup",
+        &backend[0],
+        &backend[1],
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let said = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(said.contains("the keyring is not included"), "{said}");
+    let list = std::process::Command::new("pg_restore")
+        .arg("--list")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(list.status.success());
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(list.contains("TABLE DATA privet subjects"), "{list}");
+    assert!(list.contains("TABLE DATA privet devices"), "{list}");
+    assert!(!list.contains("privet_keyring"), "{list}");
+    // The keyring really holds keys, and none of them is in the file.
+    let pg = inst.pg.as_ref().unwrap();
+    let keys =
+        pg.sql("SELECT replace(encode(wrapped, 'base64'), E'\\n', '') FROM privet_keyring.keys");
+    assert!(!keys.is_empty());
+    let dump = std::fs::read(&out).unwrap();
+    for key in keys.lines() {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(key)
+            .unwrap();
+        assert!(!contains(&dump, &bytes), "a wrapped key is in the backup");
+    }
+}
