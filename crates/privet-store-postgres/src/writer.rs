@@ -126,9 +126,23 @@ async fn run(pool: Pool, schema: String, mut rx: mpsc::Receiver<Append>) {
             Err(e) => e,
         };
         // The group failed, or only the answer to its COMMIT was lost: calls whose blocks are
-        // stored are answered so. If that cannot be told, each call is written again alone
-        // (or fails, alone) as if none were stored.
-        let stored = stored_calls(&pool, &calls).await.unwrap_or_default();
+        // stored are answered so, and the others are written again alone (or fail, alone). If
+        // that cannot be told (the server is unreachable), every call fails as the group did:
+        // writing again blind could store a committed batch a second time under a 200.
+        let stored = match stored_calls(&pool, &calls).await {
+            Ok(stored) => stored,
+            Err(unknown) => {
+                tracing::warn!(error = %unknown, "a failed group's outcome cannot be checked; its calls fail");
+                let reason = e.to_string();
+                for call in group {
+                    let _ = call.reply.send(Err(privet_store::Error::backend(
+                        "append blocks",
+                        reason.clone(),
+                    )));
+                }
+                continue;
+            }
+        };
         let stored = |i: usize| stored.get(i).copied().unwrap_or(false);
         if group.len() == 1 {
             if let Some(call) = group.pop() {

@@ -270,3 +270,31 @@ fn a_rectification_request_corrects_the_profile() {
     assert_eq!(ex["about"]["subjects"][0]["name"], new_name.as_str());
     assert_eq!(ex["about"]["subjects"][0]["email"], "right@example.org");
 }
+
+#[test]
+fn an_erasure_request_whose_subject_is_already_erased_can_still_be_completed() {
+    let (_inst, admin, support, server, home) = served_home();
+    let r = new_request(&server, &support, "erasure", &home.member, &ago(60)).expect(201);
+    let id = r["id"].as_str().unwrap();
+    // Erased another way first (or by an attempt that died before recording completion).
+    erase(&server, &support, &home.member).expect(200);
+    let done = server
+        .post(
+            &format!("/v1/requests/{id}/complete"),
+            Some(&support.secret),
+            &json!({}),
+        )
+        .expect(200);
+    assert!(done.get("receipt").is_none(), "no second receipt: {done}");
+    assert_eq!(request_ids(&server, &support, "done"), vec![id.to_owned()]);
+    assert!(request_ids(&server, &support, "open").is_empty());
+    // Completed once: a second attempt is told so.
+    server
+        .post(
+            &format!("/v1/requests/{id}/complete"),
+            Some(&support.secret),
+            &json!({}),
+        )
+        .problem(409);
+    assert_eq!(audit_entries(&server, &admin, "request.complete").len(), 1);
+}

@@ -244,7 +244,19 @@ pub async fn complete(
     let lock = state.request_lock(id);
     let _once = lock.write().await;
     let r = open_request(state, id).await?;
-    let subject = state.store().subject(&r.subject).await?;
+    let subject = match state.store().subject(&r.subject).await {
+        Ok(s) => s,
+        // The subject of an erasure request is gone: an earlier attempt erased it and died
+        // (or failed) before recording the completion, or it was erased another way. The
+        // request is done; without this it could never be completed.
+        Err(e) if e.is_not_found() && r.kind == RequestKind::Erasure => {
+            if !completion.erasure_confirmed {
+                return Err(Invalid::ErasureNotConfirmed.into());
+            }
+            return complete_already_erased(state, id, actor).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
     let action = match r.kind {
         RequestKind::Access | RequestKind::Portability => match delivery {
             Delivery::ThisAnswer => {
@@ -309,6 +321,39 @@ pub async fn complete(
     )
     .await?;
     Ok(answer.unwrap_or_else(|| Completed::Done(Box::new(done))))
+}
+
+/// Completes an erasure request whose subject is already gone: nothing to run, no receipt
+/// (the erasure's own answer carried it), the completion recorded and audited once.
+async fn complete_already_erased(
+    state: &AppState,
+    id: &str,
+    actor: &str,
+) -> ServiceResult<Completed> {
+    let now = state.clock().now();
+    let until = now
+        .checked_add(SignedDuration::try_from(CLAIM).unwrap_or(SignedDuration::MAX))
+        .unwrap_or(Timestamp::MAX);
+    state
+        .store()
+        .claim_request(id, now, until)
+        .await
+        .map_err(conflict_as(Conflict::RequestInProgress))?;
+    let done = state
+        .store()
+        .complete_request(id, state.clock().now())
+        .await
+        .map_err(conflict_as(Conflict::RequestDone))?;
+    audit::record(
+        state,
+        Event::new(
+            actor,
+            "request.complete",
+            serde_json::json!({"request": id, "subject_already_erased": true}),
+        ),
+    )
+    .await?;
+    Ok(Completed::Done(Box::new(done)))
 }
 
 /// Runs a claimed request's action: what self-service runs.
