@@ -31,8 +31,6 @@ struct Cache {
 /// What [`Keys::destroy`] destroyed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Destroyed {
-    /// Whether there was a key to destroy (not, when an earlier attempt already did).
-    pub existed: bool,
     /// The master-key epoch that wrapped it, as read just before it was destroyed; `None`
     /// when there was none to read, or its wrapping is in no known format.
     pub epoch: Option<u32>,
@@ -125,10 +123,10 @@ impl Keys {
             Err(e) if e.is_not_found() => None,
             Err(e) => return Err(e.into()),
         };
-        let existed = self.keyring.destroy(subject).await?;
+        self.keyring.destroy(subject).await?;
         // Again: a `get` that read the keyring before the first forget may have cached it since.
         self.forget(subject);
-        Ok(Destroyed { existed, epoch })
+        Ok(Destroyed { epoch })
     }
 
     /// Forgets a subject's cached key here (it was destroyed on another instance).

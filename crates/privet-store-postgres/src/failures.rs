@@ -6,11 +6,7 @@ use crate::pool::{execute, query_one, query_opt};
 use deadpool_postgres::GenericClient;
 use jiff::Timestamp;
 use privet_store::Result;
-
-/// A stored count as the model's `u32` (a count past it is as throttled as `u32::MAX`).
-fn count(n: i64) -> u32 {
-    u32::try_from(n).unwrap_or(if n < 0 { 0 } else { u32::MAX })
-}
+use privet_store::columns::count_u32 as count;
 
 /// One upsert, so the count read and the count written are the same row state even across
 /// instances: two failures at once add two. A count whose last failure is older than

@@ -145,9 +145,10 @@ async fn a_missing_database_is_named() {
 async fn an_unknown_user_is_an_authentication_failure() {
     let Some(url) = common::url() else { return };
     // The server refuses a role it does not know, whatever its authentication method.
-    let Some(rest) = url.strip_prefix("postgres://") else {
-        return;
-    };
+    let rest = url
+        .strip_prefix("postgres://")
+        .or_else(|| url.strip_prefix("postgresql://"))
+        .unwrap_or_else(|| panic!("PRIVET_TEST_DATABASE_URL is not a postgres:// URL"));
     let host = rest.split_once('@').map_or(rest, |(_, h)| h);
     let opts = PgOptions::new(format!("postgres://privet_no_such_role:pw-123@{host}"));
     let err = open(&opts).await.unwrap_err();

@@ -4,7 +4,8 @@
 use privet_store::Error;
 
 pub(crate) use privet_store::columns::{
-    audit_hash, count, from_opt_ts, from_ts, int, limit, pseudonym, record_id, token, ts,
+    audit_hash, count, from_opt_ts, from_ts, int, limit, pseudonym, record_id, token, token_hash,
+    ts,
 };
 
 /// A changed-row count as the model's `u64`.

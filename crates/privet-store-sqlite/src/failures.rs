@@ -3,13 +3,9 @@
 use crate::codec::{changed, from_ts, ts};
 use crate::rows;
 use jiff::Timestamp;
+use privet_store::columns::count_u32 as count;
 use privet_store::{Context, Result};
 use rusqlite::{Connection, params};
-
-/// A stored count as the model's `u32` (a count past it is as throttled as `u32::MAX`).
-fn count(n: i64) -> u32 {
-    u32::try_from(n).unwrap_or(if n < 0 { 0 } else { u32::MAX })
-}
 
 /// One statement, so the count read and the count written are the same row state: two
 /// failures at once add two. A count whose last failure is older than `forget_before` is

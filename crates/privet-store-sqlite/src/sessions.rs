@@ -1,6 +1,6 @@
 //! Signed-in sessions, stored by the hash of their cookie.
 
-use crate::codec::{changed, conflict_or, from_ts, token, ts};
+use crate::codec::{changed, conflict_or, from_ts, token, token_hash, ts};
 use crate::rows;
 use jiff::Timestamp;
 use privet_crypto::TokenHash;
@@ -12,12 +12,9 @@ const SESSION_COLUMNS: &str = "id, id_hash, account, created_at, last_seen, expi
 fn session_row(r: &Row<'_>) -> Result<Session> {
     let e = |e: rusqlite::Error| Error::backend("read session", e);
     let hash: Vec<u8> = r.get(1).map_err(e)?;
-    let hash: [u8; 32] = hash.as_slice().try_into().map_err(|_| Error::Corrupt {
-        what: "session hash",
-    })?;
     Ok(Session {
         id: r.get(0).map_err(e)?,
-        id_hash: TokenHash::from_bytes(hash),
+        id_hash: token_hash(&hash, "session hash")?,
         account: r.get(2).map_err(e)?,
         created_at: from_ts(r.get(3).map_err(e)?)?,
         last_seen: from_ts(r.get(4).map_err(e)?)?,

@@ -58,6 +58,11 @@ pub fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
+/// A stored count the model holds as `u32` (throttle failures), saturating at both ends.
+pub fn count_u32(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(if n < 0 { 0 } else { u32::MAX })
+}
+
 /// A limit as a signed 64-bit integer (`usize::MAX` means no limit).
 pub fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -103,6 +108,8 @@ mod tests {
         }
         assert!(from_account_kind("admin").is_err());
         assert_eq!(count(-1), 0);
+        assert_eq!(count_u32(-1), 0);
+        assert_eq!(count_u32(i64::MAX), u32::MAX);
         assert_eq!(limit(usize::MAX), i64::MAX);
     }
 }

@@ -27,7 +27,11 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The rotation period when neither the keyring nor `--key-rotation-days` gives one: 30 days.
-pub(crate) const DEFAULT_ROTATION_DAYS: u32 = 30;
+pub(crate) const DEFAULT_ROTATION_DAYS: u32 = {
+    let days = privet_server::config::DEFAULT_KEY_ROTATION_PERIOD.as_secs() / (24 * 60 * 60);
+    // A handful of days: always fits.
+    days as u32
+};
 const DAY_SECS: u64 = 24 * 60 * 60;
 
 /// The keys of one instance kept outside the keyring.

@@ -8,18 +8,17 @@ use std::path::Path;
 use std::process::Command;
 use tokio_postgres::config::Host;
 
-/// The data schema `privet serve` uses on PostgreSQL.
-const DATA_SCHEMA: &str = "privet";
-
 /// Dumps the data schema of the database at `url` to `out`.
 pub(crate) fn dump(url: &str, out: &Path) -> anyhow::Result<()> {
     let config = privet_store_postgres::parse_url(url)?;
+    // The data schema the server opens (`PgOptions`' default), not a copy of its name.
+    let schema = privet_store_postgres::PgOptions::new(url).schema;
     let mut cmd = Command::new("pg_dump");
     cmd.args([
         "--format=custom",
         "--no-owner",
         "--schema",
-        DATA_SCHEMA,
+        &schema,
         "--file",
     ])
     .arg(out)

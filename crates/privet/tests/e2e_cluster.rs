@@ -226,6 +226,11 @@ fn a_bad_url_an_unreachable_server_or_wrong_credentials_give_one_line_and_an_exi
     if let (Some(w), Some(m)) = (&wrong_user, &missing_db) {
         cases.push((w, "refused the credentials of user nobody_privet"));
         cases.push((m, "database no_such_privet_db does not exist"));
+    } else {
+        assert!(
+            std::env::var("PRIVET_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "PRIVET_TEST_DATABASE_URL must be postgres://user@host/db to test wrong credentials"
+        );
     }
     for (url, says) in cases {
         for args in [

@@ -57,6 +57,9 @@ pub struct RotationReport {
     /// during the rotation by an instance without the newest epoch. Re-wrapped, but more may
     /// follow, so the rotation is not complete.
     pub left_behind: BTreeMap<u32, u64>,
+    /// Whether the last pass moved nothing (keys or secrets): only then is the keyring known
+    /// to be all under the newest epoch.
+    pub settled: bool,
 }
 
 impl RotationReport {
@@ -67,6 +70,7 @@ impl RotationReport {
             && self.unrecognised == 0
             && self.secrets_unreadable.is_empty()
             && self.left_behind.is_empty()
+            && self.settled
     }
 
     /// Adds a later pass: what it moved adds up; what it could not read replaces the earlier
@@ -117,6 +121,7 @@ pub async fn rotate(
         }
         report.merge(pass);
         report.passes = n;
+        report.settled = !moved;
         if !moved {
             break;
         }

@@ -359,36 +359,68 @@ fn raw_export(conn: &Connection, subject: &str) -> anyhow::Result<RawRun> {
         )
         .context("raw SELECT")?;
     let mut rows = stmt.query([subject]).context("raw SELECT")?;
-    let mut out = std::io::sink();
-    let mut buf = Vec::with_capacity(2 * CHUNK);
-    buf.push(b'[');
-    let (mut n, mut bytes) = (0u64, 0u64);
+    let mut json = JsonRows::new();
     while let Some(row) = rows.next().context("raw SELECT")? {
-        if n > 0 {
-            buf.push(b',');
-        }
-        let record = RawRecord {
+        json.push(&RawRecord {
             subject: row.get_ref(0)?.as_str()?,
             device: row.get_ref(1)?.as_str()?,
             ts: row.get(2)?,
             payload: row.get_ref(3)?.as_str()?,
-        };
-        serde_json::to_writer(&mut buf, &record)?;
-        n += 1;
-        if buf.len() >= CHUNK {
-            bytes += buf.len() as u64;
-            out.write_all(&buf)?;
-            buf.clear();
+        })?;
+    }
+    json.finish(started)
+}
+
+/// The baseline's serialisation: rows as one JSON array, written out [`CHUNK`] bytes at a
+/// time (to a sink: the raw side has no client to send to), counting rows and bytes.
+pub(super) struct JsonRows {
+    buf: Vec<u8>,
+    rows: u64,
+    bytes: u64,
+}
+
+impl JsonRows {
+    /// An empty array.
+    pub(super) fn new() -> JsonRows {
+        let mut buf = Vec::with_capacity(2 * CHUNK);
+        buf.push(b'[');
+        JsonRows {
+            buf,
+            rows: 0,
+            bytes: 0,
         }
     }
-    buf.push(b']');
-    bytes += buf.len() as u64;
-    out.write_all(&buf)?;
-    Ok(RawRun {
-        rows: n,
-        bytes,
-        elapsed: started.elapsed(),
-    })
+
+    /// Adds one row.
+    pub(super) fn push(&mut self, record: &RawRecord<'_>) -> anyhow::Result<()> {
+        if self.rows > 0 {
+            self.buf.push(b',');
+        }
+        serde_json::to_writer(&mut self.buf, record)?;
+        self.rows += 1;
+        if self.buf.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        self.bytes += self.buf.len() as u64;
+        std::io::sink().write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Closes the array; the run's figures, timed from `started`.
+    pub(super) fn finish(mut self, started: Instant) -> anyhow::Result<RawRun> {
+        self.buf.push(b']');
+        self.flush()?;
+        Ok(RawRun {
+            rows: self.rows,
+            bytes: self.bytes,
+            elapsed: started.elapsed(),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -11,13 +11,12 @@
 //! table, so adding a serial key here would give the baseline a second index to maintain.
 
 use super::corpus::Corpus;
-use super::export::{CHUNK, RawRecord, RawRun};
+use super::export::{JsonRows, RawRecord, RawRun};
 use super::pg::PgRun;
 use super::raw::RawResult;
 use anyhow::Context;
 use futures::{StreamExt, pin_mut};
 use indicatif::ProgressBar;
-use std::io::Write;
 use std::time::{Duration, Instant};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
@@ -111,35 +110,15 @@ pub(super) async fn export(pg: &PgRun, subject: &str) -> anyhow::Result<RawRun> 
         .await
         .context("raw SELECT")?;
     pin_mut!(rows);
-    let mut out = std::io::sink();
-    let mut buf = Vec::with_capacity(2 * CHUNK);
-    buf.push(b'[');
-    let (mut n, mut bytes) = (0u64, 0u64);
+    let mut json = JsonRows::new();
     while let Some(row) = rows.next().await {
         let row = row.context("raw SELECT")?;
-        if n > 0 {
-            buf.push(b',');
-        }
-        let record = RawRecord {
+        json.push(&RawRecord {
             subject: row.try_get(0)?,
             device: row.try_get(1)?,
             ts: row.try_get(2)?,
             payload: row.try_get(3)?,
-        };
-        serde_json::to_writer(&mut buf, &record)?;
-        n += 1;
-        if buf.len() >= CHUNK {
-            bytes += buf.len() as u64;
-            out.write_all(&buf)?;
-            buf.clear();
-        }
+        })?;
     }
-    buf.push(b']');
-    bytes += buf.len() as u64;
-    out.write_all(&buf)?;
-    Ok(RawRun {
-        rows: n,
-        bytes,
-        elapsed: started.elapsed(),
-    })
+    json.finish(started)
 }
