@@ -21,6 +21,8 @@
 //! - [`ReleaseKeyPair`] / [`verify_release`] — the maker's offline firmware key;
 //!   [`sign_release`] / [`verify_signed_release`] — signed [`ReleaseMetadata`].
 //! - [`hash_password`] / [`verify_password`] / [`dummy_verify`] — Argon2id.
+//! - [`mosquitto_hash`] / [`verify_mosquitto_hash`] — a device token as a Mosquitto 2.x
+//!   password-file entry (`$7$`, PBKDF2-HMAC-SHA512), for a static MQTT broker.
 //! - [`TotpSecret`], [`verify_totp`], [`otpauth_uri`], [`qr_svg`] — two-step
 //!   verification (RFC 6238); [`generate_recovery_codes`] /
 //!   [`hash_recovery_code`] — its recovery codes.
@@ -55,10 +57,12 @@
 //! ```
 
 mod audit;
+mod broker_password;
 mod encoding;
 mod envelope;
 mod epochs;
 mod error;
+mod fingerprint;
 mod jws;
 mod master;
 mod password;
@@ -75,8 +79,10 @@ mod token;
 mod totp;
 
 pub use audit::{AuditHash, chain_hash};
+pub use broker_password::{mosquitto_hash, verify_mosquitto_hash};
 pub use epochs::MasterKeys;
 pub use error::{Error, JwsError, MasterKeysProblem, Result};
+pub use fingerprint::{DeliveryKind, delivery_fingerprint};
 pub use jws::{verify_jws, verify_jws_bytes, verify_jws_with_jwks};
 pub use master::MasterKey;
 pub use password::{

@@ -130,6 +130,11 @@ pub(crate) fn service_parts(e: &ServiceError) -> (StatusCode, &'static str, &'st
             "unavailable",
             "Service unavailable",
         ),
+        ServiceError::Broker(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "broker-unavailable",
+            "Message broker unavailable",
+        ),
         ServiceError::Store(_)
         | ServiceError::Crypto(_)
         | ServiceError::Block(_)
@@ -154,6 +159,9 @@ pub(crate) fn service_detail(e: &ServiceError) -> String {
         }
         ServiceError::Unavailable | ServiceError::Store(Store::Closed) => {
             "the service is not ready; retry shortly".to_owned()
+        }
+        ServiceError::Broker(_) => {
+            "the MQTT broker did not answer or refused the change; nothing was changed, retry shortly".to_owned()
         }
         // Never describe internal failures to the caller.
         ServiceError::Store(_)

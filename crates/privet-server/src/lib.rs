@@ -23,6 +23,7 @@ pub mod error;
 pub mod ids;
 pub mod keys;
 pub mod metrics;
+pub mod mqtt;
 pub mod pages;
 pub mod products;
 pub mod routes;
@@ -61,6 +62,7 @@ pub struct Server {
     listener: TcpListener,
     state: AppState,
     addr: SocketAddr,
+    bridge: Option<mqtt::Bridge>,
 }
 
 impl Server {
@@ -82,6 +84,7 @@ impl Server {
             listener,
             state,
             addr,
+            bridge: None,
         })
     }
 
@@ -95,7 +98,15 @@ impl Server {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting and drains in-flight requests.
+    /// Connects the MQTT bridge before serving, so device registration already reaches the
+    /// broker; fails if the broker cannot be reached or refuses.
+    pub async fn start_mqtt(&mut self, cfg: &mqtt::MqttConfig) -> Result<(), mqtt::MqttError> {
+        self.bridge = Some(mqtt::start(&self.state, cfg).await?);
+        Ok(())
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting and drains in-flight requests
+    /// and, alongside, the bridge's messages in flight (acknowledged once committed).
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -103,13 +114,27 @@ impl Server {
         let jobs = tokio::spawn(service::jobs::worker(self.state.clone()));
         let changes = tokio::spawn(service::changes::listen(self.state.clone()));
         let app = routes::router(self.state.clone());
+        let (stopping, mut stop_rx) = tokio::sync::watch::channel(false);
+        let bridge = self.bridge.map(|b| {
+            tokio::spawn(async move {
+                let _ = stop_rx.wait_for(|s| *s).await;
+                b.shutdown().await;
+            })
+        });
+        let signal = async move {
+            shutdown.await;
+            let _ = stopping.send(true);
+        };
         let out = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(signal)
         .await
         .map_err(ServeError::Serve);
+        if let Some(b) = bridge {
+            let _ = b.await;
+        }
         jobs.abort();
         changes.abort();
         out

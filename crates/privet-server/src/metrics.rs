@@ -6,9 +6,11 @@ use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
 /// Labels of a dropped-fields count.
@@ -16,6 +18,14 @@ use std::time::Instant;
 pub struct DropLabels {
     /// `undeclared`, `no_consent`, `expired` or `restricted`.
     pub reason: &'static str,
+}
+
+/// Labels of an MQTT message count.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MqttOutcomeLabels {
+    /// `stored`, `duplicate`, a refusal (`invalid`, `too_large`, `unknown_device`, `revoked`,
+    /// `device_changed`, `other`), `ignored` or `abandoned` (left for redelivery at a stop).
+    pub outcome: &'static str,
 }
 
 /// Labels of a request latency observation.
@@ -49,6 +59,18 @@ pub struct Metrics {
     pub blocks_stored: Counter,
     /// Request latency per route.
     pub request_seconds: HistogramFamily,
+    /// MQTT messages by outcome.
+    pub mqtt_messages: Family<MqttOutcomeLabels, Counter>,
+    /// Times the MQTT connection was lost.
+    pub mqtt_reconnects: Counter,
+    /// 1 while the bridge is connected.
+    pub mqtt_connected: Gauge,
+    /// MQTT messages taken and not yet acknowledged.
+    pub mqtt_in_flight: Gauge,
+    /// Age of the oldest MQTT message in flight, in seconds.
+    pub mqtt_lag_seconds: Gauge<f64, AtomicU64>,
+    /// Time from taking an MQTT message to acknowledging it.
+    pub mqtt_commit_seconds: Histogram,
 }
 
 impl Metrics {
@@ -85,8 +107,50 @@ impl Metrics {
             "HTTP request latency",
             request_seconds.clone(),
         );
+        let mqtt_messages = Family::<MqttOutcomeLabels, Counter>::default();
+        let mqtt_reconnects = Counter::default();
+        let mqtt_connected = Gauge::default();
+        let mqtt_in_flight = Gauge::default();
+        let mqtt_lag_seconds = Gauge::<f64, AtomicU64>::default();
+        let mqtt_commit_seconds = latency_histogram();
+        registry.register(
+            "mqtt_messages",
+            "MQTT messages from devices, by outcome",
+            mqtt_messages.clone(),
+        );
+        registry.register(
+            "mqtt_reconnects",
+            "Times the MQTT bridge lost its broker connection",
+            mqtt_reconnects.clone(),
+        );
+        registry.register(
+            "mqtt_connected",
+            "1 while the MQTT bridge is connected",
+            mqtt_connected.clone(),
+        );
+        registry.register(
+            "mqtt_in_flight",
+            "MQTT messages taken and not yet acknowledged",
+            mqtt_in_flight.clone(),
+        );
+        registry.register(
+            "mqtt_lag_seconds",
+            "Age of the oldest MQTT message not yet acknowledged",
+            mqtt_lag_seconds.clone(),
+        );
+        registry.register(
+            "mqtt_commit_seconds",
+            "Time from taking an MQTT message to acknowledging it",
+            mqtt_commit_seconds.clone(),
+        );
         Arc::new(Metrics {
             registry,
+            mqtt_messages,
+            mqtt_reconnects,
+            mqtt_connected,
+            mqtt_in_flight,
+            mqtt_lag_seconds,
+            mqtt_commit_seconds,
             events_accepted,
             fields_dropped,
             batches_rejected,
@@ -102,6 +166,22 @@ impl Metrics {
                 .get_or_create(&DropLabels { reason })
                 .inc_by(n);
         }
+    }
+
+    /// Counts an MQTT message by outcome.
+    pub fn mqtt_message(&self, outcome: &'static str) {
+        self.mqtt_messages
+            .get_or_create(&MqttOutcomeLabels { outcome })
+            .inc();
+    }
+
+    /// Copies the bridge's live state into its gauges (at each scrape).
+    pub fn sync_mqtt(&self, status: &crate::mqtt::BridgeStatus) {
+        let connected = status.state() == crate::mqtt::LinkState::Connected;
+        self.mqtt_connected.set(i64::from(connected));
+        self.mqtt_in_flight
+            .set(i64::try_from(status.in_flight()).unwrap_or(i64::MAX));
+        self.mqtt_lag_seconds.set(status.lag_seconds());
     }
 
     /// The OpenMetrics text exposition.

@@ -59,6 +59,8 @@ struct Inner {
     requests: Locks<String>,
     jobs_queued: tokio::sync::Notify,
     manifests_reloading: tokio::sync::Mutex<()>,
+    /// The MQTT bridge, once started (`privet serve --mqtt`).
+    mqtt: std::sync::OnceLock<Arc<crate::mqtt::MqttRuntime>>,
 }
 
 impl AppState {
@@ -87,9 +89,20 @@ impl AppState {
                 requests: Locks::default(),
                 jobs_queued: tokio::sync::Notify::new(),
                 manifests_reloading: tokio::sync::Mutex::new(()),
+                mqtt: std::sync::OnceLock::new(),
                 config,
             }),
         }
+    }
+
+    /// The MQTT bridge, if this instance runs one.
+    pub fn mqtt(&self) -> Option<&Arc<crate::mqtt::MqttRuntime>> {
+        self.inner.mqtt.get()
+    }
+
+    /// Registers the MQTT bridge (once; a second call is ignored).
+    pub fn set_mqtt(&self, runtime: crate::mqtt::MqttRuntime) {
+        let _ = self.inner.mqtt.set(Arc::new(runtime));
     }
 
     /// The data store.

@@ -1,5 +1,6 @@
-//! Devices: creation, token lookup, claiming, reset and check-in. Claiming and resetting are
-//! conditional updates, so two instances claiming one code attach the device once.
+//! Devices: creation, token lookup, claiming, reset and check-in, their broker credentials and
+//! the deliveries recorded for them. Claiming and resetting are conditional updates, so two
+//! instances claiming one code attach the device once.
 //!
 //! Lock order, shared with the block writer so no two of them deadlock: a household's row
 //! first (its version bump, or the writer's `FOR SHARE`), then device rows, in id order.
@@ -10,7 +11,7 @@ use deadpool_postgres::{GenericClient, Object, Transaction};
 use jiff::Timestamp;
 use privet_crypto::TokenHash;
 use privet_policy::{DeviceId, SubjectId};
-use privet_store::{Device, DeviceSeen, Error, NewDevice, Result};
+use privet_store::{BrokerCredential, Device, DeviceSeen, Error, NewDevice, Result};
 use std::collections::BTreeMap;
 use tokio_postgres::Row;
 
@@ -33,8 +34,9 @@ fn decode(r: &Row) -> Result<Device> {
 pub(crate) async fn create(c: &impl GenericClient, d: &NewDevice) -> Result<()> {
     insert(
         c,
-        "INSERT INTO devices (id, product, household, member, token_hash, claim_hash, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO devices (id, product, household, member, token_hash, claim_hash, created_at,
+                              broker_hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         &[
             &d.id.as_str(),
             &d.product,
@@ -43,6 +45,7 @@ pub(crate) async fn create(c: &impl GenericClient, d: &NewDevice) -> Result<()> 
             &token(&d.token_hash),
             &d.claim_hash.as_ref().map(token),
             &ts(d.created_at),
+            &d.broker_hash,
         ],
         ("device", d.id.as_str()),
         "create device",
@@ -247,8 +250,11 @@ pub(crate) async fn reset(
     at: Timestamp,
     new_token: Option<&TokenHash>,
     new_claim: Option<&TokenHash>,
+    new_broker_hash: Option<&str>,
 ) -> Result<Device> {
     let op = "reset device";
+    // A revoked device has no token, so no broker credential either.
+    let broker_hash = new_token.and(new_broker_hash);
     let revoked = if new_token.is_some() {
         None
     } else {
@@ -256,7 +262,7 @@ pub(crate) async fn reset(
     };
     let sql = format!(
         "UPDATE devices SET household = NULL, member = NULL, token_hash = $2, revoked_at = $3,
-                            claim_hash = $4
+                            claim_hash = $4, broker_hash = $6
          WHERE id = $1 AND household IS NOT DISTINCT FROM $5
          RETURNING {COLUMNS}"
     );
@@ -285,16 +291,66 @@ pub(crate) async fn reset(
                 &revoked,
                 &new_claim.map(token),
                 &household,
+                &broker_hash,
             ],
             op,
         )
         .await?;
         if let Some(r) = row {
             let device = decode(&r)?;
+            // After the update, under its row lock: an append of the device's that committed
+            // before has its delivery here to delete, and one after waits for this commit.
+            forget_deliveries(&tx, &[id.as_str()]).await?;
             tx.commit().await.pg(op)?;
             return Ok(device);
         }
         // Claimed or unlinked since it was read: rolled back when dropped, and again.
     }
     Err(Error::conflict("device", id.as_str()))
+}
+
+/// Every unrevoked device's broker hash, by device id.
+pub(crate) async fn broker_credentials(c: &impl GenericClient) -> Result<Vec<BrokerCredential>> {
+    let op = "list broker credentials";
+    query(
+        c,
+        "SELECT id, broker_hash FROM devices
+         WHERE broker_hash IS NOT NULL AND revoked_at IS NULL ORDER BY id",
+        &[],
+        op,
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(BrokerCredential {
+            device: DeviceId::new(col::<String>(r, 0, op)?),
+            hash: col(r, 1, op)?,
+        })
+    })
+    .collect()
+}
+
+/// Forgets every delivery of these devices: they are the device's, and go when it is reset or
+/// revoked. Run it after the devices' rows are locked (updated), so no append of theirs
+/// commits a delivery behind it.
+pub(crate) async fn forget_deliveries(c: &impl GenericClient, ids: &[&str]) -> Result<()> {
+    execute(
+        c,
+        "DELETE FROM deliveries WHERE device = ANY($1)",
+        &[&ids],
+        "forget deliveries",
+    )
+    .await?;
+    Ok(())
+}
+
+/// Forgets deliveries recorded before `before`.
+pub(crate) async fn prune_deliveries(c: &impl GenericClient, before: Timestamp) -> Result<u64> {
+    execute(
+        c,
+        "DELETE FROM deliveries WHERE at < $1",
+        &[&ts(before)],
+        "prune deliveries",
+    )
+    .await
 }

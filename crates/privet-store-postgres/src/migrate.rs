@@ -44,6 +44,11 @@ pub(crate) const DATA: &[Migration] = &[
         name: "0005_household_versions",
         sql: include_str!("../migrations/0005_household_versions.sql"),
     },
+    Migration {
+        version: 6,
+        name: "0006_mqtt",
+        sql: include_str!("../migrations/0006_mqtt.sql"),
+    },
 ];
 
 /// Keyring schema migrations, in order. Append only.

@@ -18,9 +18,10 @@ use privet_policy::{
     NewConsent, Objection, StoredAuditRow, Subject, SubjectId,
 };
 use privet_store::{
-    Account, ApiKey, BlockQuery, BlockStream, Change, ChangeStream, Device, DeviceSeen,
-    ErasedSubject, Error, Invitation, Job, NewApiKey, NewBlock, NewDevice, NewJob, NewSubject,
-    Result, RetentionReport, RightsRequest, Session, Store, StoredManifest, StoredRelease,
+    Account, ApiKey, BlockQuery, BlockStream, BrokerCredential, Change, ChangeStream, Device,
+    DeviceSeen, ErasedSubject, Error, Invitation, Job, NewApiKey, NewBlock, NewDevice, NewJob,
+    NewSubject, Result, RetentionReport, RightsRequest, Session, Store, StoredManifest,
+    StoredRelease,
 };
 
 /// Tables that held an erased subject's rows or a reset device's old token.
@@ -144,14 +145,26 @@ impl Store for PgStore {
         at: Timestamp,
         new_token: Option<TokenHash>,
         new_claim: Option<TokenHash>,
+        new_broker_hash: Option<String>,
     ) -> Result<Device> {
         let device = {
             let mut c = self.conn("reset device").await?;
-            devices::reset(&mut c, id, at, new_token.as_ref(), new_claim.as_ref()).await?
+            devices::reset(
+                &mut c,
+                id,
+                at,
+                new_token.as_ref(),
+                new_claim.as_ref(),
+                new_broker_hash.as_deref(),
+            )
+            .await?
         };
-        // The old token's hash must leave the table's pages as well.
+        // The old token's hash and broker hash must leave the table's pages as well.
         self.vacuum("devices").await;
         Ok(device)
+    }
+    async fn broker_credentials(&self) -> Result<Vec<BrokerCredential>> {
+        devices::broker_credentials(&self.conn("list broker credentials").await?).await
     }
 
     async fn create_api_key(&self, key: NewApiKey) -> Result<()> {
@@ -184,6 +197,9 @@ impl Store for PgStore {
 
     async fn append_blocks(&self, blocks: Vec<NewBlock>, seen: Option<DeviceSeen>) -> Result<()> {
         self.inner.writer.append(blocks, seen).await
+    }
+    async fn prune_deliveries(&self, before: Timestamp) -> Result<u64> {
+        devices::prune_deliveries(&self.conn("prune deliveries").await?, before).await
     }
     async fn scan_blocks(&self, query: BlockQuery) -> Result<BlockStream> {
         scan::stream(self.inner.pool.clone(), self.inner.scans.clone(), query).await

@@ -214,14 +214,26 @@ pub(crate) async fn erase(
     )
     .await?;
     let devices = match step.devices {
-        DeviceDisposition::RevokeHouseholdDevices => execute(
-            tx,
-            "UPDATE devices SET household = NULL, member = NULL, token_hash = NULL, revoked_at = $2
-                 WHERE household = $1",
-            &[&id, &ts(at)],
-            "unlink devices",
-        )
-        .await?,
+        DeviceDisposition::RevokeHouseholdDevices => {
+            let op = "unlink devices";
+            let revoked: Vec<String> = query(
+                tx,
+                "UPDATE devices SET household = NULL, member = NULL, token_hash = NULL,
+                                    broker_hash = NULL, revoked_at = $2
+                     WHERE household = $1
+                     RETURNING id",
+                &[&id, &ts(at)],
+                op,
+            )
+            .await?
+            .iter()
+            .map(|r| col(r, 0, op))
+            .collect::<Result<_>>()?;
+            let ids: Vec<&str> = revoked.iter().map(String::as_str).collect();
+            // Under the rows' locks the update took: see `devices::forget_deliveries`.
+            crate::devices::forget_deliveries(tx, &ids).await?;
+            u64::try_from(ids.len()).unwrap_or(u64::MAX)
+        }
         DeviceDisposition::DetachFromMember => {
             execute(
                 tx,

@@ -9,18 +9,19 @@
 //! The transaction first locks the rows of the chunks it writes to (`FOR KEY SHARE`): a chunk
 //! another instance dropped since it was cached is found missing and created again, and a
 //! chunk being dropped waits for the commit, so no acknowledged block lands in a chunk that is
-//! already gone. It then checks, under row locks held to the commit, that each call's household
-//! is still at the version the call was admitted under and its device still attached
-//! ([`admit`]): a call admitted under permissions another instance has changed since fails
-//! alone, and the change's purge, which runs after its commit, finds every block that did
-//! commit.
+//! already gone. It then checks, under row locks held to the commit, that each call's delivery
+//! is not recorded yet, and that its household is still at the version the call was admitted
+//! under and its device still attached ([`admit`]): a duplicate, or a call admitted under
+//! permissions another instance has changed since, fails alone, and the change's purge, which
+//! runs after its commit, finds every block that did commit. The deliveries of the calls that
+//! pass are recorded in the same transaction.
 
 use crate::chunks::ChunkCache;
 use crate::codec::{Pg, col};
 use crate::devices::{self, Attachment};
 use crate::subjects;
 use deadpool_postgres::{Object, Pool, Transaction};
-use privet_store::{DeviceSeen, Error, NewBlock, Result};
+use privet_store::{DeliveryId, DeviceSeen, Error, NewBlock, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
@@ -202,7 +203,9 @@ async fn write(
 /// random bits and payloads are sealed with random nonces, so a stored block with the id and
 /// the payload of one of a call's is that very block, and the rest of the call (its other
 /// blocks, its device seen) committed in the same transaction. (A call that sends a stored
-/// block again, byte for byte, is answered the same way: what it asks for is stored.)
+/// block again, byte for byte, is answered the same way: what it asks for is stored.) A call
+/// without blocks is written again; if its delivery did commit, it is answered as the
+/// duplicate it now is, which tells its sender the same: the message is stored.
 async fn stored_calls(pool: &Pool, calls: &[&Append]) -> Result<Vec<bool>> {
     let op = "append blocks";
     let ids: Vec<&[u8]> = calls
@@ -306,20 +309,80 @@ async fn commit(
     }
     let seen: Vec<&DeviceSeen> = admitted().filter_map(|call| call.seen.as_ref()).collect();
     if !seen.is_empty() {
+        record_deliveries(&tx, &seen).await?;
         devices::touch_many(&tx, &seen).await?;
     }
     tx.commit().await.pg(op)?;
     Ok(Some(verdicts))
 }
 
+/// Records the deliveries of the calls [`admit`] let through. A plain insert: their devices'
+/// rows are locked, so no other writer records one of these meanwhile; if one did, the unique
+/// key fails the group and its calls are written again one by one, each checked again.
+async fn record_deliveries(tx: &Transaction<'_>, seen: &[&DeviceSeen]) -> Result<()> {
+    let with: Vec<(&DeviceSeen, &DeliveryId)> = seen
+        .iter()
+        .filter_map(|s| s.delivery.as_ref().map(|d| (*s, d)))
+        .collect();
+    if with.is_empty() {
+        return Ok(());
+    }
+    let devices: Vec<&str> = with.iter().map(|(s, _)| s.device.as_str()).collect();
+    let fingerprints: Vec<&[u8]> = with.iter().map(|(_, d)| d.0.as_slice()).collect();
+    let ats: Vec<i64> = with.iter().map(|(s, _)| s.at.as_microsecond()).collect();
+    crate::pool::execute(
+        tx,
+        "INSERT INTO deliveries (device, fingerprint, at)
+         SELECT * FROM unnest($1::text[], $2::bytea[], $3::int8[])",
+        &[&devices, &fingerprints, &ats],
+        "record deliveries",
+    )
+    .await?;
+    Ok(())
+}
+
+/// The deliveries among `seen` that their devices have recorded. Run it after the devices'
+/// rows are locked: in this transaction's isolation (read committed) the statement then sees
+/// every delivery another writer of theirs committed, and none can commit before this one.
+async fn recorded_deliveries(
+    tx: &Transaction<'_>,
+    seen: &[&DeviceSeen],
+) -> Result<BTreeSet<(String, Vec<u8>)>> {
+    let op = "check deliveries";
+    let (devices, fingerprints): (Vec<&str>, Vec<&[u8]>) = seen
+        .iter()
+        .filter_map(|s| {
+            s.delivery
+                .as_ref()
+                .map(|d| (s.device.as_str(), d.0.as_slice()))
+        })
+        .unzip();
+    if devices.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    crate::pool::query(
+        tx,
+        "SELECT d.device, d.fingerprint FROM deliveries d
+         JOIN unnest($1::text[], $2::bytea[]) AS w(device, fingerprint)
+           ON d.device = w.device AND d.fingerprint = w.fingerprint",
+        &[&devices, &fingerprints],
+        op,
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((col(r, 0, op)?, col(r, 1, op)?)))
+    .collect()
+}
+
 /// Which calls may commit, decided inside the group's transaction. The rows of the
 /// households calls were admitted under are locked `FOR SHARE` (a version bump, an `UPDATE`,
 /// waits for this commit; a bump in progress is waited for and its version read), then the
 /// devices' rows `FOR UPDATE`, each set in id order (the lock order every change follows:
-/// household, then devices). A call fails alone, writing nothing: `Conflict` on `household`
-/// if its household's version is not the one it was admitted under (or the household is
-/// gone), on `device` if its device left the household or was revoked; `NotFound` if its
-/// device does not exist.
+/// household, then devices). A call fails alone, writing nothing: `NotFound` if its device
+/// does not exist; `Conflict` on `delivery` if its device has its delivery recorded (or an
+/// earlier call of the group that passes records it); on `household` if its household's
+/// version is not the one it was admitted under (or the household is gone), on `device` if
+/// its device left the household or was revoked.
 async fn admit(tx: &Transaction<'_>, calls: &[&Append]) -> Result<Verdicts> {
     let seen = || calls.iter().filter_map(|call| call.seen.as_ref());
     // Sorted and unique: the order the rows are locked in.
@@ -344,9 +407,22 @@ async fn admit(tx: &Transaction<'_>, calls: &[&Append]) -> Result<Verdicts> {
     } else {
         devices::lock_seen(tx, &devices).await?
     };
+    let all_seen: Vec<&DeviceSeen> = seen().collect();
+    let mut recorded = recorded_deliveries(tx, &all_seen).await?;
     Ok(calls
         .iter()
-        .map(|call| verdict(call.seen.as_ref(), &versions, &attached))
+        .map(|call| {
+            let verdict = verdict(call.seen.as_ref(), &versions, &attached, &recorded);
+            // A call that passes records its delivery: a later call of the group carrying it
+            // is the duplicate. One that fails records nothing, so it claims nothing.
+            if verdict.is_ok()
+                && let Some(s) = &call.seen
+                && let Some(d) = &s.delivery
+            {
+                recorded.insert((s.device.as_str().to_owned(), d.0.to_vec()));
+            }
+            verdict
+        })
         .collect())
 }
 
@@ -355,6 +431,7 @@ fn verdict(
     seen: Option<&DeviceSeen>,
     versions: &BTreeMap<String, u64>,
     attached: &BTreeMap<String, Attachment>,
+    recorded: &BTreeSet<(String, Vec<u8>)>,
 ) -> Result<()> {
     let Some(seen) = seen else {
         return Ok(());
@@ -362,6 +439,13 @@ fn verdict(
     let Some(device) = attached.get(seen.device.as_str()) else {
         return Err(Error::not_found("device", seen.device.as_str()));
     };
+    // Before the household: a message stored once is a duplicate even if its household
+    // changed since.
+    if let Some(d) = &seen.delivery
+        && recorded.contains(&(seen.device.as_str().to_owned(), d.0.to_vec()))
+    {
+        return Err(Error::conflict("delivery", seen.device.as_str()));
+    }
     let Some(under) = &seen.admitted_under else {
         return Ok(());
     };

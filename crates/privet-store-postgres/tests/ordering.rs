@@ -41,6 +41,7 @@ fn device(id: &str, household: &str) -> NewDevice {
         member: None,
         token_hash: hash_token(&format!("token-{id}")),
         claim_hash: None,
+        broker_hash: None,
         created_at: at("2026-01-01T00:00:00Z"),
     }
 }
@@ -50,6 +51,7 @@ fn seen(device: &str, household: &str, version: u64) -> Option<DeviceSeen> {
         device: DeviceId::new(device),
         at: at("2026-05-01T10:00:00Z"),
         firmware: None,
+        delivery: None,
         admitted_under: Some(HouseholdVersion {
             household: SubjectId::new(household),
             version,
@@ -160,6 +162,7 @@ async fn appends_and_device_changes_on_two_instances_never_deadlock() {
                         b.reset_device(
                             &DeviceId::new(id.as_str()),
                             at("2026-05-01T11:00:00Z"),
+                            None,
                             None,
                             None,
                         )

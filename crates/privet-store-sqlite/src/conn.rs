@@ -20,6 +20,7 @@ pub(crate) const DATA_MIGRATIONS: &[(&str, &str)] = &[
         "0005_household_versions",
         include_str!("../migrations/0005_household_versions.sql"),
     ),
+    ("0006_mqtt", include_str!("../migrations/0006_mqtt.sql")),
 ];
 
 /// Keyring migrations, in order. Append only.

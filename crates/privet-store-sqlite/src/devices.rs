@@ -1,11 +1,12 @@
-//! Devices: creation, token lookup, claiming, reset and check-in.
+//! Devices: creation, token lookup, claiming, reset and check-in, their broker credentials,
+//! and the deliveries recorded for them.
 
 use crate::codec::{conflict_or, from_opt_ts, from_ts, token, ts};
 use crate::rows;
 use jiff::Timestamp;
 use privet_crypto::TokenHash;
 use privet_policy::{DeviceId, SubjectId};
-use privet_store::{Context, Device, DeviceSeen, Error, NewDevice, Result};
+use privet_store::{BrokerCredential, Context, Device, DeviceSeen, Error, NewDevice, Result};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 const COLUMNS: &str = "id, product, household, member, firmware, last_seen, created_at, revoked_at";
@@ -37,7 +38,7 @@ fn decode(raw: RawDevice) -> Result<Device> {
 
 pub(crate) fn create(c: &Connection, d: &NewDevice) -> Result<()> {
     c.execute(
-        "INSERT INTO devices (id, product, household, member, token_hash, claim_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO devices (id, product, household, member, token_hash, claim_hash, created_at, broker_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             d.id.as_str(),
             d.product,
@@ -45,7 +46,8 @@ pub(crate) fn create(c: &Connection, d: &NewDevice) -> Result<()> {
             d.member.as_ref().map(|m| m.as_str()),
             token(&d.token_hash),
             d.claim_hash.as_ref().map(token),
-            ts(d.created_at)
+            ts(d.created_at),
+            d.broker_hash
         ],
     )
     .map_err(|e| conflict_or(e, "device", d.id.as_str(), "create device"))?;
@@ -98,6 +100,65 @@ pub(crate) fn touch(
         return Err(Error::not_found("device", id.as_str()));
     }
     Ok(())
+}
+
+/// Records the call's delivery for its device inside an append's savepoint, or fails with
+/// `Conflict` on `delivery` if the device has it already. The insert is the check: on the one
+/// writer nothing can record it between the two, and a call that fails later is rolled back
+/// with its savepoint, delivery and all.
+pub(crate) fn record_delivery(c: &Connection, seen: &DeviceSeen) -> Result<()> {
+    let Some(delivery) = &seen.delivery else {
+        return Ok(());
+    };
+    c.prepare_cached("INSERT INTO deliveries (device, fingerprint, at) VALUES (?1, ?2, ?3)")
+        .and_then(|mut s| {
+            s.execute(params![
+                seen.device.as_str(),
+                delivery.0.as_slice(),
+                ts(seen.at)
+            ])
+        })
+        .map_err(|e| conflict_or(e, "delivery", seen.device.as_str(), "record delivery"))?;
+    Ok(())
+}
+
+/// Forgets deliveries recorded before `before`.
+pub(crate) fn prune_deliveries(c: &Connection, before: Timestamp) -> Result<u64> {
+    c.execute("DELETE FROM deliveries WHERE at < ?1", [ts(before)])
+        .map(crate::codec::changed)
+        .op("prune deliveries")
+}
+
+/// Forgets every delivery of the devices `filter` selects from `devices` (binding `param`):
+/// they are the device's, and go when it is reset or revoked.
+pub(crate) fn forget_deliveries(c: &Connection, filter: &str, param: &str) -> Result<()> {
+    c.execute(
+        &format!("DELETE FROM deliveries WHERE device IN (SELECT id FROM devices WHERE {filter})"),
+        [param],
+    )
+    .op("forget deliveries")?;
+    Ok(())
+}
+
+/// Every unrevoked device's broker hash, by device id.
+pub(crate) fn broker_credentials(c: &Connection) -> Result<Vec<BrokerCredential>> {
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT id, broker_hash FROM devices
+             WHERE broker_hash IS NOT NULL AND revoked_at IS NULL ORDER BY id",
+        )
+        .op("list broker credentials")?;
+    rows::decode_all(
+        &mut stmt,
+        [],
+        "list broker credentials",
+        |(id, hash): (String, String)| {
+            Ok(BrokerCredential {
+                device: DeviceId::new(id),
+                hash,
+            })
+        },
+    )
 }
 
 /// Checks, inside an append's transaction, that the batch's household is still at the version
@@ -167,6 +228,7 @@ pub(crate) fn reset(
     at: Timestamp,
     new_token: Option<&TokenHash>,
     new_claim: Option<&TokenHash>,
+    new_broker_hash: Option<&str>,
 ) -> Result<Device> {
     let revoked = if new_token.is_some() {
         None
@@ -177,14 +239,17 @@ pub(crate) fn reset(
     if let Some(h) = get(c, id)?.household {
         crate::subjects::bump_household_of(c, &h)?;
     }
+    // A revoked device has no token, so no broker credential either.
+    let broker_hash = new_token.and(new_broker_hash);
     let n = c
         .execute(
-            "UPDATE devices SET household = NULL, member = NULL, token_hash = ?2, revoked_at = ?3, claim_hash = ?4 WHERE id = ?1",
-            params![id.as_str(), new_token.map(token), revoked, new_claim.map(token)],
+            "UPDATE devices SET household = NULL, member = NULL, token_hash = ?2, revoked_at = ?3, claim_hash = ?4, broker_hash = ?5 WHERE id = ?1",
+            params![id.as_str(), new_token.map(token), revoked, new_claim.map(token), broker_hash],
         )
         .op("reset device")?;
     if n == 0 {
         return Err(Error::not_found("device", id.as_str()));
     }
+    forget_deliveries(c, "id = ?1", id.as_str())?;
     get(c, id)
 }

@@ -15,9 +15,10 @@ use privet_policy::{
     NewConsent, Objection, StoredAuditRow, Subject, SubjectId,
 };
 use privet_store::{
-    Account, ApiKey, BlockQuery, BlockStream, Change, ChangeStream, Device, DeviceSeen,
-    ErasedSubject, Error, Invitation, Job, NewApiKey, NewBlock, NewDevice, NewJob, NewSubject,
-    Result, RetentionReport, RightsRequest, Session, Store, StoredManifest, StoredRelease,
+    Account, ApiKey, BlockQuery, BlockStream, BrokerCredential, Change, ChangeStream, Device,
+    DeviceSeen, ErasedSubject, Error, Invitation, Job, NewApiKey, NewBlock, NewDevice, NewJob,
+    NewSubject, Result, RetentionReport, RightsRequest, Session, Store, StoredManifest,
+    StoredRelease,
 };
 
 /// Blocks of one subject deleted per chunk in one write when its records are erased.
@@ -133,15 +134,28 @@ impl Store for SqliteStore {
         at: Timestamp,
         new_token: Option<TokenHash>,
         new_claim: Option<TokenHash>,
+        new_broker_hash: Option<String>,
     ) -> Result<Device> {
         let id = id.clone();
         let device = self
             .writer
-            .write(move |c| devices::reset(c, &id, at, new_token.as_ref(), new_claim.as_ref()))
+            .write(move |c| {
+                devices::reset(
+                    c,
+                    &id,
+                    at,
+                    new_token.as_ref(),
+                    new_claim.as_ref(),
+                    new_broker_hash.as_deref(),
+                )
+            })
             .await?;
-        // The old token's hash must leave the WAL as well.
+        // The old token's hash and broker hash must leave the WAL as well.
         self.purge_wal().await;
         Ok(device)
+    }
+    async fn broker_credentials(&self) -> Result<Vec<BrokerCredential>> {
+        self.readers.read(devices::broker_credentials).await
     }
 
     async fn create_api_key(&self, key: NewApiKey) -> Result<()> {
@@ -182,8 +196,11 @@ impl Store for SqliteStore {
         self.writer
             .write_chunks(move |c, cache| {
                 // Checked in the job's savepoint, on the one writer: no change to the household
-                // can commit between the check and these blocks.
+                // can commit between the check and these blocks, and a failed check rolls back
+                // the delivery recorded before it. The delivery first: a message stored once
+                // is a duplicate even if its household changed since.
                 if let Some(s) = &seen {
+                    devices::record_delivery(c, s)?;
                     devices::check_admitted(c, s)?;
                 }
                 blocks::append(c, cache, &blocks)?;
@@ -192,6 +209,11 @@ impl Store for SqliteStore {
                     None => Ok(()),
                 }
             })
+            .await
+    }
+    async fn prune_deliveries(&self, before: Timestamp) -> Result<u64> {
+        self.writer
+            .write(move |c| devices::prune_deliveries(c, before))
             .await
     }
     async fn scan_blocks(&self, query: BlockQuery) -> Result<BlockStream> {

@@ -160,10 +160,14 @@ pub(crate) fn erase(c: &Connection, step: &ErasureStep, at: Timestamp) -> Result
     c.execute("DELETE FROM objections WHERE subject = ?1", [id])
         .op("erase objections")?;
     let devices = match step.devices {
-        DeviceDisposition::RevokeHouseholdDevices => c.execute(
-            "UPDATE devices SET household = NULL, member = NULL, token_hash = NULL, revoked_at = ?2 WHERE household = ?1",
-            params![id, ts(at)],
-        ),
+        DeviceDisposition::RevokeHouseholdDevices => {
+            // While the devices still name the household: their deliveries go with them.
+            crate::devices::forget_deliveries(c, "household = ?1", id)?;
+            c.execute(
+                "UPDATE devices SET household = NULL, member = NULL, token_hash = NULL, broker_hash = NULL, revoked_at = ?2 WHERE household = ?1",
+                params![id, ts(at)],
+            )
+        }
         DeviceDisposition::DetachFromMember => c.execute(
             "UPDATE devices SET member = NULL WHERE member = ?1",
             [id],

@@ -42,8 +42,20 @@ pub struct NewDevice {
     pub token_hash: TokenHash,
     /// Hash of its single-use claim code.
     pub claim_hash: Option<TokenHash>,
+    /// Its token hashed in the MQTT broker's password-file format (Mosquitto PBKDF2-SHA512,
+    /// `$7$…`), so broker credentials can be written without the token in clear.
+    pub broker_hash: Option<String>,
     /// Creation time.
     pub created_at: Timestamp,
+}
+
+/// A device's MQTT broker credential: what the broker's password file holds for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokerCredential {
+    /// The device (its broker user name).
+    pub device: DeviceId,
+    /// Its token in the broker's password-file format (see [`NewDevice::broker_hash`]).
+    pub hash: String,
 }
 
 /// A stored device.
@@ -146,7 +158,21 @@ pub struct DeviceSeen {
     /// orders ingest against consent, objection, restriction, membership, device and
     /// erasure changes made by any instance sharing the store.
     pub admitted_under: Option<HouseholdVersion>,
+    /// The message's delivery fingerprint. When present, the append records it for the device
+    /// in the same commit (at `at`, which [`crate::Store::prune_deliveries`] goes by); if that
+    /// device already has this delivery recorded, the call writes nothing (no blocks, no touch
+    /// of the device) and fails with `Conflict` on `delivery`, while the calls grouped with it
+    /// commit as usual. It is recorded even when there are no blocks, and checked before
+    /// [`DeviceSeen::admitted_under`]: a message stored once is a duplicate even if its
+    /// household changed since. Of two calls with one device and delivery, one commits and the
+    /// other fails so.
+    pub delivery: Option<DeliveryId>,
 }
+
+/// A message's delivery fingerprint (e.g. SHA-256 of device id and payload): a redelivered
+/// message carries the same one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DeliveryId(pub [u8; 32]);
 
 /// A household and the version of what it allows, as read (see
 /// [`crate::Store::household_version`]).

@@ -4,9 +4,9 @@
 
 use crate::error::Result;
 use crate::model::{
-    Account, ApiKey, Block, BlockQuery, Change, Device, DeviceSeen, ErasedSubject, Invitation, Job,
-    NewApiKey, NewBlock, NewDevice, NewJob, NewSubject, RetentionReport, RightsRequest, Session,
-    StoredManifest, StoredRelease,
+    Account, ApiKey, Block, BlockQuery, BrokerCredential, Change, Device, DeviceSeen,
+    ErasedSubject, Invitation, Job, NewApiKey, NewBlock, NewDevice, NewJob, NewSubject,
+    RetentionReport, RightsRequest, Session, StoredManifest, StoredRelease,
 };
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -54,8 +54,9 @@ pub trait Store: Send + Sync + 'static {
     /// Carries out one step of an erasure plan in one commit: deletes the subject's row (its
     /// pseudonym mapping) and everything keyed by its id — consents, objections, its account
     /// with its sessions, recovery codes and invitations — and treats its devices as the step
-    /// says. Records are deleted separately ([`Store::delete_subject_blocks`]). Once it returns,
-    /// no file of the backend holds the deleted rows. `NotFound` if the subject is gone. Bumps
+    /// says (a device it revokes loses its broker hash and deliveries with its token). Records
+    /// are deleted separately ([`Store::delete_subject_blocks`]). Once it returns, no file of
+    /// the backend holds the deleted rows. `NotFound` if the subject is gone. Bumps
     /// the household's version in the same commit (while its row exists: a household's own
     /// step deletes it, which fails every append admitted under it just as well).
     async fn erase_subject(&self, step: &ErasureStep, at: Timestamp) -> Result<ErasedSubject>;
@@ -90,15 +91,20 @@ pub trait Store: Send + Sync + 'static {
     /// or used code alike.
     async fn unclaimed_device(&self, claim: &TokenHash) -> Result<Device>;
     /// Unlinks a device from its household and member and replaces its token (revoking the old
-    /// one) and claim code; with no new token the device is revoked. Bumps the version of the
-    /// household it was in. Once it returns, no file of the backend holds the old token's hash.
+    /// one), its broker hash and its claim code; with no new token the device is revoked (and
+    /// has no broker hash). Forgets its deliveries and bumps the version of the household it
+    /// was in. Once it returns, no file of the backend holds the old token's hash, nor its old
+    /// broker hash.
     async fn reset_device(
         &self,
         id: &DeviceId,
         at: Timestamp,
         new_token: Option<TokenHash>,
         new_claim: Option<TokenHash>,
+        new_broker_hash: Option<String>,
     ) -> Result<Device>;
+    /// The broker credential of every unrevoked device that has a broker hash, by device id.
+    async fn broker_credentials(&self) -> Result<Vec<BrokerCredential>>;
 
     /// Stores a new API key.
     async fn create_api_key(&self, key: NewApiKey) -> Result<()>;
@@ -123,7 +129,13 @@ pub trait Store: Send + Sync + 'static {
     /// household's version is unchanged and the device still attached to it and unrevoked:
     /// otherwise writes nothing and fails with `Conflict` on `household` (or `device`), while
     /// the calls grouped with it commit as usual. `NotFound` if the device does not exist.
+    /// With [`DeviceSeen::delivery`], records the delivery in that commit, or — if the device
+    /// has it recorded — writes nothing and fails with `Conflict` on `delivery`, checked before
+    /// the household.
     async fn append_blocks(&self, blocks: Vec<NewBlock>, seen: Option<DeviceSeen>) -> Result<()>;
+    /// Forgets the deliveries recorded before `before` (a redelivery after that is stored
+    /// again); returns how many.
+    async fn prune_deliveries(&self, before: Timestamp) -> Result<u64>;
     /// Streams the blocks matching `query`, from one consistent snapshot.
     async fn scan_blocks(&self, query: BlockQuery) -> Result<BlockStream>;
     /// Replaces a block's payload (after removing fields from it), only if its payload is

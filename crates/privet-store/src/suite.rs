@@ -15,6 +15,7 @@ mod accounts;
 mod audit;
 mod blocks;
 mod changes;
+mod deliveries;
 mod erasure;
 mod fixtures;
 mod household_version;
@@ -64,4 +65,5 @@ pub async fn run(store: &dyn Store, keyring: &dyn Keyring, residue: &dyn Residue
     shredding::subjects(store, residue).await;
     shredding::devices(store, residue).await;
     household_version::household_version(store).await;
+    deliveries::deliveries(store, residue).await;
 }

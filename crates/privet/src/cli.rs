@@ -42,6 +42,9 @@ pub(crate) enum Command {
     /// The keyring's master-key epochs: rotate to the newest, and see what each still wraps.
     #[command(subcommand)]
     Keyring(KeyringCmd),
+    /// Files for a static MQTT broker (Mosquitto) that devices connect to with their tokens.
+    #[command(subcommand)]
+    Mqtt(MqttCmd),
     /// Simulated devices sending realistic events to a server.
     Simulate(crate::simulate::SimulateArgs),
     /// Benchmarks with a baseline measured in the same run.
@@ -91,9 +94,8 @@ pub(crate) struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "PRIVET_LISTEN", default_value = "127.0.0.1:8080")]
     pub(crate) listen: SocketAddr,
-    /// MQTT broker to bridge device traffic from.
-    #[arg(long, env = "PRIVET_MQTT", value_name = "URL")]
-    pub(crate) mqtt: Option<String>,
+    #[command(flatten)]
+    pub(crate) mqtt: MqttArgs,
     /// Largest request body in bytes.
     #[arg(long, default_value_t = 8 * 1024 * 1024)]
     pub(crate) max_body_bytes: usize,
@@ -118,6 +120,49 @@ pub(crate) struct ServeArgs {
     pub(crate) trusted_proxies: Vec<ipnet::IpNet>,
     #[command(flatten)]
     pub(crate) rotation: RotationPeriodArgs,
+}
+
+/// The MQTT bridge.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct MqttArgs {
+    /// MQTT broker to bridge device traffic from: `mqtt://USER:PASS@HOST:PORT` or `mqtts://…`
+    /// (the user is the bridge's client; with --mqtt-dynsec also the dynamic-security admin).
+    #[arg(
+        long = "mqtt",
+        env = "PRIVET_MQTT",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub(crate) url: Option<String>,
+    /// Manage each device's broker client (username = device id, password = its token)
+    /// through Mosquitto's dynamic-security plugin.
+    #[arg(long = "mqtt-dynsec", requires = "url")]
+    pub(crate) dynsec: bool,
+    /// PEM file of CA certificates to trust the broker's TLS certificate with (`mqtts://`);
+    /// default: the system's roots.
+    #[arg(long = "mqtt-ca-file", value_name = "FILE", requires = "url")]
+    pub(crate) ca_file: Option<PathBuf>,
+    /// Client id of this instance's persistent session: stable across restarts and unique
+    /// per instance (default: `privet-<host name>-<listen port>`).
+    #[arg(
+        long = "mqtt-client-id",
+        env = "PRIVET_MQTT_CLIENT_ID",
+        requires = "url"
+    )]
+    pub(crate) client_id: Option<String>,
+    /// Shared-subscription group of this deployment: the same on every instance, different for
+    /// another deployment (staging, say) on the same broker, which would otherwise take this
+    /// one's messages.
+    #[arg(
+        long = "mqtt-share-group",
+        env = "PRIVET_MQTT_SHARE_GROUP",
+        default_value = "privet",
+        requires = "url"
+    )]
+    pub(crate) share_group: String,
+    /// Most device messages taken from the broker before they are acknowledged.
+    #[arg(long = "mqtt-receive-maximum", default_value_t = 1000, value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) receive_maximum: u16,
 }
 
 /// How often the master key is rotated: what erasure receipts promise older keyring copies
@@ -159,6 +204,26 @@ pub(crate) struct KeyringRotateArgs {
         value_parser = clap::value_parser!(u32).range(1..=3650)
     )]
     pub(crate) every_days: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MqttCmd {
+    /// Write Mosquitto's password file (`passwd`: each device's token, hashed) and ACL file
+    /// (`acl`: each device its own topics) into a directory.
+    Passwords(MqttPasswordsArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MqttPasswordsArgs {
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+    /// Directory to write `passwd` and `acl` into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// The broker user Privet's bridge connects as: the ACL lets it read every device's events
+    /// and write results and updates; its entry in an existing `passwd` is kept
+    #[arg(long, value_name = "NAME")]
+    pub(crate) bridge_user: Option<String>,
 }
 
 /// An address or a CIDR block; a bare address is a block of one.

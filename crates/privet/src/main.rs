@@ -10,6 +10,7 @@ mod instance_keys;
 mod keyring_cmd;
 mod label_cmd;
 mod manifest_cmd;
+mod mqtt_cmd;
 mod pg_dump;
 mod release_cmd;
 mod serve_cmd;
@@ -66,6 +67,7 @@ fn run() -> anyhow::Result<ExitCode> {
         cli::Command::Backup(args) => runtime()?.block_on(admin_cmd::backup(args)),
         cli::Command::Restore(args) => runtime()?.block_on(admin_cmd::restore(args)),
         cli::Command::Keyring(cmd) => runtime()?.block_on(keyring_cmd::run(cmd)),
+        cli::Command::Mqtt(cmd) => runtime()?.block_on(mqtt_cmd::run(cmd)),
         cli::Command::Simulate(args) => runtime()?.block_on(simulate::run(args)),
         cli::Command::Bench(cmd) => runtime()?.block_on(bench::run(cmd)),
         cli::Command::Notices => {

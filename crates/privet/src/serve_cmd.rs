@@ -4,6 +4,7 @@ use crate::backend::{self, Location};
 use crate::cli::ServeArgs;
 use crate::diagnostics::Renderer;
 use anyhow::bail;
+use privet_server::mqtt::{BrokerUrl, MqttConfig, TlsSettings};
 use privet_server::service::manifests;
 use privet_server::{Clock, Config, Products, ProductsError, Server, shutdown_signal};
 use std::path::Path;
@@ -46,11 +47,8 @@ fn serves_published(err: &ProductsError, dir: &Path, location: &Location) -> boo
 }
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    if args.mqtt.is_some() {
-        bail!(
-            "--mqtt: the MQTT bridge is not part of this build yet; devices can send to POST /v1/ingest"
-        );
-    }
+    // Checked before anything is opened: a malformed URL is a typo to report at once.
+    let mut mqtt = mqtt_config(&args.mqtt)?;
     let location = Location::from_args(&args.data)?;
     let clock = Clock::from_env();
     let cx = privet_manifest::LintContext {
@@ -97,13 +95,79 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         key_rotation_period,
         ..Config::default()
     };
-    let server = Server::bind(config, opened.into_parts(products, clock)).await?;
+    let mut server = Server::bind(config, opened.into_parts(products, clock)).await?;
+    if let Some(cfg) = &mut mqtt {
+        if cfg.client_id.is_empty() {
+            // From the port actually bound (`--listen …:0` included).
+            cfg.client_id = default_client_id(server.local_addr());
+        }
+        server
+            .start_mqtt(cfg)
+            .await
+            .map_err(|e| anyhow::anyhow!("not starting: --mqtt: {e}"))?;
+        eprintln!(
+            "privet bridging MQTT from {} as client `{}`{}",
+            cfg.url.redacted(),
+            cfg.client_id,
+            if cfg.dynsec {
+                " (managing device clients by dynamic security)"
+            } else {
+                ""
+            }
+        );
+    }
     let addr = server.local_addr();
     tracing::info!(%addr, products = server.state().products().iter().count(), "privet listening");
     eprintln!("privet listening on http://{addr}");
     server.run_until(shutdown_signal()).await?;
     eprintln!("privet stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The bridge's settings from the flags; `None` without `--mqtt`.
+fn mqtt_config(args: &crate::cli::MqttArgs) -> anyhow::Result<Option<MqttConfig>> {
+    let Some(url) = &args.url else {
+        return Ok(None);
+    };
+    let url = BrokerUrl::parse(url).map_err(|e| anyhow::anyhow!("--mqtt: {e}"))?;
+    let client_id = match &args.client_id {
+        Some(id) if !id.trim().is_empty() => id.trim().to_owned(),
+        // Filled in once the listener is bound.
+        _ => String::new(),
+    };
+    let mut cfg = MqttConfig::new(url, client_id);
+    cfg.dynsec = args.dynsec;
+    cfg.tls = TlsSettings {
+        ca_file: args.ca_file.clone(),
+    };
+    cfg.receive_maximum = args.receive_maximum;
+    if !privet_server::mqtt::topics::valid_share_group(&args.share_group) {
+        bail!("--mqtt-share-group: one topic level without `/`, `+` or `#`, at most 64 characters");
+    }
+    cfg.share_group = args.share_group.clone();
+    Ok(Some(cfg))
+}
+
+/// `privet-<host name>-<port>`: stable across restarts of one instance, different for two
+/// instances on one host.
+fn default_client_id(listen: std::net::SocketAddr) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".to_owned());
+    let host: String = host
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(40)
+        .collect();
+    format!("privet-{host}-{}", listen.port())
 }
 
 #[cfg(test)]

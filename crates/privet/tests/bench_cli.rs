@@ -134,6 +134,33 @@ fn bench_export_counts_every_record_and_prints_the_ratio() {
     );
 }
 
+#[test]
+#[ignore = "a benchmark: run with --ignored (needs mosquitto)"]
+fn bench_mqtt_runs_mosquitto_alone_then_privet_and_prints_one_ratio() {
+    let out = privet(&["bench", "mqtt", "--events", "2000"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let ratios: Vec<&str> = stdout.lines().filter(|l| l.starts_with("ratio")).collect();
+    assert_eq!(ratios.len(), 1, "{stdout}");
+    let value: f64 = ratios[0]
+        .rsplit_once(" = ")
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no number in {:?}", ratios[0]));
+    assert!(value > 0.0 && value.is_finite(), "{}", ratios[0]);
+    for expected in [
+        "mosquitto 2,000 one-event messages",
+        "privet    2,000 one-event messages",
+        "batched   20,000 events in 200 messages of 100",
+        "targets   ",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "{expected:?} missing in\n{stdout}"
+        );
+    }
+}
+
 /// The PostgreSQL test database, when `PRIVET_TEST_DATABASE_URL` names one.
 fn pg_url() -> Option<String> {
     match std::env::var("PRIVET_TEST_DATABASE_URL") {

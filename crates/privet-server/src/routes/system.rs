@@ -18,6 +18,22 @@ pub struct Health {
     pub status: &'static str,
     /// Products loaded.
     pub products: usize,
+    /// The MQTT bridge, when this instance runs one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mqtt: Option<MqttHealth>,
+}
+
+/// The MQTT bridge's health.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MqttHealth {
+    /// Connection state.
+    pub state: crate::mqtt::LinkState,
+    /// Messages taken and not yet acknowledged.
+    pub in_flight: usize,
+    /// Age of the oldest of them, in seconds.
+    pub lag_seconds: f64,
+    /// Times the connection was lost since the start.
+    pub reconnects: u64,
 }
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -34,12 +50,24 @@ async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
     Ok(Json(Health {
         status: "ok",
         products: state.products().iter().count(),
+        mqtt: state.mqtt().map(|m| MqttHealth {
+            state: m.status.state(),
+            in_flight: m.status.in_flight(),
+            lag_seconds: m.status.lag_seconds(),
+            reconnects: m
+                .status
+                .reconnects
+                .load(std::sync::atomic::Ordering::Relaxed),
+        }),
     }))
 }
 
 /// Prometheus metrics (OpenMetrics text).
 #[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, content_type = "text/plain")))]
 async fn metrics(State(state): State<AppState>) -> Response {
+    if let Some(m) = state.mqtt() {
+        state.metrics().sync_mqtt(&m.status);
+    }
     let mut resp = state.metrics().render().into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

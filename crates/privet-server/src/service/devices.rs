@@ -4,11 +4,12 @@
 use crate::access::DEVICE_TOKEN_PREFIX;
 use crate::ids::new_id;
 use crate::service::audit::{self, Event};
+use crate::service::broker_clients;
 use crate::service::error::{Invalid, Missing, ServiceError, ServiceResult};
 use crate::service::permissions;
 use crate::service::throttle::{self, Scope};
 use crate::state::AppState;
-use privet_crypto::{Secret, generate_token, hash_token, os_rng};
+use privet_crypto::{Secret, generate_token, hash_token, mosquitto_hash, os_rng};
 use privet_store::{Device, DeviceId, NewDevice, SubjectId, SubjectKind};
 
 /// Prefix of single-use claim codes.
@@ -55,7 +56,9 @@ pub async fn register(
     let id = DeviceId::new(new_id("dev"));
     let token = generate_token(DEVICE_TOKEN_PREFIX, &mut os_rng());
     let claim_code = generate_token(CLAIM_CODE_PREFIX, &mut os_rng());
-    state
+    // The broker's client first: a device that answers 201 can connect at once.
+    broker_clients::create(state, actor, &id, token.expose()).await?;
+    let created = state
         .store()
         .create_device(NewDevice {
             id: id.clone(),
@@ -64,9 +67,14 @@ pub async fn register(
             member: member.as_ref().map(|m| m.id.clone()),
             token_hash: hash_token(token.expose()),
             claim_hash: Some(hash_token(claim_code.expose())),
+            broker_hash: Some(mosquitto_hash(token.expose(), &mut os_rng())),
             created_at: state.clock().now(),
         })
-        .await?;
+        .await;
+    if let Err(e) = created {
+        broker_clients::undo_create(state, &id).await;
+        return Err(e.into());
+    }
     if let Some(h) = &household {
         permissions::changed(state, &h.id).await;
     }
@@ -203,6 +211,8 @@ pub async fn reset(state: &AppState, id: &DeviceId, actor: &str) -> ServiceResul
         }
         before = now;
     };
+    // Cut off before the reset: once it commits, the old token must not reach the broker.
+    broker_clients::disable(state, actor, id).await?;
     state
         .store()
         .reset_device(
@@ -210,8 +220,10 @@ pub async fn reset(state: &AppState, id: &DeviceId, actor: &str) -> ServiceResul
             state.clock().now(),
             Some(hash_token(token.expose())),
             Some(hash_token(claim_code.expose())),
+            Some(mosquitto_hash(token.expose(), &mut os_rng())),
         )
         .await?;
+    broker_clients::replace_password(state, actor, id, token.expose()).await;
     let records = state.store().delete_device_blocks(id).await?;
     if let Some(h) = &before.household {
         permissions::changed(state, h).await;

@@ -125,7 +125,7 @@ pub async fn erase(state: &AppState, id: &SubjectId, actor: &str) -> ServiceResu
     let schedule = Schedule::read(state, at).await?;
     let mut counts = ErasedCounts::default();
     let mut newest_destroyed: NewestDestroyed = None;
-    let (subject, plan) = {
+    let (subject, plan, revoked) = {
         // Exclusive for the household: batches in flight commit first (their records go with
         // the rest); later ones find the keys gone.
         let lock = state.household_lock(&household);
@@ -136,6 +136,18 @@ pub async fn erase(state: &AppState, id: &SubjectId, actor: &str) -> ServiceResu
             SubjectKind::Member => Vec::new(),
         };
         let plan = erasure_plan(&subject, &members);
+        // Read while they still name the household: an erasure revokes them.
+        let revoked: Vec<privet_store::DeviceId> = match subject.kind {
+            SubjectKind::Household if state.mqtt().is_some() => state
+                .store()
+                .devices_of(&subject.id)
+                .await?
+                .into_iter()
+                .filter(|d| d.revoked_at.is_none())
+                .map(|d| d.id)
+                .collect(),
+            _ => Vec::new(),
+        };
         // Forgotten before the first step and again after, so a step failing half-way never
         // leaves an erased subject in the cache.
         permissions::forget(state, subject.household_id());
@@ -145,8 +157,9 @@ pub async fn erase(state: &AppState, id: &SubjectId, actor: &str) -> ServiceResu
             changes::announce(state, Change::Erased(step.pseudonym)).await;
         }
         erased?;
-        (subject, plan)
+        (subject, plan, revoked)
     };
+    crate::service::broker_clients::revoked(state, actor, &revoked).await;
     let pseudonyms = plan.pseudonyms();
     let key_destroyed_at = state.clock().now();
     let kind = subject.kind.as_str().to_owned();

@@ -53,6 +53,9 @@ pub enum ServiceError {
     /// The server is shutting down, or a background task was cancelled.
     #[error("the service is shutting down")]
     Unavailable,
+    /// The MQTT broker did not take a device's credentials (nothing was changed).
+    #[error(transparent)]
+    Broker(#[from] crate::mqtt::MqttError),
 }
 
 /// Result with [`ServiceError`].

@@ -14,7 +14,7 @@ use privet_policy::{
     Permissions, Rejection, SubjectRef, ValueHasher, admit_batch, block, decode_batch, plan_blocks,
     product_subject,
 };
-use privet_store::{Device, DeviceSeen, HouseholdVersion, NewBlock};
+use privet_store::{DeliveryId, Device, DeviceSeen, HouseholdVersion, NewBlock};
 use serde::Serialize;
 use std::sync::Arc;
 use utoipa::ToSchema;
@@ -27,6 +27,10 @@ pub struct IngestOutcome {
     /// Fields dropped, by reason.
     #[schema(value_type = Object)]
     pub dropped: DropCounts,
+    /// The firmware version the batch reported, if any (for the MQTT release notice; not part
+    /// of the HTTP answer).
+    #[serde(skip)]
+    pub firmware: Option<String>,
 }
 
 struct Hasher<'a>(&'a FieldHasher);
@@ -66,6 +70,19 @@ pub async fn ingest(
     body: &[u8],
     format: BodyFormat,
 ) -> ServiceResult<IngestOutcome> {
+    ingest_delivery(state, device, body, format, None).await
+}
+
+/// As [`ingest`], recording `delivery` in the same commit: a batch whose delivery the device
+/// already has recorded writes nothing and fails with the store's `Conflict` on `delivery`
+/// (an MQTT message handed over again after a crash or reconnect).
+pub async fn ingest_delivery(
+    state: &AppState,
+    device: &Device,
+    body: &[u8],
+    format: BodyFormat,
+    delivery: Option<DeliveryId>,
+) -> ServiceResult<IngestOutcome> {
     let manifest = state
         .products()
         .get(&device.product)
@@ -83,7 +100,7 @@ pub async fn ingest(
         Some(l) => Some(l.read().await),
         None => None,
     };
-    let stored = match store_batch(state, device, &manifest, events).await {
+    let stored = match store_batch(state, device, &manifest, events, delivery).await {
         // Another instance changed the household after this one loaded (and cached) its
         // permissions, and this one has not heard yet: the store refused the batch and wrote
         // nothing. Admitted again, once, under permissions read afresh.
@@ -92,7 +109,7 @@ pub async fn ingest(
                 permissions::forget(state, h);
             }
             let events = decode_batch(body, format, &limits).map_err(|e| rejected(state, e))?;
-            store_batch(state, device, &manifest, events)
+            store_batch(state, device, &manifest, events, delivery)
                 .await
                 .map_err(|e| {
                     // Changed again, or gone (erased): as for a device reset meanwhile.
@@ -116,6 +133,7 @@ pub async fn ingest(
     Ok(IngestOutcome {
         accepted: stored.accepted,
         dropped: stored.dropped,
+        firmware: stored.firmware,
     })
 }
 
@@ -147,6 +165,7 @@ struct Stored {
     accepted: u64,
     blocks: u64,
     dropped: DropCounts,
+    firmware: Option<String>,
 }
 
 /// Admits `events` under the household's permissions (cached, or loaded now), seals them and
@@ -157,6 +176,7 @@ async fn store_batch(
     device: &Device,
     manifest: &Manifest,
     events: Vec<IncomingEvent>,
+    delivery: Option<DeliveryId>,
 ) -> ServiceResult<Stored> {
     // Who the batch may be about: the device's household and its members, with what they allow.
     let household: Option<Arc<HouseholdPermissions>> = match &device.household {
@@ -242,7 +262,8 @@ async fn store_batch(
             Some(DeviceSeen {
                 device: device.id.clone(),
                 at: now,
-                firmware: batch.firmware,
+                firmware: batch.firmware.clone(),
+                delivery,
                 admitted_under: household
                     .as_ref()
                     .zip(device.household.as_ref())
@@ -257,6 +278,7 @@ async fn store_batch(
         accepted,
         blocks: n_blocks,
         dropped: batch.dropped,
+        firmware: batch.firmware,
     })
 }
 

@@ -127,6 +127,12 @@ async fn run(state: &AppState, job: &Job) -> ServiceResult<()> {
                 .store()
                 .prune_failures(throttle::forget_before(now))
                 .await?;
+            // Kept as long as the broker keeps a stopped instance's session: nothing older
+            // can be handed over again.
+            state
+                .store()
+                .prune_deliveries(before(crate::mqtt::DELIVERY_WINDOW))
+                .await?;
             Ok(())
         }
         PURGE_SUBJECT => {

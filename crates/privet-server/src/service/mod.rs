@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod backup;
 pub mod blocks;
+pub mod broker_clients;
 pub mod changes;
 pub mod consent;
 pub mod devices;

@@ -55,6 +55,7 @@ pub async fn accept(
         ),
     )
     .await?;
+    crate::mqtt::updates::release_accepted(state, &product);
     Ok(signed)
 }
 

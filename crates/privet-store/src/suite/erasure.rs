@@ -16,6 +16,7 @@ async fn device(store: &dyn Store, id: &str, household: Option<&str>, member: Op
             member: member.map(SubjectId::new),
             token_hash: hash_token(&format!("device-token-{id}")),
             claim_hash: None,
+            broker_hash: None,
             created_at: at("2026-01-01T00:00:00Z"),
         })
         .await
@@ -186,7 +187,7 @@ pub(super) async fn erasure(store: &dyn Store, residue: &dyn Residue) {
     let d5 = store.device(&DeviceId::new("d5")).await.unwrap();
     assert_eq!((d5.household, d5.revoked_at), (Some(sid("h5")), None));
     store
-        .reset_device(&DeviceId::new("d5"), now, None, None)
+        .reset_device(&DeviceId::new("d5"), now, None, None, None)
         .await
         .unwrap();
 }

@@ -45,6 +45,7 @@ fn device(id: &str, household: Option<&str>, claim: Option<&str>) -> NewDevice {
         member: None,
         token_hash: hash_token(&format!("hv-token-{id}")),
         claim_hash: claim.map(hash_token),
+        broker_hash: None,
         created_at: at("2026-01-01T00:00:00Z"),
     }
 }
@@ -66,6 +67,7 @@ fn seen(device: &str, version: Option<u64>) -> Option<DeviceSeen> {
         device: DeviceId::new(device),
         at: at("2026-08-01T11:00:00Z"),
         firmware: None,
+        delivery: None,
         admitted_under: version.map(|version| HouseholdVersion {
             household: sid(HOUSEHOLD),
             version,
@@ -206,6 +208,7 @@ async fn writes_bump_the_version(store: &dyn Store) {
                 at("2026-08-01T00:00:00Z"),
                 Some(hash_token("hv-token-d2-new")),
                 Some(hash_token("hv-claim-2")),
+                None,
             )
             .await
             .unwrap();
@@ -300,6 +303,7 @@ async fn appends_check_the_device(store: &dyn Store) {
                 &DeviceId::new(id),
                 at("2026-08-01T00:00:00Z"),
                 new_token.then(|| hash_token(&format!("hv-new-{id}"))),
+                None,
                 None,
             )
             .await

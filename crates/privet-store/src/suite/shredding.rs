@@ -107,6 +107,7 @@ pub(super) async fn devices(store: &dyn Store, residue: &dyn Residue) {
             member: None,
             token_hash: old,
             claim_hash: None,
+            broker_hash: None,
             created_at: at("2026-01-01T00:00:00Z"),
         })
         .await
@@ -117,6 +118,7 @@ pub(super) async fn devices(store: &dyn Store, residue: &dyn Residue) {
             &DeviceId::new("d9"),
             at("2026-06-01T00:00:00Z"),
             Some(new),
+            None,
             None,
         )
         .await

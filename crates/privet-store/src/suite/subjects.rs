@@ -93,6 +93,7 @@ pub(super) async fn devices(store: &dyn Store) {
             member: None,
             token_hash: token,
             claim_hash: Some(claim),
+            broker_hash: None,
             created_at: at("2026-01-01T00:00:00Z"),
         })
         .await
@@ -168,6 +169,7 @@ pub(super) async fn devices(store: &dyn Store) {
             member: Some(SubjectId::new("m1")),
             token_hash: hash_token("device-token-2"),
             claim_hash: None,
+            broker_hash: None,
             created_at: at("2026-01-01T00:00:00Z"),
         })
         .await
@@ -179,6 +181,7 @@ pub(super) async fn devices(store: &dyn Store) {
             at("2026-03-01T00:00:00Z"),
             None,
             Some(new_claim),
+            None,
         )
         .await
         .unwrap();
@@ -197,6 +200,7 @@ pub(super) async fn devices(store: &dyn Store) {
             at("2026-03-02T00:00:00Z"),
             Some(hash_token("device-token-3")),
             Some(new_claim),
+            None,
         )
         .await
         .unwrap();
@@ -224,6 +228,7 @@ pub(super) async fn devices(store: &dyn Store) {
             .reset_device(
                 &DeviceId::new("nope"),
                 at("2026-03-01T00:00:00Z"),
+                None,
                 None,
                 None
             )

@@ -994,3 +994,80 @@ pub fn assert_mode(path: &Path, mode: u32) {
         path.display()
     );
 }
+
+// Signed releases: the maker's side, by the real CLI.
+
+/// `privet release keygen --out DIR/NAME`: (the secret key file, the manifest line).
+pub fn keygen(inst: &Instance, name: &str) -> (PathBuf, String) {
+    let prefix = inst.root().join(name);
+    let out = inst.privet(&["release", "keygen", "--out", prefix.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "keygen failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(
+        line.starts_with("update_public_key = \"ed25519:") && line.ends_with('"'),
+        "{line}"
+    );
+    // PREFIX.key and PREFIX.pub, even when the prefix has a dot of its own.
+    let key = PathBuf::from(format!("{}.key", prefix.display()));
+    assert_mode(&key, 0o600);
+    let public = std::fs::read_to_string(format!("{}.pub", prefix.display())).unwrap();
+    assert!(line.contains(public.trim()), "{line} vs {public}");
+    (key, line)
+}
+
+/// Puts `line` in place of the thermostat manifest's `update_public_key`.
+pub fn use_release_key(inst: &Instance, line: &str) {
+    let path = inst.manifests.join("thermostat.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut replaced = 0;
+    let new: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("update_public_key") {
+                replaced += 1;
+                line.to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    assert_eq!(
+        replaced, 1,
+        "the thermostat manifest has one update_public_key"
+    );
+    std::fs::write(&path, new.join("\n") + "\n").unwrap();
+}
+
+/// `privet release sign`: the signed metadata JSON.
+pub fn sign(inst: &Instance, key: &Path, version: &str, firmware: &Path, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "release",
+        "sign",
+        "--key",
+        key.to_str().unwrap(),
+        "--product",
+        THERMOSTAT,
+        "--version",
+        version,
+    ];
+    args.extend(extra);
+    args.push(firmware.to_str().unwrap());
+    let out = inst.privet(&args);
+    assert!(
+        out.status.success(),
+        "sign failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("signed metadata is JSON")
+}
+
+/// A firmware image file for `version`.
+pub fn firmware(inst: &Instance, version: &str) -> PathBuf {
+    let path = inst.root().join(format!("firmware-{version}.bin"));
+    std::fs::write(&path, format!("wren firmware {version}\n").repeat(1000)).unwrap();
+    path
+}

@@ -1,0 +1,467 @@
+//! The bridge's connection: one MQTT v5 client per instance with a persistent session (a
+//! stable client id, `clean_start` off, a session expiry), subscribed to the shared
+//! subscription at QoS 1 with manual acknowledgements. A message is acknowledged only after
+//! its outcome is durable (stored, recognised as a duplicate, or refused), so if Privet dies
+//! first the broker hands it over again; the delivery id stored with the blocks keeps a
+//! redelivered message from being stored twice.
+
+use crate::mqtt::message::{self, Outcome};
+use crate::mqtt::status::{BridgeStatus, LinkState};
+use crate::mqtt::{BrokerUrl, MqttError, TlsSettings, topics};
+use crate::state::AppState;
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::{Packet, Publish, PublishProperties, SubscribeReasonCode};
+use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// How the bridge connects.
+#[derive(Clone, Debug)]
+pub struct MqttConfig {
+    /// The broker, with the bridge's own credentials.
+    pub url: BrokerUrl,
+    /// How to trust the broker's certificate (`mqtts`).
+    pub tls: TlsSettings,
+    /// The client id of this instance's persistent session: stable across restarts, so a
+    /// restarted instance picks up what the broker kept for it, and unique per instance.
+    pub client_id: String,
+    /// Whether Privet manages device clients through Mosquitto's dynamic security.
+    pub dynsec: bool,
+    /// Most messages the broker may hand over before Privet acknowledges them (MQTT v5
+    /// Receive Maximum): the bridge's concurrency, and what a crash leaves for redelivery.
+    pub receive_maximum: u16,
+    /// The shared-subscription group: every instance of one deployment uses the same, and
+    /// two deployments on one broker must not (each would take the other's messages).
+    pub share_group: String,
+    /// Largest packet taken from the broker; bigger ones the broker must not send (a payload
+    /// above the server's body limit but below this is refused and reported).
+    pub max_packet_bytes: u32,
+    /// How long a graceful stop waits for messages in flight.
+    pub drain_timeout: Duration,
+}
+
+impl MqttConfig {
+    /// Defaults for `url` and `client_id`.
+    pub fn new(url: BrokerUrl, client_id: String) -> MqttConfig {
+        MqttConfig {
+            url,
+            tls: TlsSettings::default(),
+            client_id,
+            dynsec: false,
+            receive_maximum: 1000,
+            share_group: topics::SHARE_GROUP.to_owned(),
+            max_packet_bytes: 64 * 1024 * 1024,
+            drain_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What the bridge's tasks share.
+struct Ctx {
+    state: AppState,
+    url: BrokerUrl,
+    filter: String,
+    client: AsyncClient,
+    status: Arc<BridgeStatus>,
+    /// Bumped on every connection: an acknowledgement is sent only on the connection its
+    /// message came in on (after a reconnect the broker hands it over again).
+    epoch: AtomicU64,
+    stopping: AtomicBool,
+    /// One permit per message being processed: Receive Maximum, enforced here as well, as a
+    /// broker may hand over more than it (Mosquitto 2.0 does, seen with persistent sessions);
+    /// with none left the driver stops reading, and TCP holds the broker back.
+    permits: Arc<tokio::sync::Semaphore>,
+    /// Replies for the driver to send.
+    outbox: mpsc::UnboundedSender<Out>,
+}
+
+/// A running bridge.
+pub struct Bridge {
+    ctx: Arc<Ctx>,
+    stop: watch::Sender<bool>,
+    driver: JoinHandle<()>,
+    drain_timeout: Duration,
+}
+
+impl Bridge {
+    /// Connects (failing if the broker cannot be reached or refuses within the connect
+    /// timeout), subscribes and starts taking messages.
+    pub async fn start(state: AppState, cfg: &MqttConfig) -> Result<Bridge, MqttError> {
+        let mut options = cfg.url.options(&cfg.client_id, &cfg.tls)?;
+        options
+            .set_clean_start(false)
+            // Kept no longer than delivery ids are: see `DELIVERY_WINDOW`.
+            .set_session_expiry_interval(Some(
+                u32::try_from(crate::mqtt::DELIVERY_WINDOW.as_secs()).unwrap_or(u32::MAX),
+            ))
+            .set_receive_maximum(Some(cfg.receive_maximum.max(1)))
+            .set_max_packet_size(Some(cfg.max_packet_bytes))
+            .set_manual_acks(true);
+        // Room for an acknowledgement and a result per message in flight, plus control.
+        let capacity = usize::from(cfg.receive_maximum) * 2 + 64;
+        let (client, mut eventloop) = AsyncClient::new(options, capacity);
+        let status = Arc::new(BridgeStatus::default());
+        let (outbox, outbox_rx) = mpsc::unbounded_channel();
+        let ctx = Arc::new(Ctx {
+            state,
+            url: cfg.url.clone(),
+            filter: topics::shared_events_filter_for(&cfg.share_group),
+            client,
+            status,
+            epoch: AtomicU64::new(0),
+            stopping: AtomicBool::new(false),
+            permits: Arc::new(tokio::sync::Semaphore::new(usize::from(
+                cfg.receive_maximum.max(1),
+            ))),
+            outbox,
+        });
+        // The first connection is made here, so a wrong URL or password stops the start.
+        let first = tokio::time::timeout(Duration::from_secs(15), async {
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => return Ok(()),
+                    Ok(_) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        })
+        .await;
+        match first {
+            Ok(Ok(())) => on_connected(&ctx),
+            Ok(Err(e)) => return Err(connect_error(&cfg.url, &e)),
+            Err(_) => {
+                return Err(MqttError::Timeout {
+                    what: "the first connection",
+                });
+            }
+        }
+        let (stop, stop_rx) = watch::channel(false);
+        let outbox = Outbox {
+            rx: outbox_rx,
+            waiting: VecDeque::new(),
+        };
+        let driver = tokio::spawn(drive(eventloop, ctx.clone(), outbox, stop_rx));
+        Ok(Bridge {
+            ctx,
+            stop,
+            driver,
+            drain_timeout: cfg.drain_timeout,
+        })
+    }
+
+    /// The bridge's state, for health and metrics.
+    pub fn status(&self) -> &Arc<BridgeStatus> {
+        &self.ctx.status
+    }
+
+    /// A client on the bridge's connection, to publish (results, release notices).
+    pub fn client(&self) -> &AsyncClient {
+        &self.ctx.client
+    }
+
+    /// Stops taking messages, lets those in flight finish and be acknowledged (up to the
+    /// drain timeout; any left are handed over again later), then disconnects.
+    pub async fn shutdown(self) {
+        self.ctx.stopping.store(true, Ordering::SeqCst);
+        self.ctx.status.set_state(LinkState::Stopping);
+        let deadline = Instant::now() + self.drain_timeout;
+        while self.ctx.status.in_flight() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let left = self.ctx.status.in_flight();
+        if left > 0 {
+            tracing::warn!(
+                left,
+                "mqtt: stopped with messages in flight; the broker hands them over again"
+            );
+        }
+        let _ = self.stop.send(true);
+        let mut driver = self.driver;
+        if tokio::time::timeout(Duration::from_secs(5), &mut driver)
+            .await
+            .is_err()
+        {
+            driver.abort();
+        }
+    }
+}
+
+/// The error for a failed connection, without credentials.
+fn connect_error(url: &BrokerUrl, e: &ConnectionError) -> MqttError {
+    let reason = match e {
+        ConnectionError::ConnectionRefused(code) => format!("refused the connection ({code:?})"),
+        ConnectionError::Io(io) => format!("cannot connect ({})", io.kind()),
+        ConnectionError::Tls(t) => format!("TLS failed ({t})"),
+        ConnectionError::Timeout(_) => "did not answer in time".to_owned(),
+        other => other.to_string(),
+    };
+    MqttError::Connect {
+        broker: url.redacted(),
+        reason,
+    }
+}
+
+fn on_connected(ctx: &Arc<Ctx>) {
+    ctx.epoch.fetch_add(1, Ordering::SeqCst);
+    ctx.status.set_state(LinkState::Connected);
+    // Subscribed on every connection: a broker that lost the session (or never kept it)
+    // has no subscription to resume. Sent from a task: the event loop must keep polling.
+    let client = ctx.client.clone();
+    let filter = ctx.filter.clone();
+    tokio::spawn(async move {
+        if let Err(e) = client.subscribe(filter, QoS::AtLeastOnce).await {
+            tracing::warn!(error = %e, "mqtt: cannot request the subscription");
+        }
+    });
+}
+
+/// What a message's task hands back to the driver, which alone sends on the connection (so a
+/// task never waits on the client's request queue, which only the driver empties).
+enum Out {
+    /// The outcome for the device's results topic.
+    Result {
+        topic: String,
+        body: Vec<u8>,
+        properties: Option<PublishProperties>,
+    },
+    /// The acknowledgement of a message taken on connection `epoch`.
+    Ack { publish: Publish, epoch: u64 },
+}
+
+/// Queued replies, sent to the client as its request queue has room.
+struct Outbox {
+    rx: mpsc::UnboundedReceiver<Out>,
+    waiting: VecDeque<Out>,
+}
+
+impl Outbox {
+    /// Moves what fits into the client's queue; an acknowledgement from an earlier connection
+    /// is dropped (the broker hands that message over again, and it is then a duplicate).
+    fn flush(&mut self, ctx: &Ctx) {
+        while let Ok(out) = self.rx.try_recv() {
+            self.waiting.push_back(out);
+        }
+        let epoch = ctx.epoch.load(Ordering::SeqCst);
+        while let Some(out) = self.waiting.pop_front() {
+            let sent = match &out {
+                Out::Ack { publish, epoch: e } if *e != epoch => Ok(()),
+                Out::Ack { publish, .. } => ctx.client.try_ack(publish),
+                Out::Result {
+                    topic,
+                    body,
+                    properties,
+                } => match properties {
+                    Some(p) => ctx.client.try_publish_with_properties(
+                        topic.clone(),
+                        QoS::AtLeastOnce,
+                        false,
+                        body.clone(),
+                        p.clone(),
+                    ),
+                    None => {
+                        ctx.client
+                            .try_publish(topic.clone(), QoS::AtLeastOnce, false, body.clone())
+                    }
+                },
+            };
+            match sent {
+                Ok(()) => {}
+                Err(rumqttc::v5::ClientError::TryRequest(_)) => {
+                    // Full: the rest waits for the next poll to make room.
+                    self.waiting.push_front(out);
+                    return;
+                }
+                // The event loop is gone: nothing more can be sent.
+                Err(_) => return,
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.waiting.is_empty() && self.rx.is_empty()
+    }
+}
+
+/// Polls the connection until stopped: reconnects with backoff, hands each message to a task,
+/// and sends what the tasks hand back.
+async fn drive(
+    mut eventloop: EventLoop,
+    ctx: Arc<Ctx>,
+    mut outbox: Outbox,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        outbox.flush(&ctx);
+        let event = tokio::select! {
+            _ = stop.changed() => break,
+            out = outbox.rx.recv() => {
+                if let Some(out) = out {
+                    outbox.waiting.push_back(out);
+                }
+                continue;
+            }
+            e = eventloop.poll() => e,
+        };
+        match event {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                backoff = Duration::from_millis(100);
+                tracing::info!("mqtt: connected again");
+                on_connected(&ctx);
+            }
+            Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                let refused = ack
+                    .return_codes
+                    .iter()
+                    .any(|c| !matches!(c, SubscribeReasonCode::Success(_)));
+                if refused {
+                    tracing::error!(codes = ?ack.return_codes, "mqtt: the broker refused the subscription; no device message will arrive");
+                }
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                // Once stopping, a message is left unacknowledged: the broker keeps it in
+                // this instance's session and hands it over again.
+                if ctx.stopping.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let epoch = ctx.epoch.load(Ordering::SeqCst);
+                // With every permit taken, reading stops until a task finishes; tasks never
+                // wait on this loop, so one always does.
+                let permit = loop {
+                    tokio::select! {
+                        _ = stop.changed() => break None,
+                        p = ctx.permits.clone().acquire_owned() => break p.ok(),
+                        out = outbox.rx.recv() => {
+                            if let Some(out) = out {
+                                outbox.waiting.push_back(out);
+                            }
+                            outbox.flush(&ctx);
+                        }
+                    }
+                };
+                let Some(permit) = permit else { break };
+                // Counted from here, so a stop waits for a task that has not started yet.
+                let ticket = ctx.status.take();
+                tokio::spawn(handle(ctx.clone(), p, epoch, permit, ticket));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                if ctx.stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                ctx.status.set_state(LinkState::Disconnected);
+                ctx.status.reconnects.fetch_add(1, Ordering::Relaxed);
+                ctx.state.metrics().mqtt_reconnects.inc();
+                tracing::warn!(error = %connect_error(&ctx.url, &e), retry_in_ms = backoff.as_millis() as u64, "mqtt: connection lost");
+                tokio::select! {
+                    _ = stop.changed() => break,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+    // Send what the finished tasks handed back, then the disconnect, then read until the
+    // broker closes: closing with unread data (messages it kept sending) would reset the
+    // connection, and the broker could lose the last acknowledgements.
+    let clean = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut disconnecting = false;
+        let mut sent = false;
+        loop {
+            outbox.flush(&ctx);
+            if !disconnecting && outbox.is_empty() {
+                disconnecting = ctx.client.try_disconnect().is_ok();
+            }
+            match eventloop.poll().await {
+                Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => sent = true,
+                Ok(_) => {}
+                Err(_) => return sent,
+            }
+        }
+    })
+    .await;
+    if clean != Ok(true) {
+        tracing::warn!(
+            unsent = outbox.waiting.len(),
+            "mqtt: disconnected before every acknowledgement went out; the broker hands those messages over again"
+        );
+    }
+}
+
+/// One message to its outcome, handed back to the driver to report and acknowledge.
+async fn handle(
+    ctx: Arc<Ctx>,
+    publish: Publish,
+    epoch: u64,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    ticket: crate::mqtt::status::Ticket,
+) {
+    let started = Instant::now();
+    let mut wait = Duration::from_millis(50);
+    let message::Processed {
+        outcome,
+        kind,
+        device,
+    } = loop {
+        let processed = message::process(&ctx.state, &publish).await;
+        if !matches!(processed.outcome, Outcome::Transient) {
+            break processed;
+        }
+        // Not acknowledged while the store is away; given up only when stopping (the broker
+        // hands it over again after the restart).
+        if ctx.stopping.load(Ordering::SeqCst) {
+            ctx.state.metrics().mqtt_message("abandoned");
+            return;
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(5));
+    };
+    let metrics = ctx.state.metrics();
+    metrics.mqtt_message(match &outcome {
+        Outcome::Stored(_) => "stored",
+        Outcome::Duplicate => "duplicate",
+        Outcome::Rejected(r) => r.label(),
+        Outcome::Ignored | Outcome::Transient => "ignored",
+    });
+    if let (Some(body), Ok(topic)) = (
+        message::result_body(&outcome, kind),
+        std::str::from_utf8(&publish.topic),
+    ) && let Some(device) = topics::device_of_events(topic)
+    {
+        // The device's own correlation data and batch id, echoed so it can match the result.
+        let properties = publish.properties.as_ref().map(|p| PublishProperties {
+            correlation_data: p.correlation_data.clone(),
+            user_properties: p
+                .user_properties
+                .iter()
+                .filter(|(k, _)| k == "batch-id")
+                .cloned()
+                .collect(),
+            content_type: Some("application/json".to_owned()),
+            ..Default::default()
+        });
+        let _ = ctx.outbox.send(Out::Result {
+            topic: topics::results(device),
+            body,
+            properties,
+        });
+    }
+    if publish.qos != QoS::AtMostOnce {
+        let _ = ctx.outbox.send(Out::Ack { publish, epoch });
+    }
+    metrics
+        .mqtt_commit_seconds
+        .observe(started.elapsed().as_secs_f64());
+    // Done: the next message may start, and a stop need not wait for the notice below.
+    drop(ticket);
+    drop(permit);
+    if let Outcome::Stored(o) = &outcome
+        && let Some(device) = &device
+    {
+        crate::mqtt::updates::notify(&ctx.state, device, o.firmware.as_deref()).await;
+    }
+}
