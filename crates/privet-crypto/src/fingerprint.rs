@@ -1,19 +1,6 @@
-//! Message fingerprints: what recognises a redelivered MQTT message (the broker hands the same
-//! bytes over again after a reconnect), without keeping the message.
-
-use sha2::{Digest as _, Sha256};
-
-/// SHA-256 over a domain tag, the device id and the message's id or payload, each part
-/// length-prefixed so no two different inputs hash the same bytes.
-pub fn delivery_fingerprint(device: &str, kind: DeliveryKind, bytes: &[u8]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(b"privet.delivery.v1");
-    for part in [device.as_bytes(), kind.tag(), bytes] {
-        h.update((part.len() as u64).to_be_bytes());
-        h.update(part);
-    }
-    h.finalize().into()
-}
+//! What a message's delivery fingerprint is taken of ([`crate::FieldHasher::delivery`]): an
+//! MQTT message handed over again after a reconnect is the same bytes, recognised without
+//! keeping the message.
 
 /// What a fingerprint was taken of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,7 +12,7 @@ pub enum DeliveryKind {
 }
 
 impl DeliveryKind {
-    fn tag(self) -> &'static [u8] {
+    pub(crate) fn tag(self) -> &'static [u8] {
         match self {
             DeliveryKind::BatchId => b"batch-id",
             DeliveryKind::Payload => b"payload",
@@ -36,25 +23,20 @@ impl DeliveryKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{InstanceRoot, MasterKey};
 
     #[test]
-    fn same_message_same_fingerprint_and_parts_do_not_run_together() {
-        let a = delivery_fingerprint("dev_1", DeliveryKind::Payload, b"[1]");
-        assert_eq!(
-            a,
-            delivery_fingerprint("dev_1", DeliveryKind::Payload, b"[1]")
-        );
+    fn same_message_same_fingerprint_parts_do_not_run_together_and_the_key_matters() {
+        let h = InstanceRoot::derive(&MasterKey::from_bytes([7; 32])).field_hasher();
+        let a = h.delivery("dev_1", DeliveryKind::Payload, b"[1]");
+        assert_eq!(a, h.delivery("dev_1", DeliveryKind::Payload, b"[1]"));
+        assert_ne!(a, h.delivery("dev_2", DeliveryKind::Payload, b"[1]"));
+        assert_ne!(a, h.delivery("dev_1", DeliveryKind::BatchId, b"[1]"));
         assert_ne!(
-            a,
-            delivery_fingerprint("dev_2", DeliveryKind::Payload, b"[1]")
+            h.delivery("dev_1", DeliveryKind::Payload, b"x"),
+            h.delivery("dev_", DeliveryKind::Payload, b"1x")
         );
-        assert_ne!(
-            a,
-            delivery_fingerprint("dev_1", DeliveryKind::BatchId, b"[1]")
-        );
-        assert_ne!(
-            delivery_fingerprint("dev_1", DeliveryKind::Payload, b"x"),
-            delivery_fingerprint("dev_", DeliveryKind::Payload, b"1x")
-        );
+        let other = InstanceRoot::derive(&MasterKey::from_bytes([8; 32])).field_hasher();
+        assert_ne!(a, other.delivery("dev_1", DeliveryKind::Payload, b"[1]"));
     }
 }

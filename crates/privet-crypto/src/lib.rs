@@ -82,7 +82,7 @@ pub use audit::{AuditHash, chain_hash};
 pub use broker_password::{mosquitto_hash, verify_mosquitto_hash};
 pub use epochs::MasterKeys;
 pub use error::{Error, JwsError, MasterKeysProblem, Result};
-pub use fingerprint::{DeliveryKind, delivery_fingerprint};
+pub use fingerprint::DeliveryKind;
 pub use jws::{verify_jws, verify_jws_bytes, verify_jws_with_jwks};
 pub use master::MasterKey;
 pub use password::{

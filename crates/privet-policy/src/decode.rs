@@ -148,6 +148,14 @@ impl EventProblem {
     }
 }
 
+/// Whether `firmware` can be a device's firmware version: 1 to 64 characters, none of them a
+/// control character (it is stored, shown on pages and compared with release versions).
+pub fn valid_firmware(firmware: &str) -> bool {
+    !firmware.is_empty()
+        && firmware.chars().count() <= 64
+        && !firmware.chars().any(char::is_control)
+}
+
 /// Only the position of a JSON error is kept: serde_json's messages may quote the input.
 fn syntax(e: &serde_json::Error) -> DecodeError {
     DecodeError::Syntax {

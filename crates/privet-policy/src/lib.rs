@@ -120,7 +120,9 @@ pub use chunks::{
     ChunkId, ChunkInfo, ChunkWindow, chunk_window, expired_chunks, is_past, window_width,
 };
 pub use consent::{ConsentLedger, ConsentRecord, NewConsent, Objection, is_granted, is_objected};
-pub use decode::{BatchLimits, BodyFormat, DecodeError, IncomingEvent, decode_batch};
+pub use decode::{
+    BatchLimits, BodyFormat, DecodeError, IncomingEvent, decode_batch, valid_firmware,
+};
 pub use erasure::{DeviceDisposition, ErasurePlan, ErasureStep, erasure_plan};
 pub use expiry::{ExpiryClock, is_expired};
 pub use ids::{ApiKeyId, DeviceId, SubjectId};

@@ -394,15 +394,19 @@ async fn a_replaced_password_kicks_the_old_token_and_admits_the_new_one() {
     session(&broker, Some(("dev_a", "new-token")), "dev_a", false)
         .await
         .unwrap();
-    let missing = admin
+    // A device the broker does not have yet is given its client (not an error).
+    admin
         .replace_device_password("ghost", "ghost-secret-token")
-        .await;
-    let Err(err @ MqttError::Dynsec { .. }) = missing else {
-        panic!("a missing device's password was replaced: {missing:?}");
-    };
-    let shown = format!("{err} {err:?}");
-    assert!(shown.contains("Client not found"), "{shown}");
-    assert!(!shown.contains("ghost-secret-token"), "{shown}");
+        .await
+        .unwrap();
+    session(
+        &broker,
+        Some(("ghost", "ghost-secret-token")),
+        "ghost",
+        false,
+    )
+    .await
+    .unwrap();
 
     // The broker keeps its clients across a restart, and the admin connection comes back.
     broker.stop_graceful().await.unwrap();
@@ -505,4 +509,54 @@ async fn a_killed_broker_loses_what_a_graceful_stop_keeps() {
         .await
         .unwrap();
     assert!(!sub.connack.session_present);
+}
+
+#[tokio::test]
+async fn a_device_connects_only_as_its_own_client_id_and_a_reset_keeps_it_so() {
+    if !mosquitto_here() {
+        return;
+    }
+    let (broker, admin) = dynsec_broker().await;
+    admin.upsert_device("dev_a", "tok-A_1").await.unwrap();
+    // The right password under another client id would take that client's session: the
+    // bridge's (every device's queued events) or another device's.
+    assert_refused(
+        session(
+            &broker,
+            Some(("dev_a", "tok-A_1")),
+            "privet-host-8080",
+            true,
+        )
+        .await,
+        "dev_a as the bridge's client id",
+    );
+    assert_refused(
+        session(&broker, Some(("dev_a", "tok-A_1")), "dev_b", false).await,
+        "dev_a as another device",
+    );
+    session(&broker, Some(("dev_a", "tok-A_1")), "dev_a", false)
+        .await
+        .unwrap();
+
+    admin
+        .replace_device_password("dev_a", "tok-A_2")
+        .await
+        .unwrap();
+    assert_refused(
+        session(&broker, Some(("dev_a", "tok-A_2")), "someone-else", false).await,
+        "dev_a after a reset, as another client id",
+    );
+    session(&broker, Some(("dev_a", "tok-A_2")), "dev_a", false)
+        .await
+        .unwrap();
+
+    // A device the broker never had (registered before Privet managed it) gets its client at
+    // its next reset.
+    admin
+        .replace_device_password("dev_c", "tok-C_1")
+        .await
+        .unwrap();
+    session(&broker, Some(("dev_c", "tok-C_1")), "dev_c", false)
+        .await
+        .unwrap();
 }

@@ -83,6 +83,10 @@ pub(crate) fn open(path: &Path, read_only: bool) -> Result<Connection> {
         .op("set secure_delete")?;
     conn.pragma_update(None, "foreign_keys", "OFF")
         .op("set foreign_keys")?;
+    // Statement journals (each grouped write's savepoint) and temporary indices stay in
+    // memory: no temporary file per commit, and none holding rows on disk.
+    conn.pragma_update(None, "temp_store", "MEMORY")
+        .op("set temp_store")?;
     Ok(conn)
 }
 

@@ -102,7 +102,7 @@ pub(crate) struct MqttBenchArgs {
     pub(crate) receive_maximum: u16,
     /// Events queued by the broker (in messages of --message-events) while Privet's bridge is
     /// stopped, then drained when it starts again, with the peak memory meanwhile; 0 skips it
-    /// (1000000 is the figure DESIGN.md asks about).
+    /// (1000000: a million events, drained in seconds).
     #[arg(long, default_value_t = 0, value_name = "EVENTS")]
     pub(crate) backlog: u64,
     /// Use this broker (`mqtt://USER:PASS@HOST:PORT`) instead of a Mosquitto of the run's own;

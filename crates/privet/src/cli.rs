@@ -152,7 +152,8 @@ pub(crate) struct MqttArgs {
     pub(crate) client_id: Option<String>,
     /// Shared-subscription group of this deployment: the same on every instance, different for
     /// another deployment (staging, say) on the same broker, which would otherwise take this
-    /// one's messages.
+    /// one's messages. Empty: a plain subscription, for a single instance (Mosquitto 2.0 keeps
+    /// it across its own restarts, a shared one it does not).
     #[arg(
         long = "mqtt-share-group",
         env = "PRIVET_MQTT_SHARE_GROUP",
@@ -161,7 +162,7 @@ pub(crate) struct MqttArgs {
     )]
     pub(crate) share_group: String,
     /// Most device messages taken from the broker before they are acknowledged.
-    #[arg(long = "mqtt-receive-maximum", default_value_t = 1000, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long = "mqtt-receive-maximum", default_value_t = 1000, value_parser = clap::value_parser!(u16).range(1..), requires = "url")]
     pub(crate) receive_maximum: u16,
 }
 

@@ -130,6 +130,10 @@ fn mqtt_config(args: &crate::cli::MqttArgs) -> anyhow::Result<Option<MqttConfig>
         return Ok(None);
     };
     let url = BrokerUrl::parse(url).map_err(|e| anyhow::anyhow!("--mqtt: {e}"))?;
+    if args.ca_file.is_some() && !url.tls {
+        // A CA file says TLS was meant; the credentials would otherwise cross in clear.
+        bail!("--mqtt-ca-file is for mqtts:// URLs; --mqtt is mqtt:// (no TLS)");
+    }
     let client_id = match &args.client_id {
         Some(id) if !id.trim().is_empty() => id.trim().to_owned(),
         // Filled in once the listener is bound.
@@ -142,7 +146,9 @@ fn mqtt_config(args: &crate::cli::MqttArgs) -> anyhow::Result<Option<MqttConfig>
     };
     cfg.receive_maximum = args.receive_maximum;
     if !privet_server::mqtt::topics::valid_share_group(&args.share_group) {
-        bail!("--mqtt-share-group: one topic level without `/`, `+` or `#`, at most 64 characters");
+        bail!(
+            "--mqtt-share-group: one topic level without `/`, `+` or `#`, at most 64 characters (or empty: a plain subscription, for a single instance)"
+        );
     }
     cfg.share_group = args.share_group.clone();
     Ok(Some(cfg))

@@ -31,29 +31,21 @@ fn a_device_publishes_with_its_own_credentials_and_its_events_are_enforced_like_
     // Registered over HTTP: its broker client exists by the time the answer arrives.
     let home = server.home(&admin);
     let port = broker.port();
-    let results = mosquitto_sub(
-        port,
-        &home.device,
-        &home.token,
-        &format!("privet/v1/devices/{}/results", home.device),
-        1,
-        20,
-    );
-    std::thread::sleep(std::time::Duration::from_millis(300));
     let mut event = climate(&ago(60), 21.5, 42);
     event["data"]["wifi_password"] = json!("hunter2-never-stored");
-    let out = mosquitto_pub(
+    // Published, and the outcome awaited on the device's results topic, on one connection.
+    let out = mosquitto_rr(
         port,
         &home.device,
         &home.token,
         &format!("privet/v1/devices/{}/events", home.device),
+        &format!("privet/v1/devices/{}/results", home.device),
         &json!([event]).to_string(),
     );
     assert!(out.status.success(), "{out:?}");
 
-    // The outcome comes back on the device's results topic: counts, never values.
-    let result = results.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&result.stdout);
+    // The outcome: counts, never values.
+    let text = String::from_utf8_lossy(&out.stdout);
     let v: Value = serde_json::from_str(text.trim()).unwrap_or_else(|_| panic!("{text:?}"));
     assert_eq!(v["status"], "stored");
     assert_eq!(v["accepted"], 1);
@@ -230,7 +222,12 @@ fn the_broker_restarting_mid_stream_loses_nothing() {
     let inst = Instance::new();
     let admin = inst.key("admin", &[]);
     let heating = inst.key("analyst", &["heating_control"]);
-    let server = serve_bridged(&inst, &bridge_args(&broker.url(None), "t-broker", false));
+    // A plain subscription: Mosquitto 2.0 does not restore a shared one after its own restart,
+    // so what devices publish before the bridge subscribes again would find no subscriber
+    // (docs/mqtt.md); a plain one it restores, and then nothing may be lost.
+    let mut args = bridge_args(&broker.url(None), "t-broker", false);
+    args.extend(["--mqtt-share-group".to_owned(), String::new()]);
+    let server = serve_bridged(&inst, &args);
     let home = server.home(&admin);
 
     const N: i64 = 3_000;
@@ -423,10 +420,12 @@ fn two_deployments_on_the_machine_broker_each_take_their_own_devices_in_their_ow
     let mut servers = Vec::new();
     let mut devices = Vec::new();
     let mut readers = Vec::new();
+    let mut client_ids = Vec::new();
     for (inst, group) in [(&prod, marker("prod")), (&staging, marker("staging"))] {
         let admin = inst.key("admin", &[]);
         readers.push(inst.key("analyst", &["heating_control"]));
-        let mut args = bridge_args(&url, &marker("client"), false);
+        client_ids.push(marker("client"));
+        let mut args = bridge_args(&url, &client_ids[client_ids.len() - 1], false);
         args.extend(["--mqtt-share-group".to_owned(), group.clone()]);
         let server = serve_bridged(inst, &args);
         devices.push(server.home(&admin).device);
@@ -451,6 +450,17 @@ fn two_deployments_on_the_machine_broker_each_take_their_own_devices_in_their_ow
             mqtt_count(server, "unknown_device") >= 1.0
         });
         assert_eq!(stored_minutes(server, reader), vec![i as i64 + 1]);
+    }
+    // The shared broker must not keep these sessions (and queue every device's messages for
+    // them) for a week: connecting again with a clean start and no expiry ends them.
+    drop(servers);
+    for id in &client_ids {
+        let ended = std::process::Command::new("mosquitto_pub")
+            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-V", "mqttv5"])
+            .args(["-i", id, "-t", "privet/test/ended", "-n"])
+            .output()
+            .unwrap();
+        assert!(ended.status.success(), "{ended:?}");
     }
 }
 

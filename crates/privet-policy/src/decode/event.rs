@@ -129,6 +129,15 @@ pub(super) fn read_event<'de, A: MapAccess<'de>>(
                     &mut firmware
                 };
                 match map.next_value::<Text>()? {
+                    Text::Str(s)
+                        if matches!(key, EventKey::Firmware)
+                            && !crate::decode::valid_firmware(&s) =>
+                    {
+                        problem = Some(wrong_type(
+                            name,
+                            "a version of 1 to 64 characters without control characters",
+                        ));
+                    }
                     Text::Str(s) => *slot = Some(Some(s)),
                     Text::Null => *slot = Some(None),
                     Text::Other => problem = Some(wrong_type(name, "a string")),

@@ -53,6 +53,27 @@ fn null_optional_keys_are_absent() {
 }
 
 #[test]
+fn a_firmware_version_with_control_characters_or_too_long_is_refused() {
+    let long = "1".repeat(65);
+    for fw in ["1.0\\u0000", "", "1.0\\n", long.as_str()] {
+        let body = format!(
+            r#"{{"stream": "s", "ts": "2026-11-28T10:00:00Z", "data": {{}}, "firmware": "{fw}"}}"#
+        );
+        assert!(
+            matches!(
+                json(&body),
+                Err(DecodeError::WrongType {
+                    key: "firmware",
+                    ..
+                })
+            ),
+            "{fw:?}"
+        );
+    }
+    assert!(crate::valid_firmware("2026.11-rc1") && crate::valid_firmware(&"1".repeat(64)));
+}
+
+#[test]
 fn empty_bodies_and_batches_are_rejected() {
     for body in ["", "  \n", "[]", " [ ] "] {
         assert_eq!(json(body), Err(DecodeError::Empty), "{body:?}");

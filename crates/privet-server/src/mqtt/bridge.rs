@@ -16,8 +16,15 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
+
+/// Tries of a failing message after which, if the store answers a health check, the message
+/// itself is taken to be the problem (about 1.5 s of backoff).
+const MAX_ATTEMPTS_WHILE_STORE_ANSWERS: u32 = 5;
+
+/// KiB of payload the messages being processed may hold together (256 MiB).
+const PAYLOAD_BUDGET_KIB: u32 = 256 * 1024;
 
 /// How the bridge connects.
 #[derive(Clone, Debug)]
@@ -66,6 +73,10 @@ struct Ctx {
     url: BrokerUrl,
     filter: String,
     client: AsyncClient,
+    /// A second connection (clean, no session) for what Privet publishes: results and release
+    /// notices. Apart, so a stall in rumqttc's outgoing packet ids (a collision after a
+    /// reconnect waits for an ack) never holds back the acknowledgements on `client`.
+    publisher: AsyncClient,
     status: Arc<BridgeStatus>,
     /// Bumped on every connection: an acknowledgement is sent only on the connection its
     /// message came in on (after a reconnect the broker hands it over again).
@@ -74,9 +85,16 @@ struct Ctx {
     /// One permit per message being processed: Receive Maximum, enforced here as well, as a
     /// broker may hand over more than it (Mosquitto 2.0 does, seen with persistent sessions);
     /// with none left the driver stops reading, and TCP holds the broker back.
-    permits: Arc<tokio::sync::Semaphore>,
+    permits: Arc<Semaphore>,
+    /// KiB of payload held by messages being processed: bounds memory when messages are large
+    /// (a broker may send packets up to `max_packet_bytes`).
+    payload_budget: Arc<Semaphore>,
+    /// Set once the bridge disconnects for good: the event loop must not reconnect.
+    disconnecting: AtomicBool,
     /// Replies for the driver to send.
     outbox: mpsc::UnboundedSender<Out>,
+    /// Devices recently looked up.
+    devices: message::DeviceCache,
 }
 
 /// A running bridge.
@@ -100,10 +118,18 @@ impl Bridge {
             ))
             .set_receive_maximum(Some(cfg.receive_maximum.max(1)))
             .set_max_packet_size(Some(cfg.max_packet_bytes))
+            // No outgoing in-flight limit below rumqttc's 65,536 (which costs ~14 MiB of
+            // slots): its packet ids wrap at the limit, and after a reconnect a smaller one
+            // collides with results still pending, stalling every request, acks included.
             .set_manual_acks(true);
         // Room for an acknowledgement and a result per message in flight, plus control.
         let capacity = usize::from(cfg.receive_maximum) * 2 + 64;
         let (client, mut eventloop) = AsyncClient::new(options, capacity);
+        let mut out_options = cfg
+            .url
+            .options(&format!("{}-out", cfg.client_id), &cfg.tls)?;
+        out_options.set_max_packet_size(Some(cfg.max_packet_bytes));
+        let (publisher, publisher_loop) = AsyncClient::new(out_options, capacity);
         let status = Arc::new(BridgeStatus::default());
         let (outbox, outbox_rx) = mpsc::unbounded_channel();
         let ctx = Arc::new(Ctx {
@@ -111,13 +137,15 @@ impl Bridge {
             url: cfg.url.clone(),
             filter: topics::shared_events_filter_for(&cfg.share_group),
             client,
+            publisher,
             status,
             epoch: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
-            permits: Arc::new(tokio::sync::Semaphore::new(usize::from(
-                cfg.receive_maximum.max(1),
-            ))),
+            permits: Arc::new(Semaphore::new(usize::from(cfg.receive_maximum.max(1)))),
+            payload_budget: Arc::new(Semaphore::new(PAYLOAD_BUDGET_KIB as usize)),
+            disconnecting: AtomicBool::new(false),
             outbox,
+            devices: message::DeviceCache::default(),
         });
         // The first connection is made here, so a wrong URL or password stops the start.
         let first = tokio::time::timeout(Duration::from_secs(15), async {
@@ -144,7 +172,10 @@ impl Bridge {
             rx: outbox_rx,
             waiting: VecDeque::new(),
         };
-        let driver = tokio::spawn(drive(eventloop, ctx.clone(), outbox, stop_rx));
+        let (events_tx, events) = mpsc::channel(64);
+        tokio::spawn(pump(eventloop, events_tx, ctx.clone()));
+        tokio::spawn(pump_publisher(publisher_loop, ctx.clone()));
+        let driver = tokio::spawn(drive(events, ctx.clone(), outbox, stop_rx));
         Ok(Bridge {
             ctx,
             stop,
@@ -158,9 +189,9 @@ impl Bridge {
         &self.ctx.status
     }
 
-    /// A client on the bridge's connection, to publish (results, release notices).
-    pub fn client(&self) -> &AsyncClient {
-        &self.ctx.client
+    /// A client on the bridge's publishing connection (results, release notices).
+    pub fn publisher(&self) -> &AsyncClient {
+        &self.ctx.publisher
     }
 
     /// Stops taking messages, lets those in flight finish and be acknowledged (up to the
@@ -220,7 +251,7 @@ fn on_connected(ctx: &Arc<Ctx>) {
 }
 
 /// What a message's task hands back to the driver, which alone sends on the connection (so a
-/// task never waits on the client's request queue, which only the driver empties).
+/// task never waits on the client's request queue, which only the event loop empties).
 enum Out {
     /// The outcome for the device's results topic.
     Result {
@@ -228,8 +259,9 @@ enum Out {
         body: Vec<u8>,
         properties: Option<PublishProperties>,
     },
-    /// The acknowledgement of a message taken on connection `epoch`.
-    Ack { publish: Publish, epoch: u64 },
+    /// The acknowledgement of a message taken on connection `epoch` (its packet id and QoS
+    /// only: the payload is not kept once processed).
+    Ack { ack: Publish, epoch: u64 },
 }
 
 /// Queued replies, sent to the client as its request queue has room.
@@ -248,30 +280,40 @@ impl Outbox {
         let epoch = ctx.epoch.load(Ordering::SeqCst);
         while let Some(out) = self.waiting.pop_front() {
             let sent = match &out {
-                Out::Ack { publish, epoch: e } if *e != epoch => Ok(()),
-                Out::Ack { publish, .. } => ctx.client.try_ack(publish),
+                Out::Ack { epoch: e, .. } if *e != epoch => Ok(()),
+                Out::Ack { ack, .. } => ctx.client.try_ack(ack),
                 Out::Result {
                     topic,
                     body,
                     properties,
-                } => match properties {
-                    Some(p) => ctx.client.try_publish_with_properties(
-                        topic.clone(),
-                        QoS::AtLeastOnce,
-                        false,
-                        body.clone(),
-                        p.clone(),
-                    ),
-                    None => {
-                        ctx.client
-                            .try_publish(topic.clone(), QoS::AtLeastOnce, false, body.clone())
+                } => {
+                    let sent = match properties {
+                        Some(p) => ctx.publisher.try_publish_with_properties(
+                            topic.clone(),
+                            QoS::AtLeastOnce,
+                            false,
+                            body.clone(),
+                            p.clone(),
+                        ),
+                        None => ctx.publisher.try_publish(
+                            topic.clone(),
+                            QoS::AtLeastOnce,
+                            false,
+                            body.clone(),
+                        ),
+                    };
+                    // A result is information, not data: one that finds the publishing
+                    // connection's queue full is dropped, never waited for ahead of acks.
+                    if sent.is_err() {
+                        ctx.state.metrics().mqtt_message("result_dropped");
                     }
-                },
+                    Ok(())
+                }
             };
             match sent {
                 Ok(()) => {}
                 Err(rumqttc::v5::ClientError::TryRequest(_)) => {
-                    // Full: the rest waits for the next poll to make room.
+                    // Full: the rest waits until the event loop makes room.
                     self.waiting.push_front(out);
                     return;
                 }
@@ -284,32 +326,89 @@ impl Outbox {
     fn is_empty(&self) -> bool {
         self.waiting.is_empty() && self.rx.is_empty()
     }
+
+    fn take(&mut self, out: Option<Out>) {
+        if let Some(out) = out {
+            self.waiting.push_back(out);
+        }
+    }
 }
 
-/// Polls the connection until stopped: reconnects with backoff, hands each message to a task,
-/// and sends what the tasks hand back.
+/// What the event loop reports.
+type Polled = Result<Event, ConnectionError>;
+
+/// Polls the connection in a task of its own, never cancelled mid-poll (rumqttc's `poll` is
+/// not cancel-safe: a request taken off its queue could be lost), and passes every event on;
+/// after a failure it waits (backoff) before the next poll reconnects, unless the bridge is
+/// disconnecting.
+async fn pump(mut eventloop: EventLoop, events: mpsc::Sender<Polled>, ctx: Arc<Ctx>) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let polled = eventloop.poll().await;
+        let failed = polled.is_err();
+        if matches!(polled, Ok(Event::Incoming(Packet::ConnAck(_)))) {
+            backoff = Duration::from_millis(100);
+        }
+        if events.send(polled).await.is_err() {
+            return;
+        }
+        if failed {
+            if ctx.disconnecting.load(Ordering::SeqCst) {
+                return;
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(30));
+            if ctx.disconnecting.load(Ordering::SeqCst) {
+                return;
+            }
+        }
+    }
+}
+
+/// Drives the publishing connection (results, release notices) for as long as the bridge
+/// runs: reconnects with backoff, and ignores what comes in (it subscribes to nothing).
+async fn pump_publisher(mut eventloop: EventLoop, ctx: Arc<Ctx>) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match eventloop.poll().await {
+            Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return,
+            Ok(Event::Incoming(Packet::ConnAck(_))) => backoff = Duration::from_millis(100),
+            Ok(_) => {}
+            Err(e) => {
+                if ctx.disconnecting.load(Ordering::SeqCst) {
+                    return;
+                }
+                tracing::debug!(error = %connect_error(&ctx.url, &e), "mqtt: the publishing connection was lost; reconnecting");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
+/// Takes the event loop's events until stopped: hands each message to a task (as permits
+/// allow), and sends what the tasks hand back.
 async fn drive(
-    mut eventloop: EventLoop,
+    mut events: mpsc::Receiver<Polled>,
     ctx: Arc<Ctx>,
     mut outbox: Outbox,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut backoff = Duration::from_millis(100);
     loop {
         outbox.flush(&ctx);
         let event = tokio::select! {
             _ = stop.changed() => break,
             out = outbox.rx.recv() => {
-                if let Some(out) = out {
-                    outbox.waiting.push_back(out);
-                }
+                outbox.take(out);
                 continue;
             }
-            e = eventloop.poll() => e,
+            e = events.recv() => match e {
+                Some(e) => e,
+                None => break,
+            },
         };
         match event {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                backoff = Duration::from_millis(100);
                 tracing::info!("mqtt: connected again");
                 on_connected(&ctx);
             }
@@ -329,39 +428,45 @@ async fn drive(
                     continue;
                 }
                 let epoch = ctx.epoch.load(Ordering::SeqCst);
-                // With every permit taken, reading stops until a task finishes; tasks never
-                // wait on this loop, so one always does.
-                let permit = loop {
+                // With every permit taken, no event is taken (and the event loop, its queue to
+                // here full, stops reading: TCP holds the broker back) until a task finishes;
+                // tasks never wait on this loop, so one always does.
+                let kib = u32::try_from(p.payload.len().div_ceil(1024))
+                    .unwrap_or(u32::MAX)
+                    .clamp(1, PAYLOAD_BUDGET_KIB);
+                let permits = loop {
                     tokio::select! {
                         _ = stop.changed() => break None,
-                        p = ctx.permits.clone().acquire_owned() => break p.ok(),
+                        p = async {
+                            let one = ctx.permits.clone().acquire_owned().await.ok()?;
+                            let bytes = ctx.payload_budget.clone().acquire_many_owned(kib).await.ok()?;
+                            Some((one, bytes))
+                        } => break p,
                         out = outbox.rx.recv() => {
-                            if let Some(out) = out {
-                                outbox.waiting.push_back(out);
-                            }
+                            outbox.take(out);
                             outbox.flush(&ctx);
                         }
                     }
                 };
-                let Some(permit) = permit else { break };
+                let Some(permits) = permits else { break };
                 // Counted from here, so a stop waits for a task that has not started yet.
                 let ticket = ctx.status.take();
-                tokio::spawn(handle(ctx.clone(), p, epoch, permit, ticket));
+                tokio::spawn(handle(ctx.clone(), p, epoch, permits, ticket));
             }
             Ok(_) => {}
             Err(e) => {
+                // Replies for messages of the lost connection are not sent on the next one.
+                ctx.epoch.fetch_add(1, Ordering::SeqCst);
                 if ctx.stopping.load(Ordering::SeqCst) {
                     break;
                 }
-                ctx.status.set_state(LinkState::Disconnected);
-                ctx.status.reconnects.fetch_add(1, Ordering::Relaxed);
-                ctx.state.metrics().mqtt_reconnects.inc();
-                tracing::warn!(error = %connect_error(&ctx.url, &e), retry_in_ms = backoff.as_millis() as u64, "mqtt: connection lost");
-                tokio::select! {
-                    _ = stop.changed() => break,
-                    () = tokio::time::sleep(backoff) => {}
+                // Counted once per loss, not per failed attempt to connect again.
+                if ctx.status.state() == LinkState::Connected {
+                    ctx.status.reconnects.fetch_add(1, Ordering::Relaxed);
+                    ctx.state.metrics().mqtt_reconnects.inc();
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(30));
+                ctx.status.set_state(LinkState::Disconnected);
+                tracing::warn!(error = %connect_error(&ctx.url, &e), "mqtt: connection lost; reconnecting with backoff");
             }
         }
     }
@@ -374,16 +479,20 @@ async fn drive(
         loop {
             outbox.flush(&ctx);
             if !disconnecting && outbox.is_empty() {
+                ctx.disconnecting.store(true, Ordering::SeqCst);
+                // The publisher's last results go first (best effort).
+                let _ = ctx.publisher.try_disconnect();
                 disconnecting = ctx.client.try_disconnect().is_ok();
             }
-            match eventloop.poll().await {
-                Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => sent = true,
-                Ok(_) => {}
-                Err(_) => return sent,
+            match events.recv().await {
+                Some(Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect))) => sent = true,
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return sent,
             }
         }
     })
     .await;
+    ctx.disconnecting.store(true, Ordering::SeqCst);
     if clean != Ok(true) {
         tracing::warn!(
             unsent = outbox.waiting.len(),
@@ -397,17 +506,18 @@ async fn handle(
     ctx: Arc<Ctx>,
     publish: Publish,
     epoch: u64,
-    permit: tokio::sync::OwnedSemaphorePermit,
+    permits: (OwnedSemaphorePermit, OwnedSemaphorePermit),
     ticket: crate::mqtt::status::Ticket,
 ) {
     let started = Instant::now();
     let mut wait = Duration::from_millis(50);
+    let mut attempts = 0u32;
     let message::Processed {
         outcome,
         kind,
         device,
     } = loop {
-        let processed = message::process(&ctx.state, &publish).await;
+        let processed = message::process(&ctx.state, &ctx.devices, &publish).await;
         if !matches!(processed.outcome, Outcome::Transient) {
             break processed;
         }
@@ -416,6 +526,21 @@ async fn handle(
         if ctx.stopping.load(Ordering::SeqCst) {
             ctx.state.metrics().mqtt_message("abandoned");
             return;
+        }
+        attempts += 1;
+        // The store answers, yet this message keeps failing: the message is the problem, and
+        // retrying it for ever would hold its permit (and, with enough such, the bridge).
+        if attempts >= MAX_ATTEMPTS_WHILE_STORE_ANSWERS
+            && ctx.state.store().api_keys().await.is_ok()
+        {
+            tracing::error!(
+                attempts,
+                "mqtt: a message keeps failing while the store answers; refused and acknowledged"
+            );
+            break message::Processed::refused_as_internal();
+        }
+        if attempts.is_power_of_two() {
+            tracing::warn!(attempts, "mqtt: storing a message failed; retrying");
         }
         tokio::time::sleep(wait).await;
         wait = (wait * 2).min(Duration::from_secs(5));
@@ -451,14 +576,17 @@ async fn handle(
         });
     }
     if publish.qos != QoS::AtMostOnce {
-        let _ = ctx.outbox.send(Out::Ack { publish, epoch });
+        // Only what an acknowledgement needs, not the payload.
+        let mut ack = Publish::new("", publish.qos, Vec::new(), None);
+        ack.pkid = publish.pkid;
+        let _ = ctx.outbox.send(Out::Ack { ack, epoch });
     }
     metrics
         .mqtt_commit_seconds
         .observe(started.elapsed().as_secs_f64());
     // Done: the next message may start, and a stop need not wait for the notice below.
     drop(ticket);
-    drop(permit);
+    drop(permits);
     if let Outcome::Stored(o) = &outcome
         && let Some(device) = &device
     {

@@ -38,6 +38,20 @@ const REQUEST_TOPIC: &str = "$CONTROL/dynamic-security/v1";
 const RESPONSE_TOPIC: &str = "$CONTROL/dynamic-security/v1/response";
 /// The role granting the bridge its topics.
 pub const BRIDGE_ROLE: &str = "privet-bridge";
+
+/// The bridge's role for the shared-subscription group `group`: [`BRIDGE_ROLE`] for the
+/// default group, `privet-bridge-{group}` for another.
+pub fn bridge_role(group: &str) -> String {
+    if group == topics::SHARE_GROUP {
+        BRIDGE_ROLE.to_owned()
+    } else if group.is_empty() {
+        // A plain subscription (one instance).
+        format!("{BRIDGE_ROLE}-plain")
+    } else {
+        format!("{BRIDGE_ROLE}-{group}")
+    }
+}
+
 /// How long one call (all its commands) may take, including waiting for a reconnection.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long `connect` waits for the connection and the answers' subscription.
@@ -163,18 +177,18 @@ impl Dynsec {
     /// [`Dynsec::grant_bridge`] for the shared-subscription group `group`.
     pub async fn grant_bridge_in(&self, bridge_user: &str, group: &str) -> Result<(), MqttError> {
         let acls = bridge_acls(group);
+        // One role per group: two deployments on one broker must not overwrite each other's.
+        let role = bridge_role(group);
+        let role = role.as_str();
         let replies = self
-            .run(vec![
-                create_role(BRIDGE_ROLE, &acls),
-                get_client(bridge_user),
-            ])
+            .run(vec![create_role(role, &acls), get_client(bridge_user)])
             .await?;
         let mut fix = Vec::new();
         if exists(&replies[0], "Role already exists")? {
-            fix.push(modify_role(BRIDGE_ROLE, &acls));
+            fix.push(modify_role(role, &acls));
         }
-        if !has_role(&replies[1], BRIDGE_ROLE)? {
-            fix.push(add_client_role(bridge_user, BRIDGE_ROLE));
+        if !has_role(&replies[1], role)? {
+            fix.push(add_client_role(bridge_user, role));
         }
         if fix.is_empty() {
             return Ok(());
@@ -188,7 +202,7 @@ impl Dynsec {
                 if adds_role && self.username.as_deref() == Some(bridge_user) =>
             {
                 let again = self.run(vec![get_client(bridge_user)]).await?;
-                if has_role(&again[0], BRIDGE_ROLE)? {
+                if has_role(&again[0], role)? {
                     Ok(())
                 } else {
                     Err(MqttError::Dynsec {
@@ -228,6 +242,7 @@ impl Dynsec {
         let get_at = first.len();
         first.push(get_client(device));
         first.push(set_client_password(device, token));
+        first.push(set_client_id(device));
         let replies = self.run(first).await?;
         replies.iter().try_for_each(succeeded)?;
         let mut then = vec![enable_client(device)];
@@ -252,13 +267,11 @@ impl Dynsec {
     ) -> Result<(), MqttError> {
         check_device(device, "setClientPassword")?;
         check_token(token)?;
-        // Enabled only after the password is set: if setting fails, the client stays disabled.
-        self.all_ok(vec![
-            disable_client(device),
-            set_client_password(device, token),
-        ])
-        .await?;
-        self.all_ok(vec![enable_client(device)]).await
+        // The live session is cut first; then the client is brought to the new token and
+        // enabled only once that is set (made now if missing: a device registered before
+        // Privet managed the broker).
+        self.disable_device(device).await?;
+        self.upsert_device(device, token).await
     }
 
     async fn all_ok(&self, commands: Vec<Command>) -> Result<(), MqttError> {
@@ -531,7 +544,9 @@ fn modify_role(role: &str, acls: &[Value]) -> Command {
 fn create_client(username: &str, password: &str, role: &str) -> Command {
     command(
         "createClient",
-        json!({ "username": username, "password": password, "roles": [{ "rolename": role }] }),
+        // The client id is the user name: a device cannot take over another client's session
+        // (the bridge's, whose queued messages are every device's, or another device's).
+        json!({ "username": username, "clientid": username, "password": password, "roles": [{ "rolename": role }] }),
     )
 }
 
@@ -543,6 +558,13 @@ fn set_client_password(username: &str, password: &str) -> Command {
     command(
         "setClientPassword",
         json!({ "username": username, "password": password }),
+    )
+}
+
+fn set_client_id(username: &str) -> Command {
+    command(
+        "setClientId",
+        json!({ "username": username, "clientid": username }),
     )
 }
 

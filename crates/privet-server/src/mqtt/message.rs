@@ -8,11 +8,14 @@ use crate::mqtt::topics;
 use crate::service::error::{Conflict, ServiceError};
 use crate::service::ingest::{self, IngestOutcome};
 use crate::state::AppState;
-use privet_crypto::{DeliveryKind, delivery_fingerprint};
+use privet_crypto::{DeliveryKind, FieldHasher};
 use privet_policy::{BodyFormat, DropCounts};
 use privet_store::{DeliveryId, Device, DeviceId};
 use rumqttc::v5::mqttbytes::v5::Publish;
 use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// Longest `batch-id` user property taken as the message's id.
 const MAX_BATCH_ID: usize = 128;
@@ -135,7 +138,7 @@ pub(crate) fn body_format(publish: &Publish) -> BodyFormat {
 /// The message's delivery id: from its `batch-id` user property when the device set one (so
 /// two identical payloads with different ids are two batches), else from the payload (a
 /// byte-identical payload within the window is taken as the same batch redelivered).
-pub(crate) fn delivery_of(device: &str, publish: &Publish) -> DeliveryId {
+pub(crate) fn delivery_of(hasher: &FieldHasher, device: &str, publish: &Publish) -> DeliveryId {
     let batch_id = publish.properties.as_ref().and_then(|p| {
         p.user_properties
             .iter()
@@ -143,8 +146,8 @@ pub(crate) fn delivery_of(device: &str, publish: &Publish) -> DeliveryId {
             .map(|(_, v)| v.as_bytes())
     });
     DeliveryId(match batch_id {
-        Some(id) => delivery_fingerprint(device, DeliveryKind::BatchId, id),
-        None => delivery_fingerprint(device, DeliveryKind::Payload, &publish.payload),
+        Some(id) => hasher.delivery(device, DeliveryKind::BatchId, id),
+        None => hasher.delivery(device, DeliveryKind::Payload, &publish.payload),
     })
 }
 
@@ -159,6 +162,11 @@ pub(crate) struct Processed {
 }
 
 impl Processed {
+    /// A message that fails on the server's side while the store works: refused.
+    pub(crate) fn refused_as_internal() -> Processed {
+        Processed::early(Outcome::Rejected(Refusal::Other), Some("internal"))
+    }
+
     fn early(outcome: Outcome, kind: Option<&'static str>) -> Processed {
         Processed {
             outcome,
@@ -168,8 +176,58 @@ impl Processed {
     }
 }
 
+/// How long a device looked up for a message serves the next ones.
+const DEVICE_TTL: Duration = Duration::from_secs(1);
+/// Devices kept at most (a fleet larger than this is looked up more often, not wrongly).
+const DEVICE_CACHE_MAX: usize = 100_000;
+
+/// Devices looked up for their messages, kept a second: a device sends many messages, and a
+/// lookup each is most of a small message's cost. Only devices attached to a household are
+/// kept: the commit of their batch checks again that they are still attached and not
+/// revoked (`DeviceSeen::admitted_under`), so a stale entry never lets a message in.
+#[derive(Default)]
+pub(crate) struct DeviceCache {
+    map: Mutex<HashMap<String, (Instant, Device)>>,
+}
+
+impl DeviceCache {
+    fn get(&self, id: &str) -> Option<Device> {
+        let map = self.map.lock().ok()?;
+        let (at, device) = map.get(id)?;
+        (at.elapsed() < DEVICE_TTL).then(|| device.clone())
+    }
+
+    fn put(&self, device: &Device) {
+        if device.household.is_none() || device.revoked_at.is_some() {
+            return;
+        }
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() >= DEVICE_CACHE_MAX {
+                map.retain(|_, (at, _)| at.elapsed() < DEVICE_TTL);
+                if map.len() >= DEVICE_CACHE_MAX {
+                    map.clear();
+                }
+            }
+            map.insert(
+                device.id.as_str().to_owned(),
+                (Instant::now(), device.clone()),
+            );
+        }
+    }
+
+    fn forget(&self, id: &str) {
+        if let Ok(mut map) = self.map.lock() {
+            map.remove(id);
+        }
+    }
+}
+
 /// Processes one message once: the caller retries `Transient`.
-pub(crate) async fn process(state: &AppState, publish: &Publish) -> Processed {
+pub(crate) async fn process(
+    state: &AppState,
+    devices: &DeviceCache,
+    publish: &Publish,
+) -> Processed {
     let Some(id) = std::str::from_utf8(&publish.topic)
         .ok()
         .and_then(topics::device_of_events)
@@ -179,8 +237,15 @@ pub(crate) async fn process(state: &AppState, publish: &Publish) -> Processed {
     if publish.payload.len() > state.config().max_body_bytes {
         return Processed::early(Outcome::Rejected(Refusal::TooLarge), Some("too-large"));
     }
-    let device = match state.store().device(&DeviceId::new(id.to_owned())).await {
-        Ok(d) => d,
+    let device = match devices.get(id) {
+        Some(d) => Ok(d),
+        None => state.store().device(&DeviceId::new(id.to_owned())).await,
+    };
+    let device = match device {
+        Ok(d) => {
+            devices.put(&d);
+            d
+        }
         Err(e) if e.is_not_found() => {
             return Processed::early(Outcome::Rejected(Refusal::UnknownDevice), Some("not-found"));
         }
@@ -189,7 +254,7 @@ pub(crate) async fn process(state: &AppState, publish: &Publish) -> Processed {
     if device.revoked_at.is_some() {
         return Processed::early(Outcome::Rejected(Refusal::Revoked), Some("forbidden"));
     }
-    let delivery = delivery_of(id, publish);
+    let delivery = delivery_of(state.field_hasher(), id, publish);
     let format = body_format(publish);
     let (outcome, kind) =
         match ingest::ingest_delivery(state, &device, &publish.payload, format, Some(delivery))
@@ -198,6 +263,10 @@ pub(crate) async fn process(state: &AppState, publish: &Publish) -> Processed {
             Ok(o) => (Outcome::Stored(o), None),
             Err(e) => classify(&e),
         };
+    if matches!(outcome, Outcome::Rejected(_)) {
+        // Reset, revoked or erased meanwhile: looked up afresh next time.
+        devices.forget(id);
+    }
     Processed {
         outcome,
         kind,
@@ -218,6 +287,8 @@ fn classify(e: &ServiceError) -> (Outcome, Option<&'static str>) {
             entity: "device", ..
         }) => Outcome::Rejected(Refusal::DeviceChanged),
         ServiceError::Invalid(_) => Outcome::Rejected(Refusal::Invalid),
+        // The household changed twice meanwhile: nothing stored, so it is simply taken again.
+        ServiceError::Conflict(Conflict::HouseholdBusy) => Outcome::Transient,
         // The store, a key or the runtime failed: nothing is lost by trying again.
         _ if status.is_server_error() => Outcome::Transient,
         _ => Outcome::Rejected(Refusal::Other),
@@ -258,21 +329,29 @@ mod tests {
 
     #[test]
     fn a_batch_id_names_the_delivery_else_the_payload_does() {
+        let h = privet_crypto::InstanceRoot::derive(&privet_crypto::MasterKey::from_bytes([1; 32]))
+            .field_hasher();
         let with_id = |id: &str| PublishProperties {
             user_properties: vec![("batch-id".into(), id.into())],
             ..Default::default()
         };
         let same = publish("[1]", None);
-        assert_eq!(delivery_of("dev_a", &same), delivery_of("dev_a", &same));
+        assert_eq!(
+            delivery_of(&h, "dev_a", &same),
+            delivery_of(&h, "dev_a", &same)
+        );
         assert_ne!(
-            delivery_of("dev_a", &publish("[1]", Some(with_id("b1")))),
-            delivery_of("dev_a", &publish("[1]", Some(with_id("b2"))))
+            delivery_of(&h, "dev_a", &publish("[1]", Some(with_id("b1")))),
+            delivery_of(&h, "dev_a", &publish("[1]", Some(with_id("b2"))))
         );
         assert_eq!(
-            delivery_of("dev_a", &publish("[1]", Some(with_id("b1")))),
-            delivery_of("dev_a", &publish("[2]", Some(with_id("b1"))))
+            delivery_of(&h, "dev_a", &publish("[1]", Some(with_id("b1")))),
+            delivery_of(&h, "dev_a", &publish("[2]", Some(with_id("b1"))))
         );
-        assert_ne!(delivery_of("dev_a", &same), delivery_of("dev_b", &same));
+        assert_ne!(
+            delivery_of(&h, "dev_a", &same),
+            delivery_of(&h, "dev_b", &same)
+        );
     }
 
     #[test]

@@ -81,7 +81,7 @@ use std::sync::Arc;
 pub struct MqttRuntime {
     /// Connection state and what is in flight.
     pub status: Arc<BridgeStatus>,
-    /// A client on the bridge's connection.
+    /// A client on the bridge's publishing connection (release notices).
     pub client: rumqttc::v5::AsyncClient,
     /// Device clients on the broker, when Privet manages them.
     pub dynsec: Option<dynsec::Dynsec>,
@@ -109,7 +109,7 @@ pub async fn start(state: &AppState, cfg: &MqttConfig) -> Result<Bridge, MqttErr
     let bridge = Bridge::start(state.clone(), cfg).await?;
     state.set_mqtt(MqttRuntime {
         status: bridge.status().clone(),
-        client: bridge.client().clone(),
+        client: bridge.publisher().clone(),
         dynsec,
         notices: updates::Notices::default(),
     });

@@ -17,14 +17,21 @@ pub fn shared_events_filter() -> String {
     shared_events_filter_for(SHARE_GROUP)
 }
 
-/// The shared subscription of the instances of one deployment, in `group`.
+/// The subscription of the instances of one deployment: shared in `group`, or, with no
+/// group, a plain one (a single instance; Mosquitto 2.0 restores a plain subscription after a
+/// broker restart, but not a shared one).
 pub fn shared_events_filter_for(group: &str) -> String {
-    format!("$share/{group}/{EVENTS_FILTER}")
+    if group.is_empty() {
+        EVENTS_FILTER.to_owned()
+    } else {
+        format!("$share/{group}/{EVENTS_FILTER}")
+    }
 }
 
-/// Whether `group` can name a shared subscription: one topic level, no wildcard.
+/// Whether `group` can name a shared subscription (one topic level, no wildcard), or is
+/// empty: a plain subscription.
 pub fn valid_share_group(group: &str) -> bool {
-    !group.is_empty() && group.len() <= 64 && !group.contains(['/', '+', '#'])
+    group.len() <= 64 && !group.contains(['/', '+', '#'])
 }
 
 /// A device's events topic.
@@ -71,6 +78,7 @@ mod tests {
             "$share/privet/privet/v1/devices/+/events"
         );
         assert!(valid_share_group("privet-staging"));
-        assert!(!valid_share_group("a/b") && !valid_share_group("") && !valid_share_group("#"));
+        assert!(!valid_share_group("a/b") && !valid_share_group("#"));
+        assert_eq!(shared_events_filter_for(""), EVENTS_FILTER);
     }
 }

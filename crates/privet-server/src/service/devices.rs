@@ -274,7 +274,7 @@ pub async fn household_products(
 /// A device reports the firmware it runs.
 pub async fn check_in(state: &AppState, device: &Device, firmware: &str) -> ServiceResult<()> {
     let fw = firmware.trim();
-    if fw.is_empty() || fw.len() > 64 || fw.chars().any(char::is_control) {
+    if !privet_policy::valid_firmware(fw) {
         return Err(Invalid::Firmware.into());
     }
     state

@@ -342,6 +342,12 @@ pub enum Conflict {
         /// Version.
         version: String,
     },
+    /// The household changed again (on another instance) while its batch was admitted a
+    /// second time; nothing was stored, and sending it again is safe.
+    #[error(
+        "the household's settings changed while this batch was in flight; nothing was stored, send it again"
+    )]
+    HouseholdBusy,
     /// The device was reset or revoked while its batch waited; nothing was stored.
     #[error("the device was reset or revoked while this batch was in flight; nothing was stored")]
     DeviceChanged,

@@ -112,9 +112,12 @@ pub async fn ingest_delivery(
             store_batch(state, device, &manifest, events, delivery)
                 .await
                 .map_err(|e| {
-                    // Changed again, or gone (erased): as for a device reset meanwhile.
-                    if is_stale(&e) || is_gone(&e) {
+                    if is_gone(&e) || is_device_changed(&e) {
+                        // Gone (erased), or the device itself changed: as for a reset.
                         Conflict::DeviceChanged.into()
+                    } else if is_stale(&e) {
+                        // The household changed again: nothing stored, worth sending again.
+                        Conflict::HouseholdBusy.into()
                     } else {
                         e
                     }
@@ -144,6 +147,17 @@ fn is_stale(e: &ServiceError) -> bool {
         e,
         ServiceError::Store(privet_store::Error::Conflict {
             entity: "household" | "device",
+            ..
+        })
+    )
+}
+
+/// Whether the store refused a batch because the device itself was reset, revoked or moved.
+fn is_device_changed(e: &ServiceError) -> bool {
+    matches!(
+        e,
+        ServiceError::Store(privet_store::Error::Conflict {
+            entity: "device",
             ..
         })
     )

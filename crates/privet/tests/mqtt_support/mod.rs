@@ -23,14 +23,16 @@ pub const ADMIN_PASSWORD: &str = "bridge-password-for-tests";
 /// A runtime for the broker and device clients, or `None` (after saying so) when Mosquitto or
 /// its clients are not installed — a failure instead under `PRIVET_REQUIRE_TOOLS=1`, as in CI.
 pub fn mqtt_runtime() -> Option<tokio::runtime::Runtime> {
-    let clients = ["mosquitto_pub", "mosquitto_sub"].iter().all(|c| {
-        Command::new(c)
-            .arg("--help")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok()
-    });
+    let clients = ["mosquitto_pub", "mosquitto_sub", "mosquitto_rr"]
+        .iter()
+        .all(|c| {
+            Command::new(c)
+                .arg("--help")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok()
+        });
     if !(clients && privet_server::mqtt::local_broker::available()) {
         assert!(
             std::env::var("PRIVET_REQUIRE_TOOLS").as_deref() != Ok("1"),
@@ -90,9 +92,43 @@ pub fn serve_bridged(inst: &Instance, args: &[String]) -> Server {
     inst.serve_with(&refs)
 }
 
-/// `mosquitto_pub` as `user`/`password`, MQTT v5, QoS 1; its output.
+/// `mosquitto_pub` as `user`/`password` (anonymous with an empty user), MQTT v5, QoS 1,
+/// connecting as the device's own client id; its output.
 pub fn mosquitto_pub(port: u16, user: &str, password: &str, topic: &str, payload: &str) -> Output {
-    Command::new("mosquitto_pub")
+    let port = port.to_string();
+    let mut cmd = Command::new("mosquitto_pub");
+    cmd.args(["-h", "127.0.0.1", "-p", &port, "-V", "mqttv5", "-q", "1"])
+        .args(["-i", &client_id(user)]);
+    if !user.is_empty() {
+        cmd.args(["-u", user, "-P", password]);
+    }
+    cmd.args(["-t", topic, "-m", payload])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run mosquitto_pub")
+}
+
+/// A device connects as its own client id (the broker refuses any other); an anonymous
+/// client gets one of its own.
+fn client_id(user: &str) -> String {
+    if user.is_empty() {
+        format!("anon-{}", marker("c"))
+    } else {
+        user.to_owned()
+    }
+}
+
+/// `mosquitto_rr` as a device: publishes `payload` to `topic` and waits (at most 20 s) for
+/// one message on `response`, on one connection, as a device does; its output.
+pub fn mosquitto_rr(
+    port: u16,
+    user: &str,
+    password: &str,
+    topic: &str,
+    response: &str,
+    payload: &str,
+) -> Output {
+    Command::new("mosquitto_rr")
         .args([
             "-h",
             "127.0.0.1",
@@ -103,21 +139,15 @@ pub fn mosquitto_pub(port: u16, user: &str, password: &str, topic: &str, payload
             "-q",
             "1",
         ])
-        .args([
-            "-u",
-            user,
-            "-P",
-            password,
-            "-i",
-            &format!("pub-{}", marker("c")),
-        ])
-        .args(["-t", topic, "-m", payload])
+        .args(["-u", user, "-P", password, "-i", &client_id(user)])
+        .args(["-t", topic, "-e", response, "-m", payload, "-W", "20"])
         .stdin(Stdio::null())
         .output()
-        .expect("run mosquitto_pub")
+        .expect("run mosquitto_rr")
 }
 
-/// Starts `mosquitto_sub` for `count` messages on `topic` (waiting at most `secs`).
+/// Starts `mosquitto_sub` for `count` messages on `topic` (waiting at most `secs`), as the
+/// device's own client id.
 pub fn mosquitto_sub(
     port: u16,
     user: &str,
@@ -126,18 +156,10 @@ pub fn mosquitto_sub(
     count: u32,
     secs: u32,
 ) -> std::process::Child {
+    let port = port.to_string();
     Command::new("mosquitto_sub")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-V",
-            "mqttv5",
-            "-q",
-            "1",
-        ])
-        .args(["-u", user, "-P", password])
+        .args(["-h", "127.0.0.1", "-p", &port, "-V", "mqttv5", "-q", "1"])
+        .args(["-u", user, "-P", password, "-i", &client_id(user)])
         .args([
             "-t",
             topic,
