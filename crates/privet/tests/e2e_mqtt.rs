@@ -590,3 +590,71 @@ fn the_bridge_speaks_tls_to_a_broker_it_trusts_by_its_ca_file_only() {
         stored_minutes(&server, &heating) == vec![5]
     });
 }
+
+#[test]
+fn refused_messages_are_reported_counted_acknowledged_and_never_stored() {
+    let Some(rt) = mqtt_runtime() else { return };
+    let broker = persistent_broker(&rt);
+    let inst = Instance::new();
+    let (admin, support) = inst.operators();
+    let heating = inst.key("analyst", &["heating_control"]);
+    let mut args = bridge_args(&broker.url(None), "t-refuse", false);
+    args.extend(["--max-body-bytes".to_owned(), "2000".to_owned()]);
+    let server = serve_bridged(&inst, &args);
+    let home = server.home(&admin);
+    let port = broker.port();
+    let events = format!("privet/v1/devices/{}/events", home.device);
+    let results = format!("privet/v1/devices/{}/results", home.device);
+    let result_of = |payload: &str| -> Value {
+        let out = mosquitto_rr(port, "", "", &events, &results, payload);
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+
+    let big: Vec<Value> = (0..40)
+        .map(|i| climate(&ago(60), 20.0, 1_000 + i))
+        .collect();
+    let v = result_of(&json!(big).to_string());
+    assert_eq!(
+        (v["status"].as_str(), v["reason"].as_str()),
+        (Some("rejected"), Some("too_large"))
+    );
+    let v = result_of(&json!([{"stream": "not_declared", "ts": ago(60), "data": {}}]).to_string());
+    assert_eq!(
+        (v["reason"].as_str(), v["type"].as_str()),
+        (Some("invalid"), Some("invalid"))
+    );
+    assert_eq!(mqtt_count(&server, "too_large"), 1.0);
+    assert_eq!(mqtt_count(&server, "invalid"), 1.0);
+
+    // An erased household's device is revoked: what it still sends is refused.
+    server
+        .send(server.req(
+            reqwest::Method::DELETE,
+            &format!("/v1/subjects/{}", home.household),
+            Some(&support.secret),
+        ))
+        .expect(200);
+    let v = result_of(&json!([climate(&ago(30), 20.0, 7)]).to_string());
+    assert_eq!(v["reason"], "revoked");
+
+    // Acknowledged: nothing comes back to be refused again, and nothing was stored.
+    let other = server.home(&admin);
+    let ok = mosquitto_pub(
+        port,
+        "",
+        "",
+        &format!("privet/v1/devices/{}/events", other.device),
+        &json!([climate(&ago(20), 19.0, 8)]).to_string(),
+    );
+    assert!(ok.status.success(), "{ok:?}");
+    wait_until(10, "the other device's event", || {
+        stored_minutes(&server, &heating) == vec![8]
+    });
+    assert_eq!(server.get("/healthz", None).json()["mqtt"]["in_flight"], 0);
+    assert_eq!(
+        mqtt_count(&server, "too_large") + mqtt_count(&server, "invalid"),
+        2.0
+    );
+    assert_eq!(mqtt_count(&server, "revoked"), 1.0);
+}

@@ -128,19 +128,15 @@ pub fn mosquitto_rr(
     response: &str,
     payload: &str,
 ) -> Output {
-    Command::new("mosquitto_rr")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-V",
-            "mqttv5",
-            "-q",
-            "1",
-        ])
-        .args(["-u", user, "-P", password, "-i", &client_id(user)])
-        .args(["-t", topic, "-e", response, "-m", payload, "-W", "20"])
+    let port = port.to_string();
+    let mut cmd = Command::new("mosquitto_rr");
+    cmd.args(["-h", "127.0.0.1", "-p", &port, "-V", "mqttv5", "-q", "1"])
+        .args(["-i", &client_id(user)]);
+    // An empty user: anonymous (a broker without per-device credentials).
+    if !user.is_empty() {
+        cmd.args(["-u", user, "-P", password]);
+    }
+    cmd.args(["-t", topic, "-e", response, "-m", payload, "-W", "20"])
         .stdin(Stdio::null())
         .output()
         .expect("run mosquitto_rr")
