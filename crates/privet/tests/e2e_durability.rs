@@ -9,23 +9,7 @@ use std::collections::BTreeSet;
 use support::*;
 
 fn stored_minutes(server: &Server, key: &Key) -> BTreeSet<i64> {
-    let r = server.send(
-        server
-            .req(
-                reqwest::Method::GET,
-                "/v1/events?purpose=heating_control&stream=climate",
-                Some(&key.secret),
-            )
-            .header("accept", "application/x-ndjson"),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.body
-        .lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).unwrap();
-            v["data"]["heating_minutes"].as_i64().unwrap()
-        })
-        .collect()
+    climate_minutes(server, key).into_iter().collect()
 }
 
 #[test]

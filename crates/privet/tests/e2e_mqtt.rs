@@ -204,15 +204,7 @@ fn kill_9_in_the_middle_of_a_qos1_stream_loses_nothing_and_stores_nothing_twice(
     });
     server.kill();
     let server = serve_bridged(&inst, &args);
-    device.finish(&rt, 120);
-    wait_until(120, "every message to be stored", || {
-        stored_minutes(&server, &heating).len() as i64 >= N
-    });
-    // Let any redelivery still in flight land before counting.
-    wait_until(30, "nothing left in flight", || {
-        server.get("/healthz", None).json()["mqtt"]["in_flight"] == 0
-    });
-    assert_each_once(&stored_minutes(&server, &heating), N);
+    all_stored_once(&rt, device, &server, &heating, N);
 }
 
 #[test]
@@ -241,14 +233,7 @@ fn the_broker_restarting_mid_stream_loses_nothing() {
         server.get("/healthz", None).json()["mqtt"]["state"] != "connected"
     });
     rt.block_on(broker.restart()).expect("restart the broker");
-    device.finish(&rt, 120);
-    wait_until(120, "every message to be stored", || {
-        stored_minutes(&server, &heating).len() as i64 >= N
-    });
-    wait_until(30, "nothing left in flight", || {
-        server.get("/healthz", None).json()["mqtt"]["in_flight"] == 0
-    });
-    assert_each_once(&stored_minutes(&server, &heating), N);
+    all_stored_once(&rt, device, &server, &heating, N);
     assert_eq!(
         server.get("/healthz", None).json()["mqtt"]["state"],
         "connected"
@@ -380,14 +365,7 @@ fn a_graceful_stop_mid_stream_finishes_what_it_took_and_the_restart_takes_the_re
     assert!(status.success(), "{status}\n{}", server.log());
     assert!(server.log().contains("privet stopped"));
     let server = serve_bridged(&inst, &args);
-    let connections = device.finish(&rt, 120);
-    wait_until(120, "every message to be stored", || {
-        stored_minutes(&server, &heating).len() as i64 >= N
-    });
-    wait_until(30, "nothing left in flight", || {
-        server.get("/healthz", None).json()["mqtt"]["in_flight"] == 0
-    });
-    assert_each_once(&stored_minutes(&server, &heating), N);
+    let connections = all_stored_once(&rt, device, &server, &heating, N);
     // What the stopped instance committed it also acknowledged: nothing came back to it
     // (unless the device itself sent a message twice, reconnecting under load).
     if connections == 1 {

@@ -228,6 +228,8 @@ fn connect_error(url: &BrokerUrl, e: &ConnectionError) -> MqttError {
         ConnectionError::Io(io) => format!("cannot connect ({})", io.kind()),
         ConnectionError::Tls(t) => format!("TLS failed ({t})"),
         ConnectionError::Timeout(_) => "did not answer in time".to_owned(),
+        // Its text is the packet's Debug form, which could hold a payload.
+        ConnectionError::NotConnAck(_) => "answered with something other than CONNACK".to_owned(),
         other => other.to_string(),
     };
     MqttError::Connect {

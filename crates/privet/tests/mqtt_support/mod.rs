@@ -8,7 +8,6 @@ use privet_server::mqtt::local_broker::{LocalBroker, LocalBrokerOptions};
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::Packet;
 use rumqttc::v5::{AsyncClient, Event, MqttOptions};
-use serde_json::Value;
 use std::collections::BTreeSet;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
@@ -182,21 +181,7 @@ pub fn wait_until(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
 
 /// The `heating_minutes` of every climate record `key` reads, in order, repeats kept.
 pub fn stored_minutes(server: &Server, key: &Key) -> Vec<i64> {
-    let r = server.send(
-        server
-            .req(
-                reqwest::Method::GET,
-                "/v1/events?purpose=heating_control&stream=climate",
-                Some(&key.secret),
-            )
-            .header("accept", "application/x-ndjson"),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.body
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter_map(|v| v["data"]["heating_minutes"].as_i64())
-        .collect()
+    climate_minutes(server, key)
 }
 
 /// The count of MQTT messages with `outcome` on `server` (0 before the first).
@@ -299,4 +284,26 @@ impl Streamer {
         });
         self.connections.load(Ordering::SeqCst)
     }
+}
+
+/// Waits until the device's `n` messages are all acknowledged by the broker and stored, and
+/// nothing is in flight; then asserts each was stored exactly once. Returns the connections
+/// the device made.
+pub fn all_stored_once(
+    rt: &tokio::runtime::Runtime,
+    device: Streamer,
+    server: &Server,
+    key: &Key,
+    n: i64,
+) -> u64 {
+    let connections = device.finish(rt, 120);
+    wait_until(120, "every message to be stored", || {
+        stored_minutes(server, key).len() as i64 >= n
+    });
+    // Let any redelivery still in flight land before counting.
+    wait_until(30, "nothing left in flight", || {
+        server.get("/healthz", None).json()["mqtt"]["in_flight"] == 0
+    });
+    assert_each_once(&stored_minutes(server, key), n);
+    connections
 }

@@ -1071,3 +1071,27 @@ pub fn firmware(inst: &Instance, version: &str) -> PathBuf {
     std::fs::write(&path, format!("wren firmware {version}\n").repeat(1000)).unwrap();
     path
 }
+
+/// The `heating_minutes` of every climate record `key` reads for `heating_control`, in order,
+/// repeats kept (so a test can tell a lost event from one stored twice).
+pub fn climate_minutes(server: &Server, key: &Key) -> Vec<i64> {
+    let r = server.send(
+        server
+            .req(
+                reqwest::Method::GET,
+                "/v1/events?purpose=heating_control&stream=climate",
+                Some(&key.secret),
+            )
+            .header("accept", "application/x-ndjson"),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).expect("an NDJSON record");
+            v["data"]["heating_minutes"]
+                .as_i64()
+                .expect("heating minutes")
+        })
+        .collect()
+}
