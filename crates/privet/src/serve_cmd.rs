@@ -116,10 +116,12 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             }
         );
     }
+    // Before "listening" is printed: whoever reads it may signal at once.
+    let stop = shutdown_signal();
     let addr = server.local_addr();
     tracing::info!(%addr, products = server.state().products().iter().count(), "privet listening");
     eprintln!("privet listening on http://{addr}");
-    server.run_until(shutdown_signal()).await?;
+    server.run_until(stop).await?;
     eprintln!("privet stopped");
     Ok(ExitCode::SUCCESS)
 }
