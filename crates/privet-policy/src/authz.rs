@@ -62,11 +62,13 @@ pub enum Action {
     ManageKeys,
     /// Use the console: its overview and the products' pages.
     UseConsole,
+    /// Publish a new version of a product's manifest.
+    PublishManifests,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 10] = [
         Action::ManageFleet,
         Action::SeeFleet,
         Action::ReadEvents,
@@ -76,6 +78,7 @@ impl Action {
         Action::ReadAudit,
         Action::ManageKeys,
         Action::UseConsole,
+        Action::PublishManifests,
     ];
 
     /// What the action is, as "the role may not …" ends.
@@ -90,6 +93,7 @@ impl Action {
             Action::ReadAudit => "read the audit log",
             Action::ManageKeys => "manage API keys",
             Action::UseConsole => "use the console",
+            Action::PublishManifests => "publish manifests",
         }
     }
 }

@@ -2,7 +2,7 @@
 //! edge itself refuses (credentials, body, method) — mapped to an RFC 9457 problem+json body
 //! in one place.
 
-use crate::service::error::{Invalid, ServiceError};
+use crate::service::error::{Conflict, Invalid, ServiceError};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -22,6 +22,9 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong in this case and how to fix it.
     pub detail: String,
+    /// A manifest refused for its lint errors: each error's rule and place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub findings: Option<Vec<crate::service::publish::ManifestFinding>>,
 }
 
 /// Every error a handler can return.
@@ -114,6 +117,11 @@ pub(crate) fn service_parts(e: &ServiceError) -> (StatusCode, &'static str, &'st
             Invalid::ExportFormat | Invalid::ZeroLimit | Invalid::RequestStatus | Invalid::Since,
         ) => (StatusCode::BAD_REQUEST, "bad-request", "Malformed request"),
         ServiceError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid", "Invalid input"),
+        ServiceError::Conflict(Conflict::VersionTaken { .. }) => (
+            StatusCode::CONFLICT,
+            "version-taken",
+            "Manifest version already published",
+        ),
         ServiceError::Conflict(_) | ServiceError::Store(Store::Conflict { .. }) => {
             (StatusCode::CONFLICT, "conflict", "Conflict")
         }
@@ -224,11 +232,18 @@ impl ApiError {
             }
             other => other.to_string(),
         };
+        let findings = match self {
+            ApiError::Service(ServiceError::Invalid(Invalid::Manifest(errors))) => {
+                Some(errors.0.clone())
+            }
+            _ => None,
+        };
         Problem {
             kind: format!("https://privet.example/problems/{kind}"),
             title: title.to_owned(),
             status: status.as_u16(),
             detail,
+            findings,
         }
     }
 

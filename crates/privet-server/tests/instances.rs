@@ -9,24 +9,27 @@ mod common;
 use privet_manifest::LintContext;
 use privet_server::service::{jobs, manifests};
 use privet_server::{AppState, Config, Server};
-use privet_store::{NewJob, StoredManifest};
+use privet_store::{NewJob, Published, StoredManifest};
 use std::time::Duration;
 
 const PLUG: &str = "acme-plug";
 
-/// The plug's text as the fixture has it, and a later edit of it.
+/// The plug's text as the fixture has it (version 1), and a later version of it.
 fn plug_texts(state: &AppState) -> (String, String) {
     let v1 = state.products().source(PLUG).unwrap().text.clone();
-    let v2 = format!("{v1}\n# edited after this instance loaded its manifests\n");
+    let v2 = v1.replacen("version = \"1\"", "version = \"2\"", 1);
+    assert_ne!(v1, v2);
     (v1, v2)
 }
 
 fn published(text: &str, at: jiff::Timestamp) -> StoredManifest {
     StoredManifest {
         product: PLUG.to_owned(),
+        version: "2".to_owned(),
         source: text.to_owned(),
         digest: privet_crypto::sha256_hex(text.as_bytes()),
         published_at: at,
+        published_by: "key:other-instance".to_owned(),
     }
 }
 
@@ -40,9 +43,16 @@ async fn manifests_published_before_the_listener_subscribed_are_served_once_it_h
     let parts = common::parts(dir.path(), common::fixture_products(&clock), clock.clone());
     let store = parts.store.clone();
     // This instance publishes and loads its manifests, as `privet serve` does before serving.
-    let products = manifests::publish(store.as_ref(), &parts.products, &cx, clock.now())
-        .await
-        .unwrap();
+    let products = manifests::publish(
+        store.as_ref(),
+        parts.keyring.as_ref(),
+        &parts.products,
+        &cx,
+        "serve",
+        clock.now(),
+    )
+    .await
+    .unwrap();
     let parts = privet_server::Parts { products, ..parts };
     let config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -53,11 +63,12 @@ async fn manifests_published_before_the_listener_subscribed_are_served_once_it_h
     // Another instance publishes a newer text before this one's listener has subscribed: the
     // announcement is heard by nobody here.
     let (_, v2) = plug_texts(&state);
-    assert!(
+    assert_eq!(
         store
             .publish_manifest(published(&v2, clock.now()))
             .await
-            .unwrap()
+            .unwrap(),
+        Published::New
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(server.run_until(async {
@@ -86,18 +97,20 @@ async fn an_older_local_manifest_is_not_published_again_and_the_newest_is_served
     let parts = common::parts(dir.path(), local.clone(), clock.clone());
     let state = AppState::new(Config::default(), parts);
     let store = state.store().clone();
+    let keyring = state.keys().keyring().as_ref();
     let (v1, v2) = plug_texts(&state);
-    manifests::publish(store.as_ref(), &local, &cx, clock.now())
+    manifests::publish(store.as_ref(), keyring, &local, &cx, "serve", clock.now())
         .await
         .unwrap();
-    assert!(
+    assert_eq!(
         store
             .publish_manifest(published(&v2, clock.now()))
             .await
-            .unwrap()
+            .unwrap(),
+        Published::New
     );
     // Restarted with the older directory: v1 was published before, so it is not again.
-    let served = manifests::publish(store.as_ref(), &local, &cx, clock.now())
+    let served = manifests::publish(store.as_ref(), keyring, &local, &cx, "serve", clock.now())
         .await
         .unwrap();
     assert_eq!(

@@ -49,6 +49,11 @@ pub(crate) const DATA: &[Migration] = &[
         name: "0006_mqtt",
         sql: include_str!("../migrations/0006_mqtt.sql"),
     },
+    Migration {
+        version: 7,
+        name: "0007_manifest_versions",
+        sql: include_str!("../migrations/0007_manifest_versions.sql"),
+    },
 ];
 
 /// Keyring schema migrations, in order. Append only.

@@ -20,7 +20,7 @@ use privet_policy::{
 use privet_store::{
     Account, ApiKey, BlockQuery, BlockStream, BrokerCredential, Change, ChangeStream, Device,
     DeviceSeen, ErasedSubject, Error, Invitation, Job, NewApiKey, NewBlock, NewDevice, NewJob,
-    NewSubject, Result, RetentionReport, RightsRequest, Session, Store, StoredManifest,
+    NewSubject, Published, Result, RetentionReport, RightsRequest, Session, Store, StoredManifest,
     StoredRelease,
 };
 
@@ -445,12 +445,15 @@ impl Store for PgStore {
         jobs::prune(&self.conn("prune jobs").await?, before).await
     }
 
-    async fn publish_manifest(&self, manifest: StoredManifest) -> Result<bool> {
+    async fn publish_manifest(&self, manifest: StoredManifest) -> Result<Published> {
         let mut c = self.conn("publish manifest").await?;
         manifests::publish(&mut c, &self.inner.schema, &manifest).await
     }
     async fn manifests(&self) -> Result<Vec<StoredManifest>> {
         manifests::newest(&self.conn("list manifests").await?).await
+    }
+    async fn manifest_versions(&self, product: &str) -> Result<Vec<StoredManifest>> {
+        manifests::versions(&self.conn("list manifest versions").await?, product).await
     }
 
     async fn announce(&self, change: Change) -> Result<()> {

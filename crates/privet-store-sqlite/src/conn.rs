@@ -21,6 +21,10 @@ pub(crate) const DATA_MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0005_household_versions.sql"),
     ),
     ("0006_mqtt", include_str!("../migrations/0006_mqtt.sql")),
+    (
+        "0007_manifest_versions",
+        include_str!("../migrations/0007_manifest_versions.sql"),
+    ),
 ];
 
 /// Keyring migrations, in order. Append only.

@@ -17,7 +17,7 @@ use privet_policy::{
 use privet_store::{
     Account, ApiKey, BlockQuery, BlockStream, BrokerCredential, Change, ChangeStream, Device,
     DeviceSeen, ErasedSubject, Error, Invitation, Job, NewApiKey, NewBlock, NewDevice, NewJob,
-    NewSubject, Result, RetentionReport, RightsRequest, Session, Store, StoredManifest,
+    NewSubject, Published, Result, RetentionReport, RightsRequest, Session, Store, StoredManifest,
     StoredRelease,
 };
 
@@ -563,13 +563,17 @@ impl Store for SqliteStore {
         self.writer.write(move |c| jobs::prune(c, before)).await
     }
 
-    async fn publish_manifest(&self, manifest: StoredManifest) -> Result<bool> {
+    async fn publish_manifest(&self, manifest: StoredManifest) -> Result<Published> {
         self.writer
             .write(move |c| manifests::publish(c, &manifest))
             .await
     }
     async fn manifests(&self) -> Result<Vec<StoredManifest>> {
         self.readers.read(manifests::newest).await
+    }
+    async fn manifest_versions(&self, product: &str) -> Result<Vec<StoredManifest>> {
+        let p = product.to_owned();
+        self.readers.read(move |c| manifests::versions(c, &p)).await
     }
 
     // One process serves an SQLite store (the data directory's lock says so): its own caches

@@ -438,17 +438,37 @@ pub struct Job {
     pub done_at: Option<Timestamp>,
 }
 
-/// A product's manifest as published to the store, so every instance serves the same ones.
+/// A product's manifest as published to the store, so every instance serves the same ones:
+/// one immutable version of the product's manifest.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredManifest {
     /// The product id.
     pub product: String,
+    /// The manifest's `product.version` (`"1"` when it names none). Empty only for texts
+    /// published before versions were recorded (migration 0007): their version is in the text.
+    pub version: String,
     /// The manifest's TOML text, as published.
     pub source: String,
     /// SHA-256 of the text, lowercase hex: publishing the same text again is a no-op.
     pub digest: String,
     /// When it was published.
     pub published_at: Timestamp,
+    /// Who published it: `account:…`, `key:…`, `cli`, `serve`, `demo` (empty for texts
+    /// published before this was recorded).
+    pub published_by: String,
+}
+
+/// What [`crate::Store::publish_manifest`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Published {
+    /// The text is stored: a new version of its product.
+    New,
+    /// The product had this very text (as its newest or before): nothing changed. Holds the
+    /// text's first publication.
+    AlreadyPublished(StoredManifest),
+    /// The product has this version with another text: nothing changed, since a published
+    /// version is never replaced. Holds the version as published.
+    VersionTaken(StoredManifest),
 }
 
 /// Something other instances sharing the store must drop from their caches.

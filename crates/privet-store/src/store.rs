@@ -5,7 +5,7 @@
 use crate::error::Result;
 use crate::model::{
     Account, ApiKey, Block, BlockQuery, BrokerCredential, Change, Device, DeviceSeen,
-    ErasedSubject, Invitation, Job, NewApiKey, NewBlock, NewDevice, NewJob, NewSubject,
+    ErasedSubject, Invitation, Job, NewApiKey, NewBlock, NewDevice, NewJob, NewSubject, Published,
     RetentionReport, RightsRequest, Session, StoredManifest, StoredRelease,
 };
 use async_trait::async_trait;
@@ -304,14 +304,19 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes jobs finished before `before`; returns how many.
     async fn prune_jobs(&self, before: Timestamp) -> Result<u64>;
 
-    /// Publishes a product's manifest text unless that text (its digest) was ever published
-    /// for the product, as its newest or before; returns whether it was new. So going back to
-    /// an older text publishes nothing: an instance restarted with an older manifests
-    /// directory does not roll the others back. Instances racing to publish one text publish
-    /// it once.
-    async fn publish_manifest(&self, manifest: StoredManifest) -> Result<bool>;
+    /// Publishes a product's manifest text as a new version, unless that text (its digest) was
+    /// ever published for the product, as its newest or before ([`Published::AlreadyPublished`]:
+    /// going back to an older text publishes nothing, so an instance restarted with an older
+    /// manifests directory does not roll the others back), or the product has its version
+    /// with another text ([`Published::VersionTaken`]: a version is immutable). Instances
+    /// racing to publish one text publish it once; of racers publishing one version with
+    /// different texts, one wins. An empty version is stored but checked against no other.
+    async fn publish_manifest(&self, manifest: StoredManifest) -> Result<Published>;
     /// The newest published manifest of every product, by product id.
     async fn manifests(&self) -> Result<Vec<StoredManifest>>;
+    /// Every published version of a product, in publish order (oldest first); empty for a
+    /// product never published.
+    async fn manifest_versions(&self, product: &str) -> Result<Vec<StoredManifest>>;
 
     /// Tells every instance sharing this store, this one included, that cached state changed
     /// (PostgreSQL: `NOTIFY`, delivered at commit). A single-process backend has no one else

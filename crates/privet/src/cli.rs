@@ -299,6 +299,19 @@ pub(crate) enum ManifestCmd {
     Notice(NoticeArgs),
     /// Export a manifest for other tools.
     Export(ExportArgs),
+    /// Publish manifests to the store as new versions of their products, served by every
+    /// instance; exit 0 published (or already), 1 refused (errors, or a version published with
+    /// other content), 2 unreadable.
+    Publish(PublishArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PublishArgs {
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+    /// Manifest files to publish.
+    #[arg(required = true, value_name = "FILE")]
+    pub(crate) files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -290,7 +290,20 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         listen: args.listen,
         ..Config::default()
     };
-    let server = Server::bind(config, opened.into_parts(products, Clock::system())).await?;
+    // Published like `serve --manifests` does, so the demo lists their versions and a manifest
+    // published to it (`POST /v1/products`) joins them rather than replacing them.
+    let clock = Clock::system();
+    let products = privet_server::service::manifests::publish(
+        opened.store.as_ref(),
+        opened.keyring.as_ref(),
+        &products,
+        &cx,
+        "demo",
+        clock.now(),
+    )
+    .await
+    .map_err(|e| anyhow!("cannot publish the example manifests: {e}"))?;
+    let server = Server::bind(config, opened.into_parts(products, clock)).await?;
     let state = server.state().clone();
     let setup = setup(&state).await?;
     let url = format!("http://{}", server.local_addr());

@@ -12,6 +12,7 @@ mod label_cmd;
 mod manifest_cmd;
 mod mqtt_cmd;
 mod pg_dump;
+mod publish_cmd;
 mod release_cmd;
 mod serve_cmd;
 mod simulate;

@@ -1,4 +1,4 @@
-//! `privet manifest …`: check, notice and export.
+//! `privet manifest …`: check, notice and export (publish is in `publish_cmd`).
 
 use crate::cli::{
     CheckArgs, CheckFormat, ExportArgs, ExportFormat, ManifestCmd, NoticeArgs, NoticeFormat,
@@ -14,6 +14,8 @@ pub(crate) fn run(cmd: ManifestCmd) -> anyhow::Result<ExitCode> {
         ManifestCmd::Check(args) => check(&args),
         ManifestCmd::Notice(args) => notice(&args),
         ManifestCmd::Export(args) => export(&args),
+        // Works on the store, so it runs async.
+        ManifestCmd::Publish(args) => crate::runtime()?.block_on(crate::publish_cmd::run(args)),
     }
 }
 

@@ -72,7 +72,17 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let key_rotation_period =
         crate::instance_keys::rotation_period(opened.keyring.as_ref(), args.rotation.days).await?;
     let products = match local {
-        Some(local) => manifests::publish(opened.store.as_ref(), &local, &cx, clock.now()).await,
+        Some(local) => {
+            manifests::publish(
+                opened.store.as_ref(),
+                opened.keyring.as_ref(),
+                &local,
+                &cx,
+                "serve",
+                clock.now(),
+            )
+            .await
+        }
         None => manifests::load(opened.store.as_ref(), &cx).await,
     };
     let products = match products {

@@ -8,6 +8,7 @@ pub mod devices;
 pub mod events;
 pub mod households;
 pub mod ingest;
+pub mod manifest_versions;
 pub mod products;
 pub mod requests;
 pub mod subjects;
@@ -64,6 +65,7 @@ pub fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(events::routes())
         .merge(audit::routes())
         .merge(products::routes())
+        .merge(manifest_versions::routes())
         .merge(subjects::routes())
         .merge(requests::routes())
         .split_for_parts()

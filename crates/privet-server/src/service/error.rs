@@ -132,6 +132,8 @@ pub enum Missing {
     Purpose(String),
     /// A product.
     Product,
+    /// A published version of a product's manifest.
+    ManifestVersion,
     /// A rights request.
     Request,
     /// A session.
@@ -154,6 +156,7 @@ impl fmt::Display for Missing {
             Missing::Invitation => f.write_str("invitation (it may be wrong, used or expired)"),
             Missing::Purpose(p) => write!(f, "purpose `{p}`"),
             Missing::Product => f.write_str("product"),
+            Missing::ManifestVersion => f.write_str("manifest version"),
             Missing::Request => f.write_str("request"),
             Missing::Session => f.write_str("session"),
             Missing::ApiKey => f.write_str("API key"),
@@ -308,6 +311,19 @@ pub enum Invalid {
     /// A request status filter that is not one.
     #[error("`status` must be open, overdue or done")]
     RequestStatus,
+    /// A manifest offered for publishing that is not TOML.
+    #[error("the manifest is not valid TOML (line {line}, column {column}): {message}")]
+    ManifestSyntax {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The parser's message.
+        message: String,
+    },
+    /// A manifest offered for publishing that has lint errors.
+    #[error("{0}")]
+    Manifest(crate::service::publish::ManifestErrors),
 }
 
 /// Conflicts with the current state.
@@ -351,6 +367,16 @@ pub enum Conflict {
     /// The device was reset or revoked while its batch waited; nothing was stored.
     #[error("the device was reset or revoked while this batch was in flight; nothing was stored")]
     DeviceChanged,
+    /// A manifest version published before with another text.
+    #[error(
+        "{product} version {version} is already published with other content, and a published version is never replaced: give the changed manifest a new `product.version`"
+    )]
+    VersionTaken {
+        /// Product id.
+        product: String,
+        /// The manifest version.
+        version: String,
+    },
     /// An access request marked done before its export was sent.
     #[error("download the subject's export and send it to them first; then mark the request done")]
     ExportFirst,

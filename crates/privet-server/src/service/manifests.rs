@@ -1,14 +1,17 @@
 //! Manifests live in the store, so every instance sharing it serves the same ones: `serve
-//! --manifests DIR` publishes the texts in the directory never published before, then every
-//! instance serves the newest published manifest of each product. Publishing announces it,
-//! and every running instance loads the published manifests again ([`reload`]), as it does
-//! whenever its change listener (re)subscribes.
+//! --manifests DIR` publishes the texts in the directory never published before (through
+//! [`publish_one`], as every entry point does), then every instance serves the newest published
+//! manifest of each product. Publishing announces it, and every running instance loads the
+//! published manifests again ([`reload`]), as it does whenever its change listener
+//! (re)subscribes.
 
 use crate::products::{Products, ProductsError};
+use crate::service::error::{Conflict, ServiceError};
+use crate::service::publish::{Publication, publish_one, short};
 use crate::state::AppState;
 use jiff::Timestamp;
 use privet_manifest::LintContext;
-use privet_store::{Change, Store, StoredManifest};
+use privet_store::{Keyring, Store, StoredManifest};
 use std::path::PathBuf;
 
 /// Why the published manifests could not be served.
@@ -23,19 +26,46 @@ pub enum ManifestsError {
     /// Nothing is published and no directory was given.
     #[error("no manifests are published in this database; start one instance with --manifests DIR")]
     None,
+    /// A local manifest names a version the store holds with another text.
+    #[error(
+        "{}: {product} version {version} is already published with other content, and a published version is never replaced; give the changed manifest a new product.version (or put back the published text)",
+        file.display()
+    )]
+    VersionTaken {
+        /// The local file.
+        file: PathBuf,
+        /// Its product id.
+        product: String,
+        /// Its version.
+        version: String,
+    },
+    /// A local manifest could not be published.
+    #[error("{}: {source}", file.display())]
+    Publish {
+        /// The local file.
+        file: PathBuf,
+        /// Why.
+        #[source]
+        source: ServiceError,
+    },
 }
 
-/// Publishes each of `local`'s manifests whose text was never published for its product,
-/// then serves what is published: the newest text of each product.
+/// Publishes each of `local`'s manifests whose text was never published for its product (as
+/// `actor`'s: `serve`, `demo`), then serves what is published: the newest text of each
+/// product.
 ///
 /// A text published before is not published again, even when a newer one has been since: an
 /// instance restarted with an older manifests directory must not roll every instance back.
 /// When a local text differs from the product's newest published one, this says so (product id
-/// and digests only) and serves the published one.
+/// and digests only) and serves the published one. A local text whose version is published
+/// with another text stops the start ([`ManifestsError::VersionTaken`]): that is an edit
+/// without a new version, which would otherwise be served nowhere, silently.
 pub async fn publish(
     store: &dyn Store,
+    keyring: &dyn Keyring,
     local: &Products,
     cx: &LintContext,
+    actor: &str,
     now: Timestamp,
 ) -> Result<Products, ManifestsError> {
     let mut published = 0;
@@ -45,17 +75,24 @@ pub async fn publish(
         let Some(source) = local.source(&id) else {
             continue;
         };
-        let digest = privet_crypto::sha256_hex(source.text.as_bytes());
-        let new = store
-            .publish_manifest(StoredManifest {
-                digest: digest.clone(),
-                product: id.clone(),
-                source: source.text.clone(),
-                published_at: now,
-            })
-            .await?;
-        published += usize::from(new);
-        local_digests.push((id, digest));
+        let outcome = publish_one(store, keyring, &source.text, actor, cx, now)
+            .await
+            .map_err(|e| match e {
+                ServiceError::Conflict(Conflict::VersionTaken { product, version }) => {
+                    ManifestsError::VersionTaken {
+                        file: source.path.clone(),
+                        product,
+                        version,
+                    }
+                }
+                ServiceError::Store(e) => ManifestsError::Store(e),
+                other => ManifestsError::Publish {
+                    file: source.path.clone(),
+                    source: other,
+                },
+            })?;
+        published += usize::from(matches!(outcome, Publication::New(_)));
+        local_digests.push((id, outcome.manifest().digest.clone()));
     }
     let stored = store.manifests().await?;
     for (product, digest) in &local_digests {
@@ -70,20 +107,10 @@ pub async fn publish(
             );
         }
     }
-    let products = from_stored(stored, cx)?;
     if published > 0 {
         tracing::info!(published, "published new manifests");
-        // The running instances serve them too; if they are not told, they do at restart.
-        if let Err(e) = store.announce(Change::Manifests).await {
-            tracing::warn!(error = %e, "announcing new manifests failed");
-        }
     }
-    Ok(products)
-}
-
-/// The first 12 hex digits of a digest, as logs and names show it.
-fn short(digest: &str) -> &str {
-    digest.get(..12).unwrap_or(digest)
+    from_stored(stored, cx)
 }
 
 /// The newest published manifest of every product.

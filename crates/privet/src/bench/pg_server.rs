@@ -88,9 +88,16 @@ pub(super) async fn run(args: PgServerArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "{}", secret.expose())?;
         out.flush()?;
     }
-    let products = manifests::publish(opened.store.as_ref(), &local, &cx, clock.now())
-        .await
-        .map_err(|e| anyhow::anyhow!("not starting: {e}"))?;
+    let products = manifests::publish(
+        opened.store.as_ref(),
+        opened.keyring.as_ref(),
+        &local,
+        &cx,
+        "bench",
+        clock.now(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("not starting: {e}"))?;
     let config = Config {
         listen: args.listen,
         max_batch_events: args.max_batch_events,

@@ -73,9 +73,16 @@ impl Privet {
             }
             Some(Backend::Sqlite(_)) => bail!("a PostgreSQL run named a SQLite backend"),
         };
-        let products = manifests::publish(opened.store.as_ref(), &local, &cx, clock.now())
-            .await
-            .map_err(|e| anyhow!("cannot publish the example manifests: {e}"))?;
+        let products = manifests::publish(
+            opened.store.as_ref(),
+            opened.keyring.as_ref(),
+            &local,
+            &cx,
+            "bench",
+            clock.now(),
+        )
+        .await
+        .map_err(|e| anyhow!("cannot publish the example manifests: {e}"))?;
         let config = Config {
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             retention_interval: Duration::from_secs(3600),
