@@ -299,6 +299,33 @@ pub(crate) enum ManifestCmd {
     Notice(NoticeArgs),
     /// Export a manifest for other tools.
     Export(ExportArgs),
+    /// What changed between two versions of a manifest, each change material or minor;
+    /// exit 0 no material change, 3 a material change, 2 an input that cannot be read.
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DiffArgs {
+    /// The older version: a manifest file, or PRODUCT@VERSION as published in the store.
+    #[arg(value_name = "OLD")]
+    pub(crate) old: PathBuf,
+    /// The newer version: a manifest file, or PRODUCT@VERSION as published in the store.
+    #[arg(value_name = "NEW")]
+    pub(crate) new: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub(crate) format: DiffFormat,
+    /// The store PRODUCT@VERSION is read from (files need none).
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DiffFormat {
+    /// One line per change, `material` or `minor` first, then a count.
+    Text,
+    /// One JSON object: product, from, to, material, changes.
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -1,4 +1,4 @@
-//! `privet manifest …`: check, notice and export.
+//! `privet manifest …`: check, notice and export; diff is in `manifest_diff`.
 
 use crate::cli::{
     CheckArgs, CheckFormat, ExportArgs, ExportFormat, ManifestCmd, NoticeArgs, NoticeFormat,
@@ -14,6 +14,7 @@ pub(crate) fn run(cmd: ManifestCmd) -> anyhow::Result<ExitCode> {
         ManifestCmd::Check(args) => check(&args),
         ManifestCmd::Notice(args) => notice(&args),
         ManifestCmd::Export(args) => export(&args),
+        ManifestCmd::Diff(args) => crate::manifest_diff::run(&args),
     }
 }
 
