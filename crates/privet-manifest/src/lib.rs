@@ -4,7 +4,8 @@
 //! This crate is pure (no I/O). It parses a manifest keeping the span of every key
 //! ([`parse()`]), lints it against the guidance ([`lint::lint`], rules in [`rules`]), and derives
 //! what people read from it: the privacy notice, the privacy and security label, and the
-//! fideslang export. [`check`] runs parse and lint together.
+//! fideslang export. [`check`] runs parse and lint together. [`diff()`] lists what changed
+//! between two versions of a product's manifest, each change material or minor.
 //!
 //! ```
 //! use privet_manifest::{check, LintContext, Severity};
@@ -40,6 +41,7 @@
 //! assert!(checked.findings.iter().all(|f| f.severity() == Severity::Warning));
 //! ```
 
+pub mod diff;
 pub mod fideslang;
 pub mod field_type;
 pub mod finding;
@@ -56,6 +58,7 @@ pub mod taxonomy;
 pub mod transform;
 pub mod vocab;
 
+pub use diff::{Change, ChangeKind, Materiality, diff, has_material};
 pub use field_type::FieldType;
 pub use finding::{Finding, FindingRecord, Severity};
 pub use ids::{FieldName, ProductId, PurposeId, RecipientId, StreamId};

@@ -303,6 +303,9 @@ pub(crate) enum ManifestCmd {
     /// instance; exit 0 published (or already), 1 refused (errors, or a version published with
     /// other content), 2 unreadable.
     Publish(PublishArgs),
+    /// What changed between two versions of a manifest, each change material or minor;
+    /// exit 0 no material change, 3 a material change, 2 an input that cannot be read.
+    Diff(DiffArgs),
 }
 
 #[derive(Debug, Args)]
@@ -312,6 +315,30 @@ pub(crate) struct PublishArgs {
     /// Manifest files to publish.
     #[arg(required = true, value_name = "FILE")]
     pub(crate) files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DiffArgs {
+    /// The older version: a manifest file, or PRODUCT@VERSION as published in the store.
+    #[arg(value_name = "OLD")]
+    pub(crate) old: PathBuf,
+    /// The newer version: a manifest file, or PRODUCT@VERSION as published in the store.
+    #[arg(value_name = "NEW")]
+    pub(crate) new: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub(crate) format: DiffFormat,
+    /// The store PRODUCT@VERSION is read from (files need none).
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DiffFormat {
+    /// One line per change, `material` or `minor` first, then a count.
+    Text,
+    /// One JSON object: product, from, to, material, changes.
+    Json,
 }
 
 #[derive(Debug, Args)]

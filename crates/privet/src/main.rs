@@ -10,6 +10,7 @@ mod instance_keys;
 mod keyring_cmd;
 mod label_cmd;
 mod manifest_cmd;
+mod manifest_diff;
 mod mqtt_cmd;
 mod pg_dump;
 mod publish_cmd;

@@ -1,4 +1,5 @@
-//! `privet manifest …`: check, notice and export (publish is in `publish_cmd`).
+//! `privet manifest …`: check, notice and export (publish is in `publish_cmd`, diff in
+//! `manifest_diff`).
 
 use crate::cli::{
     CheckArgs, CheckFormat, ExportArgs, ExportFormat, ManifestCmd, NoticeArgs, NoticeFormat,
@@ -16,6 +17,7 @@ pub(crate) fn run(cmd: ManifestCmd) -> anyhow::Result<ExitCode> {
         ManifestCmd::Export(args) => export(&args),
         // Works on the store, so it runs async.
         ManifestCmd::Publish(args) => crate::runtime()?.block_on(crate::publish_cmd::run(args)),
+        ManifestCmd::Diff(args) => crate::manifest_diff::run(&args),
     }
 }
 

@@ -92,7 +92,7 @@ fn used_purposes(m: &Manifest) -> impl Iterator<Item = &Purpose> {
 }
 
 /// `a, b and c`, for messages.
-fn and_list(items: impl IntoIterator<Item = String>) -> String {
+pub(crate) fn and_list(items: impl IntoIterator<Item = String>) -> String {
     let items: Vec<String> = items.into_iter().collect();
     match items.split_last() {
         None => String::new(),
