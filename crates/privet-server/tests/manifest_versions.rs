@@ -209,9 +209,69 @@ async fn post_publishes_and_the_versions_list_follows() {
         "2",
         "served here as soon as it is published"
     );
-    let (status, again) = call(&state, post(&admin, "text/plain; charset=utf-8", v2)).await;
+    let (status, again) = call(
+        &state,
+        post(&admin, "text/plain; charset=utf-8", v2.clone()),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{again}");
     assert_eq!(again["published_at"], body["published_at"]);
+
+    let (status, body) = call(
+        &state,
+        post(&admin, "application/toml", format!("{v2}\n# edited\n")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["type"].as_str().unwrap().ends_with("/version-taken"),
+        "{body}"
+    );
+    let broken = plug_text(&state)
+        .replacen("version = \"2\"", "version = \"3\"", 1)
+        .replacen("retention = \"", "retention = \"forever", 1);
+    let (status, body) = call(&state, post(&admin, "application/toml", broken)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let findings = body["findings"].as_array().unwrap();
+    assert!(
+        !findings.is_empty() && findings.iter().all(|f| f["line"].as_u64() > Some(0)),
+        "{body}"
+    );
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains(findings[0]["code"].as_str().unwrap())
+    );
+    let (status, body) = call(
+        &state,
+        post(&admin, "application/toml", "id = [".to_owned()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let support = key(Role::Support).await;
+    let v3 = plug_text(&state).replacen("version = \"2\"", "version = \"3\"", 1);
+    let (status, _) = call(&state, post(&support, "application/toml", v3.clone())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = call(&state, post("pvk_not-a-key", "application/toml", v3)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let audited = state.store().audit(None, 100).await.unwrap();
+    let published: Vec<_> = audited
+        .iter()
+        .filter(|e| e.entry.action == "manifest.publish")
+        .map(|e| {
+            (
+                e.entry.actor.as_str(),
+                e.entry.detail["version"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        published.len(),
+        3,
+        "two at start, one by the key: {published:?}"
+    );
+    assert!(published[2].0.starts_with("key:") && published[2].1 == "2");
 
     let req = Request::get(format!("/v1/products/{PLUG}/versions"))
         .body(Body::empty())
@@ -234,4 +294,77 @@ async fn post_publishes_and_the_versions_list_follows() {
         .body(Body::empty())
         .unwrap();
     assert_eq!(call(&state, req).await.0, StatusCode::NOT_FOUND);
+}
+
+/// `(status, body, location)` of a page through the real router.
+async fn page(state: &AppState, path: &str) -> (StatusCode, String, String) {
+    let req = Request::get(path).body(Body::empty()).unwrap();
+    let resp = privet_server::routes::router(state.clone())
+        .oneshot(req)
+        .await
+        .unwrap();
+    let status = resp.status();
+    let location = resp
+        .headers()
+        .get(header::LOCATION)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 22)
+        .await
+        .unwrap();
+    (status, String::from_utf8(body.to_vec()).unwrap(), location)
+}
+
+#[tokio::test]
+async fn the_public_notice_history_lists_each_version_and_shows_its_notice() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = published_state(dir.path()).await;
+    let v1 = plug_text(&state);
+    let v2 = v1
+        .replacen("version = \"1\"", "version = \"2 beta/1\"", 1)
+        .replacen("name = \"Acme plug\"", "name = \"Acme plug II\"", 1);
+    assert_ne!(v1, v2);
+    privet_server::service::publish::publish(&state, &v2, "key:k")
+        .await
+        .unwrap();
+
+    let (status, list, _) = page(&state, &format!("/products/{PLUG}/versions")).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let newer = list.find("Version 2 beta/1").unwrap();
+    let older = list.find("Version 1</a>").unwrap();
+    assert!(newer < older, "newest first: {list}");
+    assert!(list.contains(&format!("href=\"/products/{PLUG}/versions/1\"")));
+    assert!(!list.contains("key:k"), "who published is for the console");
+
+    let (status, notice, _) = page(&state, &format!("/products/{PLUG}/versions/1")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(notice.contains("This is an earlier privacy notice: manifest version 1"));
+    assert!(
+        notice.contains("<h1>Acme plug</h1>"),
+        "the notice as version 1 gave it"
+    );
+    let (status, _, location) =
+        page(&state, &format!("/products/{PLUG}/versions/2%20beta%2F1")).await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "the current version is the product's page"
+    );
+    assert_eq!(location, format!("/products/{PLUG}"));
+    let (status, current, _) = page(&state, &format!("/products/{PLUG}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        current.contains("<h1>Acme plug II</h1>") && !current.contains("earlier privacy notice")
+    );
+    for missing in [
+        format!("/products/{PLUG}/versions/9"),
+        "/products/no-such-product/versions".to_owned(),
+        "/products/no-such-product/versions/1".to_owned(),
+    ] {
+        assert_eq!(
+            page(&state, &missing).await.0,
+            StatusCode::NOT_FOUND,
+            "{missing}"
+        );
+    }
 }

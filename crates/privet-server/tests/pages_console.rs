@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use jiff::SignedDuration;
 use privet_crypto::{TotpSecret, current_totp_code};
-use privet_server::service::{accounts, devices, requests, two_step};
+use privet_server::service::{accounts, devices, publish, requests, two_step};
 use privet_server::session::{self, SignedIn};
 use privet_server::{AppState, Config, Products, Server};
 use privet_store::{RequestKind, Role, SubjectId};
@@ -400,6 +400,7 @@ async fn every_console_page_renders_with_one_heading_labels_and_no_scripts() {
         "Lint findings",
         "Privacy notice: in short",
         "Grade <strong>",
+        "Published versions",
     ] {
         assert!(product.body.contains(part), "product page shows {part}");
     }
@@ -415,6 +416,40 @@ async fn every_console_page_renders_with_one_heading_labels_and_no_scripts() {
     assert!(fleet.body.contains(dev.id.as_str()));
     assert!(fleet.body.contains("1.4.0"));
     assert!(fleet.body.contains("Not attached") && fleet.body.contains(">Attached<"));
+}
+
+#[tokio::test]
+async fn the_product_page_lists_every_published_version_newest_first() {
+    let c = Console::new().await;
+    let (cookie, _) = c.staff(Role::Dpo, true).await;
+    let id = "wren-thermostat-2";
+    let v24 = c.state().products().source(id).unwrap().text.clone();
+    let v25 = v24.replacen("version = \"2.4\"", "version = \"2.5\"", 1);
+    assert_ne!(v24, v25);
+    publish::publish(c.state(), &v24, "key:key_first")
+        .await
+        .unwrap();
+    publish::publish(c.state(), &v25, "cli").await.unwrap();
+    let page = c
+        .get(&format!("/console/products/{id}"), Some(&cookie))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_usable("product with versions");
+    let table = page
+        .body
+        .split("Published versions of the manifest")
+        .nth(1)
+        .unwrap();
+    let newer = table.find("<th scope=\"row\">2.5</th>").unwrap();
+    let older = table.find("<th scope=\"row\">2.4</th>").unwrap();
+    assert!(newer < older, "newest first");
+    assert!(
+        table[newer..older].contains("Yes: served now")
+            && table[newer..older].contains("<code>cli</code>")
+    );
+    assert!(
+        table[older..].contains("key:key_first") && !table[older..].contains("Yes: served now")
+    );
 }
 
 #[tokio::test]

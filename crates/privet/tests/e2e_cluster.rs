@@ -274,6 +274,7 @@ fn a_manifest_published_by_one_instance_is_served_by_the_other() {
     let Some(inst) = Instance::postgres() else {
         return;
     };
+    let admin = inst.key("admin", &[]);
     let a = inst.serve();
     let name = |server: &Server| {
         server
@@ -284,12 +285,13 @@ fn a_manifest_published_by_one_instance_is_served_by_the_other() {
             .to_owned()
     };
     assert_eq!(name(&a), "Wren Smart Thermostat 2");
-    // B starts with a changed manifest and publishes it; A serves it too.
+    // B starts with a new version of the manifest and publishes it; A serves it too.
     inst.edit_manifest(
         "thermostat.toml",
         "name = \"Wren Smart Thermostat 2\"",
         "name = \"Wren Smart Thermostat 2 (firmware 2.5)\"",
     );
+    inst.edit_manifest("thermostat.toml", "version = \"2.4\"", "version = \"2.5\"");
     let b = inst.serve();
     assert_eq!(name(&b), "Wren Smart Thermostat 2 (firmware 2.5)");
     assert!(
@@ -299,6 +301,55 @@ fn a_manifest_published_by_one_instance_is_served_by_the_other() {
     // An instance started with no manifests directory serves what is published.
     let c = inst.serve_with(&["--manifests", "/nonexistent-privet-manifests"]);
     assert_eq!(name(&c), "Wren Smart Thermostat 2 (firmware 2.5)");
+
+    // A version published through one instance's API is served by every instance.
+    let text = std::fs::read_to_string(inst.manifests.join("thermostat.toml")).unwrap();
+    let v26 = text
+        .replacen("version = \"2.5\"", "version = \"2.6\"", 1)
+        .replacen("(firmware 2.5)", "(firmware 2.6)", 1);
+    c.post_raw("/v1/products", Some(&admin.secret), "application/toml", v26)
+        .expect(201);
+    for server in [&a, &b] {
+        assert!(
+            within_a_second(|| name(server) == "Wren Smart Thermostat 2 (firmware 2.6)"),
+            "an instance still serves the older version"
+        );
+    }
+    // And one published by the command line, while they run.
+    let v27 = text
+        .replacen("version = \"2.5\"", "version = \"2.7\"", 1)
+        .replacen("(firmware 2.5)", "(firmware 2.7)", 1);
+    let file = inst.root().join("v27.toml");
+    std::fs::write(&file, v27).unwrap();
+    let backend = inst.backend_args();
+    let out = inst.privet(&[
+        "manifest",
+        "publish",
+        file.to_str().unwrap(),
+        &backend[0],
+        &backend[1],
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for server in [&a, &b, &c] {
+        assert!(
+            within_a_second(|| name(server) == "Wren Smart Thermostat 2 (firmware 2.7)"),
+            "an instance did not hear of the version the command line published"
+        );
+    }
+    let listed = a
+        .get(&format!("/v1/products/{THERMOSTAT}/versions"), None)
+        .expect(200);
+    let versions: Vec<&str> = listed["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["2.7", "2.6", "2.5", "2.4"]);
 }
 
 #[test]

@@ -189,6 +189,8 @@ fn openapi_document_is_json_and_lists_the_api() {
         ("/v1/subjects/{id}/consents/{purpose}", "put"),
         ("/v1/audit", "get"),
         ("/v1/products", "get"),
+        ("/v1/products", "post"),
+        ("/v1/products/{id}/versions", "get"),
         ("/healthz", "get"),
         ("/metrics", "get"),
     ] {

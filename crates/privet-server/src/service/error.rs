@@ -321,6 +321,11 @@ pub enum Invalid {
         /// The parser's message.
         message: String,
     },
+    /// A manifest offered for publishing whose `product.version` cannot name a version.
+    #[error(
+        "`product.version` must be 1 to {0} characters, with no control characters and no spaces at either end"
+    )]
+    ManifestVersion(usize),
     /// A manifest offered for publishing that has lint errors.
     #[error("{0}")]
     Manifest(crate::service::publish::ManifestErrors),

@@ -106,6 +106,8 @@ pub async fn publish_one(
 ) -> ServiceResult<Publication> {
     let (product, version) = checked(text, cx)?;
     let digest = privet_crypto::sha256_hex(text.as_bytes());
+    // As the store keeps it, so a new version answers with the time it will be listed with.
+    let now = privet_store::columns::from_ts(privet_store::columns::ts(now))?;
     let manifest = StoredManifest {
         product: product.clone(),
         version: version.clone(),
@@ -203,10 +205,23 @@ fn checked(text: &str, cx: &LintContext) -> ServiceResult<(String, String)> {
     let m = checked
         .manifest
         .ok_or(Invalid::Manifest(ManifestErrors(Vec::new())))?;
-    Ok((
-        m.product.id.value.to_string(),
-        m.product.version().to_owned(),
-    ))
+    let version = m.product.version();
+    if !is_version(version) {
+        return Err(Invalid::ManifestVersion(MAX_VERSION_CHARS).into());
+    }
+    Ok((m.product.id.value.to_string(), version.to_owned()))
+}
+
+/// The longest `product.version` published: it is shown in lists and paths.
+const MAX_VERSION_CHARS: usize = 64;
+
+/// Whether `v` can name a published version: an empty one is how the store marks texts
+/// published before versions were recorded, and lists and paths show it.
+fn is_version(v: &str) -> bool {
+    !v.is_empty()
+        && v.trim() == v
+        && v.chars().count() <= MAX_VERSION_CHARS
+        && !v.chars().any(char::is_control)
 }
 
 /// Texts published before versions were recorded carry none in the store, so its unique index
@@ -237,4 +252,65 @@ async fn refuse_if_taken_before_versions(
 fn with_version(mut m: StoredManifest) -> StoredManifest {
     m.version = version_of(&m);
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_is_a_short_line_with_no_padding() {
+        for ok in ["1", "2.4", "2 beta/1", "v1.2.3-rc.1"] {
+            assert!(is_version(ok), "{ok:?}");
+        }
+        let long = "9".repeat(MAX_VERSION_CHARS + 1);
+        for refused in ["", " 1", "1 ", "1\n2", "\u{7}", long.as_str()] {
+            assert!(!is_version(refused), "{refused:?}");
+        }
+    }
+
+    #[test]
+    fn refused_manifests_list_each_error_with_its_place() {
+        let errors = ManifestErrors(vec![
+            ManifestFinding {
+                code: "PV015".to_owned(),
+                line: 68,
+                column: 13,
+                message: "bad retention".to_owned(),
+            },
+            ManifestFinding {
+                code: "PV003".to_owned(),
+                line: 2,
+                column: 1,
+                message: "no purpose".to_owned(),
+            },
+        ]);
+        let said = errors.to_string();
+        assert!(
+            said.starts_with("the manifest has 2 errors, so it is not published"),
+            "{said}"
+        );
+        assert!(
+            said.contains("PV015 at line 68, column 13: bad retention; PV003 at line 2"),
+            "{said}"
+        );
+    }
+
+    #[test]
+    fn an_empty_product_version_is_refused() {
+        let cx = LintContext {
+            today: jiff::civil::date(2026, 12, 5),
+        };
+        let text = include_str!("../../tests/fixtures/plug.toml").replacen(
+            "version = \"1\"",
+            "version = \"\"",
+            1,
+        );
+        assert!(matches!(
+            checked(&text, &cx),
+            Err(crate::service::error::ServiceError::Invalid(
+                Invalid::ManifestVersion(_)
+            ))
+        ));
+    }
 }

@@ -4,6 +4,8 @@
 use super::staff::{Area, ConsoleNav, Staff};
 use crate::pages::{PageContext, PageError, render};
 use crate::service::error::{Missing, ServiceError};
+use crate::service::publish::short;
+use crate::service::versions;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -68,6 +70,16 @@ enum Findings {
     Unavailable,
 }
 
+/// A published version of the manifest, as the console lists it.
+#[derive(Debug)]
+struct VersionRow {
+    version: String,
+    published_at: String,
+    published_by: String,
+    digest: String,
+    current: bool,
+}
+
 #[derive(Template)]
 #[template(path = "pages/console/product.html")]
 struct ProductPage {
@@ -81,6 +93,7 @@ struct ProductPage {
     purposes: Vec<PurposeRow>,
     fields: Vec<FieldRow>,
     findings: Findings,
+    versions: Vec<VersionRow>,
     notice: Notice,
     label: Label,
 }
@@ -241,7 +254,27 @@ pub(super) async fn show(
         purposes,
         fields,
         findings: findings(&state, &id),
+        versions: version_rows(&state, &id).await?,
         label: Label::from_manifest(m, &LabelContext::privet(state.clock().today_utc())),
         notice,
     })
+}
+
+/// The product's published versions, newest first.
+async fn version_rows(state: &AppState, id: &str) -> Result<Vec<VersionRow>, ServiceError> {
+    Ok(versions::of_product(state, id)
+        .await?
+        .into_iter()
+        .map(|v| VersionRow {
+            version: v.manifest.version,
+            published_at: super::when(v.manifest.published_at),
+            published_by: if v.manifest.published_by.is_empty() {
+                "Not recorded".to_owned()
+            } else {
+                v.manifest.published_by
+            },
+            digest: short(&v.manifest.digest).to_owned(),
+            current: v.current,
+        })
+        .collect())
 }

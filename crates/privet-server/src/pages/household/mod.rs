@@ -18,6 +18,7 @@ mod setup;
 mod start;
 mod two_step;
 mod updates;
+mod versions;
 mod view;
 
 use crate::pages::PageError;
@@ -73,6 +74,8 @@ pub fn routes() -> Router<AppState> {
         .route("/products", get(products::list))
         .route("/products/compare", get(products::compare))
         .route("/products/{id}", get(products::detail))
+        .route("/products/{id}/versions", get(versions::list))
+        .route("/products/{id}/versions/{version}", get(versions::show))
 }
 
 /// `?done=…&n=…` after a Post/Redirect/Get: which confirmation to show.

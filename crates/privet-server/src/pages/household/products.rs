@@ -9,6 +9,7 @@ use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
+use privet_manifest::Manifest;
 use privet_manifest::label::{
     GRADE_RULES, Label, LabelContext, LabelRow, START_POINTS, bands_sentence, primary_rows,
     updates_line,
@@ -56,6 +57,16 @@ struct DetailPage {
     reasons: Vec<Reason>,
     start: i32,
     bands: String,
+    /// Set when the page shows a version other than the current one.
+    earlier: Option<EarlierVersion>,
+}
+
+/// The version an earlier notice is of, and when it was published.
+pub(super) struct EarlierVersion {
+    /// Its `product.version`.
+    pub(super) version: String,
+    /// When it was published, in words.
+    pub(super) published: String,
 }
 
 #[derive(Template)]
@@ -121,7 +132,18 @@ pub(crate) async fn detail(
     let m = products
         .get(&id)
         .ok_or(ServiceError::NotFound(Missing::Product))?;
-    let label = Label::from_manifest(m, &context(&state));
+    let page = PageContext::new(&state, signed.as_ref()).await?;
+    detail_page(&state, page, m, None)
+}
+
+/// The notice and label page of `m`: the current manifest, or an `earlier` version of it.
+pub(super) fn detail_page(
+    state: &AppState,
+    page: PageContext,
+    m: &Manifest,
+    earlier: Option<EarlierVersion>,
+) -> Result<Response, PageError> {
+    let label = Label::from_manifest(m, &context(state));
     let reasons = label
         .grade
         .reasons
@@ -137,7 +159,7 @@ pub(crate) async fn detail(
         })
         .collect();
     render(&DetailPage {
-        page: PageContext::new(&state, signed.as_ref()).await?,
+        page,
         notice: Notice::from_manifest(m),
         rows: primary_rows(&label),
         as_of: view::day(label.as_of),
@@ -145,6 +167,7 @@ pub(crate) async fn detail(
         reasons,
         start: START_POINTS,
         bands: bands_sentence(),
+        earlier,
     })
 }
 
