@@ -112,6 +112,10 @@ pub struct DropCounts {
     pub undeclared: u64,
     /// Collected only for purposes the subject has not consented to, or has objected to.
     pub no_consent: u64,
+    /// Collected for a consent-based purpose that a later manifest version changed materially,
+    /// from a subject whose consent was given under an older version: kept once they agree
+    /// again.
+    pub reconsent: u64,
     /// Already past their retention when they arrived.
     pub expired: u64,
     /// About a subject who has restricted processing.
@@ -121,7 +125,7 @@ pub struct DropCounts {
 impl DropCounts {
     /// All dropped fields.
     pub fn total(&self) -> u64 {
-        self.undeclared + self.no_consent + self.expired + self.restricted
+        self.undeclared + self.no_consent + self.reconsent + self.expired + self.restricted
     }
 }
 
@@ -320,18 +324,30 @@ impl Admitter<'_> {
             if event.subject.is_personal() {
                 let state = self.state;
                 let subject = event.subject;
+                let stream = &event.stream.id.value;
+                let field_name = &field.name.value;
                 let ask = |p: &privet_manifest::Purpose| {
-                    (
-                        state.consented(subject, &p.id),
-                        state.objected(subject, &p.id),
-                    )
+                    let consented = state.consented(subject, &p.id);
+                    plan::Answer {
+                        consented,
+                        objected: state.objected(subject, &p.id),
+                        covered: !consented
+                            || state.version_covers(subject, &p.id, stream, field_name),
+                    }
                 };
-                if !self
+                match self
                     .plan
-                    .is_kept(subject, event.stream_index, field_index, &ask)
+                    .verdict(subject, event.stream_index, field_index, &ask)
                 {
-                    dropped.no_consent += 1;
-                    continue;
+                    plan::Verdict::Kept => {}
+                    plan::Verdict::NoConsent => {
+                        dropped.no_consent += 1;
+                        continue;
+                    }
+                    plan::Verdict::Reconsent => {
+                        dropped.reconsent += 1;
+                        continue;
+                    }
                 }
             }
             // Fields of one retention share their expiry: worked out once per event.

@@ -70,6 +70,16 @@ struct Slot {
     purpose: String,
     seq: i64,
     granted: bool,
+    /// The versions the decision was recorded under (`product@version`, comma separated).
+    manifest_version: String,
+}
+
+/// A consent in force, and the version of the product it was given under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grant<'a> {
+    /// The product's version named by the record; `None` when it names none for the product
+    /// (a consent for every product, recorded before the product was published).
+    pub version: Option<&'a str>,
 }
 
 impl ConsentLedger {
@@ -93,6 +103,7 @@ impl ConsentLedger {
             Some(slot) if r.seq >= slot.seq => {
                 slot.seq = r.seq;
                 slot.granted = c.granted;
+                slot.manifest_version.clone_from(&c.manifest_version);
             }
             Some(_) => {}
             None => self.latest.push(Slot {
@@ -100,26 +111,37 @@ impl ConsentLedger {
                 purpose: c.purpose.clone(),
                 seq: r.seq,
                 granted: c.granted,
+                manifest_version: c.manifest_version.clone(),
             }),
         }
     }
 
-    fn decision(&self, product: &str, purpose: &str) -> Option<bool> {
+    fn decision(&self, product: &str, purpose: &str) -> Option<&Slot> {
         let mut general = None;
         for s in self.latest.iter().filter(|s| s.purpose == purpose) {
             match s.product.as_deref() {
-                Some(p) if p == product => return Some(s.granted),
+                Some(p) if p == product => return Some(s),
                 Some(_) => {}
-                None => general = Some(s.granted),
+                None => general = Some(s),
             }
         }
         general
     }
 
+    /// The consent to `purpose` of `product` in force, if granted, with the version of the
+    /// product it was given under.
+    pub fn grant(&self, product: &str, purpose: &str) -> Option<Grant<'_>> {
+        self.decision(product, purpose)
+            .filter(|s| s.granted)
+            .map(|s| Grant {
+                version: crate::versions::version_in(&s.manifest_version, product),
+            })
+    }
+
     /// Whether `purpose` of `product` is granted now: a product's own decision overrides one
     /// for every product; no decision means off.
     pub fn is_granted(&self, product: &str, purpose: &str) -> bool {
-        self.decision(product, purpose).unwrap_or(false)
+        self.decision(product, purpose).is_some_and(|s| s.granted)
     }
 
     /// Whether any decision about `purpose` of `product` was ever recorded (so a page can tell

@@ -103,6 +103,7 @@ mod read;
 mod rights;
 mod scope;
 mod subjects;
+mod versions;
 
 pub use admit::{
     AdmitLimits, Admitted, AdmittedBatch, DeviceContext, DropCounts, Part, Rejection, SubjectRef,
@@ -119,7 +120,9 @@ pub use block::{BlockError, OpenBlock, PlannedBlock, StoredEvent, plan_blocks};
 pub use chunks::{
     ChunkId, ChunkInfo, ChunkWindow, chunk_window, expired_chunks, is_past, window_width,
 };
-pub use consent::{ConsentLedger, ConsentRecord, NewConsent, Objection, is_granted, is_objected};
+pub use consent::{
+    ConsentLedger, ConsentRecord, Grant, NewConsent, Objection, is_granted, is_objected,
+};
 pub use decode::{
     BatchLimits, BodyFormat, DecodeError, IncomingEvent, decode_batch, valid_firmware,
 };
@@ -139,6 +142,9 @@ pub use read::ReadGrant;
 pub use rights::{due_date, extended_due_date, is_overdue, utc_date};
 pub use scope::{choices_for, streams_about};
 pub use subjects::{Subject, SubjectKind, product_subject};
+pub use versions::{
+    ChangeAction, Lineage, PendingChange, Rank, VersionedChange, pending_changes, version_in,
+};
 
 /// The longest name (of a key, stream or field sent by a device) an error repeats.
 pub const MAX_DEVICE_NAME_CHARS: usize = 64;

@@ -3,10 +3,11 @@
 //! pages and routes all ask.
 
 use crate::admit::{SubjectRef, SubjectState};
-use crate::consent::{ConsentLedger, ConsentRecord, Objection};
+use crate::consent::{ConsentLedger, ConsentRecord, Grant, Objection};
 use crate::ids::SubjectId;
 use crate::read::ReadGrant;
 use crate::subjects::Subject;
+use crate::versions::Lineage;
 use privet_manifest::{FieldName, Manifest, Purpose, PurposeId, StreamId};
 
 /// Whether a purpose still serves as a reason to hold a subject's data: it is not objected
@@ -50,6 +51,12 @@ impl SubjectPermissions {
     /// Whether consent to `purpose` of `product` is in force.
     pub fn is_granted(&self, product: &str, purpose: &str) -> bool {
         self.consents.is_granted(product, purpose)
+    }
+
+    /// The consent to `purpose` of `product` in force, if granted, with the version it was
+    /// given under.
+    pub fn grant(&self, product: &str, purpose: &str) -> Option<Grant<'_>> {
+        self.consents.grant(product, purpose)
     }
 
     /// Whether a decision about `purpose` of `product` was ever recorded.
@@ -129,11 +136,27 @@ impl Permissions {
             .map(|(_, p)| p)
     }
 
-    /// The view admission takes for a batch from a device of `product`.
+    /// The view admission takes for a batch from a device of `product`, whose consents
+    /// cover every version (no version history known).
     pub fn for_product<'a>(&'a self, product: &'a str) -> ProductPermissions<'a> {
         ProductPermissions {
             permissions: self,
             product,
+            lineage: None,
+        }
+    }
+
+    /// The view admission takes for a batch from a device of `product` with its published
+    /// versions: a consent covers what the version it was given under collected.
+    pub fn for_product_versions<'a>(
+        &'a self,
+        product: &'a str,
+        lineage: &'a Lineage,
+    ) -> ProductPermissions<'a> {
+        ProductPermissions {
+            permissions: self,
+            product,
+            lineage: Some(lineage),
         }
     }
 }
@@ -143,6 +166,7 @@ impl Permissions {
 pub struct ProductPermissions<'a> {
     permissions: &'a Permissions,
     product: &'a str,
+    lineage: Option<&'a Lineage>,
 }
 
 impl SubjectState for ProductPermissions<'_> {
@@ -151,6 +175,26 @@ impl SubjectState for ProductPermissions<'_> {
             .id()
             .and_then(|id| self.permissions.of(id))
             .is_some_and(|p| p.is_granted(self.product, purpose.as_str()))
+    }
+
+    fn version_covers(
+        &self,
+        subject: &SubjectRef,
+        purpose: &PurposeId,
+        stream: &StreamId,
+        field: &FieldName,
+    ) -> bool {
+        let Some(lineage) = self.lineage else {
+            return true;
+        };
+        let grant = subject
+            .id()
+            .and_then(|id| self.permissions.of(id))
+            .and_then(|p| p.grant(self.product, purpose.as_str()));
+        // Asked only of consents in force; with none, there is nothing to cover.
+        grant.is_none_or(|g| {
+            lineage.covers(g.version, purpose.as_str(), stream.as_str(), field.as_str())
+        })
     }
 
     fn restricted(&self, subject: &SubjectRef) -> bool {

@@ -548,7 +548,7 @@ fn ndjson_bodies_flow_through_the_same_pipeline() {
     assert_eq!(fields(&batch, 1), json!({"temperature_c": 18.5}));
     assert_eq!(
         serde_json::to_value(batch.dropped).unwrap(),
-        json!({"undeclared": 0, "no_consent": 0, "expired": 0, "restricted": 0})
+        json!({"undeclared": 0, "no_consent": 0, "reconsent": 0, "expired": 0, "restricted": 0})
     );
 }
 

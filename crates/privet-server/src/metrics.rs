@@ -16,7 +16,7 @@ use std::time::Instant;
 /// Labels of a dropped-fields count.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DropLabels {
-    /// `undeclared`, `no_consent`, `expired` or `restricted`.
+    /// `undeclared`, `no_consent`, `reconsent`, `expired` or `restricted`.
     pub reason: &'static str,
 }
 

@@ -1,6 +1,7 @@
 //! The products this instance serves: every manifest in the manifests directory.
 
 use privet_manifest::{Checked, Finding, LintContext, Manifest, ProductId, Severity};
+use privet_policy::Lineage;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -74,6 +75,8 @@ pub struct ManifestSource {
 pub struct Products {
     by_id: Arc<BTreeMap<ProductId, Arc<Manifest>>>,
     sources: Arc<BTreeMap<ProductId, ManifestSource>>,
+    /// Each product's published versions, when loaded from the store.
+    lineages: Arc<BTreeMap<String, Arc<Lineage>>>,
 }
 
 impl Products {
@@ -171,6 +174,7 @@ impl Products {
         let products = Products {
             by_id: Arc::new(by_id.into_iter().map(|(k, (_, m))| (k, m)).collect()),
             sources: Arc::new(sources),
+            lineages: Arc::default(),
         };
         Ok((products, files))
     }
@@ -185,7 +189,20 @@ impl Products {
                     .collect(),
             ),
             sources: Arc::default(),
+            lineages: Arc::default(),
         }
+    }
+
+    /// The same products, with each one's published versions.
+    pub fn with_lineages(mut self, lineages: BTreeMap<String, Arc<Lineage>>) -> Products {
+        self.lineages = Arc::new(lineages);
+        self
+    }
+
+    /// A product's published versions and the material changes between them (`None` when
+    /// the products were not loaded from the store).
+    pub fn lineage(&self, id: &str) -> Option<&Arc<Lineage>> {
+        self.lineages.get(id)
     }
 
     /// The text a product's manifest was loaded from (`None` when built from parsed

@@ -21,7 +21,7 @@ fn json_array_single_object_and_ndjson_are_all_accepted() {
     );
     assert_eq!(
         out,
-        json!({"accepted": 2, "dropped": {"undeclared": 0, "no_consent": 0, "expired": 0, "restricted": 0}})
+        json!({"accepted": 2, "dropped": {"undeclared": 0, "no_consent": 0, "reconsent": 0, "expired": 0, "restricted": 0}})
     );
 
     let out = server.ingest_ok(&home.token, &climate(&ago(70), 20.0, 3));

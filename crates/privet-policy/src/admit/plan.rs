@@ -6,6 +6,28 @@ use super::SubjectRef;
 use crate::permissions::is_available;
 use privet_manifest::{Field, Manifest, Purpose, Retention};
 
+/// What a subject says about one purpose of a field.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Answer {
+    /// Consent to the purpose is in force.
+    pub(super) consented: bool,
+    /// The purpose is objected to.
+    pub(super) objected: bool,
+    /// The consent in force was given under a version that covers the field as collected now.
+    pub(super) covered: bool,
+}
+
+/// Whether a field is kept for a subject, or why not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Verdict {
+    /// A purpose of the field is available.
+    Kept,
+    /// No purpose is available.
+    NoConsent,
+    /// None is available, but one would be if its consent covered the current version.
+    Reconsent,
+}
+
 /// A declared field, resolved.
 pub(super) struct FieldPlan<'m> {
     /// How long it is kept, if it may be stored at all: a field without a bounded retention
@@ -26,8 +48,8 @@ pub(super) struct BatchPlan<'m> {
     fields: usize,
     /// Subjects met so far, numbered in order.
     subjects: Vec<SubjectRef>,
-    /// Per (subject, field): whether a purpose of the field is available for the subject.
-    answers: Vec<Option<bool>>,
+    /// Per (subject, field): whether the field is kept for the subject.
+    answers: Vec<Option<Verdict>>,
 }
 
 impl<'m> BatchPlan<'m> {
@@ -69,15 +91,15 @@ impl<'m> BatchPlan<'m> {
     }
 
     /// Whether the field may be kept for `subject`: when at least one of its purposes is
-    /// available (not objected to, and either not consent-based or consented). Asked of
-    /// `consented`/`objected` once per subject and field, then remembered.
-    pub(super) fn is_kept(
+    /// available (not objected to, and either not consent-based or consented under a version
+    /// that covers the field). Asked once per subject and field, then remembered.
+    pub(super) fn verdict(
         &mut self,
         subject: &SubjectRef,
         stream: usize,
         field: usize,
-        ask: &dyn Fn(&Purpose) -> (bool, bool),
-    ) -> bool {
+        ask: &dyn Fn(&Purpose) -> Answer,
+    ) -> Verdict {
         let who = match self.subjects.iter().position(|s| s == subject) {
             Some(i) => i,
             None => {
@@ -94,22 +116,29 @@ impl<'m> BatchPlan<'m> {
             .map(|o| o + field)
             .filter(|_| self.field(stream, field).is_some())
         else {
-            return false;
+            return Verdict::NoConsent;
         };
         let slot = who * self.fields + flat;
         if let Some(Some(known)) = self.answers.get(slot) {
             return *known;
         }
-        let kept = self.field(stream, field).is_some_and(|plan| {
-            plan.purposes.iter().any(|p| {
-                let (consented, objected) = ask(p);
-                is_available(p, consented, objected)
-            })
-        });
-        if let Some(a) = self.answers.get_mut(slot) {
-            *a = Some(kept);
+        let mut verdict = Verdict::NoConsent;
+        if let Some(plan) = self.field(stream, field) {
+            for p in &plan.purposes {
+                let a = ask(p);
+                if is_available(p, a.consented && a.covered, a.objected) {
+                    verdict = Verdict::Kept;
+                    break;
+                }
+                if is_available(p, a.consented, a.objected) {
+                    verdict = Verdict::Reconsent;
+                }
+            }
         }
-        kept
+        if let Some(a) = self.answers.get_mut(slot) {
+            *a = Some(verdict);
+        }
+        verdict
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::DeviceContext;
 use super::rejection::Rejection;
-use privet_manifest::{PurposeId, StreamId, SubjectKind};
+use privet_manifest::{FieldName, PurposeId, StreamId, SubjectKind};
 
 /// The data subject an event is about.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -35,6 +35,19 @@ impl SubjectRef {
 pub trait SubjectState {
     /// Whether `subject` has consented to `purpose` (consent-based purposes default to off).
     fn consented(&self, subject: &SubjectRef, purpose: &PurposeId) -> bool;
+
+    /// Whether the consent to `purpose` in force for `subject` was given under a manifest
+    /// version that covers `field` of `stream` as collected now (see [`crate::Lineage`]).
+    /// Asked only of consents in force; without version history, every consent covers all.
+    fn version_covers(
+        &self,
+        _subject: &SubjectRef,
+        _purpose: &PurposeId,
+        _stream: &StreamId,
+        _field: &FieldName,
+    ) -> bool {
+        true
+    }
 
     /// Whether `subject` has restricted processing (UK GDPR Art. 18): nothing new is stored.
     fn restricted(&self, _subject: &SubjectRef) -> bool {

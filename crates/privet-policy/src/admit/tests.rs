@@ -11,6 +11,8 @@ fn manifest() -> Manifest {
 #[derive(Default)]
 struct State {
     consents: Vec<&'static str>,
+    /// Fields the consents in force were not given for (a later version changed them).
+    outdated: Vec<&'static str>,
     restricted: bool,
 }
 
@@ -20,6 +22,15 @@ impl SubjectState for State {
     }
     fn restricted(&self, _: &SubjectRef) -> bool {
         self.restricted
+    }
+    fn version_covers(
+        &self,
+        _: &SubjectRef,
+        _: &PurposeId,
+        _: &privet_manifest::StreamId,
+        field: &privet_manifest::FieldName,
+    ) -> bool {
+        !self.outdated.contains(&field.as_str())
     }
 }
 
@@ -127,6 +138,44 @@ fn consent_only_fields_wait_for_consent_but_not_personal_data_does_not() {
     let b = admit(&m, events(), &consenting, &AdmitLimits::default()).unwrap();
     assert_eq!(b.dropped, DropCounts::default());
     assert_eq!(b.events[0].parts.len(), 2);
+}
+
+#[test]
+fn a_consent_older_than_a_field_s_material_change_waits_for_reconsent_and_the_rest_flows() {
+    let m = manifest();
+    let events = vec![event(
+        "usage",
+        "2026-11-28T11:00:00Z",
+        json!({"kwh": 2.5, "appliance": "kettle"}),
+    )];
+    let outdated = State {
+        consents: vec!["insights"],
+        outdated: vec!["appliance"],
+        ..State::default()
+    };
+    let b = admit(&m, events, &outdated, &AdmitLimits::default()).unwrap();
+    assert_eq!(b.dropped.reconsent, 1, "{:?}", b.dropped);
+    assert_eq!(b.dropped.no_consent, 0);
+    assert_eq!(b.dropped.total(), 1);
+    let kept: Vec<&String> = b.events[0]
+        .parts
+        .iter()
+        .flat_map(|p| p.fields.keys())
+        .collect();
+    assert_eq!(kept, ["kwh"], "what the old version covered keeps flowing");
+
+    // Without consent at all, the field is dropped for want of consent, not of reconsent.
+    let none = State {
+        outdated: vec!["appliance"],
+        ..State::default()
+    };
+    let events = vec![event(
+        "usage",
+        "2026-11-28T11:00:00Z",
+        json!({"appliance": "kettle"}),
+    )];
+    let b = admit(&m, events, &none, &AdmitLimits::default()).unwrap();
+    assert_eq!((b.dropped.no_consent, b.dropped.reconsent), (1, 0));
 }
 
 #[test]

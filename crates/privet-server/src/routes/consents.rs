@@ -1,4 +1,5 @@
-//! `PUT /v1/subjects/{id}/consents/{purpose}`, `GET /v1/subjects/{id}/consents`.
+//! `PUT /v1/subjects/{id}/consents/{purpose}`, `GET /v1/subjects/{id}/consents`, and
+//! `GET /v1/subjects/{id}/changes`: what changed in a product since the person agreed.
 
 use crate::access::{Caller, authorize_subject};
 use crate::error::ApiResult;
@@ -118,6 +119,111 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(put_consent))
         .routes(routes!(get_consents))
+        .routes(routes!(get_changes))
+}
+
+/// One material change, in plain words.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeView {
+    /// The version that made it.
+    pub version: String,
+    /// When that version was published.
+    pub published_at: jiff::Timestamp,
+    /// What kind of change (`new_field`, `new_recipient`, …; see `privet manifest diff`).
+    #[schema(value_type = String)]
+    pub kind: privet_manifest::ChangeKind,
+    /// The stream it is about, if any.
+    pub stream: Option<String>,
+    /// The field it is about, if any.
+    pub field: Option<String>,
+    /// What changed, in plain words.
+    pub summary: String,
+}
+
+/// Material changes to one purpose of a product that the subject has not answered.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PendingView {
+    /// Product id.
+    pub product: String,
+    /// The product's current manifest version.
+    pub version: String,
+    /// Purpose key.
+    pub purpose: String,
+    /// The purpose in plain words.
+    pub description: String,
+    /// `reconsent` (consent-based: the changed collection waits until they agree again, by
+    /// `PUT …/consents/{purpose}` `{"granted":true}`), `object` (legitimate interests or
+    /// public task: they may object), or `informed` (nothing to decide).
+    #[schema(value_type = String)]
+    pub action: privet_policy::ChangeAction,
+    /// For `reconsent`: the version the consent in force was given under.
+    pub consented_under: Option<String>,
+    /// The changes, oldest first.
+    pub changes: Vec<ChangeView>,
+}
+
+/// `GET /v1/subjects/{id}/changes`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangesView {
+    /// Subject id.
+    pub subject: String,
+    /// Pending changes, by product and purpose.
+    pub pending: Vec<PendingView>,
+}
+
+/// Material changes to the household's products the subject has not answered: consents to
+/// renew, purposes they may object to, and changes they should know of.
+#[utoipa::path(get, path = "/v1/subjects/{id}/changes", tag = "consents",
+    params(("id" = String, Path, description = "Member or household id")),
+    responses((status = 200, body = ChangesView), (status = 401), (status = 403), (status = 404)),
+    security(("api_key" = [])))]
+async fn get_changes(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ChangesView>> {
+    let cap = authorize_subject(&state, &caller, &SubjectId::new(id), SubjectAction::Read).await?;
+    let subject = cap.subject;
+    let allowed = crate::service::permissions::of_subject(&state, &subject).await?;
+    let history = state.store().consents(&subject.id).await?;
+    let named = history.iter().filter_map(|r| r.consent.product.clone());
+    let manifests = devices::household_products(&state, subject.household_id(), named).await?;
+    let products = state.products();
+    let mut pending = Vec::new();
+    for m in &manifests {
+        let product = m.product.id.as_str();
+        let Some(lineage) = products.lineage(product) else {
+            continue;
+        };
+        for p in
+            privet_policy::pending_changes(m, lineage, &allowed, subject.kind, subject.created_at)
+        {
+            pending.push(PendingView {
+                product: product.to_owned(),
+                version: m.product.version().to_owned(),
+                purpose: p.purpose.id.as_str().to_owned(),
+                description: p.purpose.description.value.clone(),
+                action: p.action,
+                consented_under: p.consented_under.map(str::to_owned),
+                changes: p
+                    .changes
+                    .iter()
+                    .map(|c| ChangeView {
+                        version: c.version.clone(),
+                        published_at: c.published_at,
+                        kind: c.change.kind,
+                        stream: c.change.stream.clone(),
+                        field: c.change.field.clone(),
+                        summary: c.change.summary.clone(),
+                    })
+                    .collect(),
+            });
+        }
+    }
+    Ok(Json(ChangesView {
+        subject: subject.id.to_string(),
+        pending,
+    }))
 }
 
 /// Grants or withdraws consent for a purpose. Withdrawal stops collection at once.

@@ -72,7 +72,11 @@ pub async fn decide(
         Event::new(
             change.actor,
             action,
-            serde_json::json!({"product": change.product, "channel": change.channel}),
+            serde_json::json!({
+                "product": change.product,
+                "channel": change.channel,
+                "versions": record.consent.manifest_version,
+            }),
         )
         .purpose(change.purpose)
         .subjects(vec![subject.pseudonym]),
@@ -103,6 +107,9 @@ pub struct Choice<'a> {
     pub purpose: &'a str,
     /// On or off.
     pub on: bool,
+    /// Agree to the product's current version: a consent already on, given under an older
+    /// version, is recorded again under the current one.
+    pub renew: bool,
 }
 
 /// What saving choices did.
@@ -115,8 +122,9 @@ pub struct Applied {
 }
 
 /// Records each choice that differs from the decision in force, or that was never made (so
-/// every choice a person makes is on record); purges after each switch-off. A form of
-/// switches sends every switch, changed or not: only the changes become decisions.
+/// every choice a person makes is on record), or that renews a consent given under an older
+/// version; purges after each switch-off. A form of switches sends every switch, changed or
+/// not: only the changes become decisions.
 pub async fn apply_choices(
     state: &AppState,
     subject: &Subject,
@@ -128,7 +136,14 @@ pub async fn apply_choices(
     let mut applied = Applied::default();
     for c in choices {
         let was_on = ledger.is_granted(c.product, c.purpose);
-        if was_on == c.on && ledger.is_decided(c.product, c.purpose) {
+        let outdated = c.renew && c.on && {
+            let current = state
+                .products()
+                .get(c.product)
+                .map(|m| m.product.version().to_owned());
+            ledger.grant(c.product, c.purpose).and_then(|g| g.version) != current.as_deref()
+        };
+        if was_on == c.on && ledger.is_decided(c.product, c.purpose) && !outdated {
             continue;
         }
         let decision = decide(

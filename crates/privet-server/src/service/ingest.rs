@@ -131,6 +131,7 @@ pub async fn ingest_delivery(
     m.blocks_stored.inc_by(stored.blocks);
     m.dropped("undeclared", stored.dropped.undeclared);
     m.dropped("no_consent", stored.dropped.no_consent);
+    m.dropped("reconsent", stored.dropped.reconsent);
     m.dropped("expired", stored.dropped.expired);
     m.dropped("restricted", stored.dropped.restricted);
     Ok(IngestOutcome {
@@ -214,11 +215,16 @@ async fn store_batch(
             .unwrap_or(SignedDuration::from_mins(5)),
         max_past: None,
     };
+    // The product's versions: a consent covers what the version it was given under collected.
+    let lineage = state.products().lineage(&device.product).cloned();
     let now = state.clock().now();
     let batch = admit_batch(
         &ctx,
         events,
-        &allowed.for_product(&device.product),
+        &match &lineage {
+            Some(lineage) => allowed.for_product_versions(&device.product, lineage),
+            None => allowed.for_product(&device.product),
+        },
         &Hasher(state.field_hasher()),
         now,
         &admit_limits,

@@ -110,12 +110,18 @@ pub async fn publish(
     if published > 0 {
         tracing::info!(published, "published new manifests");
     }
-    from_stored(stored, cx)
+    with_lineages(store, from_stored(stored, cx)?).await
 }
 
 /// The newest published manifest of every product.
 pub async fn load(store: &dyn Store, cx: &LintContext) -> Result<Products, ManifestsError> {
-    from_stored(store.manifests().await?, cx)
+    with_lineages(store, from_stored(store.manifests().await?, cx)?).await
+}
+
+/// The products with each one's published versions, which consent follows.
+async fn with_lineages(store: &dyn Store, products: Products) -> Result<Products, ManifestsError> {
+    let lineages = crate::service::lineages::load(store, &products).await?;
+    Ok(products.with_lineages(lineages))
 }
 
 /// Products from the newest published manifests.

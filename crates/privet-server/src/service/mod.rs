@@ -19,6 +19,7 @@ pub mod fleet;
 pub mod ingest;
 pub mod instance_secrets;
 pub mod jobs;
+pub mod lineages;
 pub mod locks;
 pub mod manifests;
 pub mod objections;

@@ -15,6 +15,8 @@ pub(crate) struct Dropped {
     pub(crate) undeclared: u64,
     /// Consent-only fields without consent.
     pub(crate) no_consent: u64,
+    /// Fields a later manifest version changed, awaiting consent to it.
+    pub(crate) reconsent: u64,
     /// Already past retention.
     pub(crate) expired: u64,
     /// About a subject who restricted processing.
@@ -24,12 +26,13 @@ pub(crate) struct Dropped {
 impl Dropped {
     /// All dropped fields.
     pub(crate) fn total(&self) -> u64 {
-        self.undeclared + self.no_consent + self.expired + self.restricted
+        self.undeclared + self.no_consent + self.reconsent + self.expired + self.restricted
     }
 
     fn add(&mut self, other: &Dropped) {
         self.undeclared += other.undeclared;
         self.no_consent += other.no_consent;
+        self.reconsent += other.reconsent;
         self.expired += other.expired;
         self.restricted += other.restricted;
     }
@@ -152,10 +155,11 @@ impl fmt::Display for Summary {
         let d = &self.dropped;
         writeln!(
             f,
-            "dropped   {} fields: {} undeclared, {} without consent, {} expired, {} restricted",
+            "dropped   {} fields: {} undeclared, {} without consent, {} awaiting renewed consent, {} expired, {} restricted",
             thousands(d.total()),
             thousands(d.undeclared),
             thousands(d.no_consent),
+            thousands(d.reconsent),
             thousands(d.expired),
             thousands(d.restricted)
         )?;
@@ -192,7 +196,7 @@ mod tests {
     fn a_summary_adds_replies_and_errors() {
         let mut s = Summary::default();
         let reply: IngestReply = serde_json::from_str(
-            r#"{"accepted": 9, "dropped": {"undeclared": 2, "no_consent": 1, "expired": 0, "restricted": 0}}"#,
+            r#"{"accepted": 9, "dropped": {"undeclared": 2, "no_consent": 1, "reconsent": 0, "expired": 0, "restricted": 0}}"#,
         )
         .unwrap();
         s.ok(10, &reply, Duration::from_millis(3));

@@ -30,16 +30,20 @@ pub(crate) async fn save(
     let id = SubjectId::new(form.get("subject").to_owned());
     let cap = authorize_subject(&state, &caller, &id, SubjectAction::Manage).await?;
     let ticked: Vec<&str> = form.all("on").collect();
+    let agreed: Vec<&str> = form.all("agree").collect();
     let manifests = crate::service::devices::household_products(&state, &household, []).await?;
     let mut choices = Vec::new();
     for m in &manifests {
         let product = m.product.id.as_str();
         for p in privet_policy::choices_for(m, cap.subject.kind) {
             let value = checkbox_value(product, p.id.as_str());
+            let renew = agreed.contains(&value.as_str());
             choices.push(Choice {
                 product,
                 purpose: p.id.as_str(),
-                on: ticked.contains(&value.as_str()),
+                // Agreeing to the new version switches the purpose on too.
+                on: renew || ticked.contains(&value.as_str()),
+                renew,
             });
         }
     }

@@ -35,11 +35,16 @@ struct PurposeChoice {
     description: String,
     note: String,
     on: bool,
+    /// What changed since the version the consent was given under, in plain words: the
+    /// "agree to the new version" switch is shown, off, until turned on.
+    changed: Vec<String>,
 }
 
 struct ProductChoices {
     name: String,
     purposes: Vec<PurposeChoice>,
+    /// What changed for purposes people cannot switch off (or may object to), in plain words.
+    notices: Vec<String>,
 }
 
 struct PermissionForm {
@@ -145,9 +150,42 @@ async fn permission_form(
 ) -> Result<Option<PermissionForm>, PageError> {
     let subject = &visible.cap.subject;
     let ledger = ConsentLedger::from_history(&state.store().consents(&subject.id).await?);
+    let allowed = crate::service::permissions::of_subject(state, subject).await?;
+    let products_now = state.products();
     let mut products = Vec::new();
     for m in manifests {
         let product = m.product.id.as_str();
+        let pending = products_now.lineage(product).map(|lineage| {
+            privet_policy::pending_changes(m, lineage, &allowed, subject.kind, subject.created_at)
+        });
+        let pending = pending.unwrap_or_default();
+        let changed_for = |purpose: &str| -> Vec<String> {
+            pending
+                .iter()
+                .filter(|c| c.purpose.id.as_str() == purpose)
+                .flat_map(|c| c.changes.iter())
+                .map(|c| format!("Version {}: {}", c.version, c.change.summary))
+                .collect()
+        };
+        let notices: Vec<String> = pending
+            .iter()
+            .filter(|c| c.action != privet_policy::ChangeAction::Reconsent)
+            .flat_map(|c| {
+                let how = if c.action == privet_policy::ChangeAction::Object {
+                    " You can object to this use."
+                } else {
+                    ""
+                };
+                c.changes.iter().map(move |v| {
+                    format!(
+                        "Version {}: {} ({}.){how}",
+                        v.version,
+                        v.change.summary,
+                        c.purpose.description.value.trim_end_matches('.')
+                    )
+                })
+            })
+            .collect();
         let purposes: Vec<PurposeChoice> = privet_policy::choices_for(m, subject.kind)
             .into_iter()
             .map(|p| {
@@ -170,13 +208,15 @@ async fn permission_form(
                         )
                     },
                     on: ledger.is_granted(product, p.id.as_str()),
+                    changed: changed_for(p.id.as_str()),
                 }
             })
             .collect();
-        if !purposes.is_empty() {
+        if !purposes.is_empty() || !notices.is_empty() {
             products.push(ProductChoices {
                 name: m.product.name.value.clone(),
                 purposes,
+                notices,
             });
         }
     }

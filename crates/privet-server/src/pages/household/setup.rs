@@ -184,6 +184,8 @@ pub(crate) async fn confirm(
                 product: m.product.id.as_str(),
                 purpose: p.id.as_str(),
                 on: switched_on.contains(&p.id.as_str()),
+                // Set-up shows the current notice: a switch left on agrees to this version.
+                renew: true,
             })
             .collect();
         consent::apply_choices(&state, &cap.subject, &cap.actor, cap.channel, &choices).await?;

@@ -1,0 +1,199 @@
+//! End-to-end: consent follows the manifest version. A person consents under v2.4; v2.5 adds a
+//! field for the same consent-based purpose. The new field is dropped (`dropped.reconsent`)
+//! while the old one keeps flowing, the change is listed as pending, and once they agree again
+//! (the same `PUT …/consents/{purpose}`), the new field is stored.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use serde_json::{Value, json};
+use support::*;
+
+/// The thermostat at 2.5: `presence` gains `room`, for the consent-based energy report.
+fn with_room(inst: &Instance) -> String {
+    let text = std::fs::read_to_string(inst.manifests.join("thermostat.toml")).unwrap();
+    let home = "description = \"Whether you are at home. We collect it only if you turn on the energy report.\"\n";
+    assert!(text.contains(home), "the example changed shape");
+    text.replacen("version = \"2.4\"", "version = \"2.5\"", 1)
+        .replacen(
+            home,
+            &format!(
+                "{home}\n[streams.presence.fields.room]\ntype = \"string\"\ncategory = \"user.behavior.presence\"\norigin = \"observed\"\npurposes = [\"energy_report\"]\nretention = \"30d\"\ndescription = \"Which room you are in.\"\n"
+            ),
+            1,
+        )
+}
+
+fn presence(ts: &str, member: &str, data: Value) -> Value {
+    json!({"stream": "presence", "ts": ts, "member": member, "data": data})
+}
+
+#[test]
+fn a_new_field_waits_for_consent_to_the_new_version_and_the_old_ones_keep_flowing() {
+    let inst = Instance::new();
+    let (admin, support) = inst.operators();
+    let analyst = inst.key("analyst", &["energy_report"]);
+    let server = inst.serve();
+    let home = server.home(&admin);
+
+    let v = server.consent_ok(&support, &home.member, "energy_report", true);
+    assert!(
+        v["manifest_version"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{THERMOSTAT}@2.4")),
+        "{v}"
+    );
+    let changes = format!("/v1/subjects/{}/changes", home.member);
+    let none = server.get(&changes, Some(&support.secret)).expect(200);
+    assert_eq!(none["pending"], json!([]), "{none}");
+
+    server
+        .post_raw(
+            "/v1/products",
+            Some(&admin.secret),
+            "application/toml",
+            with_room(&inst),
+        )
+        .expect(201);
+
+    // v2.5's new field waits; what v2.4 covered keeps flowing.
+    let out = server.ingest_ok(
+        &home.token,
+        &json!([presence(
+            &ago(50),
+            &home.member,
+            json!({"home": true, "room": "kitchen"})
+        )]),
+    );
+    assert_eq!(out["accepted"], 1, "{out}");
+    assert_eq!(out["dropped"]["reconsent"], 1, "{out}");
+    assert_eq!(out["dropped"]["no_consent"], 0, "{out}");
+    let query = [("purpose", "energy_report"), ("stream", "presence")];
+    let stored = server.records(&analyst, &query);
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0]["data"], json!({"home": true}));
+    assert_eq!(
+        server.metric("privet_fields_dropped_total{reason=\"reconsent\"}"),
+        Some(1.0)
+    );
+
+    // The change is pending for the member, in plain words.
+    let pending = server.get(&changes, Some(&support.secret)).expect(200);
+    let list = pending["pending"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{pending}");
+    let p = &list[0];
+    assert_eq!(p["product"], THERMOSTAT);
+    assert_eq!(p["purpose"], "energy_report");
+    assert_eq!(p["action"], "reconsent");
+    assert_eq!(p["consented_under"], "2.4");
+    assert_eq!(p["version"], "2.5");
+    let change = &p["changes"][0];
+    assert_eq!(change["kind"], "new_field", "{change}");
+    assert_eq!(change["field"], "room");
+    assert_eq!(change["version"], "2.5");
+    assert!(!change["summary"].as_str().unwrap().is_empty());
+
+    // Agreeing again is the same call; it records the current version.
+    let v = server.consent_ok(&support, &home.member, "energy_report", true);
+    assert!(
+        v["manifest_version"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{THERMOSTAT}@2.5")),
+        "{v}"
+    );
+    let after = server.get(&changes, Some(&support.secret)).expect(200);
+    assert_eq!(after["pending"], json!([]), "{after}");
+    let out = server.ingest_ok(
+        &home.token,
+        &json!([presence(
+            &ago(40),
+            &home.member,
+            json!({"home": false, "room": "hall"})
+        )]),
+    );
+    assert_eq!(out["accepted"], 1, "{out}");
+    assert_eq!(out["dropped"]["reconsent"], 0, "{out}");
+    let stored = server.records(&analyst, &query);
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    assert!(
+        stored
+            .iter()
+            .any(|r| r["data"] == json!({"home": false, "room": "hall"})),
+        "{stored:?}"
+    );
+
+    // Consent records and their export name the version each was given under; the grant
+    // under a version is audited with it.
+    let consents = server
+        .get(
+            &format!("/v1/subjects/{}/consents", home.member),
+            Some(&support.secret),
+        )
+        .expect(200);
+    let versions: Vec<&str> = consents["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["manifest_version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions.len(), 2, "{consents}");
+    assert!(
+        versions[0].contains("@2.4") && versions[1].contains("@2.5"),
+        "{versions:?}"
+    );
+    let audit = server.audit(&admin);
+    let grants: Vec<&Value> = audit
+        .iter()
+        .filter(|e| e["action"] == "consent.grant")
+        .collect();
+    assert_eq!(grants.len(), 2);
+    assert!(
+        grants
+            .iter()
+            .any(|e| e.to_string().contains(&format!("{THERMOSTAT}@2.5"))),
+        "{grants:?}"
+    );
+}
+
+#[test]
+fn without_a_consent_nothing_is_pending_and_the_new_field_waits_like_the_old_one() {
+    let inst = Instance::new();
+    let (admin, support) = inst.operators();
+    let server = inst.serve();
+    let home = server.home(&admin);
+    // v2.5 without consent: nothing is pending for a consent never given.
+    server
+        .post_raw(
+            "/v1/products",
+            Some(&admin.secret),
+            "application/toml",
+            with_room(&inst),
+        )
+        .expect(201);
+    let pending = server
+        .get(
+            &format!("/v1/subjects/{}/changes", home.member),
+            Some(&support.secret),
+        )
+        .expect(200);
+    assert!(
+        pending["pending"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["action"] != "reconsent"),
+        "{pending}"
+    );
+    let out = server.ingest_ok(
+        &home.token,
+        &json!([presence(
+            &ago(50),
+            &home.member,
+            json!({"home": true, "room": "kitchen"})
+        )]),
+    );
+    assert_eq!(out["dropped"]["no_consent"], 2, "{out}");
+    assert_eq!(out["dropped"]["reconsent"], 0, "{out}");
+}
