@@ -72,6 +72,8 @@ struct Slot {
     granted: bool,
     /// The versions the decision was recorded under (`product@version`, comma separated).
     manifest_version: String,
+    /// When it was recorded.
+    at: Timestamp,
 }
 
 /// A consent in force, and the version of the product it was given under.
@@ -80,6 +82,9 @@ pub struct Grant<'a> {
     /// The product's version named by the record; `None` when it names none for the product
     /// (a consent for every product, recorded before the product was published).
     pub version: Option<&'a str>,
+    /// When the grant naming that version was recorded (which of several texts published
+    /// under one version string it saw).
+    pub at: Timestamp,
 }
 
 impl ConsentLedger {
@@ -104,6 +109,7 @@ impl ConsentLedger {
                 slot.seq = r.seq;
                 slot.granted = c.granted;
                 slot.manifest_version.clone_from(&c.manifest_version);
+                slot.at = c.at;
             }
             Some(_) => {}
             None => self.latest.push(Slot {
@@ -112,6 +118,7 @@ impl ConsentLedger {
                 seq: r.seq,
                 granted: c.granted,
                 manifest_version: c.manifest_version.clone(),
+                at: c.at,
             }),
         }
     }
@@ -130,12 +137,24 @@ impl ConsentLedger {
 
     /// The consent to `purpose` of `product` in force, if granted, with the version of the
     /// product it was given under.
+    ///
+    /// Which decision is in force is [`ConsentLedger::is_granted`]'s rule. The version is the
+    /// latest granted: a grant for every product recorded after the product's own grant renews
+    /// it (agreeing again through the general call covers the version it names), while a
+    /// product's own withdrawal still stands against a later general grant.
     pub fn grant(&self, product: &str, purpose: &str) -> Option<Grant<'_>> {
-        self.decision(product, purpose)
-            .filter(|s| s.granted)
-            .map(|s| Grant {
-                version: crate::versions::version_in(&s.manifest_version, product),
-            })
+        let in_force = self.decision(product, purpose).filter(|s| s.granted)?;
+        let latest = self
+            .latest
+            .iter()
+            .filter(|s| s.purpose == purpose && s.granted && s.seq > in_force.seq)
+            .filter(|s| s.product.is_none() && in_force.product.is_some())
+            .find(|s| crate::versions::version_in(&s.manifest_version, product).is_some())
+            .unwrap_or(in_force);
+        Some(Grant {
+            version: crate::versions::version_in(&latest.manifest_version, product),
+            at: latest.at,
+        })
     }
 
     /// Whether `purpose` of `product` is granted now: a product's own decision overrides one
@@ -215,6 +234,29 @@ mod tests {
             ),
             "history order is by seq, not by position"
         );
+    }
+
+    #[test]
+    fn a_later_grant_for_every_product_renews_the_version_of_a_product_s_own_grant() {
+        let versioned = |seq, product: Option<&str>, granted, v: &str| {
+            let mut r = rec(seq, product, granted);
+            r.consent.manifest_version = v.to_owned();
+            r
+        };
+        let own = versioned(1, Some("a"), true, "a@1");
+        let general = versioned(2, None, true, "a@2,b@7");
+        let l = ConsentLedger::from_history([&own, &general]);
+        assert_eq!(l.grant("a", "p").and_then(|g| g.version), Some("2"));
+        assert_eq!(l.grant("b", "p").and_then(|g| g.version), Some("7"));
+        // An older general grant does not stand in for the product's newer own one.
+        let l = ConsentLedger::from_history([
+            &versioned(1, None, true, "a@1"),
+            &versioned(2, Some("a"), true, "a@2"),
+        ]);
+        assert_eq!(l.grant("a", "p").and_then(|g| g.version), Some("2"));
+        // The product's own withdrawal stands against a later general grant.
+        let l = ConsentLedger::from_history([&versioned(1, Some("a"), false, "a@1"), &general]);
+        assert_eq!(l.grant("a", "p"), None);
     }
 
     #[test]

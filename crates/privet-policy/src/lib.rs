@@ -143,7 +143,8 @@ pub use rights::{due_date, extended_due_date, is_overdue, utc_date};
 pub use scope::{choices_for, streams_about};
 pub use subjects::{Subject, SubjectKind, product_subject};
 pub use versions::{
-    ChangeAction, Lineage, PendingChange, Rank, VersionedChange, pending_changes, version_in,
+    ChangeAction, Cut, Lineage, PendingChange, Rank, VersionedChange, is_cut, pending_changes,
+    uncovered_fields, version_in,
 };
 
 /// The longest name (of a key, stream or field sent by a device) an error repeats.

@@ -192,9 +192,7 @@ impl SubjectState for ProductPermissions<'_> {
             .and_then(|id| self.permissions.of(id))
             .and_then(|p| p.grant(self.product, purpose.as_str()));
         // Asked only of consents in force; with none, there is nothing to cover.
-        grant.is_none_or(|g| {
-            lineage.covers(g.version, purpose.as_str(), stream.as_str(), field.as_str())
-        })
+        grant.is_none_or(|g| lineage.covers(&g, purpose.as_str(), stream.as_str(), field.as_str()))
     }
 
     fn restricted(&self, subject: &SubjectRef) -> bool {

@@ -7,11 +7,16 @@
 //! version that made it. A consent given under a version at or above a field's floor covers
 //! that field; an older one does not, so the new collection waits until the person agrees
 //! again ([`crate::DropCounts::reconsent`]), while what the old version covered keeps flowing.
+//!
+//! Retention across versions: a value keeps the expiry it was stored with, so a longer
+//! retention applies only to new data; a shorter one is a [`Cut`], applied to data already
+//! held ([`is_cut`]).
 
+use crate::consent::Grant;
 use crate::permissions::SubjectPermissions;
 use crate::subjects::SubjectKind;
 use jiff::Timestamp;
-use privet_manifest::{Change, Manifest, Materiality, Purpose};
+use privet_manifest::{Change, Manifest, Materiality, Purpose, Retention};
 
 /// A position in a product's publish order: 0 for its first published version.
 pub type Rank = u32;
@@ -27,6 +32,18 @@ pub struct VersionedChange {
     pub published_at: Timestamp,
     /// The change.
     pub change: Change,
+}
+
+/// A field whose retention the newest version made shorter than an earlier version's: values
+/// held under the longer one are past their retention once older than `retention`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cut {
+    /// The stream.
+    pub stream: String,
+    /// The field.
+    pub field: String,
+    /// Its retention now (a field's retention shortened by `drop_after`).
+    pub retention: Retention,
 }
 
 /// What a floor applies to.
@@ -54,6 +71,8 @@ pub struct Lineage {
     changes: Vec<VersionedChange>,
     /// Each material change's scope with the rank that made it.
     floors: Vec<(Scope, Rank)>,
+    /// Fields whose retention the newest version shortened.
+    cuts: Vec<Cut>,
 }
 
 impl Lineage {
@@ -64,6 +83,7 @@ impl Lineage {
     ) -> Lineage {
         let mut lineage = Lineage::default();
         let mut previous: Option<&Manifest> = None;
+        let mut seen: Vec<&Manifest> = Vec::new();
         for (rank, (version, published_at, manifest)) in history.into_iter().enumerate() {
             let rank = Rank::try_from(rank).unwrap_or(Rank::MAX);
             lineage.versions.push((version.to_owned(), published_at));
@@ -91,16 +111,30 @@ impl Lineage {
                 }
             }
             previous = Some(manifest);
+            seen.push(manifest);
+        }
+        if let Some((newest, earlier)) = seen.split_last() {
+            lineage.cuts = cuts(newest, earlier);
         }
         lineage
     }
 
-    /// The rank of `version`: the latest published under that string (versions published
-    /// before strings had to be unique may share one).
-    pub fn rank(&self, version: &str) -> Option<Rank> {
-        self.versions
+    /// The fields whose retention the newest version shortened: a longer retention applies
+    /// only to data collected after it (each value keeps the expiry it was stored with), but a
+    /// shorter one applies to data already held.
+    pub fn cuts(&self) -> &[Cut] {
+        &self.cuts
+    }
+
+    /// The rank of `version` as seen at `at`: of the texts published under that string (older
+    /// stores may hold several), the latest published by then; failing that, the first.
+    pub fn rank(&self, version: &str, at: Timestamp) -> Option<Rank> {
+        let by_then = self
+            .versions
             .iter()
-            .rposition(|(v, _)| v == version)
+            .rposition(|(v, published)| v == version && *published <= at);
+        by_then
+            .or_else(|| self.versions.iter().position(|(v, _)| v == version))
             .and_then(|r| Rank::try_from(r).ok())
     }
 
@@ -145,16 +179,19 @@ impl Lineage {
             .unwrap_or(0)
     }
 
-    /// Whether a consent to `purpose` given under `version` covers `field` of `stream`.
+    /// Whether a consent to `purpose` given under `grant`'s version covers `field` of `stream`.
     /// A version this lineage does not know (`None`, or a string never published) counts as
     /// the first one: it can only cover what no material change has touched since.
-    pub fn covers(&self, version: Option<&str>, purpose: &str, stream: &str, field: &str) -> bool {
-        self.rank_of(version) >= self.floor(purpose, stream, field)
+    pub fn covers(&self, grant: &Grant<'_>, purpose: &str, stream: &str, field: &str) -> bool {
+        self.rank_of(grant) >= self.floor(purpose, stream, field)
     }
 
-    /// The rank a consent given under `version` counts as (unknown: the first).
-    pub fn rank_of(&self, version: Option<&str>) -> Rank {
-        version.and_then(|v| self.rank(v)).unwrap_or(0)
+    /// The rank a consent counts as (a version unknown here: the first).
+    pub fn rank_of(&self, grant: &Grant<'_>) -> Rank {
+        grant
+            .version
+            .and_then(|v| self.rank(v, grant.at))
+            .unwrap_or(0)
     }
 
     /// The material changes made after `rank`, oldest first.
@@ -166,6 +203,29 @@ impl Lineage {
     pub fn changes(&self) -> &[VersionedChange] {
         &self.changes
     }
+}
+
+/// The fields of `newest` kept for less time than some `earlier` version kept them.
+fn cuts(newest: &Manifest, earlier: &[&Manifest]) -> Vec<Cut> {
+    let mut cuts = Vec::new();
+    for (stream, field) in newest.fields() {
+        let Some(now) = field.effective_retention() else {
+            continue;
+        };
+        let before = earlier
+            .iter()
+            .filter_map(|m| m.stream(stream.id.as_str())?.field(field.name.as_str()))
+            .filter_map(|f| f.effective_retention())
+            .max();
+        if before.is_some_and(|b| b > now) {
+            cuts.push(Cut {
+                stream: stream.id.as_str().to_owned(),
+                field: field.name.as_str().to_owned(),
+                retention: now,
+            });
+        }
+    }
+    cuts
 }
 
 /// What a subject is asked to do about a change.
@@ -220,15 +280,21 @@ pub fn pending_changes<'a>(
                     .as_deref()
                     .is_none_or(|s| about.contains(&s))
         };
+        // Without a consent there is nothing to renew: the switch is off. Only a purpose that
+        // has come to need consent is explained (what it collected now waits for it).
+        let mut only_basis = false;
         let (action, consented_under, after) = if purpose.needs_consent() {
-            let Some(grant) = permissions.grant(product, id) else {
-                continue;
-            };
-            (
-                ChangeAction::Reconsent,
-                grant.version,
-                Some(lineage.rank_of(grant.version)),
-            )
+            match permissions.grant(product, id) {
+                Some(grant) => (
+                    ChangeAction::Reconsent,
+                    grant.version,
+                    Some(lineage.rank_of(&grant)),
+                ),
+                None => {
+                    only_basis = true;
+                    (ChangeAction::Informed, None, joined)
+                }
+            }
         } else if permissions.is_objected(product, id) {
             continue;
         } else if purpose.is_objectable() {
@@ -241,6 +307,7 @@ pub fn pending_changes<'a>(
             .changes()
             .iter()
             .filter(|c| after.is_none_or(|r| c.rank > r))
+            .filter(|c| !only_basis || c.change.kind == privet_manifest::ChangeKind::BasisChanged)
             .filter(touches_subject)
             .collect();
         if !changes.is_empty() {
@@ -253,6 +320,31 @@ pub fn pending_changes<'a>(
         }
     }
     pending
+}
+
+/// The fields of `manifest` (stream, field) that serve `purpose` but that a consent to it given
+/// under `grant`'s version does not cover: a read for the purpose leaves them out, even when
+/// another purpose kept them.
+pub fn uncovered_fields(
+    manifest: &Manifest,
+    lineage: &Lineage,
+    grant: &Grant<'_>,
+    purpose: &str,
+) -> Vec<(String, String)> {
+    manifest
+        .fields()
+        .filter(|(_, f)| f.purposes.iter().any(|p| p.as_str() == purpose))
+        .filter(|(s, f)| !lineage.covers(grant, purpose, s.id.as_str(), f.name.as_str()))
+        .map(|(s, f)| (s.id.as_str().to_owned(), f.name.as_str().to_owned()))
+        .collect()
+}
+
+/// Whether a value of a field observed at `ts` is past the field's shortened retention at
+/// `now` (calendar arithmetic as at ingest; a time beyond the calendar never is).
+pub fn is_cut(cut: &Cut, ts: Timestamp, now: Timestamp) -> bool {
+    cut.retention
+        .expiry(ts)
+        .is_some_and(|exp| crate::expiry::is_expired(exp, now))
 }
 
 /// The version of `product` in a consent record's `manifest_version` (`product@version`,

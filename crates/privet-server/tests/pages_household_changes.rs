@@ -58,7 +58,7 @@ async fn my_data_shows_what_changed_and_agreeing_records_the_new_version() {
     assert!(page.body.contains("Version 2.5:"), "{}", page.body);
     let agree = page
         .body
-        .find("name=\"agree\" value=\"wren-thermostat-2/energy_report\"")
+        .find("name=\"agree\" value=\"wren-thermostat-2/energy_report@2.5\"")
         .expect("an agree switch for the changed purpose");
     let tag_end = agree + page.body[agree..].find('>').unwrap();
     assert!(
@@ -87,13 +87,28 @@ async fn my_data_shows_what_changed_and_agreeing_records_the_new_version() {
     assert_eq!(history(&app).await.len(), before, "no decision was made");
     assert!(c.get("/my-data").await.body.contains("What changed"));
 
+    // Agreeing to a version other than the current one agrees to nothing.
+    c.post(
+        "/my-data/permissions",
+        &[
+            ("csrf", &csrf),
+            ("subject", me.as_str()),
+            ("on", "wren-thermostat-2/energy_report"),
+            ("agree", "wren-thermostat-2/energy_report@2.4"),
+        ],
+    )
+    .await;
+    assert_eq!(history(&app).await.len(), before, "no decision was made");
+
+    // Agreeing to the version shown, with the use on, renews the consent under it.
     let saved = c
         .post(
             "/my-data/permissions",
             &[
                 ("csrf", &csrf),
                 ("subject", me.as_str()),
-                ("agree", "wren-thermostat-2/energy_report"),
+                ("on", "wren-thermostat-2/energy_report"),
+                ("agree", "wren-thermostat-2/energy_report@2.5"),
             ],
         )
         .await;
@@ -105,4 +120,22 @@ async fn my_data_shows_what_changed_and_agreeing_records_the_new_version() {
     assert_eq!(last.product.as_deref(), Some("wren-thermostat-2"));
     assert_eq!(last.manifest_version, "wren-thermostat-2@2.5");
     assert!(!c.get("/my-data").await.body.contains("What changed"));
+
+    // "I agree" with the use switched off is a withdrawal, never a grant.
+    c.post(
+        "/my-data/permissions",
+        &[
+            ("csrf", &csrf),
+            ("subject", me.as_str()),
+            ("agree", "wren-thermostat-2/energy_report@2.5"),
+        ],
+    )
+    .await;
+    let records = history(&app).await;
+    assert!(!records.last().unwrap().consent.granted);
+    assert!(!privet_policy::is_granted(
+        &records,
+        "wren-thermostat-2",
+        "energy_report"
+    ));
 }

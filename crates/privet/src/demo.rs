@@ -211,6 +211,34 @@ async fn setup(state: &AppState) -> anyhow::Result<Setup> {
     })
 }
 
+/// The thermostat, which the demo moves to its next version.
+const THERMOSTAT: &str = "wren-thermostat-2";
+
+/// The thermostat's next version: a new consent-based field (`presence.room`).
+const THERMOSTAT_NEXT: &str = include_str!("../../../examples/versions/thermostat-2.5.toml");
+
+/// Publishes the thermostat's next version after the household consented under the first, as
+/// a maker shipping new firmware would; its simulated device sends the new field from then on.
+/// Returns the new version.
+async fn next_version(state: &AppState, devices: &mut [SimDevice]) -> anyhow::Result<String> {
+    let published = privet_server::service::publish::publish(state, THERMOSTAT_NEXT, "demo")
+        .await
+        .map_err(api)?;
+    let products = state.products();
+    let manifest = products
+        .get(THERMOSTAT)
+        .ok_or_else(|| anyhow!("the thermostat is not served after publishing its next version"))?;
+    for d in devices
+        .iter_mut()
+        .filter(|d| d.manifest.product.id.as_str() == THERMOSTAT)
+    {
+        d.manifest = Arc::clone(manifest);
+    }
+    Ok(privet_server::service::publish::version_of(
+        published.manifest(),
+    ))
+}
+
 /// The marker file that says a directory was made by `privet demo` (and may be replaced).
 const DEMO_MARKER: &str = ".privet-demo";
 
@@ -305,8 +333,9 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     .map_err(|e| anyhow!("cannot publish the example manifests: {e}"))?;
     let server = Server::bind(config, opened.into_parts(products, clock)).await?;
     let state = server.state().clone();
-    let setup = setup(&state).await?;
+    let mut setup = setup(&state).await?;
     let url = format!("http://{}", server.local_addr());
+    let next = next_version(&state, &mut setup.devices).await?;
 
     let n_devices = setup.devices.len();
     let sim_url = url.clone();
@@ -332,6 +361,12 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
     println!(
         "  devices        : {n_devices} simulated, ~{rate} events/s in total, undeclared fields included"
+    );
+    println!(
+        "  new version    : {THERMOSTAT} {next} adds presence.room for the energy report; consents given"
+    );
+    println!(
+        "                   under the earlier version do not cover it, so it waits until Alex agrees (My data)"
     );
     println!("  admin API key  : {}   (shown once)", setup.admin_key);
     println!();
@@ -366,6 +401,11 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "  curl -H \"Authorization: Bearer $KEY\" '{url}/v1/subjects/{}/consents'",
         setup.members[0].1
     );
+    println!(
+        "  curl -H \"Authorization: Bearer $KEY\" '{url}/v1/subjects/{}/changes'",
+        setup.members[0].1
+    );
+    println!("  curl '{url}/v1/products/{THERMOSTAT}/versions'");
     println!("  curl -H \"Authorization: Bearer $KEY\" '{url}/v1/audit?limit=5'");
     println!("  curl '{url}/metrics'");
     println!();

@@ -86,12 +86,63 @@ fn events_flow(demo: &Demo) {
     }
 }
 
+/// The demo publishes the thermostat's next version after the household consented under the
+/// first: both are listed, and the new field it adds waits for renewed consent.
+fn the_next_version_waits_for_consent(demo: &Demo) {
+    let client = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap();
+    let versions: serde_json::Value = client
+        .get(format!("{}/v1/products/{THERMOSTAT}/versions", demo.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let listed: Vec<(&str, bool)> = versions["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["version"].as_str().unwrap(),
+                v["current"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(listed, [("2.5", true), ("2.4", false)], "{versions}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let metrics = client
+            .get(format!("{}/metrics", demo.url))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        let waiting: f64 = metrics
+            .lines()
+            .find(|l| l.starts_with("privet_fields_dropped_total{reason=\"reconsent\"}"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0.0);
+        if waiting > 0.0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no field waited for consent:\n{metrics}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn the_demo_serves_and_its_devices_send_on_the_embedded_store() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo");
     let d = demo(&["--data", data.to_str().unwrap()]);
     events_flow(&d);
+    the_next_version_waits_for_consent(&d);
 }
 
 #[test]

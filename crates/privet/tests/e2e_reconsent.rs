@@ -197,3 +197,82 @@ fn without_a_consent_nothing_is_pending_and_the_new_field_waits_like_the_old_one
     assert_eq!(out["dropped"]["no_consent"], 2, "{out}");
     assert_eq!(out["dropped"]["reconsent"], 0, "{out}");
 }
+
+#[test]
+fn a_field_kept_for_another_purpose_is_not_read_for_a_consent_it_does_not_cover_until_renewed() {
+    let inst = Instance::new();
+    let (admin, support) = inst.operators();
+    let analyst = inst.key("analyst", &["energy_report"]);
+    let server = inst.serve();
+    let home = server.home(&admin);
+    // Consent for the thermostat alone (as the pages record it), under 2.4.
+    server
+        .put(
+            &format!("/v1/subjects/{}/consents/energy_report", home.member),
+            Some(&support.secret),
+            &json!({"granted": true, "product": THERMOSTAT}),
+        )
+        .expect(200);
+    // 2.5: `room` also serves a purpose that needs no consent, so it is stored anyway.
+    let text = with_room(&inst).replacen(
+        "purposes = [\"energy_report\"]\nretention = \"30d\"\ndescription = \"Which room",
+        "purposes = [\"energy_report\", \"heating_control\"]\nretention = \"30d\"\ndescription = \"Which room",
+        1,
+    );
+    assert_ne!(text, with_room(&inst));
+    server
+        .post_raw(
+            "/v1/products",
+            Some(&admin.secret),
+            "application/toml",
+            text,
+        )
+        .expect(201);
+    let out = server.ingest_ok(
+        &home.token,
+        &json!([presence(
+            &ago(50),
+            &home.member,
+            json!({"home": true, "room": "kitchen"})
+        )]),
+    );
+    assert_eq!(
+        out["dropped"]["reconsent"], 0,
+        "kept for heating control: {out}"
+    );
+    let query = [("purpose", "energy_report"), ("stream", "presence")];
+    let stored = server.records(&analyst, &query);
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(
+        stored[0]["data"],
+        json!({"home": true}),
+        "the energy report reads only what the 2.4 consent covers"
+    );
+
+    // Agreeing again through the general call renews the product's own grant too.
+    server.consent_ok(&support, &home.member, "energy_report", true);
+    let stored = server.records(&analyst, &query);
+    assert_eq!(stored[0]["data"], json!({"home": true, "room": "kitchen"}));
+    let pending = server
+        .get(
+            &format!("/v1/subjects/{}/changes", home.member),
+            Some(&support.secret),
+        )
+        .expect(200);
+    let actions: Vec<(&str, &str)> = pending["pending"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["purpose"].as_str().unwrap(),
+                p["action"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [("heating_control", "informed")],
+        "only the contract purpose's change is left, to be known: {pending}"
+    );
+}

@@ -215,3 +215,22 @@ fn published_versions_are_read_from_the_data_directory() {
     assert_eq!(out.status.code(), Some(2));
     assert!(!typo.exists());
 }
+
+#[test]
+fn the_shipped_next_thermostat_version_is_a_material_change() {
+    let inst = Instance::new();
+    let old = example_manifests().join("thermostat.toml");
+    let new = example_manifests().join("../versions/thermostat-2.5.toml");
+    let out = diff(&inst, &[s(&old), s(&new), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        (v["from"].as_str(), v["to"].as_str()),
+        (Some("2.4"), Some("2.5"))
+    );
+    let changes = v["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{v}");
+    assert_eq!(changes[0]["kind"], "new_field");
+    assert_eq!(changes[0]["field"], "room");
+    assert_eq!(changes[0]["purposes"], serde_json::json!(["energy_report"]));
+}

@@ -61,6 +61,14 @@ fn day(n: i8) -> Timestamp {
         .map_or(Timestamp::UNIX_EPOCH, |z| z.timestamp())
 }
 
+/// A grant under `version`, recorded after every version of these tests was published.
+fn g(version: Option<&str>) -> Grant<'_> {
+    Grant {
+        version,
+        at: day(28),
+    }
+}
+
 const SKIN_TEMP: &str = r#"
 [streams.sleep.fields.skin_temp]
 type = "number"
@@ -75,8 +83,8 @@ fn one_version_has_no_floors_and_any_consent_covers_it() {
     let lineage = Lineage::new([("1", day(1), &v1)]);
     assert_eq!(lineage.current(), 0);
     assert_eq!(lineage.current_version(), Some("1"));
-    assert!(lineage.covers(None, "insights", "sleep", "heart_rate"));
-    assert!(lineage.covers(Some("unknown"), "insights", "sleep", "heart_rate"));
+    assert!(lineage.covers(&g(None), "insights", "sleep", "heart_rate"));
+    assert!(lineage.covers(&g(Some("unknown")), "insights", "sleep", "heart_rate"));
     assert!(lineage.changes().is_empty());
 }
 
@@ -89,11 +97,11 @@ fn a_new_field_needs_a_consent_given_under_its_version_and_the_old_fields_do_not
     assert_eq!(lineage.floor("insights", "sleep", "heart_rate"), 0);
     assert_eq!(lineage.purpose_floor("insights"), 1);
     assert_eq!(lineage.purpose_floor("service"), 0);
-    assert!(!lineage.covers(Some("1.1"), "insights", "sleep", "skin_temp"));
-    assert!(lineage.covers(Some("1.1"), "insights", "sleep", "heart_rate"));
-    assert!(lineage.covers(Some("1.2"), "insights", "sleep", "skin_temp"));
+    assert!(!lineage.covers(&g(Some("1.1")), "insights", "sleep", "skin_temp"));
+    assert!(lineage.covers(&g(Some("1.1")), "insights", "sleep", "heart_rate"));
+    assert!(lineage.covers(&g(Some("1.2")), "insights", "sleep", "skin_temp"));
     assert!(
-        !lineage.covers(None, "insights", "sleep", "skin_temp"),
+        !lineage.covers(&g(None), "insights", "sleep", "skin_temp"),
         "a consent naming no version counts as given under the first"
     );
     let changes: Vec<_> = lineage.changes_after(0).collect();
@@ -112,7 +120,7 @@ fn a_new_recipient_for_a_purpose_raises_the_floor_of_every_field_it_serves() {
     let lineage = Lineage::new([("1", day(1), &v1), ("2", day(2), &v2)]);
     for field in ["heart_rate", "skin_temp"] {
         assert_eq!(lineage.floor("insights", "sleep", field), 1, "{field}");
-        assert!(!lineage.covers(Some("1"), "insights", "sleep", field));
+        assert!(!lineage.covers(&g(Some("1")), "insights", "sleep", field));
     }
     assert_eq!(lineage.floor("service", "sleep", "battery"), 0);
 }
@@ -126,17 +134,34 @@ fn floors_only_rise_and_minor_changes_raise_none() {
     let lineage = Lineage::new([("1", day(1), &v1), ("2", day(2), &v2), ("3", day(3), &v3)]);
     assert_eq!(lineage.floor("insights", "sleep", "heart_rate"), 0);
     assert!(lineage.changes().iter().all(|c| c.rank == 1));
-    assert!(lineage.covers(Some("2"), "insights", "sleep", "skin_temp"));
-    assert_eq!(lineage.rank("3"), Some(2));
+    assert!(lineage.covers(&g(Some("2")), "insights", "sleep", "skin_temp"));
+    assert_eq!(lineage.rank("3", day(28)), Some(2));
 }
 
 #[test]
-fn a_version_string_published_twice_ranks_as_its_latest() {
+fn a_version_string_published_twice_ranks_as_the_text_published_by_the_time_of_the_grant() {
     let v1 = manifest("1", "", "");
     let v1b = manifest("1", SKIN_TEMP, "");
-    let lineage = Lineage::new([("1", day(1), &v1), ("1", day(2), &v1b)]);
-    assert_eq!(lineage.rank("1"), Some(1));
-    assert!(lineage.covers(Some("1"), "insights", "sleep", "skin_temp"));
+    let lineage = Lineage::new([("1", day(1), &v1), ("1", day(3), &v1b)]);
+    assert_eq!(lineage.rank("1", day(2)), Some(0));
+    assert_eq!(lineage.rank("1", day(4)), Some(1));
+    assert_eq!(
+        lineage.rank("1", day(1) - jiff::SignedDuration::from_secs(1)),
+        Some(0)
+    );
+    let seen_first = Grant {
+        version: Some("1"),
+        at: day(2),
+    };
+    assert!(
+        !lineage.covers(&seen_first, "insights", "sleep", "skin_temp"),
+        "a consent given before the second text does not cover what it added"
+    );
+    let seen_second = Grant {
+        version: Some("1"),
+        at: day(4),
+    };
+    assert!(lineage.covers(&seen_second, "insights", "sleep", "skin_temp"));
 }
 
 #[test]
@@ -188,4 +213,60 @@ fn pending_changes_ask_for_consent_again_and_offer_objection_to_what_changed_sin
         pending_changes(&v2, &lineage, &old, SubjectKind::Household, day(2)).is_empty(),
         "the sleep stream is not about a household"
     );
+}
+
+#[test]
+fn a_shorter_retention_is_a_cut_applied_to_data_held_and_a_longer_one_is_not() {
+    let v1 = manifest("1", SKIN_TEMP, "");
+    let shorter = manifest("2", &SKIN_TEMP.replace("90d", "7d"), "");
+    let lineage = Lineage::new([("1", day(1), &v1), ("2", day(2), &shorter)]);
+    assert_eq!(lineage.cuts().len(), 1, "{:?}", lineage.cuts());
+    let cut = &lineage.cuts()[0];
+    assert_eq!(
+        (cut.stream.as_str(), cut.field.as_str()),
+        ("sleep", "skin_temp")
+    );
+    assert!(is_cut(cut, day(1), day(8)), "seven days after: gone");
+    assert!(!is_cut(cut, day(2), day(8)), "six days after: kept");
+
+    // Back to 90 days: values stored under 7 days keep their expiry; nothing is cut.
+    let longer = manifest("3", SKIN_TEMP, "");
+    let lineage = Lineage::new([("1", day(1), &shorter), ("3", day(2), &longer)]);
+    assert!(lineage.cuts().is_empty());
+    // Shortened once, then lengthened again but not back to the first: still cut to the
+    // newest, against the longest earlier.
+    let middle = manifest("4", &SKIN_TEMP.replace("90d", "30d"), "");
+    let lineage = Lineage::new([
+        ("1", day(1), &v1),
+        ("2", day(2), &shorter),
+        ("4", day(3), &middle),
+    ]);
+    assert_eq!(lineage.cuts().len(), 1);
+    assert_eq!(lineage.cuts()[0].retention.approx_days(), 30);
+}
+
+#[test]
+fn a_purpose_that_comes_to_need_consent_is_explained_to_those_who_never_gave_it() {
+    let v1 = manifest("1", "", "");
+    let mut before = v1.clone();
+    let insights = before
+        .purposes
+        .iter_mut()
+        .find(|p| p.id.as_str() == "insights");
+    if let Some(p) = insights {
+        p.basis.value = privet_manifest::LawfulBasis::LegitimateInterests;
+    }
+    let lineage = Lineage::new([("1", day(1), &before), ("2", day(3), &v1)]);
+    let none = SubjectPermissions::default();
+    let pending = pending_changes(&v1, &lineage, &none, SubjectKind::Member, day(2));
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0].action, ChangeAction::Informed);
+    assert!(
+        pending[0]
+            .changes
+            .iter()
+            .all(|c| c.change.kind == privet_manifest::ChangeKind::BasisChanged)
+    );
+    // Someone who joined after it need not be told.
+    assert!(pending_changes(&v1, &lineage, &none, SubjectKind::Member, day(4)).is_empty());
 }

@@ -184,42 +184,33 @@ async fn get_changes(
 ) -> ApiResult<Json<ChangesView>> {
     let cap = authorize_subject(&state, &caller, &SubjectId::new(id), SubjectAction::Read).await?;
     let subject = cap.subject;
-    let allowed = crate::service::permissions::of_subject(&state, &subject).await?;
     let history = state.store().consents(&subject.id).await?;
     let named = history.iter().filter_map(|r| r.consent.product.clone());
     let manifests = devices::household_products(&state, subject.household_id(), named).await?;
-    let products = state.products();
-    let mut pending = Vec::new();
-    for m in &manifests {
-        let product = m.product.id.as_str();
-        let Some(lineage) = products.lineage(product) else {
-            continue;
-        };
-        for p in
-            privet_policy::pending_changes(m, lineage, &allowed, subject.kind, subject.created_at)
-        {
-            pending.push(PendingView {
-                product: product.to_owned(),
-                version: m.product.version().to_owned(),
-                purpose: p.purpose.id.as_str().to_owned(),
-                description: p.purpose.description.value.clone(),
-                action: p.action,
-                consented_under: p.consented_under.map(str::to_owned),
-                changes: p
-                    .changes
-                    .iter()
-                    .map(|c| ChangeView {
-                        version: c.version.clone(),
-                        published_at: c.published_at,
-                        kind: c.change.kind,
-                        stream: c.change.stream.clone(),
-                        field: c.change.field.clone(),
-                        summary: c.change.summary.clone(),
-                    })
-                    .collect(),
-            });
-        }
-    }
+    let pending = crate::service::lineages::pending(&state, &subject, &manifests)
+        .await?
+        .into_iter()
+        .map(|p| PendingView {
+            product: p.product,
+            version: p.version,
+            purpose: p.purpose,
+            description: p.description,
+            action: p.action,
+            consented_under: p.consented_under,
+            changes: p
+                .changes
+                .into_iter()
+                .map(|c| ChangeView {
+                    version: c.version,
+                    published_at: c.published_at,
+                    kind: c.change.kind,
+                    stream: c.change.stream,
+                    field: c.change.field,
+                    summary: c.change.summary,
+                })
+                .collect(),
+        })
+        .collect();
     Ok(Json(ChangesView {
         subject: subject.id.to_string(),
         pending,

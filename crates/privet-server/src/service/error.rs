@@ -323,7 +323,7 @@ pub enum Invalid {
     },
     /// A manifest offered for publishing whose `product.version` cannot name a version.
     #[error(
-        "`product.version` must be 1 to {0} characters, with no control characters and no spaces at either end"
+        "`product.version` must be 1 to {0} characters, with no control characters, no spaces at either end, and no `,` or `@` (consent records name versions as `product@version`, comma separated)"
     )]
     ManifestVersion(usize),
     /// A manifest offered for publishing that has lint errors.

@@ -30,6 +30,7 @@ pub mod reads;
 pub mod releases;
 pub mod requests;
 pub mod retention;
+pub mod retention_cuts;
 pub mod rotation;
 pub mod subjects;
 pub mod throttle;

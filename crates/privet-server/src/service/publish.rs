@@ -216,12 +216,13 @@ fn checked(text: &str, cx: &LintContext) -> ServiceResult<(String, String)> {
 const MAX_VERSION_CHARS: usize = 64;
 
 /// Whether `v` can name a published version: an empty one is how the store marks texts
-/// published before versions were recorded, and lists and paths show it.
+/// published before versions were recorded, lists and paths show it, and consent records
+/// name it in `product@version, …` (so neither `,` nor `@`).
 fn is_version(v: &str) -> bool {
     !v.is_empty()
         && v.trim() == v
         && v.chars().count() <= MAX_VERSION_CHARS
-        && !v.chars().any(char::is_control)
+        && !v.chars().any(|c| c.is_control() || c == ',' || c == '@')
 }
 
 /// Texts published before versions were recorded carry none in the store, so its unique index
@@ -264,7 +265,7 @@ mod tests {
             assert!(is_version(ok), "{ok:?}");
         }
         let long = "9".repeat(MAX_VERSION_CHARS + 1);
-        for refused in ["", " 1", "1 ", "1\n2", "\u{7}", long.as_str()] {
+        for refused in ["", " 1", "1 ", "1\n2", "\u{7}", "1,2", "a@2", long.as_str()] {
             assert!(!is_version(refused), "{refused:?}");
         }
     }

@@ -74,8 +74,10 @@ pub enum ReadItem {
 
 /// Whether a subject may appear in this read, and as what.
 enum Visibility {
-    /// Yes: by pseudonym, or as `null` for the product's non-personal data.
-    Visible(Option<String>),
+    /// Yes: by pseudonym, or as `null` for the product's non-personal data; without the
+    /// (stream, field)s their consent to the purpose, given under an older manifest version,
+    /// does not cover.
+    Visible(Option<String>, Vec<(String, String)>),
     Hidden,
 }
 
@@ -194,7 +196,7 @@ async fn run(
                 slot.insert(visibility(state, &block.subject, product_pseudonym, &grant).await?);
             }
             // Checked before opening: a read never decrypts what it may not return.
-            let Some(Visibility::Visible(who)) = seen.get(&block.subject) else {
+            let Some(Visibility::Visible(who, uncovered)) = seen.get(&block.subject) else {
                 continue;
             };
             let Some(opened) = scan.open(&block).await? else {
@@ -205,9 +207,17 @@ async fn run(
                 {
                     continue;
                 }
-                let Some(data) = grant.project(&block.stream, &ev.data) else {
+                let Some(mut data) = grant.project(&block.stream, &ev.data) else {
                     continue;
                 };
+                for (stream, field) in uncovered {
+                    if *stream == block.stream {
+                        data.remove(field);
+                    }
+                }
+                if data.is_empty() {
+                    continue;
+                }
                 if query.limit.is_some_and(|l| *count >= l as u64) {
                     *truncated = true;
                     return Ok(());
@@ -240,7 +250,7 @@ async fn visibility(
     grant: &ReadGrant<'_>,
 ) -> ServiceResult<Visibility> {
     if *pseudonym == product_pseudonym {
-        return Ok(Visibility::Visible(None));
+        return Ok(Visibility::Visible(None, Vec::new()));
     }
     let subject = match state.store().subject_by_pseudonym(pseudonym).await {
         Ok(s) => s,
@@ -249,8 +259,22 @@ async fn visibility(
         Err(e) => return Err(e.into()),
     };
     let allowed = permissions::of_subject(state, &subject).await?;
+    let manifest = grant.manifest();
+    let product = manifest.product.id.as_str();
+    let purpose = grant.purpose().id.as_str();
+    let products = state.products();
+    let uncovered = match (
+        grant.needs_consent(),
+        products.lineage(product),
+        allowed.grant(product, purpose),
+    ) {
+        (true, Some(lineage), Some(g)) => {
+            privet_policy::uncovered_fields(manifest, lineage, &g, purpose)
+        }
+        _ => Vec::new(),
+    };
     Ok(if allowed.may_read(grant) {
-        Visibility::Visible(Some(pseudonym.to_string()))
+        Visibility::Visible(Some(pseudonym.to_string()), uncovered)
     } else {
         Visibility::Hidden
     })

@@ -24,7 +24,10 @@ pub async fn run_at(store: &dyn Store, now: Timestamp) -> ServiceResult<Retentio
     Ok(report)
 }
 
-/// One retention run now.
+/// One retention run now: the expired chunks, then the values past a retention a newer
+/// manifest version shortened (which needs the subjects' keys, so only a server does it).
 pub async fn run_once(state: &AppState) -> ServiceResult<RetentionReport> {
-    run_at(state.store().as_ref(), state.clock().now()).await
+    let report = run_at(state.store().as_ref(), state.clock().now()).await?;
+    crate::service::retention_cuts::run_once(state).await?;
+    Ok(report)
 }

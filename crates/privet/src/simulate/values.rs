@@ -205,6 +205,9 @@ impl ValueGen {
             "screen" => SCREENS[r.usize(..SCREENS.len())].to_owned(),
             "kind" => if r.u8(0..4) == 0 { "button" } else { "motion" }.to_owned(),
             "zone" => ["path", "door", "drive"][r.usize(..3)].to_owned(),
+            "room" => {
+                ["kitchen", "living room", "hall", "bedroom", "study"][r.usize(..5)].to_owned()
+            }
             n if n.contains("transcript") => REQUESTS[r.usize(..REQUESTS.len())].to_owned(),
             n if n.contains("install") || n.ends_with("_id") => {
                 let hex = |r: &mut fastrand::Rng, k: usize| -> String {

@@ -18,6 +18,12 @@ pub(crate) fn checkbox_value(product: &str, purpose: &str) -> String {
     format!("{product}/{purpose}")
 }
 
+/// The value of a choice's "I agree to the new version" checkbox: it names the version the
+/// page showed, so a version published since is not agreed to unseen.
+pub(crate) fn agree_value(product: &str, purpose: &str, version: &str) -> String {
+    format!("{product}/{purpose}@{version}")
+}
+
 /// Saves the choices of one subject from the My data page.
 pub(crate) async fn save(
     State(state): State<AppState>,
@@ -37,13 +43,14 @@ pub(crate) async fn save(
         let product = m.product.id.as_str();
         for p in privet_policy::choices_for(m, cap.subject.kind) {
             let value = checkbox_value(product, p.id.as_str());
-            let renew = agreed.contains(&value.as_str());
+            let on = ticked.contains(&value.as_str());
+            let agree = agree_value(product, p.id.as_str(), m.product.version());
             choices.push(Choice {
                 product,
                 purpose: p.id.as_str(),
-                // Agreeing to the new version switches the purpose on too.
-                on: renew || ticked.contains(&value.as_str()),
-                renew,
+                on,
+                // Only with the purpose left on, and only for the version the page showed.
+                renew: on && agreed.contains(&agree.as_str()),
             });
         }
     }

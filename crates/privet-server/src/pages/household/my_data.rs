@@ -1,7 +1,7 @@
 //! `/my-data`: per device and stream, what is held, why, for how long, who else receives it
 //! and who accessed it; the optional purposes as switches; download and delete.
 
-use super::choices::checkbox_value;
+use super::choices::{agree_value, checkbox_value};
 use super::records::{self, Shown, StreamView, title_of};
 use super::{Done, member_of, view};
 use crate::access::{Caller, SubjectCap, authorize_subject};
@@ -16,6 +16,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use privet_manifest::Manifest;
 use privet_manifest::notice::Notice;
+use privet_policy::ChangeAction;
 use privet_policy::{ConsentLedger, SubjectAction, SubjectDenied};
 use privet_store::{Subject, SubjectId};
 use std::sync::Arc;
@@ -35,6 +36,8 @@ struct PurposeChoice {
     description: String,
     note: String,
     on: bool,
+    /// The value of its "I agree to the new version" switch: names the version shown.
+    agree: String,
     /// What changed since the version the consent was given under, in plain words: the
     /// "agree to the new version" switch is shown, off, until turned on.
     changed: Vec<String>,
@@ -150,28 +153,22 @@ async fn permission_form(
 ) -> Result<Option<PermissionForm>, PageError> {
     let subject = &visible.cap.subject;
     let ledger = ConsentLedger::from_history(&state.store().consents(&subject.id).await?);
-    let allowed = crate::service::permissions::of_subject(state, subject).await?;
-    let products_now = state.products();
+    let pending = crate::service::lineages::pending(state, subject, manifests).await?;
     let mut products = Vec::new();
     for m in manifests {
         let product = m.product.id.as_str();
-        let pending = products_now.lineage(product).map(|lineage| {
-            privet_policy::pending_changes(m, lineage, &allowed, subject.kind, subject.created_at)
-        });
-        let pending = pending.unwrap_or_default();
+        let here = || pending.iter().filter(|c| c.product == product);
         let changed_for = |purpose: &str| -> Vec<String> {
-            pending
-                .iter()
-                .filter(|c| c.purpose.id.as_str() == purpose)
+            here()
+                .filter(|c| c.purpose == purpose && c.action == ChangeAction::Reconsent)
                 .flat_map(|c| c.changes.iter())
                 .map(|c| format!("Version {}: {}", c.version, c.change.summary))
                 .collect()
         };
-        let notices: Vec<String> = pending
-            .iter()
-            .filter(|c| c.action != privet_policy::ChangeAction::Reconsent)
+        let notices: Vec<String> = here()
+            .filter(|c| c.action != ChangeAction::Reconsent)
             .flat_map(|c| {
-                let how = if c.action == privet_policy::ChangeAction::Object {
+                let how = if c.action == ChangeAction::Object {
                     " You can object to this use."
                 } else {
                     ""
@@ -181,7 +178,7 @@ async fn permission_form(
                         "Version {}: {} ({}.){how}",
                         v.version,
                         v.change.summary,
-                        c.purpose.description.value.trim_end_matches('.')
+                        c.description.trim_end_matches('.')
                     )
                 })
             })
@@ -197,6 +194,7 @@ async fn permission_form(
                     .collect();
                 PurposeChoice {
                     value: checkbox_value(product, p.id.as_str()),
+                    agree: agree_value(product, p.id.as_str(), m.product.version()),
                     html_id: format!("on-{}-{product}-{}", subject.id, p.id.as_str()),
                     description: p.description.value.clone(),
                     note: if recipients.is_empty() {

@@ -184,8 +184,9 @@ pub(crate) async fn confirm(
                 product: m.product.id.as_str(),
                 purpose: p.id.as_str(),
                 on: switched_on.contains(&p.id.as_str()),
-                // Set-up shows the current notice: a switch left on agrees to this version.
-                renew: true,
+                // Set-up shows no "what changed": a consent given under an earlier version is
+                // renewed only on My data, where the changes are shown.
+                renew: false,
             })
             .collect();
         consent::apply_choices(&state, &cap.subject, &cap.actor, cap.channel, &choices).await?;
