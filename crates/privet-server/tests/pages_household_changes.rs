@@ -139,3 +139,41 @@ async fn my_data_shows_what_changed_and_agreeing_records_the_new_version() {
         "energy_report"
     ));
 }
+
+#[tokio::test]
+async fn the_label_shows_the_day_of_the_last_material_change() {
+    let app = app();
+    let mut c = Client::new(&app);
+    let page = "/products/wren-thermostat-2";
+    let row = "<th scope=\"row\">Last material change</th>";
+    publish::publish(&app.state, &thermostat(false), "system")
+        .await
+        .unwrap();
+    let before = c.get(page).await;
+    assert!(before.body.contains("Why this grade"), "{}", before.body);
+    assert!(!before.body.contains(row), "no material change yet");
+
+    // Half past eleven at night in UTC is already the next day in London (summer time).
+    assert!(
+        app.state
+            .clock()
+            .set("2027-06-30T23:30:00Z".parse().unwrap())
+    );
+    publish::publish(&app.state, &thermostat(true), "system")
+        .await
+        .unwrap();
+    let after = c.get(page).await;
+    check_page(page, &after.body);
+    assert!(
+        after.body.contains(&format!("{row}<td>1 July 2027</td>")),
+        "{}",
+        after.body
+    );
+    let earlier = c.get(&format!("{page}/versions/2.4")).await;
+    assert!(earlier.body.contains("earlier privacy notice"));
+    assert!(
+        !earlier.body.contains(row),
+        "2.4 came before the change: {}",
+        earlier.body
+    );
+}

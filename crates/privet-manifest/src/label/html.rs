@@ -3,7 +3,7 @@
 
 use super::Error;
 use super::model::Label;
-use super::rows::{self, Row};
+use super::rows::{self, CompareRow, Row};
 use super::rules::{START_POINTS, bands_sentence};
 use crate::notice::plain;
 use crate::taxonomy::ATTRIBUTION;
@@ -25,11 +25,6 @@ struct LabelPage<'a> {
     start: i32,
     bands: String,
     attribution: &'static str,
-}
-
-struct CompareRow {
-    label: &'static str,
-    cells: Vec<Vec<String>>,
 }
 
 #[derive(Template)]
@@ -78,19 +73,7 @@ pub(super) fn labels(labels: &[Label]) -> Result<String, Error> {
 /// Renders labels side by side, one column per product, with the same rows.
 pub(super) fn compare(labels: &[Label]) -> Result<String, Error> {
     let per_label: Vec<Vec<Row>> = labels.iter().map(rows::compare).collect();
-    let row_count = per_label.first().map_or(0, Vec::len);
-    let rows = (0..row_count)
-        .map(|i| CompareRow {
-            label: per_label
-                .first()
-                .and_then(|r| r.get(i))
-                .map_or("", |r| r.label),
-            cells: per_label
-                .iter()
-                .map(|r| r.get(i).map_or_else(Vec::new, |r| r.values.clone()))
-                .collect(),
-        })
-        .collect();
+    let rows = rows::side_by_side(&per_label);
     ComparePage {
         title: title(labels, "Privacy and security labels compared"),
         names: labels.iter().map(|l| l.product.name.as_str()).collect(),

@@ -15,7 +15,7 @@ mod text;
 
 pub use grade::{Grade, GradeReason, grade};
 pub use model::{FieldRow, Label, LabelContext, LabelProduct, LabelPurpose, Primary, SharedWith};
-pub use rows::{Row as LabelRow, primary as primary_rows, updates_line};
+pub use rows::{CompareRow, Row as LabelRow, primary as primary_rows, side_by_side, updates_line};
 pub use rules::{
     GRADE_BANDS, GRADE_RULES, GradeRule, LOWEST_GRADE, START_POINTS, bands_sentence, letter,
 };

@@ -19,16 +19,22 @@ pub struct LabelContext {
     pub unique_device_credentials: bool,
     /// Whether each person's data is encrypted with their own key.
     pub per_person_encryption: bool,
+    /// The day the newest material change to the product's manifest was published, when its
+    /// published versions are known (a server serving it); `None` when there has been none, or
+    /// when the label is made from a manifest file with no history.
+    pub last_material_change: Option<Date>,
 }
 
 impl LabelContext {
-    /// The context of a Privet instance, which guarantees all three security properties.
+    /// The context of a Privet instance, which guarantees all three security properties; no
+    /// version history (set [`LabelContext::last_material_change`] when there is one).
     pub fn privet(today: Date) -> LabelContext {
         LabelContext {
             today,
             two_factor_available: true,
             unique_device_credentials: true,
             per_person_encryption: true,
+            last_material_change: None,
         }
     }
 }
@@ -100,6 +106,8 @@ pub struct Primary {
     pub retention_shortest: Option<String>,
     /// The longest time any field is kept, in plain words.
     pub retention_longest: Option<String>,
+    /// The day the newest material change to the manifest was published (`None`: none known).
+    pub last_material_change: Option<Date>,
     /// The last day of promised security updates.
     pub security_updates_until: Option<Date>,
     /// Whether that day is past.
@@ -266,6 +274,7 @@ impl Label {
                 .min()
                 .map(|k| k.plain()),
             retention_longest: keeps.iter().max().map(|k| k.plain()),
+            last_material_change: cx.last_material_change,
             security_updates_until: until,
             security_updates_ended: until.is_some_and(|d| d < cx.today),
             works_offline: p

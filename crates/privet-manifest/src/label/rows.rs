@@ -50,8 +50,19 @@ pub fn updates_line(l: &Label) -> String {
     }
 }
 
+/// What the last-material-change row answers.
+const LAST_MATERIAL_CHANGE: &str = "Last material change";
+
+/// What a comparison shows for a label lacking a row the others have: only the last material
+/// change is ever left out, when none is known.
+const NONE_RECORDED: &str = "None recorded";
+
 /// The primary layer's rows, in the order a shopper reads them (every renderer and the
 /// product pages print these).
+///
+/// "Last material change" is there only when the context knew one (a served product whose
+/// published versions changed materially): a label made from a manifest file has no history,
+/// so rather than claim "no change" it leaves the row out.
 pub fn primary(l: &Label) -> Vec<Row> {
     let p = &l.primary;
     let purposes = p
@@ -77,7 +88,7 @@ pub fn primary(l: &Label) -> Vec<Row> {
             format!("{}: {}, {role}", s.name, s.country_name)
         })
         .collect();
-    vec![
+    let mut rows = vec![
         row(
             "Data collected",
             or_none(p.data_collected.clone(), "Nothing"),
@@ -98,6 +109,11 @@ pub fn primary(l: &Label) -> Vec<Row> {
                 .clone()
                 .unwrap_or_else(|| "Not stated".to_owned()),
         ),
+    ];
+    if let Some(d) = p.last_material_change {
+        rows.push(one(LAST_MATERIAL_CHANGE, plain::date(d)));
+    }
+    rows.extend([
         one("Security updates", updates_line(l)),
         one("Works offline", p.works_offline.clone()),
         one(
@@ -135,7 +151,50 @@ pub fn primary(l: &Label) -> Vec<Row> {
                 .unwrap_or_else(|| "No way to report stated".to_owned()),
         ),
         one("Delete your data", p.delete_your_data.clone()),
-    ]
+    ]);
+    rows
+}
+
+/// One row of a comparison: what it answers and each label's values, in the labels' order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompareRow {
+    /// What the row answers.
+    pub label: &'static str,
+    /// Each label's values.
+    pub cells: Vec<Vec<String>>,
+}
+
+/// Rows of several labels side by side, matched by what they answer rather than by position,
+/// in the order the labels give them: a row only some labels have (the last material change)
+/// reads "None recorded" for the others.
+pub fn side_by_side(per_label: &[Vec<Row>]) -> Vec<CompareRow> {
+    let mut order: Vec<&'static str> = Vec::new();
+    for rows in per_label {
+        let mut at = 0;
+        for r in rows {
+            match order.iter().position(|x| *x == r.label) {
+                Some(i) => at = i + 1,
+                None => {
+                    order.insert(at, r.label);
+                    at += 1;
+                }
+            }
+        }
+    }
+    order
+        .into_iter()
+        .map(|label| CompareRow {
+            label,
+            cells: per_label
+                .iter()
+                .map(|rows| {
+                    rows.iter()
+                        .find(|r| r.label == label)
+                        .map_or_else(|| vec![NONE_RECORDED.to_owned()], |r| r.values.clone())
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// The rows a comparison shows: the grade, the primary layer and a count of the detail.

@@ -181,21 +181,15 @@ impl Display for Compare<'_> {
         print_row(f, "Product", &names, col)?;
         rule_line(f, '=', total)?;
         let per_label: Vec<Vec<Row>> = labels.iter().map(rows::compare).collect();
-        let row_count = per_label.first().map_or(0, Vec::len);
-        for i in 0..row_count {
-            let label = per_label
-                .first()
-                .and_then(|r| r.get(i))
-                .map_or("", |r| r.label);
-            let cells: Vec<Vec<String>> = per_label
+        let table = rows::side_by_side(&per_label);
+        for (i, row) in table.iter().enumerate() {
+            let cells: Vec<Vec<String>> = row
+                .cells
                 .iter()
-                .map(|rows| {
-                    rows.get(i)
-                        .map_or_else(Vec::new, |r| value_lines(&r.values, col))
-                })
+                .map(|values| value_lines(values, col))
                 .collect();
-            print_row(f, label, &cells, col)?;
-            if i + 1 < row_count {
+            print_row(f, row.label, &cells, col)?;
+            if i + 1 < table.len() {
                 writeln!(f)?;
             }
         }

@@ -7,29 +7,9 @@ use crate::taxonomy::Taxonomy;
 use crate::vocab::{Role, SpecialCondition, SubjectKind};
 use jiff::civil::Date;
 
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
 /// A date as people write it in the UK, e.g. "31 December 2031".
 pub(crate) fn date(d: Date) -> String {
-    let month = usize::try_from(d.month() - 1)
-        .ok()
-        .and_then(|i| MONTHS.get(i))
-        .copied()
-        .unwrap_or("");
-    format!("{} {} {}", d.day(), month, d.year())
+    d.strftime("%-d %B %Y").to_string()
 }
 
 /// ISO 3166 codes of countries people are likely to see, with their short English names.

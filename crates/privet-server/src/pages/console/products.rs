@@ -2,6 +2,7 @@
 //! today, since findings depend on the date), its privacy notice and its label.
 
 use super::staff::{Area, ConsoleNav, Staff};
+use crate::pages::label::label_context;
 use crate::pages::{PageContext, PageError, render};
 use crate::service::error::{Missing, ServiceError};
 use crate::service::publish::short;
@@ -10,7 +11,7 @@ use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use privet_manifest::label::{Label, LabelContext};
+use privet_manifest::label::Label;
 use privet_manifest::notice::Notice;
 use privet_manifest::{FindingRecord, LineIndex, LintContext, Manifest, Severity};
 
@@ -162,13 +163,13 @@ pub(super) async fn list(
     staff: Staff,
 ) -> Result<Response, PageError> {
     staff.require(Area::Products)?;
-    let cx = LabelContext::privet(state.clock().today_utc());
     let products = state
         .products()
         .iter()
         .map(|m| {
             let id = m.product.id.to_string();
             let (updates_until, past_support) = updates_until(&state, m);
+            let grade = privet_manifest::label::grade(m, &label_context(&state, &id, None));
             ProductRow {
                 findings: findings_summary(&findings(&state, &id)),
                 id,
@@ -177,7 +178,7 @@ pub(super) async fn list(
                 version: m.product.version().to_owned(),
                 updates_until,
                 past_support,
-                grade: privet_manifest::label::grade(m, &cx).letter,
+                grade: grade.letter,
             }
         })
         .collect();
@@ -255,7 +256,7 @@ pub(super) async fn show(
         fields,
         findings: findings(&state, &id),
         versions: version_rows(&state, &id).await?,
-        label: Label::from_manifest(m, &LabelContext::privet(state.clock().today_utc())),
+        label: Label::from_manifest(m, &label_context(&state, &id, None)),
         notice,
     })
 }

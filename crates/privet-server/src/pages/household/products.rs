@@ -3,6 +3,7 @@
 
 use super::form::PageForm;
 use super::view;
+use crate::pages::label::label_context;
 use crate::pages::{MaybeSignedIn, PageContext, PageError, render};
 use crate::service::error::{Missing, ServiceError};
 use crate::state::AppState;
@@ -11,7 +12,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use privet_manifest::Manifest;
 use privet_manifest::label::{
-    GRADE_RULES, Label, LabelContext, LabelRow, START_POINTS, bands_sentence, primary_rows,
+    GRADE_RULES, Label, LabelRow, START_POINTS, bands_sentence, primary_rows, side_by_side,
     updates_line,
 };
 use privet_manifest::notice::Notice;
@@ -78,8 +79,9 @@ struct ComparePage {
     rows: Vec<(&'static str, Vec<Vec<String>>)>,
 }
 
-fn context(state: &AppState) -> LabelContext {
-    LabelContext::privet(state.clock().today_utc())
+/// The label of `m`'s current version, as served here.
+fn current_label(state: &AppState, m: &Manifest) -> Label {
+    Label::from_manifest(m, &label_context(state, m.product.id.as_str(), None))
 }
 
 fn picks(state: &AppState, chosen: &[String]) -> Vec<Pick> {
@@ -99,12 +101,11 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     MaybeSignedIn(signed): MaybeSignedIn,
 ) -> Result<Response, PageError> {
-    let cx = context(&state);
     let products = state
         .products()
         .iter()
         .map(|m| {
-            let l = Label::from_manifest(m, &cx);
+            let l = current_label(&state, m);
             ProductRow {
                 id: l.product.id.clone(),
                 name: l.product.name.clone(),
@@ -143,7 +144,8 @@ pub(super) fn detail_page(
     m: &Manifest,
     earlier: Option<EarlierVersion>,
 ) -> Result<Response, PageError> {
-    let label = Label::from_manifest(m, &context(state));
+    let version = earlier.as_ref().map(|e| e.version.as_str());
+    let label = Label::from_manifest(m, &label_context(state, m.product.id.as_str(), version));
     let reasons = label
         .grade
         .reasons
@@ -184,12 +186,11 @@ pub(crate) async fn compare(
             chosen.push(id.to_owned());
         }
     }
-    let cx = context(&state);
     let products = state.products();
     let labels: Vec<Label> = chosen
         .iter()
         .filter_map(|id| products.get(id))
-        .map(|m| Label::from_manifest(m, &cx))
+        .map(|m| current_label(&state, m))
         .collect();
     let mut page = PageContext::new(&state, signed.as_ref()).await?;
     let mut table = Vec::new();
@@ -214,15 +215,7 @@ pub(crate) async fn compare(
             .collect();
         table.push(("Grade", grade));
         table.push(("Maker", maker));
-        let count = per.first().map_or(0, Vec::len);
-        for i in 0..count {
-            let label = per.first().and_then(|r| r.get(i)).map_or("", |r| r.label);
-            let cells = per
-                .iter()
-                .map(|r| r.get(i).map_or_else(Vec::new, |r| r.values.clone()))
-                .collect();
-            table.push((label, cells));
-        }
+        table.extend(side_by_side(&per).into_iter().map(|r| (r.label, r.cells)));
         let optional = labels
             .iter()
             .map(|l| {
