@@ -20,7 +20,8 @@ pub(crate) fn label_context(
     let last = products.lineage(product).and_then(|lineage| {
         let rank = match version {
             None => Some(lineage.current()),
-            Some(v) => lineage.rank(v),
+            // The text last published under that version string.
+            Some(v) => lineage.rank(v, Timestamp::MAX),
         };
         rank.and_then(|r| last_material_change(lineage, r))
     });
@@ -42,8 +43,8 @@ fn last_material_change(lineage: &Lineage, rank: Rank) -> Option<Timestamp> {
 
 /// The day `at` falls on in the UK, as the people reading the label count days.
 ///
-/// Without a time zone database on the host (no tzdata) it falls back to UTC, which is off by
-/// a day only for an hour after midnight in summer: better than no label.
+/// jiff carries its own time zone database (`tzdb-bundle-always`), so this does not depend on
+/// the host's tzdata; UTC is only a fallback that cannot be reached with it.
 fn uk_date(at: Timestamp) -> Date {
     let tz = TimeZone::get("Europe/London").unwrap_or(TimeZone::UTC);
     at.to_zoned_datetime(tz).date()
