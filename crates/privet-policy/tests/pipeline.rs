@@ -279,8 +279,16 @@ fn the_subject_is_the_event_member_else_the_device_member() {
         ingest(&unattached, &subjects, climate),
         Err(Rejection::NoHousehold { index: 0, .. })
     ));
+    assert!(
+        matches!(
+            ingest(&ALICES, &subjects, climate),
+            Err(Rejection::MemberNotAllowed { index: 0, .. })
+        ),
+        "a household stream's event may not name a member"
+    );
+    let climate = climate.replace(r#", "member": "bob""#, "");
     assert_eq!(
-        ingest(&ALICES, &subjects, climate).unwrap().events[0].subject,
+        ingest(&ALICES, &subjects, &climate).unwrap().events[0].subject,
         SubjectRef::Household("hh-1".into())
     );
     // Non-personal data needs no household.
@@ -721,7 +729,8 @@ fn pooled_event(stream: &str, member: Option<&str>, hours_ago: i64) -> Value {
     };
     let ts = NOW.parse::<jiff::Timestamp>().unwrap() - jiff::SignedDuration::from_hours(hours_ago);
     let mut e = json!({"stream": stream, "ts": ts.to_string(), "data": data});
-    if let Some(m) = member {
+    // Only events of member streams may name a member.
+    if let Some(m) = member.filter(|_| matches!(stream, "presence" | "activity")) {
         e["member"] = json!(m);
     }
     e
@@ -786,6 +795,7 @@ proptest! {
             alone.extend(kept);
             alone_dropped.undeclared += dropped.undeclared;
             alone_dropped.no_consent += dropped.no_consent;
+            alone_dropped.reconsent += dropped.reconsent;
             alone_dropped.expired += dropped.expired;
             alone_dropped.restricted += dropped.restricted;
         }

@@ -249,6 +249,34 @@ fn member_events_name_a_member_of_the_devices_household() {
         )
         .problem(422);
     assert!(p["detail"].as_str().unwrap().contains("member"), "{p}");
+    // A household stream's event naming a member: refused, not silently ignored.
+    let p = server
+        .ingest(
+            &a.token,
+            &json!([{ "stream": "climate", "ts": ago(10), "member": a.member,
+                      "data": { "temperature_c": 20.0 } }]),
+        )
+        .problem(422);
+    assert!(
+        p["detail"].as_str().unwrap().contains("may not name one"),
+        "{p}"
+    );
+    // An integer one below i64's range is refused, never stored as i64::MIN.
+    let p = server
+        .post_raw(
+            "/v1/ingest",
+            Some(&a.token),
+            "application/json",
+            format!(
+                r#"[{{"stream":"climate","ts":"{}","data":{{"heating_minutes":-9223372036854775809}}}}]"#,
+                ago(10)
+            ),
+        )
+        .problem(422);
+    assert!(
+        p["detail"].as_str().unwrap().contains("heating_minutes"),
+        "{p}"
+    );
     // A personal device stands for its member.
     let (_, personal) = server.device(&admin, THERMOSTAT, Some(&b.household), Some(&b.member));
     let out = server.ingest_ok(

@@ -276,3 +276,52 @@ fn a_field_kept_for_another_purpose_is_not_read_for_a_consent_it_does_not_cover_
         "only the contract purpose's change is left, to be known: {pending}"
     );
 }
+
+#[test]
+fn a_version_published_on_one_instance_is_enforced_by_the_other() {
+    let Some(inst) = Instance::postgres() else {
+        return;
+    };
+    let (admin, support) = inst.operators();
+    let a = inst.serve();
+    let b = inst.serve();
+    let home = a.home(&admin);
+    a.consent_ok(&support, &home.member, "energy_report", true);
+    b.post_raw(
+        "/v1/products",
+        Some(&admin.secret),
+        "application/toml",
+        with_room(&inst),
+    )
+    .expect(201);
+    // A hears of it through the store's change notification.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while a
+        .get(&format!("/v1/products/{THERMOSTAT}"), None)
+        .expect(200)["version"]
+        != "2.5"
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "A never served the version B published"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = a.ingest_ok(
+        &home.token,
+        &json!([presence(
+            &ago(50),
+            &home.member,
+            json!({"home": true, "room": "kitchen"})
+        )]),
+    );
+    assert_eq!(out["accepted"], 1, "{out}");
+    assert_eq!(out["dropped"]["reconsent"], 1, "{out}");
+    let pending = a
+        .get(
+            &format!("/v1/subjects/{}/changes", home.member),
+            Some(&support.secret),
+        )
+        .expect(200);
+    assert_eq!(pending["pending"][0]["action"], "reconsent", "{pending}");
+}

@@ -170,9 +170,11 @@ fn as_integer(n: &Number) -> Option<i64> {
         return None;
     }
     let f = n.as_f64()?;
-    // -2^63 is representable as an i64; 2^63 is not.
-    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
-    (f.fract() == 0.0 && (-LIMIT..LIMIT).contains(&f)).then_some(f as i64)
+    // A number that did not parse as an i64 but as a float is integral only where floats are
+    // exact (|f| ≤ 2^53): beyond, `-9223372036854775809` would round to i64::MIN and be
+    // stored as a value the device never sent.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    (f.fract() == 0.0 && (-EXACT..=EXACT).contains(&f)).then_some(f as i64)
 }
 
 /// `{"lat": …, "lon": …}` with an optional `accuracy`, in range, and nothing else.
@@ -242,6 +244,17 @@ mod tests {
         assert!(check(&mut json!(3.5), &FieldType::Integer, false).is_err());
         assert!(check(&mut json!(u64::MAX), &FieldType::Integer, false).is_err());
         assert!(check(&mut json!(1e19), &FieldType::Integer, false).is_err());
+        let mut min = json!(i64::MIN);
+        assert!(check(&mut min, &FieldType::Integer, false).is_ok());
+        let mut past_min: Value = serde_json::from_str("-9223372036854775809").unwrap();
+        assert!(
+            check(&mut past_min, &FieldType::Integer, false).is_err(),
+            "one below i64::MIN parses as a float that rounds to it"
+        );
+        let mut inexact: Value = serde_json::from_str("1e17").unwrap();
+        assert!(check(&mut inexact, &FieldType::Integer, false).is_err());
+        let mut exact: Value = serde_json::from_str("4e15").unwrap();
+        assert!(check(&mut exact, &FieldType::Integer, false).is_ok());
     }
 
     #[test]

@@ -45,6 +45,17 @@ pub enum Rejection {
         /// The member stream.
         stream: StreamId,
     },
+    /// The event names a member, but its stream is not about a member (a household's or no
+    /// one's data): whose data it is would be unclear, so it is refused rather than ignored.
+    #[error(
+        "event {index}: stream `{stream}` is not about a member, so the event may not name one"
+    )]
+    MemberNotAllowed {
+        /// 0-based position in the batch.
+        index: usize,
+        /// The stream.
+        stream: StreamId,
+    },
     /// The device is not attached to a household, so it cannot send personal data.
     #[error(
         "event {index}: stream `{stream}` holds personal data, but the device is not attached to a household"
@@ -104,6 +115,7 @@ impl Rejection {
             | Rejection::UnknownMember { index, .. }
             | Rejection::NoMember { index, .. }
             | Rejection::NoHousehold { index, .. }
+            | Rejection::MemberNotAllowed { index, .. }
             | Rejection::Undeclared { index, .. }
             | Rejection::TypeMismatch { index, .. }
             | Rejection::Transform { index, .. } => *index,

@@ -67,6 +67,7 @@ pub(super) enum SubjectProblem {
     UnknownMember,
     NoMember,
     NoHousehold,
+    MemberNotAllowed,
 }
 
 impl SubjectProblem {
@@ -76,6 +77,7 @@ impl SubjectProblem {
             SubjectProblem::UnknownMember => Rejection::UnknownMember { index, stream },
             SubjectProblem::NoMember => Rejection::NoMember { index, stream },
             SubjectProblem::NoHousehold => Rejection::NoHousehold { index, stream },
+            SubjectProblem::MemberNotAllowed => Rejection::MemberNotAllowed { index, stream },
         }
     }
 }
@@ -84,19 +86,23 @@ impl SubjectProblem {
 ///
 /// Personal data (member and household streams) is accepted only from a device attached to a
 /// household. A member stream's event is the named member's, who must belong to the device's
-/// household, or else the device's own member's. The `member` of events of other streams is
-/// ignored.
+/// household, or else the device's own member's. An event of another stream may not name a
+/// member.
 pub(super) fn resolve(
     kind: SubjectKind,
     ctx: &DeviceContext<'_>,
     event_member: Option<&str>,
 ) -> Result<SubjectRef, SubjectProblem> {
     match kind {
+        SubjectKind::None if event_member.is_some() => Err(SubjectProblem::MemberNotAllowed),
         SubjectKind::None => Ok(SubjectRef::NotPersonal),
-        SubjectKind::Household => ctx
-            .household
-            .map(|h| SubjectRef::Household(h.to_owned()))
-            .ok_or(SubjectProblem::NoHousehold),
+        SubjectKind::Household => {
+            let household = ctx.household.ok_or(SubjectProblem::NoHousehold)?;
+            if event_member.is_some() {
+                return Err(SubjectProblem::MemberNotAllowed);
+            }
+            Ok(SubjectRef::Household(household.to_owned()))
+        }
         SubjectKind::Member => {
             if ctx.household.is_none() {
                 return Err(SubjectProblem::NoHousehold);
@@ -166,8 +172,12 @@ mod tests {
                 Err(SubjectProblem::NoHousehold)
             ));
         }
+        assert!(matches!(
+            resolve(SubjectKind::None, &ctx, Some("x")),
+            Err(SubjectProblem::MemberNotAllowed)
+        ));
         assert_eq!(
-            resolve(SubjectKind::None, &ctx, Some("x")).unwrap(),
+            resolve(SubjectKind::None, &ctx, None).unwrap(),
             SubjectRef::NotPersonal
         );
         let attached = DeviceContext {
@@ -175,8 +185,15 @@ mod tests {
             ..ctx
         };
         assert_eq!(
-            resolve(SubjectKind::Household, &attached, Some("alice")).unwrap(),
+            resolve(SubjectKind::Household, &attached, None).unwrap(),
             SubjectRef::Household("hh".into())
+        );
+        assert!(
+            matches!(
+                resolve(SubjectKind::Household, &attached, Some("alice")),
+                Err(SubjectProblem::MemberNotAllowed)
+            ),
+            "a member on a household stream is refused, not ignored"
         );
     }
 }

@@ -6,7 +6,7 @@
 pub mod console;
 pub mod csrf;
 pub mod household;
-mod label;
+pub(crate) mod label;
 
 use crate::error::ApiError;
 use crate::session::{self, SignedIn};

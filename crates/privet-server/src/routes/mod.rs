@@ -9,6 +9,7 @@ pub mod events;
 pub mod households;
 pub mod ingest;
 pub mod manifest_versions;
+pub mod product_docs;
 pub mod products;
 pub mod requests;
 pub mod subjects;
@@ -65,6 +66,7 @@ pub fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(events::routes())
         .merge(audit::routes())
         .merge(products::routes())
+        .merge(product_docs::routes())
         .merge(manifest_versions::routes())
         .merge(subjects::routes())
         .merge(requests::routes())
