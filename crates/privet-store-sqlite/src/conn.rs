@@ -37,6 +37,10 @@ pub(crate) const KEYRING_MIGRATIONS: &[(&str, &str)] = &[
         "keyring_0002_secrets",
         include_str!("../migrations/keyring_0002_secrets.sql"),
     ),
+    (
+        "keyring_0003_installation",
+        include_str!("../migrations/keyring_0003_installation.sql"),
+    ),
 ];
 
 /// Creates `path` with mode 0600 if it does not exist, so the database (and the WAL and

@@ -106,6 +106,14 @@ pub enum SqliteDirError {
         #[source]
         source: std::io::Error,
     },
+    /// The installation id could not be read or recorded.
+    #[error("{path}: cannot read or record the installation: {message}")]
+    Installation {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's message.
+        message: String,
+    },
     /// The staged backup could not be moved over the store.
     #[error("cannot move the backup into {path}")]
     Rename {
@@ -148,10 +156,12 @@ impl SqliteDir {
         }
         let mut store = SqliteStore::open(&dir.join(STORE_FILE))?;
         store.in_use = Some(in_use);
+        let keyring = SqliteKeyring::open(&dir.join(KEYRING_FILE))?;
+        crate::installation::ensure(&dir.join(STORE_FILE), &dir.join(KEYRING_FILE))?;
         Ok(SqliteDir {
             path: dir.to_owned(),
             store,
-            keyring: SqliteKeyring::open(&dir.join(KEYRING_FILE))?,
+            keyring,
         })
     }
 

@@ -42,6 +42,7 @@ mod consents;
 mod data_dir;
 mod devices;
 mod failures;
+pub mod installation;
 mod invitations;
 mod jobs;
 mod keyring;

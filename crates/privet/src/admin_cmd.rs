@@ -125,6 +125,42 @@ pub(crate) async fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Refuses a backup made by another installation than the directory's (told by the id both
+/// `privet.db` and `keyring.db` carry) unless `--force`: none of its subjects has a key here,
+/// so restoring it would purge them all as erased since the backup. With `--force`, returns
+/// this installation's id, which the restored store then takes. A backup from before ids
+/// were recorded cannot be told apart and is restored.
+fn foreign_installation(
+    lock: &privet_store_sqlite::DirLock,
+    args: &RestoreArgs,
+) -> anyhow::Result<Option<String>> {
+    use privet_store_sqlite::installation;
+    // A file that is not a data store is refused by the install, with its own message.
+    if !privet_store_sqlite::is_data_store_backup(&args.file)? {
+        return Ok(None);
+    }
+    let keyring = lock.dir().join(privet_store_sqlite::KEYRING_FILE);
+    let (Some(theirs), Some(ours)) = (
+        installation::of_store(&args.file)?,
+        installation::of_keyring(&keyring)?,
+    ) else {
+        return Ok(None);
+    };
+    if theirs == ours {
+        return Ok(None);
+    }
+    let short = |id: &str| id.get(..8).unwrap_or(id).to_owned();
+    anyhow::ensure!(
+        args.force,
+        "{} is a backup of another Privet installation ({}) than the one in {} ({}): none of its subjects has a key in this keyring, so restoring it would purge them all as erased since the backup. Restore it into its own installation's data directory, or pass --force to restore it here anyway",
+        args.file.display(),
+        short(&theirs),
+        lock.dir().display(),
+        short(&ours)
+    );
+    Ok(Some(ours))
+}
+
 pub(crate) async fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let location = Location::from_args(&args.data)?;
     backend::check_restore_target(&location)?;
@@ -132,9 +168,17 @@ pub(crate) async fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let Some(lock) = backend::lock(&location)? else {
         anyhow::bail!("restore works on the embedded store only");
     };
+    let adopt = foreign_installation(&lock, &args)?;
     // Opened with the store's "in use" lock still exclusive: no other command sees the
     // backup before what was erased since is purged and the log re-anchored.
     let dir = backend::install_and_open(&lock, &args.file, &location).await?;
+    if let Some(ours) = &adopt {
+        // Restored here anyway: from now on it is this installation's store.
+        privet_store_sqlite::installation::set_store(
+            &lock.dir().join(privet_store_sqlite::STORE_FILE),
+            ours,
+        )?;
+    }
     let at = now();
     let purged =
         privet_server::service::backup::purge_unkeyed(dir.store.as_ref(), dir.keyring.as_ref(), at)
@@ -153,6 +197,7 @@ pub(crate) async fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
             detail: serde_json::json!({
                 "purged_subjects": purged.subjects,
                 "purged_blocks": purged.blocks,
+                "foreign_installation": adopt.is_some(),
                 "previous_anchor_seq": previous.map(|(s, _)| s),
                 "previous_anchor_hash": previous.map(|(_, h)| h.to_string()),
             }),

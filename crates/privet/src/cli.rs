@@ -460,6 +460,10 @@ pub(crate) struct RestoreArgs {
     /// The backup file to restore.
     #[arg(value_name = "FILE")]
     pub(crate) file: PathBuf,
+    /// Restore a backup made by another installation (its subjects have no keys here, so
+    /// they are purged as erased since the backup).
+    #[arg(long)]
+    pub(crate) force: bool,
 }
 
 #[derive(Debug, Subcommand)]

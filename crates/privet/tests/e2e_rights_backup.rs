@@ -233,3 +233,75 @@ fn restore_refuses_a_file_that_is_not_a_backup_and_backup_refuses_to_overwrite()
         "the admin key survived the refused restores"
     );
 }
+
+#[test]
+fn a_backup_of_another_installation_is_refused_unless_forced() {
+    let ours = Instance::new();
+    let admin = ours.key("admin", &[]);
+    let theirs = Instance::new();
+    let (their_admin, _) = theirs.operators();
+    let server = theirs.serve();
+    let home = server.home(&their_admin);
+    server.ingest_ok(&home.token, &json!([climate(&ago(60), 21.0, 5)]));
+    let their_data = theirs.data.to_str().unwrap().to_owned();
+    let backup = theirs.root().join("theirs.db");
+    let (code, text) = privet_data(
+        &theirs,
+        &[
+            "backup",
+            "--data",
+            &their_data,
+            "--out",
+            backup.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{text}");
+
+    let data = ours.data.to_str().unwrap().to_owned();
+    let (code, text) = privet_data(
+        &ours,
+        &["restore", "--data", &data, backup.to_str().unwrap()],
+    );
+    assert_ne!(code, 0, "a foreign backup was restored: {text}");
+    assert!(text.contains("another Privet installation"), "{text}");
+    assert!(text.contains("--force"), "{text}");
+    // Nothing changed: our admin key still works.
+    {
+        let server = ours.serve();
+        assert_eq!(
+            server.get("/v1/audit?limit=1", Some(&admin.secret)).status,
+            200
+        );
+    }
+
+    // Forced: restored, every subject of theirs purged (no keys here), and it is ours now.
+    let (code, text) = privet_data(
+        &ours,
+        &[
+            "restore",
+            "--force",
+            "--data",
+            &data,
+            backup.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("purged ") && !text.contains("purged 0 subject"),
+        "their subjects have no keys here: {text}"
+    );
+    let (code, text) = privet_data(
+        &ours,
+        &["restore", "--data", &data, backup.to_str().unwrap()],
+    );
+    assert_ne!(code, 0, "the foreign backup is still foreign: {text}");
+    // A backup of our own installation restores without --force.
+    let own = ours.root().join("own.db");
+    let (code, text) = privet_data(
+        &ours,
+        &["backup", "--data", &data, "--out", own.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = privet_data(&ours, &["restore", "--data", &data, own.to_str().unwrap()]);
+    assert_eq!(code, 0, "{text}");
+}
