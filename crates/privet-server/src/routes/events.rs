@@ -24,6 +24,7 @@ const JSON_MAX_LIMIT: usize = 10_000;
 
 /// Query of `GET /v1/events`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventsParams {
     /// The purpose the data is read for; the API key must hold it.

@@ -54,7 +54,7 @@ impl Modify for Security {
 
 /// All API routes and the OpenAPI document generated from their handlers.
 pub fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(system::routes())
         .merge(auth::routes())
         .merge(members::routes())
@@ -70,7 +70,10 @@ pub fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(manifest_versions::routes())
         .merge(subjects::routes())
         .merge(requests::routes())
-        .split_for_parts()
+        .split_for_parts();
+    let mut doc = doc;
+    openapi_doc::complete(&mut doc);
+    (router, doc)
 }
 
 const SECURITY_HEADERS: &[(&str, &str)] = &[
@@ -124,3 +127,4 @@ pub fn router(state: AppState) -> axum::Router {
 }
 pub mod fleet;
 pub mod members;
+mod openapi_doc;

@@ -33,6 +33,7 @@ pub enum NoticeFormat {
 pub struct NoticeParams {
     /// `md` (the default) or `html`.
     #[serde(default)]
+    #[param(inline)]
     pub format: NoticeFormat,
 }
 
@@ -56,6 +57,7 @@ pub enum LabelFormat {
 pub struct LabelParams {
     /// `json` (the default), `text` or `html`.
     #[serde(default)]
+    #[param(inline)]
     pub format: LabelFormat,
 }
 

@@ -77,6 +77,7 @@ fn view(r: RightsRequest, today: Date) -> RequestView {
 
 /// Query of `GET /v1/requests`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// `open`, `overdue` or `done`; all when absent.

@@ -22,6 +22,7 @@ use utoipa_axum::routes;
 
 /// Query of the export.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportParams {
     /// `json` (default) or `csv` (a zip with one CSV per stream and `about.json`).
