@@ -36,6 +36,14 @@ fn assert_security_headers(what: &str, r: &Resp) {
         "{what} ({}): Referrer-Policy {referrer:?}",
         r.status
     );
+    let permissions = r.header("permissions-policy");
+    for feature in ["camera=()", "microphone=()", "geolocation=()"] {
+        assert!(
+            permissions.contains(feature),
+            "{what} ({}): Permissions-Policy {permissions:?} lacks {feature}",
+            r.status
+        );
+    }
 }
 
 #[test]

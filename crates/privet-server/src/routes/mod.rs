@@ -86,6 +86,11 @@ const SECURITY_HEADERS: &[(&str, &str)] = &[
     // same-origin form posts, which the CSRF check must refuse.
     ("referrer-policy", "same-origin"),
     ("x-frame-options", "DENY"),
+    // The pages use no device features: a page (or anything injected into one) may not ask.
+    (
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=(), usb=(), payment=()",
+    ),
     ("cross-origin-opener-policy", "same-origin"),
 ];
 
