@@ -242,6 +242,17 @@ impl DirLock {
     /// Returns the directory with the store's "in use" lock still held exclusively: open it
     /// with [`InstalledBackup::open`] to deal with the backup before any other command can.
     pub fn install_backup(&self, file: &Path) -> Result<InstalledBackup, SqliteDirError> {
+        self.install_backup_as(file, None)
+    }
+
+    /// [`DirLock::install_backup`], the restored store naming `installation` as its own when
+    /// given (a backup of another installation restored here on purpose): written into the
+    /// staged copy, so the store is never in place under the other installation's id.
+    pub fn install_backup_as(
+        &self,
+        file: &Path,
+        installation: Option<&str>,
+    ) -> Result<InstalledBackup, SqliteDirError> {
         let dir = &self.dir;
         if !dir.join(KEYRING_FILE).exists() {
             return Err(SqliteDirError::NoKeyring(dir.clone()));
@@ -282,6 +293,9 @@ impl DirLock {
         // in place.
         std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o600))
             .map_err(write(&staged))?;
+        if let Some(id) = installation {
+            crate::installation::set_store(&staged, id)?;
+        }
         std::fs::File::open(&staged)
             .and_then(|f| f.sync_all())
             .map_err(write(&staged))?;

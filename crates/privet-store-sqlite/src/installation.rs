@@ -78,6 +78,13 @@ fn set_keyring(path: &Path, id: &str) -> Result<(), SqliteDirError> {
 /// left as they are: only a restore decides what to do about a foreign store.
 pub(crate) fn ensure(store: &Path, keyring: &Path) -> Result<(), SqliteDirError> {
     match (of_store(store)?, of_keyring(keyring)?) {
+        (Some(a), Some(b)) if a != b => {
+            // Only a store put in place by hand gets here (a restore adopts what it restores).
+            tracing::warn!(
+                "privet.db names another installation than keyring.db: it was put in place without `privet restore`; restore backups with `privet restore`"
+            );
+            Ok(())
+        }
         (Some(_), Some(_)) => Ok(()),
         (Some(id), None) => set_keyring(keyring, &id),
         (None, Some(id)) => set_store(store, &id),

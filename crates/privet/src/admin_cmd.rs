@@ -168,17 +168,14 @@ pub(crate) async fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let Some(lock) = backend::lock(&location)? else {
         anyhow::bail!("restore works on the embedded store only");
     };
+    // Opened once first, so a directory last used by an older Privet is migrated and carries
+    // its installation id before the backup is compared with it.
+    drop(privet_store_sqlite::SqliteDir::open(lock.dir())?);
     let adopt = foreign_installation(&lock, &args)?;
     // Opened with the store's "in use" lock still exclusive: no other command sees the
-    // backup before what was erased since is purged and the log re-anchored.
-    let dir = backend::install_and_open(&lock, &args.file, &location).await?;
-    if let Some(ours) = &adopt {
-        // Restored here anyway: from now on it is this installation's store.
-        privet_store_sqlite::installation::set_store(
-            &lock.dir().join(privet_store_sqlite::STORE_FILE),
-            ours,
-        )?;
-    }
+    // backup before what was erased since is purged and the log re-anchored. A foreign
+    // backup restored on purpose is this installation's from the moment it is in place.
+    let dir = backend::install_and_open(&lock, &args.file, &location, adopt.as_deref()).await?;
     let at = now();
     let purged =
         privet_server::service::backup::purge_unkeyed(dir.store.as_ref(), dir.keyring.as_ref(), at)

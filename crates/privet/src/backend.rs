@@ -319,6 +319,7 @@ pub(crate) async fn install_and_open(
     lock: &DirLock,
     file: &Path,
     location: &Location,
+    adopt: Option<&str>,
 ) -> anyhow::Result<Opened> {
     let master_key_file = match location {
         Location::Sqlite {
@@ -326,7 +327,7 @@ pub(crate) async fn install_and_open(
         } => master_key_file.as_deref(),
         Location::Postgres(_) => None,
     };
-    let installed = lock.install_backup(file)?;
+    let installed = lock.install_backup_as(file, adopt)?;
     let dir = lock.dir().to_owned();
     let opened = installed
         .open()

@@ -305,3 +305,42 @@ fn a_backup_of_another_installation_is_refused_unless_forced() {
     let (code, text) = privet_data(&ours, &["restore", "--data", &data, own.to_str().unwrap()]);
     assert_eq!(code, 0, "{text}");
 }
+
+#[test]
+fn a_directory_last_used_before_installation_ids_restores_its_own_backup() {
+    let inst = Instance::new();
+    let admin = inst.key("admin", &[]);
+    let data = inst.data.to_str().unwrap().to_owned();
+    let backup = inst.root().join("own.db");
+    let (code, text) = privet_data(
+        &inst,
+        &["backup", "--data", &data, "--out", backup.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{text}");
+    // As an older Privet left it: no keyring migration 0003, no ids anywhere.
+    let keyring = rusqlite::Connection::open(inst.data.join("keyring.db")).unwrap();
+    keyring
+        .execute_batch(
+            "DROP TABLE installation; DELETE FROM schema_migrations WHERE name = 'keyring_0003_installation';",
+        )
+        .unwrap();
+    drop(keyring);
+    inst.db()
+        .execute("DELETE FROM meta WHERE key = 'installation'", [])
+        .unwrap();
+    let old = rusqlite::Connection::open(&backup).unwrap();
+    old.execute("DELETE FROM meta WHERE key = 'installation'", [])
+        .unwrap();
+    drop(old);
+
+    let (code, text) = privet_data(
+        &inst,
+        &["restore", "--data", &data, backup.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{text}");
+    let server = inst.serve();
+    assert_eq!(
+        server.get("/v1/audit?limit=1", Some(&admin.secret)).status,
+        200
+    );
+}

@@ -170,11 +170,13 @@ fn as_integer(n: &Number) -> Option<i64> {
         return None;
     }
     let f = n.as_f64()?;
-    // A number that did not parse as an i64 but as a float is integral only where floats are
-    // exact (|f| ≤ 2^53): beyond, `-9223372036854775809` would round to i64::MIN and be
-    // stored as a value the device never sent.
+    // A number that did not parse as an i64 but as a float is taken as an integer only where
+    // every integer is a float exactly (|f| < 2^53): beyond, `-9223372036854775809` would
+    // round to i64::MIN, `9007199254740993.0` to 2^53, values the device never sent. (A long
+    // fraction that rounds to an integral float below 2^53 cannot be told apart without
+    // parsing the text exactly.)
     const EXACT: f64 = 9_007_199_254_740_992.0;
-    (f.fract() == 0.0 && (-EXACT..=EXACT).contains(&f)).then_some(f as i64)
+    (f.fract() == 0.0 && f.abs() < EXACT).then_some(f as i64)
 }
 
 /// `{"lat": …, "lon": …}` with an optional `accuracy`, in range, and nothing else.
@@ -251,8 +253,21 @@ mod tests {
             check(&mut past_min, &FieldType::Integer, false).is_err(),
             "one below i64::MIN parses as a float that rounds to it"
         );
-        let mut inexact: Value = serde_json::from_str("1e17").unwrap();
-        assert!(check(&mut inexact, &FieldType::Integer, false).is_err());
+        for beyond in [
+            "1e17",
+            "9007199254740992.0",
+            "9007199254740993.0",
+            "-9007199254740993.0",
+        ] {
+            let mut v: Value = serde_json::from_str(beyond).unwrap();
+            assert!(
+                check(&mut v, &FieldType::Integer, false).is_err(),
+                "{beyond}: floats are not exact integers from 2^53 on"
+            );
+        }
+        let mut thousand: Value = serde_json::from_str("1.0e3").unwrap();
+        assert!(check(&mut thousand, &FieldType::Integer, false).is_ok());
+        assert_eq!(thousand, json!(1000));
         let mut exact: Value = serde_json::from_str("4e15").unwrap();
         assert!(check(&mut exact, &FieldType::Integer, false).is_ok());
     }

@@ -12,11 +12,11 @@ use privet_policy::{Lineage, Rank};
 /// The context of `product`'s label: of its current version (`version` `None`), or of an
 /// earlier published `version`, whose label knows only the changes up to it.
 pub(crate) fn label_context(
+    products: &crate::products::Products,
     state: &AppState,
     product: &str,
     version: Option<&str>,
 ) -> LabelContext {
-    let products = state.products();
     let last = products.lineage(product).and_then(|lineage| {
         let rank = match version {
             None => Some(lineage.current()),

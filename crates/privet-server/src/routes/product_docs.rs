@@ -124,8 +124,12 @@ async fn get_label(
     params: Result<Query<LabelParams>, QueryRejection>,
 ) -> ApiResult<Response> {
     let Query(p) = params?;
-    let m = manifest(&state, &id)?;
-    let label = Label::from_manifest(&m, &label_context(&state, &id, None));
+    // One snapshot for the manifest and the context, so the date matches the version.
+    let products = state.products();
+    let m = products
+        .get(&id)
+        .ok_or(ServiceError::NotFound(Missing::Product))?;
+    let label = Label::from_manifest(m, &label_context(&products, &state, &id, None));
     let broken = |_| ServiceError::Corrupt("label");
     Ok(match p.format {
         LabelFormat::Json => typed(

@@ -63,7 +63,7 @@ async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
 }
 
 /// Prometheus metrics (OpenMetrics text).
-#[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, content_type = "text/plain")))]
+#[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, description = "The metrics", body = String, content_type = "application/openmetrics-text")))]
 async fn metrics(State(state): State<AppState>) -> Response {
     if let Some(m) = state.mqtt() {
         state.metrics().sync_mqtt(&m.status);

@@ -169,7 +169,10 @@ pub(super) async fn list(
         .map(|m| {
             let id = m.product.id.to_string();
             let (updates_until, past_support) = updates_until(&state, m);
-            let grade = privet_manifest::label::grade(m, &label_context(&state, &id, None));
+            let grade = privet_manifest::label::grade(
+                m,
+                &label_context(&state.products(), &state, &id, None),
+            );
             ProductRow {
                 findings: findings_summary(&findings(&state, &id)),
                 id,
@@ -256,7 +259,7 @@ pub(super) async fn show(
         fields,
         findings: findings(&state, &id),
         versions: version_rows(&state, &id).await?,
-        label: Label::from_manifest(m, &label_context(&state, &id, None)),
+        label: Label::from_manifest(m, &label_context(&state.products(), &state, &id, None)),
         notice,
     })
 }

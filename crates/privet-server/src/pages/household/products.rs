@@ -81,7 +81,10 @@ struct ComparePage {
 
 /// The label of `m`'s current version, as served here.
 fn current_label(state: &AppState, m: &Manifest) -> Label {
-    Label::from_manifest(m, &label_context(state, m.product.id.as_str(), None))
+    Label::from_manifest(
+        m,
+        &label_context(&state.products(), state, m.product.id.as_str(), None),
+    )
 }
 
 fn picks(state: &AppState, chosen: &[String]) -> Vec<Pick> {
@@ -145,7 +148,10 @@ pub(super) fn detail_page(
     earlier: Option<EarlierVersion>,
 ) -> Result<Response, PageError> {
     let version = earlier.as_ref().map(|e| e.version.as_str());
-    let label = Label::from_manifest(m, &label_context(state, m.product.id.as_str(), version));
+    let label = Label::from_manifest(
+        m,
+        &label_context(&state.products(), state, m.product.id.as_str(), version),
+    );
     let reasons = label
         .grade
         .reasons
