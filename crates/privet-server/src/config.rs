@@ -7,6 +7,51 @@ use std::time::Duration;
 /// The master-key rotation period unless configured: 30 days.
 pub const DEFAULT_KEY_ROTATION_PERIOD: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
+/// How long a client may take to send a request's head (request line and headers): 30 s, from
+/// when the connection opened or, on a kept-alive one, from the request's first byte.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a request's whole body may take once its head has arrived: 60 s, so the largest
+/// body allowed by default (8 MiB) still arrives over a 1.5 Mbit/s uplink.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a kept-alive connection may wait for its next request: 75 s, longer than the 60 s
+/// reverse proxies and load balancers keep idle upstream connections (nginx, AWS ALB), so the
+/// proxy closes first and never sends a request on a connection the server is closing.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+
+/// Most connections open at once unless configured; the `privet` binary lowers it to what the
+/// process's open-file limit leaves room for.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+
+/// How long clients may hold a connection without using it, and how many may be open: what
+/// keeps slow or idle clients from starving everyone else (`serve`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// A request's head must arrive within this, or the connection is closed (with a 408 if
+    /// part of a request came).
+    pub header_timeout: Duration,
+    /// A request's body must arrive within this of its head, or it is answered 408 and the
+    /// connection closed.
+    pub body_timeout: Duration,
+    /// A kept-alive connection with no request for this long is closed.
+    pub idle_timeout: Duration,
+    /// Most connections open at once; at the cap the one idle longest is closed to admit a
+    /// new one, and when none is idle the new one is refused with a 503.
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
 /// How a server instance runs.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -35,6 +80,8 @@ pub struct Config {
     /// (`service::instance_secrets::rotation_period`), so instances never promise different
     /// dates. It must not exceed backup retention.
     pub key_rotation_period: Duration,
+    /// Timeouts and the cap on open connections.
+    pub connections: ConnectionLimits,
 }
 
 impl Default for Config {
@@ -50,6 +97,7 @@ impl Default for Config {
             secure_cookies: None,
             trusted_proxies: Vec::new(),
             key_rotation_period: DEFAULT_KEY_ROTATION_PERIOD,
+            connections: ConnectionLimits::default(),
         }
     }
 }

@@ -61,6 +61,15 @@ pub enum ApiError {
     /// Wrong content type.
     #[error("{0}")]
     UnsupportedMediaType(&'static str),
+    /// The request's head or body did not arrive within its timeout.
+    #[error("the request did not arrive within {secs} s; send it whole, without pauses")]
+    RequestTimeout {
+        /// The timeout that ran out, in seconds.
+        secs: u64,
+    },
+    /// Every connection the server keeps open is serving a request.
+    #[error("the server is serving as many connections as it allows; retry shortly")]
+    Overloaded,
 }
 
 /// Result with [`ApiError`].
@@ -213,6 +222,16 @@ impl ApiError {
                 "unsupported-media-type",
                 "Unsupported media type",
             ),
+            ApiError::RequestTimeout { .. } => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request-timeout",
+                "Request timeout",
+            ),
+            ApiError::Overloaded => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "Too many connections",
+            ),
         }
     }
 
@@ -276,6 +295,11 @@ impl IntoResponse for ApiError {
         }
         if matches!(self, ApiError::Unauthenticated) {
             h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if matches!(self, ApiError::RequestTimeout { .. }) {
+            // RFC 9110 §15.5.9: the rest of the request may still come; this connection is
+            // done with it.
+            h.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         resp
     }

@@ -27,6 +27,7 @@ pub mod mqtt;
 pub mod pages;
 pub mod products;
 pub mod routes;
+mod serve;
 pub mod service;
 pub mod session;
 pub mod state;
@@ -40,7 +41,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
-/// Why the server could not start or stopped with an error.
+/// Why the server could not start (once serving, accept errors are waited out, never fatal).
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// The listener failed.
@@ -52,9 +53,6 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
-    /// Serving failed.
-    #[error("server error")]
-    Serve(#[source] std::io::Error),
 }
 
 /// A bound, ready server.
@@ -68,13 +66,10 @@ pub struct Server {
 impl Server {
     /// Binds the listener with opened parts.
     pub async fn bind(config: Config, parts: Parts) -> Result<Server, ServeError> {
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| ServeError::Listen {
-                    addr: config.listen,
-                    source,
-                })?;
+        let listener = serve::listen(config.listen).map_err(|source| ServeError::Listen {
+            addr: config.listen,
+            source,
+        })?;
         let addr = listener.local_addr().map_err(|source| ServeError::Listen {
             addr: config.listen,
             source,
@@ -105,8 +100,10 @@ impl Server {
         Ok(())
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting and drains in-flight requests
-    /// and, alongside, the bridge's messages in flight (acknowledged once committed).
+    /// Serves until `shutdown` resolves, then stops accepting, closes idle connections and
+    /// drains in-flight requests and, alongside, the bridge's messages in flight
+    /// (acknowledged once committed). Every connection is held to the configured
+    /// [`config::ConnectionLimits`].
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -125,19 +122,20 @@ impl Server {
             shutdown.await;
             let _ = stopping.send(true);
         };
-        let out = axum::serve(
+        serve::serve(
             self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
+            app,
+            self.state.config().connections,
+            self.state.metrics().clone(),
+            signal,
         )
-        .with_graceful_shutdown(signal)
-        .await
-        .map_err(ServeError::Serve);
+        .await;
         if let Some(b) = bridge {
             let _ = b.await;
         }
         jobs.abort();
         changes.abort();
-        out
+        Ok(())
     }
 }
 

@@ -1,4 +1,5 @@
-//! Prometheus metrics: events accepted, fields dropped by reason, records stored, request latency.
+//! Prometheus metrics: events accepted, fields dropped by reason, records stored, request latency,
+//! connections open and closed by the server.
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
@@ -26,6 +27,14 @@ pub struct MqttOutcomeLabels {
     /// `stored`, `duplicate`, a refusal (`invalid`, `too_large`, `unknown_device`, `revoked`,
     /// `device_changed`, `other`), `ignored` or `abandoned` (left for redelivery at a stop).
     pub outcome: &'static str,
+}
+
+/// Labels of a count of connections the server closed.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CloseLabels {
+    /// `header_timeout`, `body_timeout`, `idle_timeout`, `shed` (to admit a newer one at the
+    /// cap) or `refused` (at the cap with none idle).
+    pub reason: &'static str,
 }
 
 /// Labels of a request latency observation.
@@ -71,6 +80,10 @@ pub struct Metrics {
     pub mqtt_lag_seconds: Gauge<f64, AtomicU64>,
     /// Time from taking an MQTT message to acknowledging it.
     pub mqtt_commit_seconds: Histogram,
+    /// HTTP connections open.
+    pub connections_open: Gauge,
+    /// HTTP connections the server closed (or refused), by reason.
+    pub connections_closed: Family<CloseLabels, Counter>,
 }
 
 impl Metrics {
@@ -143,8 +156,22 @@ impl Metrics {
             "Time from taking an MQTT message to acknowledging it",
             mqtt_commit_seconds.clone(),
         );
+        let connections_open = Gauge::default();
+        let connections_closed = Family::<CloseLabels, Counter>::default();
+        registry.register(
+            "http_connections_open",
+            "HTTP connections open",
+            connections_open.clone(),
+        );
+        registry.register(
+            "http_connections_closed",
+            "HTTP connections the server closed or refused, by reason (timeouts and the cap)",
+            connections_closed.clone(),
+        );
         Arc::new(Metrics {
             registry,
+            connections_open,
+            connections_closed,
             mqtt_messages,
             mqtt_reconnects,
             mqtt_connected,
@@ -166,6 +193,13 @@ impl Metrics {
                 .get_or_create(&DropLabels { reason })
                 .inc_by(n);
         }
+    }
+
+    /// Counts a connection the server closed or refused.
+    pub fn connection_closed(&self, reason: &'static str) {
+        self.connections_closed
+            .get_or_create(&CloseLabels { reason })
+            .inc();
     }
 
     /// Counts an MQTT message by outcome.

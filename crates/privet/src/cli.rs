@@ -1,6 +1,7 @@
 //! Command-line definitions (clap). Every command has `--help`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use privet_server::config;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -15,7 +16,8 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    // Boxed: its flags are many times the size of every other command's.
+    Serve(Box<ServeArgs>),
     /// Run a demo: the example products, a demo household and simulated devices.
     Demo(DemoArgs),
     /// Operator API keys.
@@ -120,6 +122,46 @@ pub(crate) struct ServeArgs {
     pub(crate) trusted_proxies: Vec<ipnet::IpNet>,
     #[command(flatten)]
     pub(crate) rotation: RotationPeriodArgs,
+    #[command(flatten)]
+    pub(crate) connections: ConnectionArgs,
+}
+
+/// Timeouts and the cap on open connections, which keep slow or idle clients from holding
+/// every connection (docs/deploy.md, "Connection limits").
+#[derive(Debug, Args, Clone, Copy)]
+pub(crate) struct ConnectionArgs {
+    /// Seconds a client has to send a request's head (from connecting, or from the request's
+    /// first byte on a kept-alive connection); then the connection is closed, after a 408 if
+    /// part of a request came
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = config::DEFAULT_HEADER_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub(crate) header_timeout_secs: u64,
+    /// Seconds a request's whole body may take once its head has arrived; then the request is
+    /// answered 408 and the connection closed
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = config::DEFAULT_BODY_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub(crate) body_timeout_secs: u64,
+    /// Seconds a kept-alive connection may wait for its next request before it is closed
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = config::DEFAULT_IDLE_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub(crate) idle_timeout_secs: u64,
+    /// Most connections open at once: at the cap the one idle longest is closed to admit a new
+    /// one, and when none is idle the new one is refused (503) [default: 4096, or fewer when
+    /// the open-file limit leaves less room]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) max_connections: Option<u64>,
 }
 
 /// The MQTT bridge.

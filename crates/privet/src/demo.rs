@@ -316,6 +316,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot open the demo's store {}", describe(&location)))?;
     let config = Config {
         listen: args.listen,
+        connections: crate::connection_limits::limits(None),
         ..Config::default()
     };
     // Published like `serve --manifests` does, so the demo lists their versions and a manifest

@@ -4,6 +4,7 @@ mod admin_cmd;
 mod backend;
 mod bench;
 mod cli;
+mod connection_limits;
 mod demo;
 mod diagnostics;
 mod instance_keys;
@@ -56,7 +57,7 @@ fn run() -> anyhow::Result<ExitCode> {
         cli::Command::Label(args) => label_cmd::run(args),
         cli::Command::Serve(args) => {
             init_tracing();
-            runtime()?.block_on(serve_cmd::run(args))
+            runtime()?.block_on(serve_cmd::run(*args))
         }
         cli::Command::Demo(args) => {
             init_tracing();

@@ -103,6 +103,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         retention_interval: Duration::from_secs(args.retention_interval_secs.max(1)),
         trusted_proxies: args.trusted_proxies,
         key_rotation_period,
+        connections: crate::connection_limits::limits(Some(&args.connections)),
         ..Config::default()
     };
     let mut server = Server::bind(config, opened.into_parts(products, clock)).await?;

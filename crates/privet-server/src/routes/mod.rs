@@ -1,5 +1,5 @@
 //! The HTTP router: one module per resource, merged here with the OpenAPI document,
-//! metrics, body limits and security headers.
+//! metrics, body limits and timeout, and security headers.
 
 pub mod audit;
 pub mod auth;
@@ -109,6 +109,10 @@ pub fn router(state: AppState) -> axum::Router {
         )
         .fallback(|| async { ApiError::NoRoute.into_response() })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed.into_response() })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::serve::body::deadline,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.metrics().clone(),
             metrics::track,
