@@ -190,11 +190,12 @@ async function secretOnPage(page) {
   return (await key.innerText()).replace(/\s+/g, '');
 }
 
-/** Turns on two-step verification from the Security page; returns the app and recovery codes. */
-async function enrolTwoStep(page, shotPrefix) {
+/** Turns on two-step verification from the Security page (the password entered again first); returns the app and recovery codes. */
+async function enrolTwoStep(page, shotPrefix, password) {
   await expectHeading(page, 'Security');
   assert.match(await mainText(page), /Off/);
   await check(page, `${shotPrefix}security`);
+  await main(page).getByLabel('Your password').fill(password);
   await main(page).getByRole('button', { name: 'Set up two-step verification' }).click();
   await expectHeading(page, 'Set up two-step verification');
   // A QR code to scan, and the key to type when scanning is not possible.
@@ -297,7 +298,7 @@ step('sign up: a weak password is refused on its field, then the account is crea
 
 step('two-step verification: scan or type the key, confirm a code, get recovery codes', async () => {
   await nav(home).getByRole('link', { name: 'Security' }).click();
-  const { app, codes } = await enrolTwoStep(home, '');
+  const { app, codes } = await enrolTwoStep(home, '', PASSWORD);
   ada.app = app;
   ada.recovery = codes;
   const me = await (await home.request.get('/v1/auth/me')).json();
@@ -576,7 +577,7 @@ step('a staff account must turn on two-step verification before using the consol
   await console_.goto('/console');
   await expectHeading(console_, /two-step verification first/i);
   await main(console_).getByRole('link', { name: /set up two-step verification/i }).click();
-  const { app } = await enrolTwoStep(console_, 'console-');
+  const { app } = await enrolTwoStep(console_, 'console-', staff.password);
   staff.app = app;
 });
 

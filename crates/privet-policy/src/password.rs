@@ -6,6 +6,10 @@
 //!   characters are refused: they cannot be typed reliably everywhere);
 //! - not on the bundled list of common and breached passwords
 //!   (`data/common-passwords.txt`, see its README), compared case-insensitively;
+//! - not a well-known phrase (`data/well-known-passphrases.txt`: published
+//!   examples such as `correct horse battery staple` and `Tr0ub4dor&3`,
+//!   sayings, quotations, lyrics), compared in [`phrase_form`], so case,
+//!   spacing, punctuation and the usual digit-for-letter swaps change nothing;
 //! - not containing the name part of the account's e-mail address;
 //! - a zxcvbn strength score of at least 3 ("safely unguessable"), with the
 //!   person's e-mail, name, household name and "privet" as inputs, so
@@ -44,6 +48,37 @@ static COMMON_PASSWORDS: LazyLock<HashSet<String>> = LazyLock::new(|| {
         .map(str::to_lowercase)
         .collect()
 });
+
+/// The bundled well-known phrases: one a line, as people write them.
+const WELL_KNOWN_PHRASES_FILE: &str = include_str!("../data/well-known-passphrases.txt");
+
+static WELL_KNOWN_PHRASES: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    WELL_KNOWN_PHRASES_FILE
+        .lines()
+        .map(phrase_form)
+        .filter(|p| !p.is_empty())
+        .collect()
+});
+
+/// The form phrases are compared in: lowercase letters and digits only, with the usual
+/// look-alike swaps undone (`0`→o, `1`→i, `3`→e, `4`/`@`→a, `5`/`$`→s, `7`→t), so
+/// `Correct-Horse-Battery-Staple`, `c0rrect horse battery staple` and
+/// `correcthorsebatterystaple` are all the phrase they spell.
+fn phrase_form(s: &str) -> String {
+    s.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            '0' => 'o',
+            '1' => 'i',
+            '3' => 'e',
+            '4' | '@' => 'a',
+            '5' | '$' => 's',
+            '7' => 't',
+            other => other,
+        })
+        .filter(|c| c.is_alphanumeric())
+        .collect()
+}
 
 /// Why a password was refused. Each message says why and how to choose
 /// better; no variant holds the password or any part of it.
@@ -84,6 +119,13 @@ pub enum PasswordProblem {
          breaches, which attackers try first. {ADVICE}"
     )]
     Breached,
+    /// A well-known phrase: a published example, a saying, a quotation or a lyric.
+    #[error(
+        "This password is too easy to guess: it is a well-known phrase (a published example, \
+         a saying, a quotation or a lyric), which attackers try early whatever the spelling \
+         or spacing. {ADVICE}"
+    )]
+    WellKnownPhrase,
     /// Contains the name part of the account's e-mail address.
     #[error(
         "This password is too easy to guess: it contains your e-mail address or its name \
@@ -105,7 +147,8 @@ pub enum PasswordProblem {
 impl PasswordProblem {
     /// A stable machine-readable name for the problem (`too_short`,
     /// `too_long`, `control_character`, `advice_example`, `breached`,
-    /// `contains_email`, `too_guessable`), e.g. for a problem+json body.
+    /// `well_known_phrase`, `contains_email`, `too_guessable`), e.g. for a
+    /// problem+json body.
     pub fn code(&self) -> &'static str {
         match self {
             Self::TooShort { .. } => "too_short",
@@ -113,6 +156,7 @@ impl PasswordProblem {
             Self::ControlCharacter => "control_character",
             Self::AdviceExample => "advice_example",
             Self::Breached => "breached",
+            Self::WellKnownPhrase => "well_known_phrase",
             Self::ContainsEmail => "contains_email",
             Self::TooGuessable { .. } => "too_guessable",
         }
@@ -163,6 +207,9 @@ pub fn check_password(password: &str, user_inputs: &[&str]) -> Result<(), Passwo
     let without_spaces: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
     if COMMON_PASSWORDS.contains(&lower) || COMMON_PASSWORDS.contains(&without_spaces) {
         return Err(PasswordProblem::Breached);
+    }
+    if WELL_KNOWN_PHRASES.contains(&phrase_form(password)) {
+        return Err(PasswordProblem::WellKnownPhrase);
     }
 
     let alphanumeric = alphanumeric_lowercase(password);
@@ -327,6 +374,48 @@ mod tests {
     }
 
     #[test]
+    fn well_known_passphrases_are_refused_however_they_are_written() {
+        for bad in [
+            "correct horse battery staple",
+            "Correct Horse Battery Staple",
+            "  correct   horse battery staple ",
+            "correct-horse-battery-staple",
+            "CorrectHorseBatteryStaple",
+            "c0rrect h0rse battery staple!",
+            "Tr0ub4dor&3",
+            "troub4dor&3",
+            "may the force be with you",
+            "To be, or not to be",
+            "The quick brown fox jumps over the lazy dog.",
+            "i love you",
+        ] {
+            assert_eq!(check(bad), Err(PasswordProblem::WellKnownPhrase), "{bad}");
+        }
+        // A phrase made longer with words of one's own is no longer the phrase.
+        assert_eq!(check("correct horse battery staple orbit"), Ok(()));
+        let message = PasswordProblem::WellKnownPhrase.to_string();
+        assert!(message.contains("well-known phrase"), "{message}");
+    }
+
+    #[test]
+    fn the_bundled_phrases_are_lowercase_long_enough_and_distinct() {
+        let entries: Vec<&str> = WELL_KNOWN_PHRASES_FILE.lines().collect();
+        assert!(
+            (200..=1_000).contains(&entries.len()),
+            "a modest list: {}",
+            entries.len()
+        );
+        let mut seen = HashSet::new();
+        for entry in &entries {
+            assert_eq!(*entry, entry.to_lowercase());
+            assert_eq!(*entry, entry.trim(), "{entry:?}");
+            // Shorter ones are refused by length before the list is consulted.
+            assert!(entry.chars().count() >= MIN_PASSWORD_CHARS, "{entry}");
+            assert!(seen.insert(*entry), "listed twice: {entry}");
+        }
+    }
+
+    #[test]
     fn password123_bang_is_too_guessable_with_advice() {
         let problem = check("password123!").unwrap_err();
         let PasswordProblem::TooGuessable { score, .. } = &problem else {
@@ -415,6 +504,11 @@ mod tests {
                 PasswordProblem::Breached,
                 "breached",
                 "leaked in data breaches",
+            ),
+            (
+                PasswordProblem::WellKnownPhrase,
+                "well_known_phrase",
+                "well-known phrase",
             ),
             (PasswordProblem::ContainsEmail, "contains_email", "e-mail"),
             (

@@ -5,6 +5,8 @@
 pub const MAX_NAME_CHARS: usize = 200;
 /// Longest e-mail address accepted, in bytes (RFC 5321's path limit).
 pub const MAX_EMAIL_BYTES: usize = 254;
+/// Longest local part (before the `@`) accepted, in bytes (RFC 5321 §4.5.3.1.1).
+const MAX_LOCAL_PART_BYTES: usize = 64;
 
 /// Why a name or e-mail address was refused. Never repeats the value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -38,19 +40,24 @@ pub fn email_lookup_form(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-/// An address as a person gave it, checked: trimmed, with a local part, an `@` and a dotted
-/// domain, no spaces or control characters, at most [`MAX_EMAIL_BYTES`]. Profiles keep it
-/// as given (rectification records what the person asked for).
+/// The one e-mail validator: every address that enters Privet — sign-up, invitations, staff
+/// accounts, members' profiles, rectification — passes here. Trimmed, with a local part of
+/// at most 64 bytes (RFC 5321), one `@`, a domain of at least two non-empty dot-separated
+/// labels, no spaces or control characters, and at most [`MAX_EMAIL_BYTES`] both as given
+/// and lowercased (some characters grow when lowercased), so any address a profile accepts
+/// could also be an account's sign-in name. Profiles keep it as given (rectification
+/// records what the person asked for); accounts keep [`normalize_email`]'s form.
 pub fn check_email(email: &str) -> Result<&str, ProfileProblem> {
     let e = email.trim();
     let ok = e.len() <= MAX_EMAIL_BYTES
+        && email_lookup_form(e).len() <= MAX_EMAIL_BYTES
         && !e.chars().any(|c| c.is_whitespace() || c.is_control())
         && e.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
+                && local.len() <= MAX_LOCAL_PART_BYTES
                 && !domain.contains('@')
                 && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
+                && domain.split('.').all(|label| !label.is_empty())
         });
     if ok {
         Ok(e)
@@ -59,15 +66,9 @@ pub fn check_email(email: &str) -> Result<&str, ProfileProblem> {
     }
 }
 
-/// An account's sign-in name: a checked address in its lookup form, within
-/// [`MAX_EMAIL_BYTES`] after lowercasing too (some characters grow when lowercased).
+/// An account's sign-in name: an address [`check_email`] accepts, in its lookup form.
 pub fn normalize_email(email: &str) -> Result<String, ProfileProblem> {
-    let lookup = email_lookup_form(check_email(email)?);
-    if lookup.len() <= MAX_EMAIL_BYTES {
-        Ok(lookup)
-    } else {
-        Err(ProfileProblem::BadEmail)
-    }
+    check_email(email).map(email_lookup_form)
 }
 
 #[cfg(test)]
@@ -116,6 +117,7 @@ mod tests {
             "al ex@example.org",
             "a@b@example.org",
             "alex@exa\u{1}mple.org",
+            "alex@example..org",
         ] {
             assert_eq!(
                 normalize_email(bad),
@@ -125,10 +127,16 @@ mod tests {
         }
         let long = format!("{}@example.org", "a".repeat(MAX_EMAIL_BYTES));
         assert_eq!(normalize_email(&long), Err(ProfileProblem::BadEmail));
+        let long_local = format!("{}@example.org", "a".repeat(MAX_LOCAL_PART_BYTES + 1));
+        assert_eq!(check_email(&long_local), Err(ProfileProblem::BadEmail));
+        let long_domain = format!("alex@{}.org", "d".repeat(MAX_EMAIL_BYTES - 9));
+        assert_eq!(long_domain.len(), MAX_EMAIL_BYTES);
+        assert!(normalize_email(&long_domain).is_ok());
         // `İ` is 2 bytes and lowercases to 3: within the limit as given, over it as looked up.
-        let growing = format!("{}@example.org", "İ".repeat((MAX_EMAIL_BYTES - 12) / 2));
+        // One validator: a profile refuses what an account would.
+        let growing = format!("alex@{}.org", "İ".repeat((MAX_EMAIL_BYTES - 9) / 2));
         assert!(growing.len() <= MAX_EMAIL_BYTES);
-        assert!(check_email(&growing).is_ok());
+        assert_eq!(check_email(&growing), Err(ProfileProblem::BadEmail));
         assert_eq!(normalize_email(&growing), Err(ProfileProblem::BadEmail));
     }
 }

@@ -17,6 +17,7 @@
 //! ```
 
 pub mod access;
+pub mod client_cookie;
 pub mod clock;
 pub mod config;
 pub mod error;

@@ -61,16 +61,21 @@ pub fn cookie(token: Option<&str>, secure: bool) -> Option<HeaderValue> {
     HeaderValue::from_str(&c.build().to_string()).ok()
 }
 
-/// The session cookie's value, parsed by the `cookie` crate from every `Cookie` header.
-fn cookie_value(headers: &HeaderMap) -> Option<String> {
+/// The value of the cookie `name`, parsed by the `cookie` crate from every `Cookie` header.
+pub fn cookie_named(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| cookie::Cookie::split_parse(v.to_owned()))
         .filter_map(Result::ok)
-        .find(|c| c.name() == COOKIE)
+        .find(|c| c.name() == name)
         .map(|c| c.value().to_owned())
+}
+
+/// The session cookie's value.
+fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    cookie_named(headers, COOKIE)
 }
 
 /// A coarse description of the browser, for the sessions list (never the full user agent).

@@ -9,7 +9,8 @@ use axum::http::{HeaderMap, header};
 use jiff::SignedDuration;
 use privet_crypto::{Secret, TotpSecret, current_totp_code};
 use privet_server::service::error::ServiceError;
-use privet_server::service::{accounts, two_step};
+use privet_server::service::sign_in::{self, Attempt};
+use privet_server::service::{accounts, known_clients, two_step};
 use privet_server::session::{self, SignedIn};
 use privet_server::{AppState, Config};
 use tempfile::TempDir;
@@ -29,7 +30,7 @@ fn app() -> (AppState, TempDir) {
 
 /// Signs in (with a two-step `code` when it is on) and starts a session; returns its token.
 async fn session_token(state: &AppState, email: &str, code: Option<&str>) -> Secret {
-    let account = accounts::login(state, email, PASSWORD.to_owned(), code, None)
+    let account = sign_in::login(state, email, PASSWORD.to_owned(), code, Attempt::default())
         .await
         .unwrap();
     accounts::start_session(state, &account, "test")
@@ -57,11 +58,14 @@ async fn owner_with_two_step(state: &AppState, email: &str) -> TotpSecret {
         PASSWORD.to_owned(),
         "Quill House",
         Some("Ash"),
+        None,
     )
     .await
     .unwrap();
     let signed = signed_in(state, email, None).await;
-    let enrolment = two_step::begin(state, &signed).await.unwrap();
+    let enrolment = two_step::begin(state, &signed, Some(PASSWORD.to_owned()))
+        .await
+        .unwrap();
     let secret = TotpSecret::from_base32(enrolment.secret.expose()).unwrap();
     let code = current_totp_code(&secret, state.clock().unix_secs());
     let signed = signed_in(state, email, None).await;
@@ -83,7 +87,14 @@ async fn concurrent_sign_ins_with_one_code_let_exactly_one_in() {
         let state = state.clone();
         let code = code.clone();
         tokio::spawn(async move {
-            accounts::login(&state, email, PASSWORD.to_owned(), Some(&code), None).await
+            sign_in::login(
+                &state,
+                email,
+                PASSWORD.to_owned(),
+                Some(&code),
+                Attempt::default(),
+            )
+            .await
         })
     });
     let mut ok = 0;
@@ -97,23 +108,43 @@ async fn concurrent_sign_ins_with_one_code_let_exactly_one_in() {
     assert_eq!(ok, 1, "a two-step code signs in exactly once");
     // The replay afterwards fails too, and the next step's code works.
     assert!(matches!(
-        accounts::login(&state, email, PASSWORD.to_owned(), Some(&code), None).await,
+        sign_in::login(
+            &state,
+            email,
+            PASSWORD.to_owned(),
+            Some(&code),
+            Attempt::default()
+        )
+        .await,
         Err(ServiceError::SignInFailed)
     ));
     state.clock().advance(SignedDuration::from_secs(30));
     let next = current_totp_code(&secret, state.clock().unix_secs());
-    accounts::login(&state, email, PASSWORD.to_owned(), Some(&next), None)
-        .await
-        .unwrap();
+    sign_in::login(
+        &state,
+        email,
+        PASSWORD.to_owned(),
+        Some(&next),
+        Attempt::default(),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
 async fn a_session_ends_after_a_day_idle_and_after_thirty_days_whatever_its_use() {
     let (state, _dir) = app();
     let email = "sleeper@home.example";
-    accounts::signup(&state, email, PASSWORD.to_owned(), "Dormouse Cottage", None)
-        .await
-        .unwrap();
+    accounts::signup(
+        &state,
+        email,
+        PASSWORD.to_owned(),
+        "Dormouse Cottage",
+        None,
+        None,
+    )
+    .await
+    .unwrap();
     let token = session_token(&state, email, None).await;
     let clock = state.clock();
     clock.advance(SignedDuration::from_hours(23));
@@ -146,12 +177,27 @@ async fn a_session_ends_after_a_day_idle_and_after_thirty_days_whatever_its_use(
 async fn the_sign_in_backoff_ends_when_its_time_has_passed() {
     let (state, _dir) = app();
     let email = "typo@home.example";
-    accounts::signup(&state, email, PASSWORD.to_owned(), "Fumble Hall", None)
-        .await
-        .unwrap();
+    accounts::signup(
+        &state,
+        email,
+        PASSWORD.to_owned(),
+        "Fumble Hall",
+        None,
+        None,
+    )
+    .await
+    .unwrap();
     let mut retry_after = None;
     for i in 0..6 {
-        match accounts::login(&state, email, format!("wrong guess {i}"), None, None).await {
+        match sign_in::login(
+            &state,
+            email,
+            format!("wrong guess {i}"),
+            None,
+            Attempt::default(),
+        )
+        .await
+        {
             Err(ServiceError::SignInFailed) => {}
             Err(ServiceError::RateLimited { retry_after: s }) => {
                 retry_after = Some(s);
@@ -160,16 +206,95 @@ async fn the_sign_in_backoff_ends_when_its_time_has_passed() {
             other => panic!("unexpected: {:?}", other.map(|a| a.id)),
         }
     }
-    let _ = accounts::login(&state, email, "sixth".to_owned(), None, None).await;
-    let wait = match accounts::login(&state, email, PASSWORD.to_owned(), None, None).await {
-        Err(ServiceError::RateLimited { retry_after }) => retry_after,
-        other => panic!("expected a 429 while blocked: {:?}", other.map(|a| a.id)),
-    };
+    let _ = sign_in::login(&state, email, "sixth".to_owned(), None, Attempt::default()).await;
+    let wait =
+        match sign_in::login(&state, email, PASSWORD.to_owned(), None, Attempt::default()).await {
+            Err(ServiceError::RateLimited { retry_after }) => retry_after,
+            other => panic!("expected a 429 while blocked: {:?}", other.map(|a| a.id)),
+        };
     assert!(retry_after.is_none_or(|r| r <= wait));
     state
         .clock()
         .advance(SignedDuration::from_secs(i64::try_from(wait).unwrap()));
-    accounts::login(&state, email, PASSWORD.to_owned(), None, None)
+    sign_in::login(&state, email, PASSWORD.to_owned(), None, Attempt::default())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_known_client_gets_in_while_the_account_is_locked_until_the_password_changes() {
+    let (state, _dir) = app();
+    let email = "kept@home.example";
+    let account = accounts::signup(&state, email, PASSWORD.to_owned(), "Keep", None, None)
+        .await
+        .unwrap();
+    let token = known_clients::issue(&state, &account);
+    let known = Attempt {
+        ip: None,
+        known_client: Some(token.expose()),
+    };
+    for i in 0..5 {
+        let r = sign_in::login(
+            &state,
+            email,
+            format!("wrong {i}"),
+            None,
+            Attempt::default(),
+        )
+        .await;
+        assert!(matches!(r, Err(ServiceError::SignInFailed)));
+    }
+    let locked = sign_in::login(&state, email, PASSWORD.to_owned(), None, Attempt::default());
+    assert!(matches!(
+        locked.await,
+        Err(ServiceError::RateLimited { .. })
+    ));
+    // The known client is not kept out; another account's token, or a forged one, is unknown.
+    let signed = sign_in::login(&state, email, PASSWORD.to_owned(), None, known)
+        .await
+        .unwrap();
+    let other = accounts::signup(
+        &state,
+        "other@home.example",
+        PASSWORD.to_owned(),
+        "Elsewhere",
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    let others = known_clients::issue(&state, &other);
+    let forged = format!("{}0", token.expose().trim_end_matches(|c: char| c != '.'));
+    for t in [others.expose(), forged.as_str()] {
+        let from = Attempt {
+            ip: None,
+            known_client: Some(t),
+        };
+        assert!(matches!(
+            sign_in::login(&state, email, PASSWORD.to_owned(), None, from).await,
+            Err(ServiceError::RateLimited { .. })
+        ));
+    }
+
+    // A password change (a moment later) retires the tokens issued before it.
+    state.clock().advance(SignedDuration::from_secs(1));
+    let session = accounts::start_session(&state, &signed, "test")
+        .await
+        .unwrap();
+    let signed = from_cookie(&state, session.expose()).await.unwrap();
+    let new = "granite meadow pickle saxophone".to_owned();
+    let changed = accounts::change_password(&state, &signed, PASSWORD.to_owned(), new.clone())
+        .await
+        .unwrap();
+    let stored = state.store().account(&changed.account.id).await.unwrap();
+    assert!(known_clients::verify(&state, token.expose(), &stored).is_none());
+    let renewed = known_clients::issue(&state, &changed.account);
+    assert!(known_clients::verify(&state, renewed.expose(), &stored).is_some());
+    let from = Attempt {
+        ip: None,
+        known_client: Some(renewed.expose()),
+    };
+    sign_in::login(&state, email, new, None, from)
         .await
         .unwrap();
 }

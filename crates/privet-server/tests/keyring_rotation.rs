@@ -22,6 +22,7 @@ use privet_server::access::ReadPurpose;
 use privet_server::service::error::ServiceError;
 use privet_server::service::instance_secrets::{self, EpochSince};
 use privet_server::service::reads::{self, EventQuery, ReadItem};
+use privet_server::service::sign_in::{self, Attempt};
 use privet_server::service::{accounts, devices, erasure, ingest, rotation, subjects};
 use privet_server::{AppState, Clock, Config, Parts};
 use privet_store::{ApiKeyId, Keyring, Store, SubjectId};
@@ -926,9 +927,16 @@ async fn a_keyring_from_before_epochs_keeps_its_pseudonyms_totp_secrets_and_emai
     );
     let email = "ada@example.org";
     let password = "a long and unusual passphrase 7".to_owned();
-    let account = accounts::signup(&legacy, email, password.clone(), "Lovelace", Some("Ada"))
-        .await
-        .unwrap();
+    let account = accounts::signup(
+        &legacy,
+        email,
+        password.clone(),
+        "Lovelace",
+        Some("Ada"),
+        None,
+    )
+    .await
+    .unwrap();
     let home = account.household.clone().unwrap();
     let member = account.member.clone().unwrap();
     let totp = TotpSecret::generate(&mut os_rng());
@@ -1028,7 +1036,7 @@ async fn a_keyring_from_before_epochs_keeps_its_pseudonyms_totp_secrets_and_emai
     let stored = only_2.store().account(&account.id).await.unwrap();
     assert_eq!(accounts::email_of(&only_2, &stored).unwrap(), email);
     let code = current_totp_code(&totp, clock.unix_secs());
-    let signed_in = accounts::login(&only_2, email, password, Some(&code), None)
+    let signed_in = sign_in::login(&only_2, email, password, Some(&code), Attempt::default())
         .await
         .unwrap();
     assert_eq!(

@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use jiff::SignedDuration;
 use privet_crypto::{TotpSecret, current_totp_code};
+use privet_server::service::sign_in::{self, Attempt};
 use privet_server::service::{accounts, devices, publish, requests, two_step};
 use privet_server::session::{self, SignedIn};
 use privet_server::{AppState, Config, Products, Server};
@@ -48,9 +49,15 @@ impl Console {
 
     /// Signs in with the services and returns the session cookie.
     async fn session(&self, email: &str) -> String {
-        let account = accounts::login(self.state(), email, PASSWORD.to_owned(), None, None)
-            .await
-            .unwrap();
+        let account = sign_in::login(
+            self.state(),
+            email,
+            PASSWORD.to_owned(),
+            None,
+            Attempt::default(),
+        )
+        .await
+        .unwrap();
         let token = accounts::start_session(self.state(), &account, "test")
             .await
             .unwrap();
@@ -76,7 +83,9 @@ impl Console {
         let cookie = self.session(&email).await;
         if verified {
             let signed = self.signed_in(&cookie).await;
-            let enrolment = two_step::begin(self.state(), &signed).await.unwrap();
+            let enrolment = two_step::begin(self.state(), &signed, Some(PASSWORD.to_owned()))
+                .await
+                .unwrap();
             let secret = TotpSecret::from_base32(enrolment.secret.expose()).unwrap();
             let now = self.state().clock().unix_secs();
             let signed = self.signed_in(&cookie).await;
@@ -96,6 +105,7 @@ impl Console {
             PASSWORD.to_owned(),
             "Rowan House",
             Some("Robin"),
+            None,
         )
         .await
         .unwrap();

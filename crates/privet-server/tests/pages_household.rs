@@ -178,3 +178,54 @@ async fn a_password_change_shows_the_policys_message() {
         .await;
     assert_eq!(ok.location(), "/account/security?done=password&n=0");
 }
+
+/// The `privet_client=…` pair an answer sets, if any.
+fn known_client_cookie(a: &Answer) -> Option<String> {
+    a.headers
+        .get_all(axum::http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("privet_client="))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn a_browser_that_signed_in_before_gets_in_while_the_account_is_locked_for_others() {
+    let app = app();
+    let mut owner = Client::new(&app);
+    let signed_up = owner.sign_up("kept-out@example.com", "The Keeps").await;
+    let known = known_client_cookie(&signed_up).expect("sign-up remembers the browser");
+    let form = |password: &'static str| [("email", "kept-out@example.com"), ("password", password)];
+
+    // Someone else fails until the account is locked for browsers it does not know.
+    let mut stranger = Client::new(&app);
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(
+            stranger
+                .post("/login", &form("not the password"))
+                .await
+                .status,
+        );
+    }
+    assert_eq!(
+        statuses.last(),
+        Some(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let locked = stranger.post("/login", &form(PASSWORD)).await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(locked.body.contains("Too many sign-in attempts"));
+    check_page("/login (locked)", &locked.body);
+
+    // The owner's browser, which signed in here before, is not kept out.
+    let mut browser = Client::new(&app);
+    browser.cookie = Some(known.clone());
+    let back = browser.post("/login", &form(PASSWORD)).await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
+    assert_eq!(back.location(), "/my-data");
+    let renewed = known_client_cookie(&back).expect("a sign-in renews the token");
+    assert_ne!(renewed, known);
+    assert_eq!(browser.get("/my-data").await.status, StatusCode::OK);
+}

@@ -97,7 +97,29 @@ async fn two_step_set_up_shows_the_qr_code_the_secret_then_ten_recovery_codes() 
     let app = app();
     let mut c = owner(&app, "totp@example.com").await;
     let csrf = c.csrf().await;
-    let setup = c.post("/account/two-step", &[("csrf", &csrf)]).await;
+    // The password again first: a stolen session alone cannot enrol its own authenticator.
+    let none = c.post("/account/two-step", &[("csrf", &csrf)]).await;
+    assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
+    check_page("/account/two-step (no password)", &none.body);
+    assert!(none.body.contains("Enter your password"), "{}", none.body);
+    let wrong = c
+        .post(
+            "/account/two-step",
+            &[("csrf", &csrf), ("totp_password", "not my password at all")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        wrong.body.contains("password is not right"),
+        "{}",
+        wrong.body
+    );
+    let setup = c
+        .post(
+            "/account/two-step",
+            &[("csrf", &csrf), ("totp_password", PASSWORD)],
+        )
+        .await;
     assert_eq!(setup.status, StatusCode::OK);
     check_page("/account/two-step", &setup.body);
     assert!(setup.body.contains("<svg"), "the QR code");
@@ -141,6 +163,41 @@ async fn two_step_set_up_shows_the_qr_code_the_secret_then_ten_recovery_codes() 
     let security = c.get("/account/security").await;
     assert!(security.body.contains("10 recovery codes left"));
     check_page("/account/security (two-step on)", &security.body);
+
+    // Turning it off needs the password again too, and a fresh code.
+    app.state
+        .clock()
+        .advance(jiff::SignedDuration::from_secs(30));
+    let code = current_totp_code(&secret, app.state.clock().unix_secs());
+    let wrong = c
+        .post(
+            "/account/two-step/off",
+            &[
+                ("csrf", &csrf),
+                ("totp_password", "not my password at all"),
+                ("off_code", &code),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    check_page("/account/two-step/off (wrong password)", &wrong.body);
+    assert!(
+        wrong.body.contains("password is not right"),
+        "{}",
+        wrong.body
+    );
+    let off = c
+        .post(
+            "/account/two-step/off",
+            &[
+                ("csrf", &csrf),
+                ("totp_password", PASSWORD),
+                ("off_code", &code),
+            ],
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER, "{}", off.body);
+    assert_eq!(off.location(), "/account/security?done=two-step-off");
 }
 
 #[tokio::test]

@@ -92,6 +92,7 @@ async fn setup(state: &AppState) -> anyhow::Result<Setup> {
         owner_password.clone(),
         "The Demo Household",
         Some("Alex"),
+        None,
     )
     .await
     .map_err(api)?;

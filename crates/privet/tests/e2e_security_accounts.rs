@@ -26,8 +26,20 @@ fn signup_sets_an_http_only_lax_cookie_and_me_names_account_household_and_member
     );
     let created = r.expect(201);
     let cookies = set_cookies(&r);
-    assert_eq!(cookies.len(), 1, "{cookies:?}");
-    let c = &cookies[0];
+    assert_eq!(
+        cookies.len(),
+        2,
+        "session and known-client cookies: {cookies:?}"
+    );
+    let known = client_cookie(&r);
+    assert!(
+        !known.contains(&mail) && !known.contains(&mail.to_uppercase()),
+        "the known-client cookie names no e-mail: {known}"
+    );
+    let c = cookies
+        .iter()
+        .find(|c| c.starts_with("privet_session="))
+        .unwrap();
     assert!(c.starts_with("privet_session=pvs"), "{c}");
     let attrs: Vec<String> = c
         .split(';')
@@ -387,4 +399,118 @@ fn cross_site_changes_with_the_cookie_are_forbidden_and_same_origin_ones_work() 
     );
     assert_eq!(r.status, 200, "{}", r.body);
     get_as(&server, &other, "/v1/auth/me").problem(401);
+}
+
+#[test]
+fn sign_ups_from_one_address_are_throttled_taken_or_not() {
+    let inst = Instance::new();
+    inst.set_clock(&ago(0));
+    let server = inst.serve();
+    let taken = owner(&server, "Taken");
+    let from = from_address(30);
+    let signup_from = |client: &reqwest::blocking::Client, mail: &str| {
+        server.send(
+            client
+                .post(server.url("/v1/auth/signup"))
+                .header("content-type", "application/json")
+                .body(
+                    json!({"email": mail, "password": GOOD_PASSWORD,
+                        "household_name": "Probe home", "name": "Probe"})
+                    .to_string(),
+                ),
+        )
+    };
+    // Someone tries e-mails one after another (taken ones answer 409: sign-up signs the new
+    // account in at once, so it cannot answer alike), with a new account now and then.
+    let mut statuses = Vec::new();
+    let mut wait = None;
+    for i in 0..14 {
+        let mail = if i % 3 == 2 {
+            email(&format!("Fresh{i}"))
+        } else {
+            taken.email.clone()
+        };
+        let r = signup_from(&from, &mail);
+        statuses.push(r.status);
+        if r.status == 429 {
+            let p = r.problem(429);
+            assert!(!p.to_string().contains(&taken.email), "{p}");
+            wait.get_or_insert_with(|| r.header("retry-after").parse::<i64>().unwrap());
+        }
+    }
+    println!("statuses of 14 sign-ups from one address: {statuses:?}");
+    assert!(
+        statuses.iter().take(10).all(|s| *s == 409 || *s == 201),
+        "10 sign-ups an hour are free: {statuses:?}"
+    );
+    assert!(statuses[10..].iter().all(|s| *s == 429), "{statuses:?}");
+    let wait = wait.unwrap();
+    assert!((1..=4).contains(&wait), "{wait}");
+    // Other addresses are not slowed; this one may try again once the wait is over.
+    signup_from(&from_address(31), &email("Neighbour")).expect(201);
+    server.advance_clock(wait);
+    signup_from(&from, &taken.email).problem(409);
+    signup_from(&from, &taken.email).problem(429);
+}
+
+#[test]
+fn every_e_mail_that_enters_is_checked_by_the_one_validator() {
+    let inst = Instance::new();
+    let admin = inst.key("admin", &[]);
+    let server = inst.serve();
+    let household = server.household(&admin, "Checked home");
+    let ada = owner(&server, "Validator");
+    let members = format!("/v1/households/{household}/members");
+    let rectify = format!("/v1/subjects/{}", ada.member);
+    // Each way an e-mail enters: sign-up, staff accounts, an operator's new member, and a
+    // member correcting their own profile. Sign-up's validator is every one's.
+    // `mail(i)` is the address entered the i-th way (accounts need one each).
+    let enter = |mail: &dyn Fn(usize) -> String| -> [u16; 4] {
+        [
+            signup(&server, &mail(0), GOOD_PASSWORD, "Checked home", "Checker").status,
+            server
+                .post(
+                    "/v1/staff",
+                    Some(&admin.secret),
+                    &json!({"email": mail(1), "password": GOOD_PASSWORD, "role": "analyst"}),
+                )
+                .status,
+            server
+                .post(
+                    &members,
+                    Some(&admin.secret),
+                    &json!({"name": "Checked member", "email": mail(2)}),
+                )
+                .status,
+            call(
+                &server,
+                Method::PATCH,
+                &rectify,
+                Some(&ada.cookie),
+                Some(&json!({"email": mail(3)})),
+                &[],
+            )
+            .status,
+        ]
+    };
+    let long_local = format!("{}@example.org", "l".repeat(65));
+    // `İ` lowercases to more bytes: fine as given, too long as a sign-in name.
+    let growing = format!("ada@{}.org", "İ".repeat(120));
+    for bad in [
+        "not-an-email",
+        "ada@example",
+        "ada@example..org",
+        "@example.org",
+        "ada smith@example.org",
+        "ada@@example.org",
+        long_local.as_str(),
+        growing.as_str(),
+    ] {
+        assert_eq!(enter(&|_| bad.to_owned()), [422; 4], "{bad:?}");
+    }
+    for good in ["Ada.Lovelace+home@Example.co.uk", "b@example.org"] {
+        let tag = marker("V").to_lowercase();
+        let mail = |i: usize| good.replace('@', &format!("{i}{tag}@"));
+        assert_eq!(enter(&mail), [201, 201, 201, 204], "{good:?}");
+    }
 }

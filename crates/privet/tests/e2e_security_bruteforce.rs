@@ -166,3 +166,210 @@ fn many_failures_from_one_address_are_slowed_down_too() {
     server.advance_clock(i64::try_from(wait).unwrap());
     login(&server, &email("Spray99"), "summer spray guess", None).problem(401);
 }
+
+/// Wrong passwords for `email` from `client`, with `headers`, until the first 429; returns its
+/// Retry-After. Every earlier answer is the generic 401.
+fn fail_until_429(
+    server: &Server,
+    client: &reqwest::blocking::Client,
+    email: &str,
+    headers: &[(&str, &str)],
+) -> u64 {
+    for i in 0..30 {
+        let r = login_via(
+            server,
+            client,
+            email,
+            &format!("a wrong guess {i}"),
+            headers,
+        );
+        if r.status == 429 {
+            r.problem(429);
+            return retry_after(&r);
+        }
+        r.problem(401);
+    }
+    panic!("no 429 after 30 wrong passwords");
+}
+
+#[test]
+fn failures_from_other_addresses_cannot_keep_the_owner_out() {
+    let inst = Instance::new();
+    let server = serve_on_a_clock(&inst);
+    let ada = owner(&server, "Owner");
+    // The owner signed in before from their own browser at 127.0.0.2, which keeps the
+    // known-client cookie (OWASP's device cookie): it names the account by id, never the
+    // e-mail.
+    let home = from_address(2);
+    let r = login_via(&server, &home, &ada.email, &ada.password, &[]);
+    r.expect(200);
+    let known = client_cookie(&r);
+    assert!(known.starts_with("privet_client=pvt."), "{known}");
+    assert!(
+        !known.contains(&ada.email) && known.contains(&ada.account),
+        "{known}"
+    );
+    let attrs = set_cookies(&r)
+        .into_iter()
+        .find(|c| c.starts_with("privet_client="))
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        attrs.contains("httponly") && attrs.contains("samesite=strict"),
+        "{attrs}"
+    );
+
+    // An attacker spreads wrong passwords over 127.0.0.3 … 127.0.0.7 until the account is
+    // locked for unknown clients.
+    let mut attempts = 0;
+    let mut addresses = 0;
+    let mut wait = None;
+    'spread: for n in 3..=7 {
+        addresses += 1;
+        let attacker = from_address(n);
+        for _ in 0..3 {
+            let r = login_via(&server, &attacker, &ada.email, "a wrong guess", &[]);
+            attempts += 1;
+            if r.status == 429 {
+                wait = Some(retry_after(&r));
+                break 'spread;
+            }
+            r.problem(401);
+        }
+    }
+    let wait = wait.unwrap_or_else(|| panic!("no 429 after {attempts} spread guesses"));
+    println!(
+        "account locked for unknown clients after {attempts} guesses from {addresses} addresses"
+    );
+    assert!(attempts <= 8, "locked per account, whatever the address");
+
+    // An unknown client from a new address is throttled per account: even the right password
+    // waits, and so does the owner's own address without the cookie.
+    let stranger = from_address(8);
+    login_via(&server, &stranger, &ada.email, &ada.password, &[]).problem(429);
+    login_via(&server, &home, &ada.email, &ada.password, &[]).problem(429);
+    // A forged or altered cookie is an unknown client too.
+    let flipped = if known.ends_with('0') { '1' } else { '0' };
+    let forged = format!("{}{flipped}", &known[..known.len() - 1]);
+    login_via(
+        &server,
+        &stranger,
+        &ada.email,
+        &ada.password,
+        &[("cookie", &forged)],
+    )
+    .problem(429);
+    // The owner's browser, with its cookie, gets in at once, from home or from elsewhere.
+    let r = login_via(
+        &server,
+        &home,
+        &ada.email,
+        &ada.password,
+        &[("cookie", &known)],
+    );
+    r.expect(200);
+    let renewed = client_cookie(&r);
+    assert_ne!(renewed, known, "each sign-in renews the token");
+    get_as(&server, &session_cookie(&r), "/v1/auth/me").expect(200);
+    // An app without a cookie jar sends the same token in the `Privet-Client` header.
+    login_via(
+        &server,
+        &from_address(9),
+        &ada.email,
+        &ada.password,
+        &[("privet-client", token_of(&renewed))],
+    )
+    .expect(200);
+
+    // The attacker keeps it up, one more guess each time the wait ends, for an hour of
+    // backoff: the owner's known client still gets in every time.
+    let attacker = from_address(3);
+    let mut waited = 0;
+    let mut wait = wait;
+    while waited < 3_600 {
+        server.advance_clock(i64::try_from(wait).unwrap());
+        waited += wait;
+        wait = fail_until_429(&server, &attacker, &ada.email, &[]);
+        login_via(
+            &server,
+            &home,
+            &ada.email,
+            &ada.password,
+            &[("cookie", &known)],
+        )
+        .expect(200);
+    }
+    println!("after {waited} s of sustained guessing the wait is {wait} s; the owner got in");
+    login_via(&server, &stranger, &ada.email, &ada.password, &[]).problem(429);
+
+    // A known client is slowed by its own failures (a stolen cookie gains little), and
+    // those slow only it: the owner's other known client still gets in.
+    let thief = from_address(10);
+    let own_wait = fail_until_429(&server, &thief, &ada.email, &[("cookie", &known)]);
+    assert!((1..=4).contains(&own_wait), "{own_wait}");
+    login_via(
+        &server,
+        &thief,
+        &ada.email,
+        &ada.password,
+        &[("cookie", &known)],
+    )
+    .problem(429);
+    login_via(
+        &server,
+        &home,
+        &ada.email,
+        &ada.password,
+        &[("cookie", &renewed)],
+    )
+    .expect(200);
+    // A known client of another account is an unknown client here.
+    let bea = owner(&server, "Other");
+    let r = login_via(&server, &home, &bea.email, &bea.password, &[]);
+    let beas = client_cookie(&r);
+    login_via(
+        &server,
+        &home,
+        &ada.email,
+        &ada.password,
+        &[("cookie", &beas)],
+    )
+    .problem(429);
+}
+
+#[test]
+fn failures_from_one_address_slow_that_address_down_across_accounts() {
+    let inst = Instance::new();
+    let server = serve_on_a_clock(&inst);
+    let ada = owner(&server, "Sprayed");
+    // Password spraying from 127.0.0.20: one guess each at many accounts (mostly unknown
+    // e-mails, so no account's own count is reached).
+    let sprayer = from_address(20);
+    let mut statuses = Vec::new();
+    for i in 0..22 {
+        let r = login_via(
+            &server,
+            &sprayer,
+            &email(&format!("Spray{i}")),
+            "summer spray guess",
+            &[],
+        );
+        statuses.push(r.status);
+    }
+    println!("statuses of 22 sprayed guesses from one address: {statuses:?}");
+    assert!(statuses.iter().take(20).all(|s| *s == 401), "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    // That address is slowed for every account, even with the right password …
+    login_via(&server, &sprayer, &ada.email, &ada.password, &[]).problem(429);
+    // … and no other address is.
+    let neighbour = from_address(21);
+    login_via(
+        &server,
+        &neighbour,
+        &email("Spray0"),
+        "summer spray guess",
+        &[],
+    )
+    .problem(401);
+    login_via(&server, &neighbour, &ada.email, &ada.password, &[]).expect(200);
+}

@@ -154,6 +154,18 @@ fn no_password_code_or_token_reaches_the_log() {
     let wrong = "mistyped violet harbour";
     login(&server, &ada.email, wrong, None).problem(401);
     secrets.push(("wrong password".into(), wrong.into()));
+    let r = login(&server, &ada.email, &ada.password, None);
+    r.expect(200);
+    let known = client_cookie(&r);
+    secrets.push(("known-client token".into(), token_of(&known).to_owned()));
+    login_via(
+        &server,
+        &from_address(1),
+        &ada.email,
+        wrong,
+        &[("cookie", &known)],
+    )
+    .problem(401);
     let weak = "sunshine1234";
     signup(&server, &email("Weak"), weak, "Home", "Weak");
     secrets.push(("refused password".into(), weak.into()));
@@ -198,7 +210,13 @@ fn no_password_code_or_token_reaches_the_log() {
     // Two-step verification, when oathtool is there to compute codes.
     let mut codes: Vec<String> = Vec::new();
     if have_oathtool("the two-step part of no_password_code_or_token_reaches_the_log") {
-        let v = post_as(&server, &ada.cookie, "/v1/auth/totp", &json!({})).expect(200);
+        let v = post_as(
+            &server,
+            &ada.cookie,
+            "/v1/auth/totp",
+            &json!({"password": OTHER_PASSWORD}),
+        )
+        .expect(200);
         let secret = v["secret"].as_str().unwrap().to_owned();
         let uri = v["otpauth_uri"].as_str().unwrap().to_owned();
         let mut app = Authenticator::new(&secret);

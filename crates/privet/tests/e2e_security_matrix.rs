@@ -156,7 +156,7 @@ fn every_caller_against_every_target_and_route_gets_exactly_its_due() {
         let r = login(&server, &mail, GOOD_PASSWORD, None);
         r.expect(200);
         let cookie = session_cookie(&r);
-        enable_totp(&server, &cookie);
+        enable_totp(&server, &cookie, GOOD_PASSWORD);
         Some(cookie)
     } else {
         None

@@ -22,8 +22,38 @@ fn totp_sign_in_with_independent_codes_refuses_replays_and_recovery_codes_work_o
     let server = inst.serve();
     let ada = owner(&server, "Totp");
 
+    // Enrolment needs the password again: a session alone (a stolen cookie) cannot enrol an
+    // authenticator of its own.
+    let p = post_as(&server, &ada.cookie, "/v1/auth/totp", &json!({})).problem(422);
+    assert!(p["detail"].as_str().unwrap().contains("password"), "{p}");
+    call(
+        &server,
+        reqwest::Method::POST,
+        "/v1/auth/totp",
+        Some(&ada.cookie),
+        None,
+        &[],
+    )
+    .problem(422);
+    let p = post_as(
+        &server,
+        &ada.cookie,
+        "/v1/auth/totp",
+        &json!({"password": "wrong horse battery staple"}),
+    )
+    .problem(422);
+    assert!(
+        !p.to_string().contains("wrong horse"),
+        "the password is never echoed: {p}"
+    );
     // Enrolment: a secret, its otpauth URI and a QR code; not on until confirmed.
-    let v = post_as(&server, &ada.cookie, "/v1/auth/totp", &json!({})).expect(200);
+    let v = post_as(
+        &server,
+        &ada.cookie,
+        "/v1/auth/totp",
+        &json!({"password": ada.password}),
+    )
+    .expect(200);
     let secret = v["secret"].as_str().unwrap().to_owned();
     assert!(
         secret.len() >= 16
@@ -108,23 +138,33 @@ fn totp_sign_in_with_independent_codes_refuses_replays_and_recovery_codes_work_o
     );
     assert!(events.iter().any(|e| e == "auth.two_step_on"), "{events:?}");
 
-    // Turning it off needs a fresh code: not a used one, not a wrong one, not a recovery code.
+    // Turning it off needs the password again, and a fresh code: not a used one, not a wrong
+    // one, not a recovery code.
     let off = |code: &str| {
-        delete_as(
+        post_as(
             &server,
             &with_code,
-            "/v1/auth/totp",
-            Some(&json!({"code": code})),
+            "/v1/auth/totp/disable",
+            &json!({"code": code, "password": ada.password}),
         )
     };
     off(&app.last_code()).problem(422);
     off("000000").problem(422);
     off(&recovery[5]).problem(422);
+    // A right code is not enough without the password (and is not used up by the refusal).
+    let code = app.fresh(&server);
+    for body in [
+        json!({"code": code}),
+        json!({"code": code, "password": "wrong horse battery staple"}),
+    ] {
+        post_as(&server, &with_code, "/v1/auth/totp/disable", &body).problem(422);
+        delete_as(&server, &with_code, "/v1/auth/totp", Some(&body)).problem(422);
+    }
     assert_eq!(
         get_as(&server, &with_code, "/v1/auth/me").expect(200)["two_step"],
         true
     );
-    let r = off(&app.fresh(&server));
+    let r = off(&code);
     assert_eq!(r.status, 204, "{}", r.body);
     assert_eq!(
         get_as(&server, &with_code, "/v1/auth/me").expect(200)["two_step"],
@@ -137,7 +177,7 @@ fn totp_sign_in_with_independent_codes_refuses_replays_and_recovery_codes_work_o
         "{events:?}"
     );
     // Turned on again with a new secret, the old recovery codes and app are dead.
-    let (mut new_app, new_codes) = enable_totp(&server, &with_code);
+    let (mut new_app, new_codes) = enable_totp(&server, &with_code, &ada.password);
     assert_ne!(new_app.secret, secret);
     assert!(new_codes.iter().all(|c| !recovery.contains(c)));
     login(&server, &ada.email, &ada.password, Some(&recovery[6])).problem(401);
@@ -214,7 +254,7 @@ fn staff_can_do_nothing_until_two_step_verification_is_on() {
     .problem(403);
     assert!(p["detail"].as_str().unwrap().contains("two-step"), "{p}");
 
-    let (mut app, codes) = enable_totp(&server, &staff);
+    let (mut app, codes) = enable_totp(&server, &staff, GOOD_PASSWORD);
     assert_eq!(codes.len(), 10);
     // The same session can now act, with the support role.
     get_as(&server, &staff, &consents).expect(200);
@@ -229,7 +269,7 @@ fn staff_can_do_nothing_until_two_step_verification_is_on() {
         &server,
         &again,
         "/v1/auth/totp",
-        Some(&json!({"code": app.fresh(&server)})),
+        Some(&json!({"code": app.fresh(&server), "password": GOOD_PASSWORD})),
     )
     .problem(403);
     assert_eq!(
@@ -249,6 +289,50 @@ fn staff_can_do_nothing_until_two_step_verification_is_on() {
     let r = login(&server, &dpo_mail, GOOD_PASSWORD, None);
     r.expect(200);
     let dpo = session_cookie(&r);
-    enable_totp(&server, &dpo);
+    enable_totp(&server, &dpo, GOOD_PASSWORD);
     get_as(&server, &dpo, &consents).problem(403);
+}
+
+#[test]
+fn wrong_passwords_for_two_step_changes_are_throttled_like_sign_ins() {
+    let inst = Instance::new();
+    inst.set_clock(&ago(0));
+    let server = inst.serve();
+    let ada = owner(&server, "Reenter");
+    // A stolen session guessing the password through two-step set-up (or a password change)
+    // meets the same backoff as sign-in: a few free tries, then 429 with Retry-After.
+    let mut statuses = Vec::new();
+    let mut wait = None;
+    for i in 0..8 {
+        let r = post_as(
+            &server,
+            &ada.cookie,
+            "/v1/auth/totp",
+            &json!({"password": format!("guess number {i} of many")}),
+        );
+        statuses.push(r.status);
+        if r.status == 429 {
+            r.problem(429);
+            wait.get_or_insert_with(|| r.header("retry-after").parse::<i64>().unwrap());
+        } else {
+            r.problem(422);
+        }
+    }
+    println!("statuses of 8 wrong re-entered passwords: {statuses:?}");
+    assert!(statuses.iter().take(5).all(|s| *s == 422), "{statuses:?}");
+    let wait = wait.unwrap_or_else(|| panic!("no 429: {statuses:?}"));
+    // While blocked even the right password waits, on the password change too.
+    let right = json!({"password": ada.password});
+    post_as(&server, &ada.cookie, "/v1/auth/totp", &right).problem(429);
+    post_as(
+        &server,
+        &ada.cookie,
+        "/v1/auth/password",
+        &json!({"current": ada.password, "new": OTHER_PASSWORD}),
+    )
+    .problem(429);
+    // Signing in is another matter: the re-entry count is the session's account's own.
+    login(&server, &ada.email, &ada.password, None).expect(200);
+    server.advance_clock(wait);
+    post_as(&server, &ada.cookie, "/v1/auth/totp", &right).expect(200);
 }

@@ -1,7 +1,9 @@
 //! `/v1/auth/*`: sign-up, sign-in, sessions, passwords, two-step verification, invitations.
 
+use crate::client_cookie;
 use crate::error::ApiResult;
 use crate::service::accounts;
+use crate::service::sign_in::{self, Attempt};
 use crate::service::two_step::{self, Enrolment};
 use crate::session::{self, ClientIp, SignedIn};
 use crate::state::AppState;
@@ -109,6 +111,26 @@ pub struct Code {
     pub code: String,
 }
 
+/// Body of `POST /v1/auth/totp`: the password again, so a stolen session cannot enrol an
+/// authenticator of its own.
+#[derive(Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reenter {
+    /// The account's password. Missing or wrong: 422, counted as a failed attempt (repeated
+    /// failures meet 429 with Retry-After).
+    pub password: Option<String>,
+}
+
+/// Body of `POST /v1/auth/totp/disable` (and `DELETE /v1/auth/totp`).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TurnOff {
+    /// A fresh 6-digit code from the authenticator app.
+    pub code: String,
+    /// The account's password. Missing or wrong: 422, counted as a failed attempt.
+    pub password: Option<String>,
+}
+
 /// Recovery codes, shown once.
 #[derive(Serialize, ToSchema)]
 pub struct RecoveryCodes {
@@ -150,7 +172,15 @@ macro_rules! redacted_debug {
         }
     )*};
 }
-redacted_debug!(Signup, Login, PasswordChange, Code, AcceptInvite);
+redacted_debug!(
+    Signup,
+    Login,
+    PasswordChange,
+    Code,
+    Reenter,
+    TurnOff,
+    AcceptInvite
+);
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -163,11 +193,13 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(change_password))
         .routes(routes!(totp_begin, totp_disable))
         .routes(routes!(totp_confirm))
+        .routes(routes!(totp_turn_off))
         .routes(routes!(accept_invite))
         .routes(routes!(security_events))
 }
 
-/// Answers with the account and sets the session cookie.
+/// Answers with the account and sets the session cookie, and a new known-client token
+/// (`client_cookie`) so this client keeps its own sign-in allowance.
 pub(crate) async fn signed_in_response(
     state: &AppState,
     account: &privet_store::Account,
@@ -178,8 +210,9 @@ pub(crate) async fn signed_in_response(
     let me = me_of(state, account)?;
     let mut resp = (status, Json(me)).into_response();
     if let Some(c) = session::cookie(Some(token.expose()), state.config().cookie_secure()) {
-        resp.headers_mut().insert(header::SET_COOKIE, c);
+        resp.headers_mut().append(header::SET_COOKIE, c);
     }
+    client_cookie::remember(state, account, &mut resp);
     Ok(resp)
 }
 
@@ -200,11 +233,14 @@ fn me_of(state: &AppState, a: &privet_store::Account) -> ApiResult<Me> {
     })
 }
 
-/// Creates a household, its owner and the owner's account, and signs in.
+/// Creates a household, its owner and the owner's account, and signs in. An e-mail that has
+/// an account answers 409; sign-ups from one address, taken or not, slow down after a few
+/// (429 with Retry-After).
 #[utoipa::path(post, path = "/v1/auth/signup", tag = "auth", request_body = Signup,
-    responses((status = 201, body = Me), (status = 409), (status = 422)))]
+    responses((status = 201, body = Me), (status = 409), (status = 422), (status = 429)))]
 async fn signup(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Result<Json<Signup>, JsonRejection>,
 ) -> ApiResult<Response> {
@@ -216,6 +252,7 @@ async fn signup(
         b.password,
         &b.household_name,
         b.name.as_deref(),
+        ip,
     )
     .await?;
     signed_in_response(&state, &account, &headers, StatusCode::CREATED).await
@@ -223,7 +260,12 @@ async fn signup(
 
 /// Signs in; with two-step verification on, `totp` must hold a current code or a recovery code.
 /// Every failure answers the same, and repeated failures slow down (429 with Retry-After).
+/// A success sets the `privet_client` cookie: a client that presents it again (as the cookie
+/// or in the `Privet-Client` header) is slowed only by its own failures, never by failures
+/// from elsewhere, so nobody can keep the owner out.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = Login,
+    params(("Privet-Client" = Option<String>, Header,
+        description = "The known-client token from an earlier sign-in's `privet_client` cookie (for clients that do not keep cookies)")),
     responses((status = 200, body = Me), (status = 401), (status = 429)))]
 async fn login(
     State(state): State<AppState>,
@@ -233,7 +275,12 @@ async fn login(
 ) -> ApiResult<Response> {
     session::check_same_origin(&axum::http::Method::POST, &headers)?;
     let Json(b) = body?;
-    let account = accounts::login(&state, &b.email, b.password, b.totp.as_deref(), ip).await?;
+    let known_client = client_cookie::presented(&headers);
+    let from = Attempt {
+        ip,
+        known_client: known_client.as_deref(),
+    };
+    let account = sign_in::login(&state, &b.email, b.password, b.totp.as_deref(), from).await?;
     signed_in_response(&state, &account, &headers, StatusCode::OK).await
 }
 
@@ -297,30 +344,40 @@ async fn sign_out_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Changes the password; every other session is signed out.
+/// Changes the password; every other session is signed out, and known-client tokens issued
+/// before are retired (this client gets a new one). A wrong current password is a failed
+/// attempt: repeated ones meet 429 with Retry-After.
 #[utoipa::path(post, path = "/v1/auth/password", tag = "auth", request_body = PasswordChange,
-    responses((status = 200), (status = 401), (status = 422)))]
+    responses((status = 200), (status = 401), (status = 422), (status = 429)))]
 async fn change_password(
     State(state): State<AppState>,
     signed: SignedIn,
     body: Result<Json<PasswordChange>, JsonRejection>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Response> {
     let Json(b) = body?;
-    let n = accounts::change_password(&state, &signed, b.current, b.new).await?;
-    Ok(Json(serde_json::json!({"other_sessions_signed_out": n})))
+    let changed = accounts::change_password(&state, &signed, b.current, b.new).await?;
+    let mut resp =
+        Json(serde_json::json!({"other_sessions_signed_out": changed.signed_out})).into_response();
+    client_cookie::remember(&state, &changed.account, &mut resp);
+    Ok(resp)
 }
 
 /// Starts setting up two-step verification: a secret, its `otpauth://` URI and a QR code.
-#[utoipa::path(post, path = "/v1/auth/totp", tag = "auth", responses((status = 200, body = TotpEnrolment), (status = 401), (status = 409)))]
+/// Needs the password again (`{"password"}`): missing or wrong answers 422 and counts as a
+/// failed attempt (repeated ones meet 429 with Retry-After).
+#[utoipa::path(post, path = "/v1/auth/totp", tag = "auth", request_body = Reenter,
+    responses((status = 200, body = TotpEnrolment), (status = 401), (status = 409), (status = 422), (status = 429)))]
 async fn totp_begin(
     State(state): State<AppState>,
     signed: SignedIn,
+    body: Result<Option<Json<Reenter>>, JsonRejection>,
 ) -> ApiResult<Json<TotpEnrolment>> {
+    let b = body?.map(|Json(b)| b).unwrap_or_default();
     let Enrolment {
         secret,
         uri,
         qr_svg,
-    } = two_step::begin(&state, &signed).await?;
+    } = two_step::begin(&state, &signed, b.password).await?;
     Ok(Json(TotpEnrolment {
         secret: secret.expose().to_owned(),
         otpauth_uri: uri.expose().to_owned(),
@@ -343,16 +400,37 @@ async fn totp_confirm(
     }))
 }
 
-/// Turns two-step verification off; needs a fresh code.
-#[utoipa::path(delete, path = "/v1/auth/totp", tag = "auth", request_body = Code,
-    responses((status = 204), (status = 401), (status = 403), (status = 409), (status = 422)))]
+/// Turns two-step verification off; needs the password again and a fresh code. The same as
+/// `POST /v1/auth/totp/disable`, kept for clients written before it.
+#[utoipa::path(delete, path = "/v1/auth/totp", tag = "auth", request_body = TurnOff,
+    responses((status = 204), (status = 401), (status = 403), (status = 409), (status = 422), (status = 429)))]
 async fn totp_disable(
+    state: State<AppState>,
+    signed: SignedIn,
+    body: Result<Json<TurnOff>, JsonRejection>,
+) -> ApiResult<StatusCode> {
+    turn_off(state, signed, body).await
+}
+
+/// Turns two-step verification off; needs the password again and a fresh code. A missing or
+/// wrong password answers 422 and counts as a failed attempt (repeated ones meet 429).
+#[utoipa::path(post, path = "/v1/auth/totp/disable", tag = "auth", request_body = TurnOff,
+    responses((status = 204), (status = 401), (status = 403), (status = 409), (status = 422), (status = 429)))]
+async fn totp_turn_off(
+    state: State<AppState>,
+    signed: SignedIn,
+    body: Result<Json<TurnOff>, JsonRejection>,
+) -> ApiResult<StatusCode> {
+    turn_off(state, signed, body).await
+}
+
+async fn turn_off(
     State(state): State<AppState>,
     signed: SignedIn,
-    body: Result<Json<Code>, JsonRejection>,
+    body: Result<Json<TurnOff>, JsonRejection>,
 ) -> ApiResult<StatusCode> {
     let Json(b) = body?;
-    two_step::disable(&state, &signed, &b.code).await?;
+    two_step::disable(&state, &signed, &b.code, b.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

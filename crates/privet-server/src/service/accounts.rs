@@ -1,22 +1,24 @@
-//! Accounts: sign-up, sign-in, sessions, password changes, invitations and staff accounts.
-//! Passwords are hashed with Argon2id; e-mails are held only sealed, found at sign-in by a
-//! keyed hash. Two-step verification is `two_step`'s. Every write says what it expects, so
-//! concurrent requests never overwrite each other's changes.
+//! Accounts: sign-up, sessions, password changes, invitations and staff accounts. Passwords
+//! are hashed with Argon2id; e-mails are held only sealed, found at sign-in by a keyed hash.
+//! Signing in is `sign_in`'s, two-step verification `two_step`'s. Every write says what it
+//! expects, so concurrent requests never overwrite each other's changes.
+//!
+//! Sign-up answers 409 for an e-mail that has an account (it signs the new account in at
+//! once, so it cannot answer the same either way); sign-ups are therefore throttled per
+//! address, taken or not ([`signup`]).
 
 use crate::ids::new_id;
 use crate::service::audit::{self, Event};
 use crate::service::error::{
-    Conflict, Forbidden, Invalid, Missing, ServiceError, ServiceResult, missing_as,
+    Conflict, Forbidden, Missing, ServiceError, ServiceResult, missing_as,
 };
 use crate::service::subjects::{self, Profile};
 use crate::service::throttle::{self, Scope};
-use crate::service::{permissions, two_step};
+use crate::service::{permissions, sign_in};
 use crate::session::{self, SignedIn};
 use crate::state::AppState;
 use jiff::SignedDuration;
-use privet_crypto::{
-    Secret, generate_token, hash_password, hash_token, needs_rehash, os_rng, verify_password,
-};
+use privet_crypto::{Secret, generate_token, hash_password, hash_token, os_rng, verify_password};
 use privet_policy::normalize_email;
 use privet_store::{Account, AccountKind, Invitation, Role, Session, SubjectId, SubjectKind};
 use std::net::IpAddr;
@@ -56,7 +58,8 @@ fn check_password(password: &str, inputs: &[&str]) -> ServiceResult<()> {
     Ok(privet_policy::check_password(password, inputs)?)
 }
 
-async fn hash(password: String) -> ServiceResult<String> {
+/// An Argon2id hash of `password`, computed off the async workers.
+pub(crate) async fn hash(password: String) -> ServiceResult<String> {
     // Argon2id is deliberately slow: keep it off the async workers.
     tokio::task::spawn_blocking(move || hash_password(&password, &mut os_rng()))
         .await
@@ -66,7 +69,7 @@ async fn hash(password: String) -> ServiceResult<String> {
 
 /// Whether `password` matches the stored hash `phc`; with no account, spends the same time,
 /// so timing reveals nothing.
-async fn verify(password: String, phc: Option<String>) -> ServiceResult<bool> {
+pub(crate) async fn verify(password: String, phc: Option<String>) -> ServiceResult<bool> {
     tokio::task::spawn_blocking(move || match phc {
         Some(phc) => verify_password(&password, &phc).unwrap_or(false),
         None => privet_crypto::dummy_verify(&password),
@@ -136,14 +139,22 @@ async fn refuse_taken(state: &AppState, lookup: &[u8]) -> ServiceResult<()> {
     }
 }
 
-/// Creates a household, its owner member and the owner's account.
+/// Creates a household, its owner member and the owner's account. Sign-ups from one address
+/// are throttled (`Scope::Signup`: 10 an hour free, then the growing backoff), counted once
+/// the e-mail is looked up, whether it was taken or not: a taken e-mail answers 409, so
+/// trying e-mails one after another must be slow.
 pub async fn signup(
     state: &AppState,
     email: &str,
     password: String,
     household_name: &str,
     name: Option<&str>,
+    ip: Option<IpAddr>,
 ) -> ServiceResult<Account> {
+    let signup_key = ip.map(|ip| format!("signup:{ip}"));
+    if let Some(key) = &signup_key {
+        throttle::check(state, key, Scope::Signup).await?;
+    }
     let email = normalize_email(email)?;
     let household_profile = Profile::checked(household_name, None)?;
     let name = name
@@ -157,6 +168,9 @@ pub async fn signup(
         &[&email, &member_profile.name, &household_profile.name],
     )?;
     let lookup = email_lookup(state, &email);
+    if let Some(key) = &signup_key {
+        throttle::count(state, key).await;
+    }
     refuse_taken(state, &lookup).await?;
     let phc = hash(password).await?;
     let household = subjects::create(
@@ -244,62 +258,6 @@ async fn discard_one(state: &AppState, id: &SubjectId) -> ServiceResult<()> {
     Ok(())
 }
 
-/// Checks credentials (and the second factor when on); the same error for every failure.
-pub async fn login(
-    state: &AppState,
-    email: &str,
-    password: String,
-    code: Option<&str>,
-    ip: Option<IpAddr>,
-) -> ServiceResult<Account> {
-    let normalized = privet_policy::email_lookup_form(email);
-    let lookup = email_lookup(state, &normalized);
-    let account_key = format!("account:{}", hash_token(&normalized).to_hex());
-    let ip_key = ip.map(|ip| format!("ip:{ip}"));
-    throttle::check(state, &account_key, Scope::Account).await?;
-    if let Some(k) = &ip_key {
-        throttle::check(state, k, Scope::Address).await?;
-    }
-    let account = match state.store().account_by_email(&lookup).await {
-        Ok(a) => Some(a),
-        Err(e) if e.is_not_found() => None,
-        Err(e) => return Err(e.into()),
-    };
-    let password_ok = verify(
-        password.clone(),
-        account.as_ref().map(|a| a.password_hash.clone()),
-    )
-    .await?;
-    let fail = || async {
-        throttle::fail(state, &account_key).await;
-        if let Some(k) = &ip_key {
-            throttle::fail(state, k).await;
-        }
-        ServiceError::SignInFailed
-    };
-    let Some(account) = account.filter(|a| password_ok && a.can_sign_in) else {
-        return Err(fail().await);
-    };
-    if account.totp_enabled {
-        let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
-            return Err(fail().await);
-        };
-        if !two_step::second_factor(state, &account, code).await? {
-            return Err(fail().await);
-        }
-    }
-    throttle::succeed(state, &account_key).await;
-    if needs_rehash(&account.password_hash) {
-        // Older parameters: store a hash with today's, unless the password changed meanwhile.
-        let new = hash(password).await?;
-        state
-            .store()
-            .rehash_password(&account.id, &account.password_hash, new)
-            .await?;
-    }
-    Ok(account)
-}
-
 /// Starts a session after a successful sign-in and records the sign-in.
 pub async fn start_session(
     state: &AppState,
@@ -352,16 +310,25 @@ pub async fn sign_out_elsewhere(state: &AppState, signed: &SignedIn) -> ServiceR
     Ok(n)
 }
 
-/// Changes the password after checking the current one; other sessions are signed out.
+/// What a password change did.
+#[derive(Debug)]
+pub struct PasswordChanged {
+    /// The account as it is now (the known-client token it was given is renewed from it).
+    pub account: Account,
+    /// How many other sessions were signed out.
+    pub signed_out: u64,
+}
+
+/// Changes the password after checking the current one (`sign_in::reenter_password`: wrong
+/// ones are throttled); other sessions are signed out, and every known-client token issued
+/// before is retired.
 pub async fn change_password(
     state: &AppState,
     signed: &SignedIn,
     current: String,
     new: String,
-) -> ServiceResult<u64> {
-    if !verify(current, Some(signed.account.password_hash.clone())).await? {
-        return Err(Invalid::WrongCurrentPassword.into());
-    }
+) -> ServiceResult<PasswordChanged> {
+    sign_in::reenter_password(state, signed, Some(current)).await?;
     let email = email_of(state, &signed.account)?;
     let name = display_name(state, &signed.account).await?;
     let household = match &signed.account.household {
@@ -372,10 +339,13 @@ pub async fn change_password(
         None => String::new(),
     };
     check_password(&new, &[&email, &name, &household])?;
-    let account = &signed.account;
+    let mut account = signed.account.clone();
+    let now = state.clock().now();
+    account.password_hash = hash(new).await?;
+    account.password_changed_at = now;
     state
         .store()
-        .set_password(&account.id, hash(new).await?, state.clock().now())
+        .set_password(&account.id, account.password_hash.clone(), now)
         .await?;
     let revoked = state
         .store()
@@ -383,12 +353,15 @@ pub async fn change_password(
         .await?;
     event(
         state,
-        account,
+        &account,
         "auth.password_changed",
         serde_json::json!({"other_sessions_signed_out": revoked}),
     )
     .await?;
-    Ok(revoked)
+    Ok(PasswordChanged {
+        account,
+        signed_out: revoked,
+    })
 }
 
 /// Invites someone to join the household as a member (owners only). Returns the new member's
@@ -483,11 +456,12 @@ pub async fn accept_invite(
     password: String,
 ) -> ServiceResult<Account> {
     let email = normalize_email(email)?;
+    // The code first: without a valid invitation, nobody learns whether an e-mail is taken.
+    // Everything is checked before the single-use code is spent: a rejected password must
+    // not use up the invitation.
+    let invitation = invitation(state, code).await?;
     let lookup = email_lookup(state, &email);
     refuse_taken(state, &lookup).await?;
-    // Check everything before the single-use code is spent: a rejected password must not
-    // use up the invitation.
-    let invitation = invitation(state, code).await?;
     let member = state.store().subject(&invitation.member).await?;
     let household = state.store().subject(&invitation.household).await?;
     let member_profile = subjects::profile(state, &member).await?;

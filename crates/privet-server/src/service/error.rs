@@ -272,6 +272,9 @@ pub enum Invalid {
     /// The current password given for a change is wrong.
     #[error("the current password is not right")]
     WrongCurrentPassword,
+    /// A change that needs the password again was asked without it.
+    #[error("enter your password (`password`) to confirm this change")]
+    PasswordNeeded,
     /// A two-step code that does not verify at enrolment.
     #[error("that code is not right; check the time on your phone and try the newest code")]
     WrongTotpCode,

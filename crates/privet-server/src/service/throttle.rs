@@ -1,8 +1,13 @@
-//! Brute-force protection for sign-in and claim codes: per-account and per-address failure
-//! counts with a growing backoff that is capped, so an attacker slows guessing to a crawl but
-//! the real owner is never locked out for good. The counts live in the store, so every instance
-//! sharing it sees the same ones: spreading guesses over instances gains nothing. Keys are
-//! stored only as keyed hashes (never an address or e-mail). Times come from the server's clock.
+//! Brute-force protection for sign-in, password re-entry, sign-up and claim codes: failure
+//! counts per key — an account, an address, a known client (`service::known_clients`) — with
+//! a growing backoff that is capped, so an attacker slows guessing to a crawl. The counts live
+//! in the store, so every instance sharing it sees the same ones: spreading guesses over
+//! instances gains nothing. Keys are stored only as keyed hashes (never an address or e-mail).
+//! Times come from the server's clock.
+//!
+//! Which keys a sign-in counts against is `service::sign_in`'s: a client that has signed in
+//! before counts only against its own key, so failures from elsewhere never keep the owner
+//! out.
 
 use crate::service::error::{ServiceError, ServiceResult};
 use crate::state::AppState;
@@ -13,6 +18,10 @@ use std::time::Duration;
 const ACCOUNT_FREE: u32 = 5;
 /// Failures allowed from one address before backoff starts (many people may share one).
 const ADDRESS_FREE: u32 = 20;
+/// Failures allowed with one known client's token before backoff starts: an account's own.
+const KNOWN_CLIENT_FREE: u32 = ACCOUNT_FREE;
+/// Sign-ups (new or for a taken e-mail) allowed from one address before backoff starts.
+const SIGNUP_FREE: u32 = 10;
 /// The longest wait ever imposed.
 const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
 /// Failure records are forgotten after this long without a new failure.
@@ -21,10 +30,15 @@ pub(crate) const FORGET_AFTER: Duration = Duration::from_secs(60 * 60);
 /// What a throttle key counts failures of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
-    /// One account (sign-in, claim codes).
+    /// One account, tried from clients it does not know (sign-in, password re-entry, claim
+    /// codes).
     Account,
     /// One client address.
     Address,
+    /// One known client of one account (its token's own allowance).
+    KnownClient,
+    /// Sign-ups from one client address.
+    Signup,
 }
 
 impl Scope {
@@ -32,6 +46,8 @@ impl Scope {
         match self {
             Scope::Account => ACCOUNT_FREE,
             Scope::Address => ADDRESS_FREE,
+            Scope::KnownClient => KNOWN_CLIENT_FREE,
+            Scope::Signup => SIGNUP_FREE,
         }
     }
 }
@@ -97,6 +113,11 @@ pub async fn fail(state: &AppState, key: &str) {
     {
         tracing::warn!(error = %e, "recording a failed attempt failed");
     }
+}
+
+/// Counts an attempt that is limited whether it succeeds or not (sign-ups), like a failure.
+pub async fn count(state: &AppState, key: &str) {
+    fail(state, key).await;
 }
 
 /// Forgets `key`'s failures after a success.

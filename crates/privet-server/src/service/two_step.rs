@@ -2,9 +2,15 @@
 //! turning it off, and checking the second factor at sign-in. A TOTP code is accepted once:
 //! its time step is recorded with a compare-and-set, so of concurrent sign-ins with the same
 //! code exactly one succeeds.
+//!
+//! Starting an enrolment and turning it off need the password again
+//! (`sign_in::reenter_password`), so a stolen session cannot enrol an authenticator of its
+//! own, nor take the second factor away. Confirming needs no password: it completes an
+//! enrolment that was started with one, with a code only that enrolment's app can make.
 
 use crate::service::accounts::{email_of, event};
 use crate::service::error::{Conflict, Forbidden, Invalid, ServiceResult, conflict_as};
+use crate::service::sign_in::reenter_password;
 use crate::session::SignedIn;
 use crate::state::AppState;
 use privet_crypto::{
@@ -34,11 +40,17 @@ pub struct Enrolment {
     pub qr_svg: String,
 }
 
-/// Starts enrolling an authenticator: a fresh secret, not yet on until confirmed.
-pub async fn begin(state: &AppState, signed: &SignedIn) -> ServiceResult<Enrolment> {
+/// Starts enrolling an authenticator, after the password is entered again: a fresh secret,
+/// not yet on until confirmed.
+pub async fn begin(
+    state: &AppState,
+    signed: &SignedIn,
+    password: Option<String>,
+) -> ServiceResult<Enrolment> {
     if signed.account.totp_enabled {
         return Err(Conflict::TwoStepOn.into());
     }
+    reenter_password(state, signed, password).await?;
     let secret = TotpSecret::generate(&mut os_rng());
     let email = email_of(state, &signed.account)?;
     let uri = otpauth_uri(&secret, "Privet", &email);
@@ -95,8 +107,14 @@ pub async fn confirm(
     Ok(codes)
 }
 
-/// Turns two-step verification off; needs a fresh code, used once like a sign-in's.
-pub async fn disable(state: &AppState, signed: &SignedIn, code: &str) -> ServiceResult<()> {
+/// Turns two-step verification off; needs the password again and a fresh code, used once
+/// like a sign-in's.
+pub async fn disable(
+    state: &AppState,
+    signed: &SignedIn,
+    code: &str,
+    password: Option<String>,
+) -> ServiceResult<()> {
     let account = &signed.account;
     if !account.totp_enabled {
         return Err(Conflict::TwoStepOff.into());
@@ -104,6 +122,7 @@ pub async fn disable(state: &AppState, signed: &SignedIn, code: &str) -> Service
     if account.kind == AccountKind::Staff {
         return Err(Forbidden::StaffKeepTwoStep.into());
     }
+    reenter_password(state, signed, password).await?;
     let secret = totp_secret(state, account)?;
     let step = verify_totp(
         &secret,

@@ -18,6 +18,8 @@ pub const GOOD_PASSWORD: &str = "violet harbour kettle ninety";
 pub const OTHER_PASSWORD: &str = "granite meadow pickle saxophone";
 /// The name of the session cookie.
 pub const COOKIE: &str = "privet_session";
+/// The name of the known-client cookie (OWASP's device cookie).
+pub const CLIENT_COOKIE: &str = "privet_client";
 /// A consent-based purpose every household and member can be asked about (thermostat).
 pub const CONSENT_PURPOSE: &str = "energy_report";
 
@@ -44,6 +46,51 @@ pub fn session_cookie(r: &Resp) -> String {
         .and_then(|c| c.split(';').next())
         .map(str::to_owned)
         .unwrap_or_else(|| panic!("no session cookie set; status {}: {}", r.status, r.body))
+}
+
+/// The `privet_client=…` pair the answer sets (panics if it sets none).
+pub fn client_cookie(r: &Resp) -> String {
+    set_cookies(r)
+        .iter()
+        .find(|c| c.starts_with(&format!("{CLIENT_COOKIE}=")))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            panic!(
+                "no known-client cookie set; status {}: {}",
+                r.status, r.body
+            )
+        })
+}
+
+/// An HTTP client whose connections come from `127.0.0.<n>`: every address of 127.0.0.0/8 is
+/// loopback, so one machine can play several clients the server tells apart by address.
+pub fn from_address(n: u8) -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .no_proxy()
+        .local_address(std::net::IpAddr::from([127, 0, 0, n]))
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .expect("http client")
+}
+
+/// `POST /v1/auth/login` through `client` (see [`from_address`]), with extra headers such as
+/// a `cookie` or `privet-client`.
+pub fn login_via(
+    server: &Server,
+    client: &reqwest::blocking::Client,
+    email: &str,
+    password: &str,
+    headers: &[(&str, &str)],
+) -> Resp {
+    let mut r = client
+        .post(server.url("/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body(json!({"email": email, "password": password}).to_string());
+    for (k, v) in headers {
+        r = r.header(*k, *v);
+    }
+    server.send(r)
 }
 
 /// The token part of a `privet_session=…` pair.
@@ -340,9 +387,16 @@ pub fn recovery_codes(confirmed: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Enrols and confirms TOTP for a signed-in account: the app and the 10 recovery codes.
-pub fn enable_totp(server: &Server, cookie: &str) -> (Authenticator, Vec<String>) {
-    let v = post_as(server, cookie, "/v1/auth/totp", &json!({})).expect(200);
+/// Enrols (with the account's `password`, entered again) and confirms TOTP for a signed-in
+/// account: the app and the 10 recovery codes.
+pub fn enable_totp(server: &Server, cookie: &str, password: &str) -> (Authenticator, Vec<String>) {
+    let v = post_as(
+        server,
+        cookie,
+        "/v1/auth/totp",
+        &json!({"password": password}),
+    )
+    .expect(200);
     let secret = v["secret"].as_str().expect("secret").to_owned();
     let mut app = Authenticator::new(&secret);
     let code = app.fresh(server);

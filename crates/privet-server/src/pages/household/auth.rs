@@ -2,11 +2,13 @@
 
 use super::form::PageForm;
 use super::{FieldErrors, message_of, see_other, with_session_cookie};
+use crate::client_cookie;
 use crate::pages::{
     MaybeSignedIn, PageContext, PageError, PageSession, render, render_status, safe_next, urlencode,
 };
 use crate::service::accounts;
 use crate::service::error::{Invalid, Missing, ServiceError};
+use crate::service::sign_in::{self, Attempt};
 use crate::session::{self, ClientIp};
 use crate::state::AppState;
 use askama::Template;
@@ -65,7 +67,8 @@ fn home_of(account: &Account) -> &'static str {
     }
 }
 
-/// Starts a session for `account` and sends the browser to `to` with the new cookie.
+/// Starts a session for `account` and sends the browser to `to` with the new cookie, and a
+/// new known-client token so this browser keeps its own sign-in allowance.
 async fn signed_in(
     state: &AppState,
     account: &Account,
@@ -73,11 +76,9 @@ async fn signed_in(
     to: &str,
 ) -> Result<Response, PageError> {
     let token = accounts::start_session(state, account, &session::client_label(headers)).await?;
-    Ok(with_session_cookie(
-        state,
-        see_other(to),
-        Some(token.expose()),
-    ))
+    let mut resp = with_session_cookie(state, see_other(to), Some(token.expose()));
+    client_cookie::remember(state, account, &mut resp);
+    Ok(resp)
 }
 
 /// The sign-up form.
@@ -96,6 +97,15 @@ pub(crate) async fn signup_page(
         errors: FieldErrors::default(),
         password_hint: PASSWORD_HINT,
     })
+}
+
+/// "Wait 40 seconds", "wait 3 minutes".
+pub(crate) fn wait_words(secs: u64) -> String {
+    match secs {
+        0..=1 => "a second".to_owned(),
+        2..=119 => format!("{secs} seconds"),
+        _ => format!("{} minutes", secs.div_ceil(60)),
+    }
 }
 
 /// Which field of the sign-up form an error is about.
@@ -117,6 +127,13 @@ fn signup_error(e: &ServiceError, household_name: &str) -> Option<FieldErrors> {
             FieldErrors::one(field, "Enter a name of at most 200 printable characters.")
         }
         ServiceError::Invalid(Invalid::Password(_)) => FieldErrors::one("password", message_of(e)),
+        ServiceError::RateLimited { retry_after } => FieldErrors::one(
+            "email",
+            format!(
+                "Too many accounts were created from here just now. Wait {} and try again.",
+                wait_words(*retry_after)
+            ),
+        ),
         _ => return None,
     })
 }
@@ -124,6 +141,7 @@ fn signup_error(e: &ServiceError, household_name: &str) -> Option<FieldErrors> {
 /// Creates the account, its household and owner member, and signs in.
 pub(crate) async fn signup(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     mut form: PageForm,
 ) -> Result<Response, PageError> {
@@ -137,6 +155,7 @@ pub(crate) async fn signup(
         password,
         &household_name,
         Some(&name).filter(|n| !n.is_empty()).map(String::as_str),
+        ip,
     )
     .await;
     match outcome {
@@ -149,8 +168,12 @@ pub(crate) async fn signup(
                 error: errors.summary(),
                 ..PageContext::default()
             };
+            let status = match e {
+                ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
             render_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
+                status,
                 &SignupPage {
                     page,
                     name,
@@ -191,15 +214,6 @@ pub(crate) async fn login_page(
     })
 }
 
-/// "Wait 40 seconds", "wait 3 minutes".
-fn wait_words(secs: u64) -> String {
-    match secs {
-        0..=1 => "a second".to_owned(),
-        2..=119 => format!("{secs} seconds"),
-        _ => format!("{} minutes", secs.div_ceil(60)),
-    }
-}
-
 /// Signs in: one generic message for every failure; the wait time when throttled.
 pub(crate) async fn login(
     State(state): State<AppState>,
@@ -211,7 +225,12 @@ pub(crate) async fn login(
     let email = form.get("email").trim().to_owned();
     let next = form.get("next").to_owned();
     let code = form.take("code");
-    match accounts::login(&state, &email, password, Some(&code), ip).await {
+    let known_client = client_cookie::presented(&headers);
+    let from = Attempt {
+        ip,
+        known_client: known_client.as_deref(),
+    };
+    match sign_in::login(&state, &email, password, Some(&code), from).await {
         Ok(account) => {
             let to = if next.is_empty() || next == "/" {
                 home_of(&account)
@@ -349,6 +368,11 @@ mod tests {
         assert!(signup_error(&e, "Home").is_some_and(|f| f.get("name").is_some()));
         let e = ServiceError::from(ProfileProblem::BadEmail);
         assert!(signup_error(&e, "Home").is_some_and(|f| f.get("email").is_some()));
+        let e = ServiceError::RateLimited { retry_after: 40 };
+        assert!(
+            signup_error(&e, "Home")
+                .is_some_and(|f| f.get("email").is_some_and(|m| m.contains("40 seconds")))
+        );
         assert!(signup_error(&ServiceError::Unavailable, "Home").is_none());
     }
 }

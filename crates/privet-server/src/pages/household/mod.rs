@@ -153,7 +153,7 @@ pub(crate) fn with_session_cookie(
     token: Option<&str>,
 ) -> Response {
     if let Some(c) = crate::session::cookie(token, state.config().cookie_secure()) {
-        resp.headers_mut().insert(header::SET_COOKIE, c);
+        resp.headers_mut().append(header::SET_COOKIE, c);
     }
     resp
 }

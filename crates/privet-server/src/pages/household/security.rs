@@ -1,10 +1,11 @@
 //! `/account/security`: password, two-step verification, active sessions, recent security
 //! events, and the household's devices' update status.
 
-use super::auth::PASSWORD_HINT;
+use super::auth::{PASSWORD_HINT, wait_words};
 use super::form::PageForm;
 use super::updates::{self, UpdateRow};
 use super::{Done, FieldErrors, message_of, see_other, view};
+use crate::client_cookie;
 use crate::pages::{PageContext, PageError, PageSession, render, render_status};
 use crate::service::accounts;
 use crate::service::error::{Invalid, ServiceError};
@@ -140,6 +141,31 @@ pub(crate) async fn with_error(
     render_status(StatusCode::UNPROCESSABLE_ENTITY, &view)
 }
 
+/// Re-renders the page with a password re-entry's failure on `field` (a wrong or missing
+/// password: 422; too many of them: 429 with the wait in words); any other error as it is.
+pub(crate) async fn password_error(
+    state: &AppState,
+    signed: &SignedIn,
+    field: &'static str,
+    e: ServiceError,
+) -> Result<Response, PageError> {
+    let (status, message) = match &e {
+        ServiceError::RateLimited { retry_after } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many wrong passwords. Wait {} and try again.",
+                wait_words(*retry_after)
+            ),
+        ),
+        ServiceError::Invalid(Invalid::WrongCurrentPassword | Invalid::PasswordNeeded) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, message_of(&e))
+        }
+        _ => return Err(e.into()),
+    };
+    let view = build(state, signed, FieldErrors::one(field, message)).await?;
+    render_status(status, &view)
+}
+
 /// Changes the password (the policy's message on rejection); other sessions are signed out.
 pub(crate) async fn change_password(
     State(state): State<AppState>,
@@ -150,10 +176,16 @@ pub(crate) async fn change_password(
     let current = form.take("current");
     let new = form.take("new");
     match accounts::change_password(&state, &signed, current, new).await {
-        Ok(n) => Ok(see_other(&format!("/account/security?done=password&n={n}"))),
-        Err(e @ ServiceError::Invalid(Invalid::WrongCurrentPassword)) => {
-            with_error(&state, &signed, FieldErrors::one("current", message_of(&e))).await
+        Ok(changed) => {
+            let to = format!("/account/security?done=password&n={}", changed.signed_out);
+            let mut resp = see_other(&to);
+            client_cookie::remember(&state, &changed.account, &mut resp);
+            Ok(resp)
         }
+        Err(
+            e @ (ServiceError::RateLimited { .. }
+            | ServiceError::Invalid(Invalid::WrongCurrentPassword | Invalid::PasswordNeeded)),
+        ) => password_error(&state, &signed, "current", e).await,
         Err(e @ ServiceError::Invalid(_)) => {
             with_error(&state, &signed, FieldErrors::one("new", message_of(&e))).await
         }

@@ -1,11 +1,12 @@
-//! Two-step verification: the QR code and the secret as text, a code to confirm, then the
-//! recovery codes (shown once); turning it off needs a code.
+//! Two-step verification: the password again, then the QR code and the secret as text, a code
+//! to confirm, then the recovery codes (shown once); turning it off needs the password and a
+//! code.
 
 use super::form::PageForm;
-use super::security::with_error;
+use super::security::{password_error, with_error};
 use super::{FieldErrors, message_of, see_other};
 use crate::pages::{PageContext, PageError, PageSession, render, render_status};
-use crate::service::error::ServiceError;
+use crate::service::error::{Invalid, ServiceError};
 use crate::service::two_step::{self, Enrolment};
 use crate::state::AppState;
 use askama::Template;
@@ -39,17 +40,22 @@ fn grouped(secret: &str) -> String {
         .join(" ")
 }
 
-/// Starts set-up: a new secret, shown as a QR code and as text.
+/// The form field the password is entered again in, on both two-step forms.
+pub(crate) const PASSWORD_FIELD: &str = "totp_password";
+
+/// Starts set-up after the password is entered again: a new secret, shown as a QR code and
+/// as text.
 pub(crate) async fn begin(
     State(state): State<AppState>,
     PageSession(signed): PageSession,
-    form: PageForm,
+    mut form: PageForm,
 ) -> Result<Response, PageError> {
     form.check_csrf(&state, &signed)?;
-    let Enrolment { secret, qr_svg, .. } = match two_step::begin(&state, &signed).await {
+    let password = Some(form.take(PASSWORD_FIELD));
+    let Enrolment { secret, qr_svg, .. } = match two_step::begin(&state, &signed, password).await {
         Ok(e) => e,
         Err(ServiceError::Conflict(_)) => return Ok(see_other("/account/security#two-step")),
-        Err(e) => return Err(e.into()),
+        Err(e) => return password_error(&state, &signed, PASSWORD_FIELD, e).await,
     };
     render(&SetupPage {
         page: PageContext::new(&state, Some(&signed)).await?,
@@ -88,15 +94,20 @@ pub(crate) async fn confirm(
     }
 }
 
-/// Turns two-step verification off with a current code.
+/// Turns two-step verification off with the password and a current code.
 pub(crate) async fn turn_off(
     State(state): State<AppState>,
     PageSession(signed): PageSession,
-    form: PageForm,
+    mut form: PageForm,
 ) -> Result<Response, PageError> {
     form.check_csrf(&state, &signed)?;
-    match two_step::disable(&state, &signed, form.get("off_code")).await {
+    let password = Some(form.take(PASSWORD_FIELD));
+    match two_step::disable(&state, &signed, form.get("off_code"), password).await {
         Ok(()) => Ok(see_other("/account/security?done=two-step-off")),
+        Err(
+            e @ (ServiceError::RateLimited { .. }
+            | ServiceError::Invalid(Invalid::WrongCurrentPassword | Invalid::PasswordNeeded)),
+        ) => password_error(&state, &signed, PASSWORD_FIELD, e).await,
         Err(e @ ServiceError::Invalid(_)) => {
             with_error(
                 &state,
