@@ -373,3 +373,29 @@ fn failures_from_one_address_slow_that_address_down_across_accounts() {
     .problem(401);
     login_via(&server, &neighbour, &ada.email, &ada.password, &[]).expect(200);
 }
+
+#[test]
+fn guesses_sent_in_parallel_cannot_all_fit_in_one_allowance() {
+    let inst = Instance::new();
+    let server = serve_on_a_clock(&inst);
+    let ada = owner(&server, "Parallel");
+    // Twenty guesses at once: each is counted before its (slow) password check, so most of
+    // them already see the others and meet 429 instead of getting a guess in.
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..20)
+            .map(|i| {
+                let (server, email) = (&server, &ada.email);
+                s.spawn(move || login(server, email, &format!("parallel guess {i}"), None).status)
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let guesses = statuses.iter().filter(|s| **s == 401).count();
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(guesses + limited, 20, "{statuses:?}");
+    assert!(
+        guesses < 20 && limited > 0,
+        "every parallel guess was checked against the password: {statuses:?}"
+    );
+    println!("20 parallel guesses: {guesses} checked, {limited} refused with 429");
+}

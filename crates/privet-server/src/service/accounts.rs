@@ -58,8 +58,22 @@ fn check_password(password: &str, inputs: &[&str]) -> ServiceResult<()> {
     Ok(privet_policy::check_password(password, inputs)?)
 }
 
+/// Argon2id computations allowed at once: each takes tens of MiB and a core for a while, so
+/// a flood of sign-ins waits here instead of filling memory with blocking threads.
+fn argon2_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        tokio::sync::Semaphore::new(cores * 2)
+    })
+}
+
 /// An Argon2id hash of `password`, computed off the async workers.
 pub(crate) async fn hash(password: String) -> ServiceResult<String> {
+    let _permit = argon2_permits()
+        .acquire()
+        .await
+        .map_err(|_| ServiceError::Unavailable)?;
     // Argon2id is deliberately slow: keep it off the async workers.
     tokio::task::spawn_blocking(move || hash_password(&password, &mut os_rng()))
         .await
@@ -70,6 +84,10 @@ pub(crate) async fn hash(password: String) -> ServiceResult<String> {
 /// Whether `password` matches the stored hash `phc`; with no account, spends the same time,
 /// so timing reveals nothing.
 pub(crate) async fn verify(password: String, phc: Option<String>) -> ServiceResult<bool> {
+    let _permit = argon2_permits()
+        .acquire()
+        .await
+        .map_err(|_| ServiceError::Unavailable)?;
     tokio::task::spawn_blocking(move || match phc {
         Some(phc) => verify_password(&password, &phc).unwrap_or(false),
         None => privet_crypto::dummy_verify(&password),

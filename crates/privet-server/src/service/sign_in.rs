@@ -91,13 +91,19 @@ pub async fn login(
     for (key, scope) in &keys {
         throttle::check(state, key, *scope).await?;
     }
+    // The account's (or the known client's) attempt is counted before the slow verify, so
+    // guesses sent in parallel see each other and cannot all fit in one allowance; a success
+    // forgives it below.
+    if let Some((key, _)) = keys.first() {
+        throttle::fail(state, key).await;
+    }
     let password_ok = verify(
         password.clone(),
         account.as_ref().map(|a| a.password_hash.clone()),
     )
     .await?;
     let fail = || async {
-        for (key, _) in &keys {
+        for (key, _) in keys.iter().skip(1) {
             throttle::fail(state, key).await;
         }
         ServiceError::SignInFailed
@@ -145,12 +151,12 @@ pub async fn reenter_password(
 ) -> ServiceResult<()> {
     let key = reentry_key(&signed.account);
     throttle::check(state, &key, Scope::Account).await?;
+    // Counted before the verify, as sign-in does: parallel attempts see each other.
+    throttle::fail(state, &key).await;
     let Some(password) = password.filter(|p| !p.is_empty()) else {
-        throttle::fail(state, &key).await;
         return Err(Invalid::PasswordNeeded.into());
     };
     if !verify(password, Some(signed.account.password_hash.clone())).await? {
-        throttle::fail(state, &key).await;
         return Err(Invalid::WrongCurrentPassword.into());
     }
     throttle::succeed(state, &key).await;
