@@ -192,6 +192,18 @@ pub(crate) fn service_detail(e: &ServiceError) -> String {
 }
 
 impl ApiError {
+    /// A raw body that could not be read: too large (over `limit` bytes), or cut off.
+    pub(crate) fn unreadable_body(
+        e: &axum::extract::rejection::BytesRejection,
+        limit: usize,
+    ) -> Self {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge { limit }
+        } else {
+            ApiError::BadRequest("could not read the body".to_owned())
+        }
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
             ApiError::Service(e) => service_parts(e),

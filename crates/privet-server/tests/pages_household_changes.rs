@@ -9,26 +9,21 @@ mod household_support;
 use household_support::*;
 use privet_server::service::publish::{self, Publication};
 
-/// The thermostat example as shipped (2.4), or at 2.5 with a new `presence.room` field for
-/// the consent-based energy report.
+/// The thermostat example as shipped: 2.4, or 2.5 (examples/versions) with a new
+/// `presence.room` field for the consent-based energy report.
 fn thermostat(with_room: bool) -> String {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/manifests/thermostat.toml"
-    );
-    let text = std::fs::read_to_string(path).unwrap();
-    if !with_room {
-        return text;
-    }
-    let home = "description = \"Whether you are at home. We collect it only if you turn on the energy report.\"\n";
-    assert!(text.contains(home), "the example changed shape");
-    text.replacen("version = \"2.4\"", "version = \"2.5\"", 1).replacen(
-        home,
-        &format!(
-            "{home}\n[streams.presence.fields.room]\ntype = \"string\"\ncategory = \"user.behavior.presence\"\norigin = \"observed\"\npurposes = [\"energy_report\"]\nretention = \"30d\"\ndescription = \"Which room you are in.\"\n"
-        ),
-        1,
-    )
+    let path = if with_room {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/versions/thermostat-2.5.toml"
+        )
+    } else {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../examples/manifests/thermostat.toml"
+        )
+    };
+    std::fs::read_to_string(path).unwrap()
 }
 
 #[tokio::test]

@@ -53,6 +53,30 @@ fn demo(args: &[&str]) -> Demo {
     Demo { child, url }
 }
 
+/// Waits (30 s at most) until the metric line starting with `prefix` is above zero.
+fn until_metric_rises(client: &reqwest::blocking::Client, demo: &Demo, prefix: &str, why: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let metrics = client
+            .get(format!("{}/metrics", demo.url))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        let value: f64 = metrics
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0.0);
+        if value > 0.0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{why}:\n{metrics}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Waits until the demo's simulated devices have had events accepted.
 fn events_flow(demo: &Demo) {
     let client = reqwest::blocking::Client::builder()
@@ -64,26 +88,12 @@ fn events_flow(demo: &Demo) {
         .send()
         .unwrap();
     assert_eq!(products.status(), 200);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let metrics = client
-            .get(format!("{}/metrics", demo.url))
-            .send()
-            .unwrap()
-            .text()
-            .unwrap();
-        let accepted: f64 = metrics
-            .lines()
-            .find(|l| l.starts_with("privet_events_accepted_total "))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0.0);
-        if accepted > 0.0 {
-            return;
-        }
-        assert!(Instant::now() < deadline, "no events accepted:\n{metrics}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    until_metric_rises(
+        &client,
+        demo,
+        "privet_events_accepted_total ",
+        "no events accepted",
+    );
 }
 
 /// The demo publishes the thermostat's next version after the household consented under the
@@ -111,29 +121,12 @@ fn the_next_version_waits_for_consent(demo: &Demo) {
         })
         .collect();
     assert_eq!(listed, [("2.5", true), ("2.4", false)], "{versions}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let metrics = client
-            .get(format!("{}/metrics", demo.url))
-            .send()
-            .unwrap()
-            .text()
-            .unwrap();
-        let waiting: f64 = metrics
-            .lines()
-            .find(|l| l.starts_with("privet_fields_dropped_total{reason=\"reconsent\"}"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0.0);
-        if waiting > 0.0 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no field waited for consent:\n{metrics}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    until_metric_rises(
+        &client,
+        demo,
+        "privet_fields_dropped_total{reason=\"reconsent\"}",
+        "no field waited for consent",
+    );
 }
 
 #[test]

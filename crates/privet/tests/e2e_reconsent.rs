@@ -9,19 +9,10 @@ mod support;
 use serde_json::{Value, json};
 use support::*;
 
-/// The thermostat at 2.5: `presence` gains `room`, for the consent-based energy report.
-fn with_room(inst: &Instance) -> String {
-    let text = std::fs::read_to_string(inst.manifests.join("thermostat.toml")).unwrap();
-    let home = "description = \"Whether you are at home. We collect it only if you turn on the energy report.\"\n";
-    assert!(text.contains(home), "the example changed shape");
-    text.replacen("version = \"2.4\"", "version = \"2.5\"", 1)
-        .replacen(
-            home,
-            &format!(
-                "{home}\n[streams.presence.fields.room]\ntype = \"string\"\ncategory = \"user.behavior.presence\"\norigin = \"observed\"\npurposes = [\"energy_report\"]\nretention = \"30d\"\ndescription = \"Which room you are in.\"\n"
-            ),
-            1,
-        )
+/// The thermostat at 2.5 as shipped (examples/versions): `presence` gains `room`, for the
+/// consent-based energy report.
+fn with_room() -> String {
+    std::fs::read_to_string(example_manifests().join("../versions/thermostat-2.5.toml")).unwrap()
 }
 
 fn presence(ts: &str, member: &str, data: Value) -> Value {
@@ -53,7 +44,7 @@ fn a_new_field_waits_for_consent_to_the_new_version_and_the_old_ones_keep_flowin
             "/v1/products",
             Some(&admin.secret),
             "application/toml",
-            with_room(&inst),
+            with_room(),
         )
         .expect(201);
 
@@ -169,7 +160,7 @@ fn without_a_consent_nothing_is_pending_and_the_new_field_waits_like_the_old_one
             "/v1/products",
             Some(&admin.secret),
             "application/toml",
-            with_room(&inst),
+            with_room(),
         )
         .expect(201);
     let pending = server
@@ -214,12 +205,12 @@ fn a_field_kept_for_another_purpose_is_not_read_for_a_consent_it_does_not_cover_
         )
         .expect(200);
     // 2.5: `room` also serves a purpose that needs no consent, so it is stored anyway.
-    let text = with_room(&inst).replacen(
+    let text = with_room().replacen(
         "purposes = [\"energy_report\"]\nretention = \"30d\"\ndescription = \"Which room",
         "purposes = [\"energy_report\", \"heating_control\"]\nretention = \"30d\"\ndescription = \"Which room",
         1,
     );
-    assert_ne!(text, with_room(&inst));
+    assert_ne!(text, with_room());
     server
         .post_raw(
             "/v1/products",
@@ -291,7 +282,7 @@ fn a_version_published_on_one_instance_is_enforced_by_the_other() {
         "/v1/products",
         Some(&admin.secret),
         "application/toml",
-        with_room(&inst),
+        with_room(),
     )
     .expect(201);
     // A hears of it through the store's change notification.

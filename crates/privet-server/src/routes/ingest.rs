@@ -62,15 +62,7 @@ async fn ingest_events(
         .into());
     }
     let format = format_of(&headers)?;
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge {
-                limit: state.config().max_body_bytes,
-            }
-        } else {
-            ApiError::BadRequest("could not read the body".to_owned())
-        }
-    })?;
+    let body = body.map_err(|e| ApiError::unreadable_body(&e, state.config().max_body_bytes))?;
     let outcome = ingest::ingest(&state, &caller.device, &body, format).await?;
     Ok((StatusCode::OK, Json(outcome)))
 }

@@ -112,15 +112,7 @@ async fn publish_manifest(
 ) -> ApiResult<(StatusCode, Json<PublishedView>)> {
     let permit = op.permit(Action::PublishManifests)?;
     require_toml(&headers)?;
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge {
-                limit: state.config().max_body_bytes,
-            }
-        } else {
-            ApiError::BadRequest("could not read the body".to_owned())
-        }
-    })?;
+    let body = body.map_err(|e| ApiError::unreadable_body(&e, state.config().max_body_bytes))?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::Unprocessable("the manifest must be UTF-8 text".to_owned()))?;
     let published = publish::publish(&state, text, &permit.actor).await?;

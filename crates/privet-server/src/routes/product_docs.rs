@@ -130,7 +130,6 @@ async fn get_label(
         .get(&id)
         .ok_or(ServiceError::NotFound(Missing::Product))?;
     let label = Label::from_manifest(m, &label_context(&products, &state, &id, None));
-    let broken = |_| ServiceError::Corrupt("label");
     Ok(match p.format {
         LabelFormat::Json => typed(
             "application/json",
@@ -142,7 +141,8 @@ async fn get_label(
         ),
         LabelFormat::Html => typed(
             "text/html; charset=utf-8",
-            privet_manifest::label::html(std::slice::from_ref(&label)).map_err(broken)?,
+            privet_manifest::label::html(std::slice::from_ref(&label))
+                .map_err(|_| ServiceError::Corrupt("label"))?,
         ),
     })
 }
