@@ -379,8 +379,9 @@ fn guesses_sent_in_parallel_cannot_all_fit_in_one_allowance() {
     let inst = Instance::new();
     let server = serve_on_a_clock(&inst);
     let ada = owner(&server, "Parallel");
-    // Twenty guesses at once: each is counted before its (slow) password check, so most of
-    // them already see the others and meet 429 instead of getting a guess in.
+    // Twenty guesses at once: each is counted atomically before its (slow) password check,
+    // so however they interleave, only the account's five free guesses are checked and the
+    // rest meet 429.
     let statuses: Vec<u16> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..20)
             .map(|i| {
@@ -394,8 +395,8 @@ fn guesses_sent_in_parallel_cannot_all_fit_in_one_allowance() {
     let limited = statuses.iter().filter(|s| **s == 429).count();
     assert_eq!(guesses + limited, 20, "{statuses:?}");
     assert!(
-        guesses < 20 && limited > 0,
-        "every parallel guess was checked against the password: {statuses:?}"
+        guesses <= 5 && limited >= 15,
+        "more parallel guesses were checked than the account allows: {statuses:?}"
     );
     println!("20 parallel guesses: {guesses} checked, {limited} refused with 429");
 }

@@ -186,8 +186,10 @@ pub async fn signup(
         &[&email, &member_profile.name, &household_profile.name],
     )?;
     let lookup = email_lookup(state, &email);
+    // Every sign-up counts, whether it succeeds or not; atomically, so parallel ones see
+    // each other.
     if let Some(key) = &signup_key {
-        throttle::count(state, key).await;
+        throttle::attempt(state, key, Scope::Signup).await?;
     }
     refuse_taken(state, &lookup).await?;
     let phc = hash(password).await?;

@@ -88,14 +88,14 @@ pub async fn login(
         _ => None,
     };
     let keys = keys(&normalized, from.ip, known.as_ref());
-    for (key, scope) in &keys {
+    for (key, scope) in keys.iter().skip(1) {
         throttle::check(state, key, *scope).await?;
     }
     // The account's (or the known client's) attempt is counted before the slow verify, so
     // guesses sent in parallel see each other and cannot all fit in one allowance; a success
     // forgives it below.
-    if let Some((key, _)) = keys.first() {
-        throttle::fail(state, key).await;
+    if let Some((key, scope)) = keys.first() {
+        throttle::attempt(state, key, *scope).await?;
     }
     let password_ok = verify(
         password.clone(),
@@ -150,9 +150,8 @@ pub async fn reenter_password(
     password: Option<String>,
 ) -> ServiceResult<()> {
     let key = reentry_key(&signed.account);
-    throttle::check(state, &key, Scope::Account).await?;
     // Counted before the verify, as sign-in does: parallel attempts see each other.
-    throttle::fail(state, &key).await;
+    throttle::attempt(state, &key, Scope::Account).await?;
     let Some(password) = password.filter(|p| !p.is_empty()) else {
         return Err(Invalid::PasswordNeeded.into());
     };

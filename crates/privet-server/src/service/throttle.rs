@@ -102,6 +102,37 @@ pub async fn check(state: &AppState, key: &str, scope: Scope) -> ServiceResult<(
     }
 }
 
+/// Counts an attempt for `key` before its outcome is known (a slow password check), so
+/// attempts sent in parallel see each other: `RateLimited` if `key` must wait already, or if
+/// attempts that raced this one used up the allowance meanwhile. A success forgives it with
+/// [`succeed`].
+pub async fn attempt(state: &AppState, key: &str, scope: Scope) -> ServiceResult<()> {
+    let now = state.clock().now();
+    let stored = stored(state, key);
+    let seen = state.store().failures(&stored).await?;
+    if let Some(w) = seen.and_then(|(count, last)| wait(count, last, now, scope)) {
+        return Err(ServiceError::RateLimited {
+            retry_after: retry_after_secs(w),
+        });
+    }
+    let count = state
+        .store()
+        .add_failure(&stored, now, forget_before(now))
+        .await?;
+    // The count is atomic across instances; the read before it is not. More than one
+    // failure added since that read means others raced this attempt just now, so their
+    // failures are judged as if made at `now`.
+    let before = seen.map_or(0, |(c, _)| c);
+    let raced = count > before.saturating_add(1);
+    if raced && wait(count - 1, now, now, scope).is_some() {
+        let w = wait(count, now, now, scope).unwrap_or(MAX_BACKOFF);
+        return Err(ServiceError::RateLimited {
+            retry_after: retry_after_secs(w),
+        });
+    }
+    Ok(())
+}
+
 /// Records a failure for `key`. A store failure is logged, not raised: the caller is already
 /// answering with the failure it was counting.
 pub async fn fail(state: &AppState, key: &str) {
@@ -113,11 +144,6 @@ pub async fn fail(state: &AppState, key: &str) {
     {
         tracing::warn!(error = %e, "recording a failed attempt failed");
     }
-}
-
-/// Counts an attempt that is limited whether it succeeds or not (sign-ups), like a failure.
-pub async fn count(state: &AppState, key: &str) {
-    fail(state, key).await;
 }
 
 /// Forgets `key`'s failures after a success.
