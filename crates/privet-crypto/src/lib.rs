@@ -78,7 +78,7 @@ mod signing;
 mod token;
 mod totp;
 
-pub use audit::{AuditHash, chain_hash};
+pub use audit::{AuditHash, AuditKey, chain_hash};
 pub use broker_password::{mosquitto_hash, verify_mosquitto_hash};
 pub use epochs::MasterKeys;
 pub use error::{Error, JwsError, MasterKeysProblem, Result};

@@ -32,6 +32,8 @@ const INFO_WRAP: &[u8] = b"privet/v1/keyring-wrap";
 pub(crate) const INFO_PSEUDONYM: &[u8] = b"privet/v1/pseudonym";
 pub(crate) const INFO_FIELD_HASH: &[u8] = b"privet/v1/field-hash";
 pub(crate) const INFO_SECRET_BOX: &[u8] = b"privet/v1/secret-box";
+/// The audit chain key's label, expanded from the instance root's pseudonym key.
+pub(crate) const INFO_AUDIT_CHAIN: &[u8] = b"privet/v1/audit-chain";
 /// Domain label at the start of a wrapped key's associated data.
 const WRAP_AAD_LABEL: &[u8] = b"privet/wrapped-data-key";
 
@@ -197,7 +199,7 @@ fn wrap_aad(subject: &Pseudonym) -> Vec<u8> {
 }
 
 /// HKDF-SHA256(salt = [`HKDF_SALT`], ikm = master key, info = `info`), 32 bytes.
-fn derive_subkey(master: &[u8; 32], info: &[u8]) -> Zeroizing<[u8; 32]> {
+pub(crate) fn derive_subkey(master: &[u8; 32], info: &[u8]) -> Zeroizing<[u8; 32]> {
     let hkdf = Hkdf::<Sha256>::new(Some(HKDF_SALT), master);
     let mut okm = Zeroizing::new([0u8; 32]);
     // HKDF-Expand refuses only outputs longer than 255 × 32 bytes; 32 bytes

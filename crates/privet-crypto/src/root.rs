@@ -17,9 +17,13 @@
 
 use zeroize::Zeroizing;
 
-use crate::master::{INFO_FIELD_HASH, INFO_PSEUDONYM, INFO_SECRET_BOX};
+use crate::master::{
+    INFO_AUDIT_CHAIN, INFO_FIELD_HASH, INFO_PSEUDONYM, INFO_SECRET_BOX, derive_subkey,
+};
 use crate::rng::CryptoRng;
-use crate::{Error, FieldHasher, MasterKey, MasterKeys, Pseudonymizer, Result, SecretBox};
+use crate::{
+    AuditKey, Error, FieldHasher, MasterKey, MasterKeys, Pseudonymizer, Result, SecretBox,
+};
 
 /// The only format version of the encoded root.
 const VERSION: u8 = 1;
@@ -123,6 +127,13 @@ impl InstanceRoot {
     /// The instance's box for small secrets at rest (TOTP secrets).
     pub fn secret_box(&self) -> SecretBox {
         SecretBox::new(&self.secret_box)
+    }
+
+    /// The audit chain's key: expanded from the pseudonym key under its own label (HKDF), so
+    /// it outlives master-key rotation like the pseudonyms, and a root from before it was
+    /// keyed needs no new format.
+    pub fn audit_key(&self) -> AuditKey {
+        AuditKey::new(&derive_subkey(&self.pseudonym, INFO_AUDIT_CHAIN))
     }
 }
 

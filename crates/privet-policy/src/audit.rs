@@ -1,10 +1,63 @@
 //! The audit log's hash chain, pure: what an entry's hashed text is, how an entry is linked to
-//! the head of the chain, and how a stored chain is verified. Backends store the text and
+//! the head of the chain, and how a stored chain is verified — against the anchor kept in the
+//! keyring and against signed heads someone kept ([`AuditHead`]). Backends store the text and
 //! hashes they are given and hand the rows back; neither computes anything itself.
 
 use jiff::Timestamp;
-use privet_crypto::{AuditHash, Pseudonym, chain_hash};
+use privet_crypto::{AuditHash, AuditKey, Pseudonym, chain_hash};
 use serde::{Deserialize, Serialize};
+
+/// How entries are linked: keyed (HMAC under the instance's audit key) from `keyed_from` on,
+/// unkeyed SHA-256 before it (entries written before the chain was keyed).
+#[derive(Clone, Debug)]
+pub struct AuditChain {
+    key: AuditKey,
+    keyed_from: i64,
+}
+
+impl AuditChain {
+    /// A chain keyed with `key` from entry `keyed_from` on (1: the whole chain).
+    pub fn new(key: AuditKey, keyed_from: i64) -> Self {
+        Self { key, keyed_from }
+    }
+
+    /// The first keyed entry.
+    pub fn keyed_from(&self) -> i64 {
+        self.keyed_from
+    }
+
+    /// The link of entry `seq` whose hashed text is `text`.
+    fn link_of(&self, seq: i64, prev: &AuditHash, text: &[u8]) -> AuditHash {
+        if seq >= self.keyed_from {
+            self.key.chain_mac(prev, text)
+        } else {
+            chain_hash(prev, text)
+        }
+    }
+}
+
+/// A head of the chain as signed for `GET /v1/audit/head`: its newest entry, whose hash covers
+/// every entry before it. Whoever keeps a signed head can later show the log was cut or
+/// rewritten below it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditHead {
+    /// What the signed payload is (always [`AuditHead::TYPE`]), so a receipt or another JWS
+    /// from the same key is never taken for a head.
+    #[serde(rename = "typ")]
+    pub kind: String,
+    /// The newest entry's sequence number (0: the log was empty).
+    pub seq: i64,
+    /// The newest entry's hash (all zero for an empty log).
+    pub hash: AuditHash,
+    /// When the head was signed.
+    pub signed_at: Timestamp,
+}
+
+impl AuditHead {
+    /// The payload's `typ`.
+    pub const TYPE: &'static str = "privet-audit-head";
+}
 
 /// An audit entry to append. Holds ids, pseudonyms and counts only, never personal values.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -82,6 +135,7 @@ pub enum AuditError {
 /// Links `entry` to the chain whose newest entry is `head` (`None`: the chain is empty). The
 /// backend stores the row and answers with the entry; both come from here.
 pub fn link(
+    chain: &AuditChain,
     head: Option<(i64, AuditHash)>,
     entry: NewAuditEntry,
 ) -> Result<(StoredAuditRow, AuditEntry), AuditError> {
@@ -91,7 +145,7 @@ pub fn link(
     };
     let body = Body { seq, entry };
     let text = serde_json::to_string(&body).map_err(|_| AuditError::Encode)?;
-    let hash = chain_hash(&prev, text.as_bytes());
+    let hash = chain.link_of(seq, &prev, text.as_bytes());
     let row = StoredAuditRow {
         seq,
         at_micros: body.entry.at.as_microsecond(),
@@ -147,10 +201,22 @@ pub struct BrokenEntry {
     pub reason: &'static str,
 }
 
+/// An entry known from outside the log, which the chain must reach and match.
+#[derive(Clone, Copy, Debug)]
+struct Checkpoint {
+    seq: i64,
+    hash: AuditHash,
+    /// Why the entry at `seq` is broken when its hash differs.
+    differs: &'static str,
+    /// Why the entry after the log's end is broken when the log ends before `seq`.
+    missing: &'static str,
+}
+
 /// Recomputes a chain fed to it in order, row by row, so a backend can stream it in pages.
 #[derive(Debug)]
 pub struct ChainVerifier {
-    anchor: Option<(i64, AuditHash)>,
+    chain: AuditChain,
+    checkpoints: Vec<Checkpoint>,
     expected_seq: i64,
     prev: AuditHash,
     entries: u64,
@@ -158,16 +224,41 @@ pub struct ChainVerifier {
 }
 
 impl ChainVerifier {
-    /// A verifier that also checks the chain reaches `anchor` (the newest entry recorded
-    /// apart from the log, so removing entries at its end is found).
-    pub fn new(anchor: Option<(i64, AuditHash)>) -> ChainVerifier {
+    /// A verifier of a chain linked as `chain` says that also checks the chain reaches
+    /// `anchor` (the newest entry recorded apart from the log, so removing entries at its end
+    /// is found).
+    pub fn new(chain: AuditChain, anchor: Option<(i64, AuditHash)>) -> ChainVerifier {
         ChainVerifier {
-            anchor,
+            chain,
+            checkpoints: anchor
+                .map(|(seq, hash)| Checkpoint {
+                    seq,
+                    hash,
+                    differs: "does not match the anchor kept in the keyring",
+                    missing: "entries at the end of the log were removed",
+                })
+                .into_iter()
+                .collect(),
             expected_seq: 1,
             prev: AuditHash::GENESIS,
             entries: 0,
             broken: None,
         }
+    }
+
+    /// Also checks the chain reaches and matches a signed head someone kept (the anchor can be
+    /// deleted with the tail of the log; a head kept elsewhere cannot). A head of an empty log
+    /// (seq 0) is reached by any log.
+    pub fn expect_head(mut self, seq: i64, hash: AuditHash) -> ChainVerifier {
+        if seq > 0 {
+            self.checkpoints.push(Checkpoint {
+                seq,
+                hash,
+                differs: "differs from the signed head: the log was rewritten up to here",
+                missing: "missing: the log ends before the signed head",
+            });
+        }
+        self
     }
 
     /// The sequence number after the last row taken: where the next page starts.
@@ -182,7 +273,9 @@ impl ChainVerifier {
         }
         let fail = |seq, reason| Some(BrokenEntry { seq, reason });
         // Hashed once: checked against the row, then the link the next row must carry.
-        let hash = chain_hash(&self.prev, row.text.as_bytes());
+        let hash = self
+            .chain
+            .link_of(self.expected_seq, &self.prev, row.text.as_bytes());
         self.broken = if row.seq != self.expected_seq {
             fail(self.expected_seq, "entry missing or out of order")
         } else if row.prev.as_slice() != self.prev.as_bytes() {
@@ -198,11 +291,12 @@ impl ChainVerifier {
         if self.broken.is_some() {
             return false;
         }
-        if self
-            .anchor
-            .is_some_and(|(seq, h)| seq == row.seq && h.as_bytes() != row.hash.as_slice())
+        if let Some(c) = self
+            .checkpoints
+            .iter()
+            .find(|c| c.seq == row.seq && c.hash.as_bytes() != row.hash.as_slice())
         {
-            self.broken = fail(row.seq, "does not match the anchor kept in the keyring");
+            self.broken = fail(row.seq, c.differs);
             return false;
         }
         self.prev = hash;
@@ -213,13 +307,17 @@ impl ChainVerifier {
 
     /// The verdict once every row was pushed.
     pub fn finish(self) -> AuditVerdict {
-        let truncated = match self.anchor {
-            Some((seq, _)) if seq >= self.expected_seq => Some(BrokenEntry {
+        // The furthest checkpoint beyond the end names why (a signed head outlives an anchor
+        // deleted along with the tail).
+        let truncated = self
+            .checkpoints
+            .iter()
+            .filter(|c| c.seq >= self.expected_seq)
+            .max_by_key(|c| c.seq)
+            .map(|c| BrokenEntry {
                 seq: self.expected_seq,
-                reason: "entries at the end of the log were removed",
-            }),
-            _ => None,
-        };
+                reason: c.missing,
+            });
         let broken = self.broken.or(truncated);
         AuditVerdict {
             entries: self.entries,

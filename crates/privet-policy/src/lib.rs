@@ -110,7 +110,8 @@ pub use admit::{
     SubjectState, ValueHasher, admit_batch,
 };
 pub use audit::{
-    AuditEntry, AuditVerdict, BrokenEntry, ChainVerifier, NewAuditEntry, StoredAuditRow,
+    AuditChain, AuditEntry, AuditHead, AuditVerdict, BrokenEntry, ChainVerifier, NewAuditEntry,
+    StoredAuditRow,
 };
 pub use authz::{
     Action, Denied, Granted, MemberAccess, MemberViewer, ReadPermit, Role, SubjectAction,

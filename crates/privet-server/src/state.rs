@@ -10,7 +10,10 @@ use crate::service::permissions::PermissionsCache;
 use axum::extract::FromRef;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use privet_crypto::{FieldHasher, InstanceRoot, MasterKeys, Pseudonymizer, SecretBox, SigningKey};
+use privet_crypto::{
+    AuditKey, FieldHasher, InstanceRoot, MasterKeys, Pseudonymizer, SecretBox, SigningKey,
+};
+use privet_policy::AuditChain;
 use privet_store::{Keyring, Store};
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -61,6 +64,10 @@ struct Inner {
     manifests_reloading: tokio::sync::Mutex<()>,
     /// The MQTT bridge, once started (`privet serve --mqtt`).
     mqtt: std::sync::OnceLock<Arc<crate::mqtt::MqttRuntime>>,
+    /// The audit chain's key (from the root).
+    audit_key: AuditKey,
+    /// How the audit chain is linked, read (or recorded) at the first append.
+    audit_chain: tokio::sync::OnceCell<AuditChain>,
 }
 
 impl AppState {
@@ -73,6 +80,8 @@ impl AppState {
         AppState {
             inner: Arc::new(Inner {
                 secret_box: root.secret_box(),
+                audit_key: root.audit_key(),
+                audit_chain: tokio::sync::OnceCell::new(),
                 pseudonyms: root.pseudonymizer(),
                 field_hasher: root.field_hasher(),
                 keys: Keys::new(Arc::new(parts.epochs), parts.keyring, parts.clock.clone()),
@@ -93,6 +102,21 @@ impl AppState {
                 config,
             }),
         }
+    }
+
+    /// How the audit chain is linked (`service::instance_secrets::audit_chain`), read once.
+    pub async fn audit_chain(&self) -> crate::service::error::ServiceResult<&AuditChain> {
+        self.inner
+            .audit_chain
+            .get_or_try_init(|| {
+                crate::service::instance_secrets::audit_chain(
+                    self.inner.store.as_ref(),
+                    self.inner.keys.keyring().as_ref(),
+                    self.inner.keys.epochs(),
+                    self.inner.audit_key.clone(),
+                )
+            })
+            .await
     }
 
     /// The MQTT bridge, if this instance runs one.

@@ -43,9 +43,18 @@ async fn manifests_published_before_the_listener_subscribed_are_served_once_it_h
     let parts = common::parts(dir.path(), common::fixture_products(&clock), clock.clone());
     let store = parts.store.clone();
     // This instance publishes and loads its manifests, as `privet serve` does before serving.
+    let chain = privet_server::service::instance_secrets::audit_chain(
+        store.as_ref(),
+        parts.keyring.as_ref(),
+        &parts.epochs,
+        parts.root.audit_key(),
+    )
+    .await
+    .unwrap();
     let products = manifests::publish(
         store.as_ref(),
         parts.keyring.as_ref(),
+        &chain,
         &parts.products,
         &cx,
         "serve",
@@ -99,9 +108,18 @@ async fn an_older_local_manifest_is_not_published_again_and_the_newest_is_served
     let store = state.store().clone();
     let keyring = state.keys().keyring().as_ref();
     let (v1, v2) = plug_texts(&state);
-    manifests::publish(store.as_ref(), keyring, &local, &cx, "serve", clock.now())
-        .await
-        .unwrap();
+    let chain = state.audit_chain().await.unwrap();
+    manifests::publish(
+        store.as_ref(),
+        keyring,
+        chain,
+        &local,
+        &cx,
+        "serve",
+        clock.now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         store
             .publish_manifest(published(&v2, clock.now()))
@@ -110,9 +128,17 @@ async fn an_older_local_manifest_is_not_published_again_and_the_newest_is_served
         Published::New
     );
     // Restarted with the older directory: v1 was published before, so it is not again.
-    let served = manifests::publish(store.as_ref(), keyring, &local, &cx, "serve", clock.now())
-        .await
-        .unwrap();
+    let served = manifests::publish(
+        store.as_ref(),
+        keyring,
+        chain,
+        &local,
+        &cx,
+        "serve",
+        clock.now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         served.source(PLUG).map(|s| s.text.as_str()),
         Some(v2.as_str())

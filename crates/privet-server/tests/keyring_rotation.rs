@@ -57,6 +57,11 @@ fn open() -> Opened {
     }
 }
 
+/// The audit chain rotations here link their entries with (any key: no test reads it back).
+fn test_chain() -> privet_policy::AuditChain {
+    privet_policy::AuditChain::new(privet_crypto::AuditKey::new(&[3; 32]), 1)
+}
+
 /// A server state over `o` with these master keys, opened the way the binary opens it: the
 /// root from the keyring (made on first open), the shared signing key from the keyring.
 async fn state(o: &Opened, epochs: MasterKeys, clock: Clock, config: Config) -> AppState {
@@ -190,6 +195,7 @@ async fn rotation_moves_everything_to_the_newest_epoch_and_the_old_one_can_go() 
     let report = rotation::rotate(
         o.store.as_ref(),
         o.keyring.as_ref(),
+        &test_chain(),
         &both,
         clock.now(),
         "cli",
@@ -203,7 +209,11 @@ async fn rotation_moves_everything_to_the_newest_epoch_and_the_old_one_can_go() 
     assert!(report.is_complete(), "{report:?}");
     assert_eq!(
         report.secrets_rewrapped,
-        vec![instance_secrets::ROOT_KEY, instance_secrets::SIGNING_KEY]
+        vec![
+            instance_secrets::ROOT_KEY,
+            instance_secrets::SIGNING_KEY,
+            instance_secrets::AUDIT_KEYED_FROM
+        ]
     );
 
     let status = rotation::status(o.keyring.as_ref(), &both).await.unwrap();
@@ -212,8 +222,8 @@ async fn rotation_moves_everything_to_the_newest_epoch_and_the_old_one_can_go() 
     assert!(status.can_retire(1));
     assert_eq!(
         status.secrets.get(&2).map(Vec::len),
-        Some(2),
-        "both secrets under epoch 2: {status:?}"
+        Some(3),
+        "every sealed secret under epoch 2: {status:?}"
     );
     assert_eq!(
         status.last_rotation,
@@ -239,6 +249,7 @@ async fn rotation_moves_everything_to_the_newest_epoch_and_the_old_one_can_go() 
     let again = rotation::rotate(
         o.store.as_ref(),
         o.keyring.as_ref(),
+        &test_chain(),
         &both,
         clock.now(),
         "cli",
@@ -367,6 +378,7 @@ async fn keys_under_an_epoch_not_configured_are_reported_and_left_alone() {
     let report = rotation::rotate(
         o.store.as_ref(),
         o.keyring.as_ref(),
+        &test_chain(),
         &epochs(&[2, 3]),
         now,
         "cli",
@@ -504,9 +516,16 @@ async fn a_subject_erased_while_the_rotation_runs_stays_erased() {
         o.keyring.put(p, wrapped, now).await.unwrap();
     }
     let racing = Racing::new(o.keyring.clone(), OnRewrap::Erase(subjects[1]));
-    let report = rotation::rotate(o.store.as_ref(), &racing, &epochs(&[1, 2]), now, "cli")
-        .await
-        .unwrap();
+    let report = rotation::rotate(
+        o.store.as_ref(),
+        &racing,
+        &test_chain(),
+        &epochs(&[1, 2]),
+        now,
+        "cli",
+    )
+    .await
+    .unwrap();
     assert_eq!(report.erased_meanwhile, 1, "{report:?}");
     assert_eq!(report.rewrapped.get(&1), Some(&2));
     assert!(
@@ -562,6 +581,7 @@ async fn receipts_promise_the_next_scheduled_rotation_and_say_when_it_is_overdue
     let report = rotation::rotate(
         o.store.as_ref(),
         o.keyring.as_ref(),
+        &test_chain(),
         &epochs(&[1, 2]),
         rotated_at,
         "cli",
@@ -631,7 +651,15 @@ async fn an_instance_with_another_key_for_an_epoch_is_refused_whichever_starts_f
             }))
         ));
         assert!(matches!(
-            rotation::rotate(o.store.as_ref(), o.keyring.as_ref(), &second, now, "cli").await,
+            rotation::rotate(
+                o.store.as_ref(),
+                o.keyring.as_ref(),
+                &test_chain(),
+                &second,
+                now,
+                "cli"
+            )
+            .await,
             Err(ServiceError::Crypto(CryptoError::WrongEpochKey {
                 epoch: 2
             }))
@@ -694,9 +722,16 @@ async fn rotation_opens_keys_labelled_current_and_counts_those_that_do_not_open(
     put_key(&o, &epochs(&[1]), 2).await;
     let stray = put_key(&o, &wrong_2(), 3).await;
     let stray_wrapped = o.keyring.get(&stray).await.unwrap();
-    let report = rotation::rotate(o.store.as_ref(), o.keyring.as_ref(), &a, clock.now(), "cli")
-        .await
-        .unwrap();
+    let report = rotation::rotate(
+        o.store.as_ref(),
+        o.keyring.as_ref(),
+        &test_chain(),
+        &a,
+        clock.now(),
+        "cli",
+    )
+    .await
+    .unwrap();
     assert_eq!(report.current, 1, "{report:?}");
     assert_eq!(report.rewrapped.get(&1), Some(&1));
     assert_eq!(
@@ -731,9 +766,16 @@ async fn a_key_made_under_an_old_epoch_behind_the_cursor_is_not_left_behind() {
         put_key(&o, &epochs(&[1]), n).await;
     }
     let racing = Racing::new(o.keyring.clone(), OnRewrap::MakeOldKeyOnce);
-    let report = rotation::rotate(o.store.as_ref(), &racing, &epochs(&[1, 2]), now, "cli")
-        .await
-        .unwrap();
+    let report = rotation::rotate(
+        o.store.as_ref(),
+        &racing,
+        &test_chain(),
+        &epochs(&[1, 2]),
+        now,
+        "cli",
+    )
+    .await
+    .unwrap();
     assert_eq!(racing.made(), 1);
     assert!(report.is_complete(), "{report:?}");
     assert_eq!(
@@ -767,6 +809,7 @@ async fn a_rotation_that_never_settles_is_not_complete_and_not_recorded() {
     let report = rotation::rotate(
         o.store.as_ref(),
         &racing,
+        &test_chain(),
         &epochs(&[1, 2]),
         clock.now(),
         "cli",
@@ -838,6 +881,7 @@ async fn receipts_in_the_window_between_adding_an_epoch_and_rotating_promise_the
     let report = rotation::rotate(
         o.store.as_ref(),
         o.keyring.as_ref(),
+        &test_chain(),
         &epochs(&[1, 2]),
         rotated_at,
         "cli",
@@ -1022,6 +1066,7 @@ async fn a_keyring_from_before_epochs_keeps_its_pseudonyms_totp_secrets_and_emai
     let report = rotation::rotate(
         o.store.as_ref(),
         o.keyring.as_ref(),
+        &test_chain(),
         &epochs(&[1, 2]),
         clock.now(),
         "cli",

@@ -27,9 +27,18 @@ async fn published_state(dir: &std::path::Path) -> AppState {
         today: clock.today_utc(),
     };
     let parts = common::parts(dir, common::fixture_products(&clock), clock.clone());
+    let chain = privet_server::service::instance_secrets::audit_chain(
+        parts.store.as_ref(),
+        parts.keyring.as_ref(),
+        &parts.epochs,
+        parts.root.audit_key(),
+    )
+    .await
+    .unwrap();
     let products = manifests::publish(
         parts.store.as_ref(),
         parts.keyring.as_ref(),
+        &chain,
         &parts.products,
         &cx,
         "serve",
@@ -63,6 +72,7 @@ async fn an_edit_without_a_new_version_stops_serve_naming_the_file() {
     let err = manifests::publish(
         state.store().as_ref(),
         state.keys().keyring().as_ref(),
+        state.audit_chain().await.unwrap(),
         &local,
         &cx(&state),
         "serve",
@@ -112,6 +122,7 @@ async fn a_version_published_before_versions_were_recorded_is_taken_too() {
             publish_one(
                 state.store().as_ref(),
                 state.keys().keyring().as_ref(),
+                state.audit_chain().await.unwrap(),
                 &text,
                 "cli",
                 &cx(&state),
@@ -178,6 +189,7 @@ async fn post_publishes_and_the_versions_list_follows() {
             let (_, secret) = api_keys::create(
                 state.store().as_ref(),
                 state.keys().keyring().as_ref(),
+                state.audit_chain().await.unwrap(),
                 state.clock().now(),
                 "test",
                 role,

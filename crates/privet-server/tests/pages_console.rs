@@ -764,6 +764,8 @@ async fn verifying_the_audit_log_says_it_is_intact() {
     let n = privet_server::service::audit::verify(
         c.state().store().as_ref(),
         c.state().keys().keyring().as_ref(),
+        c.state().audit_chain().await.unwrap(),
+        None,
     )
     .await
     .unwrap()

@@ -8,32 +8,42 @@
 
 use crate::codec::{Pg, audit_hash, col, limit, ts};
 use crate::pool::{Params, execute, query, query_opt};
-use deadpool_postgres::Object;
-use privet_crypto::Pseudonym;
-use privet_policy::audit::{self, AuditEntry, NewAuditEntry, StoredAuditRow};
+use deadpool_postgres::{GenericClient, Object};
+use privet_crypto::{AuditHash, Pseudonym};
+use privet_policy::audit::{self, AuditChain, AuditEntry, NewAuditEntry, StoredAuditRow};
 use privet_store::{Error, Result};
 use tokio_postgres::Row;
 
+/// The newest row's sequence number and hash.
+pub(crate) async fn head(c: &impl GenericClient) -> Result<Option<(i64, AuditHash)>> {
+    let op = "read audit head";
+    query_opt(
+        c,
+        "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+        &[],
+        op,
+    )
+    .await?
+    .map(|r| {
+        let seq: i64 = col(&r, 0, op)?;
+        Ok::<_, Error>((seq, audit_hash(col(&r, 1, op)?)?))
+    })
+    .transpose()
+}
+
 /// Appends `entry` after the newest row, in a transaction holding the table's write lock, so
 /// the head read is still the head when the row is written.
-pub(crate) async fn append(c: &mut Object, entry: NewAuditEntry) -> Result<AuditEntry> {
+pub(crate) async fn append(
+    c: &mut Object,
+    chain: &AuditChain,
+    entry: NewAuditEntry,
+) -> Result<AuditEntry> {
     let op = "append audit entry";
     let tx = c.transaction().await.pg(op)?;
     tx.batch_execute("LOCK TABLE audit IN EXCLUSIVE MODE")
         .await
         .pg(op)?;
-    let head = query_opt(
-        &tx,
-        "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-        &[],
-        "read audit head",
-    )
-    .await?
-    .map(|r| {
-        let seq: i64 = col(&r, 0, "read audit head")?;
-        Ok::<_, Error>((seq, audit_hash(col(&r, 1, "read audit head")?)?))
-    })
-    .transpose()?;
+    let head = head(&tx).await?;
     // The indexed copies, taken before `link` consumes the entry.
     let actor = entry.actor.clone();
     let subjects: Vec<Vec<u8>> = entry
@@ -41,7 +51,7 @@ pub(crate) async fn append(c: &mut Object, entry: NewAuditEntry) -> Result<Audit
         .iter()
         .map(|p| p.as_bytes().to_vec())
         .collect();
-    let (row, linked) = audit::link(head, entry).map_err(|_| Error::Corrupt {
+    let (row, linked) = audit::link(chain, head, entry).map_err(|_| Error::Corrupt {
         what: "audit entry",
     })?;
     execute(

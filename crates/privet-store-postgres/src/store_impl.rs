@@ -12,10 +12,10 @@ use async_trait::async_trait;
 use deadpool_postgres::Object;
 use jiff::Timestamp;
 use jiff::civil::Date;
-use privet_crypto::{Pseudonym, TokenHash};
+use privet_crypto::{AuditHash, Pseudonym, TokenHash};
 use privet_policy::{
-    ApiKeyId, AuditEntry, ChunkId, ChunkInfo, ConsentRecord, DeviceId, ErasureStep, NewAuditEntry,
-    NewConsent, Objection, StoredAuditRow, Subject, SubjectId,
+    ApiKeyId, AuditChain, AuditEntry, ChunkId, ChunkInfo, ConsentRecord, DeviceId, ErasureStep,
+    NewAuditEntry, NewConsent, Objection, StoredAuditRow, Subject, SubjectId,
 };
 use privet_store::{
     Account, ApiKey, BlockQuery, BlockStream, BrokerCredential, Change, ChangeStream, Device,
@@ -390,8 +390,11 @@ impl Store for PgStore {
         releases::of_product(&self.conn("list releases").await?, product).await
     }
 
-    async fn append_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry> {
-        audit::append(&mut self.conn("append audit entry").await?, entry).await
+    async fn append_audit(&self, entry: NewAuditEntry, chain: &AuditChain) -> Result<AuditEntry> {
+        audit::append(&mut self.conn("append audit entry").await?, chain, entry).await
+    }
+    async fn audit_head(&self) -> Result<Option<(i64, AuditHash)>> {
+        audit::head(&self.conn("read audit head").await?).await
     }
     async fn audit(&self, since: Option<Timestamp>, limit: usize) -> Result<Vec<AuditEntry>> {
         audit::list(&self.conn("read audit").await?, since, limit).await

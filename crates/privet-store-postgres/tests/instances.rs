@@ -149,6 +149,11 @@ async fn a_listener_that_lost_its_connection_says_everything_may_have_changed() 
     .await;
 }
 
+/// The chain both instances link with (one key, as instances sharing a keyring have).
+fn chain() -> privet_policy::AuditChain {
+    privet_policy::AuditChain::new(privet_crypto::AuditKey::new(&[6; 32]), 1)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_chain_stays_one_chain_across_instances() {
     let Some(url) = common::url() else { return };
@@ -159,15 +164,18 @@ async fn the_audit_chain_stays_one_chain_across_instances() {
             let store = if i % 2 == 0 { a.clone() } else { b.clone() };
             async move {
                 store
-                    .append_audit(NewAuditEntry {
-                        at: at("2026-05-01T10:00:00Z"),
-                        actor: format!("account:acc{}", i % 3),
-                        action: "events.read".into(),
-                        purpose: None,
-                        subjects: vec![common::pseudonym(&format!("m{i}"))],
-                        count: i,
-                        detail: serde_json::json!({}),
-                    })
+                    .append_audit(
+                        NewAuditEntry {
+                            at: at("2026-05-01T10:00:00Z"),
+                            actor: format!("account:acc{}", i % 3),
+                            action: "events.read".into(),
+                            purpose: None,
+                            subjects: vec![common::pseudonym(&format!("m{i}"))],
+                            count: i,
+                            detail: serde_json::json!({}),
+                        },
+                        &chain(),
+                    )
                     .await
                     .unwrap()
             }
@@ -177,7 +185,7 @@ async fn the_audit_chain_stays_one_chain_across_instances() {
         seqs.sort_unstable();
         assert_eq!(seqs, (1..=40).collect::<Vec<_>>());
 
-        let mut v = ChainVerifier::new(None);
+        let mut v = ChainVerifier::new(chain(), None);
         for row in a.audit_rows(1, 1000).await.unwrap() {
             assert!(v.push(&row));
         }

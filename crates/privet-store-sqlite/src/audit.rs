@@ -4,22 +4,30 @@
 //! how JSON happens to be re-serialised; this module neither hashes nor verifies.
 
 use crate::codec::{audit_hash, limit, ts};
-use privet_crypto::Pseudonym;
-use privet_policy::audit::{self, AuditEntry, NewAuditEntry, StoredAuditRow};
+use privet_crypto::{AuditHash, Pseudonym};
+use privet_policy::audit::{self, AuditChain, AuditEntry, NewAuditEntry, StoredAuditRow};
 use privet_store::{Context, Error, Result};
 use rusqlite::{Connection, OptionalExtension, Params, params};
 
 /// Appends `entry` after the newest row. Runs on the writer, inside its transaction, so the
 /// head read here is still the head when the row is written.
-pub(crate) fn append(c: &Connection, entry: NewAuditEntry) -> Result<AuditEntry> {
+/// The newest row's sequence number and hash.
+pub(crate) fn head(c: &Connection) -> Result<Option<(i64, AuditHash)>> {
     let head: Option<(i64, Vec<u8>)> = c
         .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
         .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
         .op("read audit head")?;
-    let head = head
-        .map(|(seq, hash)| Ok::<_, Error>((seq, audit_hash(&hash)?)))
-        .transpose()?;
-    let (row, linked) = audit::link(head, entry).map_err(|_| Error::Corrupt {
+    head.map(|(seq, hash)| Ok((seq, audit_hash(&hash)?)))
+        .transpose()
+}
+
+pub(crate) fn append(
+    c: &Connection,
+    chain: &AuditChain,
+    entry: NewAuditEntry,
+) -> Result<AuditEntry> {
+    let head = head(c)?;
+    let (row, linked) = audit::link(chain, head, entry).map_err(|_| Error::Corrupt {
         what: "audit entry",
     })?;
     c.prepare_cached("INSERT INTO audit (seq, at, body, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5)")

@@ -9,10 +9,10 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use jiff::Timestamp;
 use jiff::civil::Date;
-use privet_crypto::{Pseudonym, TokenHash};
+use privet_crypto::{AuditHash, Pseudonym, TokenHash};
 use privet_policy::{
-    ApiKeyId, AuditEntry, ChunkId, ChunkInfo, ConsentRecord, DeviceId, ErasureStep, NewAuditEntry,
-    NewConsent, Objection, StoredAuditRow, Subject, SubjectId,
+    ApiKeyId, AuditChain, AuditEntry, ChunkId, ChunkInfo, ConsentRecord, DeviceId, ErasureStep,
+    NewAuditEntry, NewConsent, Objection, StoredAuditRow, Subject, SubjectId,
 };
 use privet_store::{
     Account, ApiKey, BlockQuery, BlockStream, BrokerCredential, Change, ChangeStream, Device,
@@ -492,8 +492,14 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn append_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry> {
-        self.writer.write(move |c| audit::append(c, entry)).await
+    async fn append_audit(&self, entry: NewAuditEntry, chain: &AuditChain) -> Result<AuditEntry> {
+        let chain = chain.clone();
+        self.writer
+            .write(move |c| audit::append(c, &chain, entry))
+            .await
+    }
+    async fn audit_head(&self) -> Result<Option<(i64, AuditHash)>> {
+        self.readers.read(audit::head).await
     }
     async fn audit(&self, since: Option<Timestamp>, limit: usize) -> Result<Vec<AuditEntry>> {
         self.readers

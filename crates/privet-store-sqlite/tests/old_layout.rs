@@ -131,8 +131,14 @@ fn new_block(t: &str) -> NewBlock {
     }
 }
 
+/// The chain after the upgrade: the old store's two entries are unkeyed, the chain is keyed
+/// from the third on.
+fn upgraded() -> privet_policy::AuditChain {
+    privet_policy::AuditChain::new(privet_crypto::AuditKey::new(&[4; 32]), 3)
+}
+
 async fn verify(store: &SqliteStore, anchor: (i64, AuditHash)) -> privet_policy::AuditVerdict {
-    let mut v = ChainVerifier::new(Some(anchor));
+    let mut v = ChainVerifier::new(upgraded(), Some(anchor));
     for row in store.audit_rows(1, 1000).await.unwrap() {
         v.push(&row);
     }
@@ -156,7 +162,7 @@ fn the_policy_links_entries_into_the_text_the_old_store_hashed() {
             detail: serde_json::json!({"stream": "presence"}),
         };
         let head = (seq > 1).then_some((seq - 1, AuditHash::GENESIS));
-        let (row, _) = link(head, entry).unwrap();
+        let (row, _) = link(&upgraded(), head, entry).unwrap();
         assert_eq!(row.text, old_audit_text(seq, t, &p), "byte for byte");
     }
 }
@@ -193,18 +199,28 @@ async fn a_store_written_by_the_old_layout_opens_reads_and_grows() {
         at("2026-05-01T10:00:00.123456Z")
     );
     let appended = store
-        .append_audit(NewAuditEntry {
-            at: at("2026-06-01T00:00:00Z"),
-            actor: "system".into(),
-            action: "retention.run".into(),
-            purpose: None,
-            subjects: Vec::new(),
-            count: 0,
-            detail: serde_json::Value::Null,
-        })
+        .append_audit(
+            NewAuditEntry {
+                at: at("2026-06-01T00:00:00Z"),
+                actor: "system".into(),
+                action: "retention.run".into(),
+                purpose: None,
+                subjects: Vec::new(),
+                count: 0,
+                detail: serde_json::Value::Null,
+            },
+            &upgraded(),
+        )
         .await
         .unwrap();
     assert_eq!((appended.seq, appended.prev), (3, old_head));
+    assert!(
+        verify(&store, (3, appended.hash))
+            .await
+            .first_broken
+            .is_none(),
+        "the old unkeyed entries and the new keyed one verify together"
+    );
 
     // A new block of the same window joins the old chunk.
     store

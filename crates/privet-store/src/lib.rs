@@ -26,8 +26,8 @@ pub mod suite;
 pub use error::{BackendError, Context, Error, Result};
 pub use model::*;
 pub use privet_policy::{
-    ApiKeyId, AuditEntry, AuditVerdict, BrokenEntry, ChunkId, ChunkInfo, ChunkWindow,
-    ConsentRecord, DeviceDisposition, DeviceId, ErasureStep, NewAuditEntry, NewConsent, Objection,
-    Role, StoredAuditRow, Subject, SubjectId, SubjectKind,
+    ApiKeyId, AuditChain, AuditEntry, AuditHead, AuditVerdict, BrokenEntry, ChunkId, ChunkInfo,
+    ChunkWindow, ConsentRecord, DeviceDisposition, DeviceId, ErasureStep, NewAuditEntry,
+    NewConsent, Objection, Role, StoredAuditRow, Subject, SubjectId, SubjectKind,
 };
 pub use store::{BlockStream, ChangeStream, Keyring, Store};

@@ -14,8 +14,8 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use privet_crypto::{AuditHash, Pseudonym, TokenHash};
 use privet_policy::{
-    ApiKeyId, AuditEntry, ChunkId, ChunkInfo, ConsentRecord, DeviceId, ErasureStep, NewAuditEntry,
-    NewConsent, Objection, StoredAuditRow, Subject, SubjectId,
+    ApiKeyId, AuditChain, AuditEntry, ChunkId, ChunkInfo, ConsentRecord, DeviceId, ErasureStep,
+    NewAuditEntry, NewConsent, Objection, StoredAuditRow, Subject, SubjectId,
 };
 
 /// A stream of blocks read in order, holding only a few in memory at a time.
@@ -259,7 +259,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Appends an entry to the audit chain: under the backend's write lock, reads the head and
     /// stores what `privet_policy::audit::link` makes of the entry.
-    async fn append_audit(&self, entry: NewAuditEntry) -> Result<AuditEntry>;
+    async fn append_audit(&self, entry: NewAuditEntry, chain: &AuditChain) -> Result<AuditEntry>;
+    /// The newest entry's sequence number and hash, if the log has any.
+    async fn audit_head(&self) -> Result<Option<(i64, AuditHash)>>;
     /// Audit entries at or after `since`, oldest first, at most `limit`.
     async fn audit(&self, since: Option<Timestamp>, limit: usize) -> Result<Vec<AuditEntry>>;
     /// Audit entries that touch `subject`.

@@ -5,6 +5,7 @@ use crate::backend::{self, Location, Opened};
 use crate::cli::{
     AuditCmd, BackupArgs, DataArgs, KeyCmd, KeyCreateArgs, RestoreArgs, RetentionCmd, RoleArg,
 };
+use anyhow::Context as _;
 use privet_server::Clock;
 use privet_store::Role;
 use std::process::ExitCode;
@@ -35,6 +36,7 @@ async fn key_create(args: KeyCreateArgs) -> anyhow::Result<ExitCode> {
     let (id, secret) = privet_server::service::api_keys::create(
         dir.store.as_ref(),
         dir.keyring.as_ref(),
+        &dir.audit_chain().await?,
         now(),
         "cli",
         role,
@@ -55,17 +57,42 @@ async fn key_create(args: KeyCreateArgs) -> anyhow::Result<ExitCode> {
 
 pub(crate) async fn audit(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
     match cmd {
-        AuditCmd::Verify(data) => {
+        AuditCmd::Verify(args) => {
             // Verifying never makes a store: a mistyped directory is refused, not created.
-            let location = Location::from_args(&data)?;
+            let location = Location::from_args(&args.data)?;
             backend::require_existing(&location)?;
+            let kept = match &args.head {
+                Some(file) => Some((
+                    file,
+                    std::fs::read_to_string(file)
+                        .with_context(|| format!("cannot read the head {}", file.display()))?,
+                )),
+                None => None,
+            };
             let dir = backend::open(&location).await?;
-            let verdict =
-                privet_server::service::audit::verify(dir.store.as_ref(), dir.keyring.as_ref())
-                    .await?;
+            let head = match kept {
+                Some((file, jws)) => Some(
+                    privet_server::service::audit::open_head(&dir.signing, &jws)
+                        .with_context(|| format!("cannot check against {}", file.display()))?,
+                ),
+                None => None,
+            };
+            let verdict = privet_server::service::audit::verify(
+                dir.store.as_ref(),
+                dir.keyring.as_ref(),
+                &dir.audit_chain().await?,
+                head.as_ref(),
+            )
+            .await?;
             match verdict.first_broken {
                 None => {
                     println!("audit log intact: {} entries verified", verdict.entries);
+                    if let Some(h) = head {
+                        println!(
+                            "it reaches and extends the signed head of entry {} (signed {})",
+                            h.seq, h.signed_at
+                        );
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
                 Some(b) => {
@@ -184,21 +211,30 @@ pub(crate) async fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let previous = dir.keyring.audit_anchor().await?;
     let entry = dir
         .store
-        .append_audit(privet_store::NewAuditEntry {
-            at,
-            actor: "cli".to_owned(),
-            action: "backup.restore".to_owned(),
-            purpose: None,
-            subjects: Vec::new(),
-            count: purged.blocks,
-            detail: serde_json::json!({
-                "purged_subjects": purged.subjects,
-                "purged_blocks": purged.blocks,
-                "foreign_installation": adopt.is_some(),
-                "previous_anchor_seq": previous.map(|(s, _)| s),
-                "previous_anchor_hash": previous.map(|(_, h)| h.to_string()),
-            }),
-        })
+        .append_audit(
+            privet_store::NewAuditEntry {
+                at,
+                actor: "cli".to_owned(),
+                action: "backup.restore".to_owned(),
+                purpose: None,
+                subjects: Vec::new(),
+                count: purged.blocks,
+                detail: serde_json::json!({
+                    "purged_subjects": purged.subjects,
+                    "purged_blocks": purged.blocks,
+                    "foreign_installation": adopt.is_some(),
+                    "previous_anchor_seq": previous.map(|(s, _)| s),
+                    "previous_anchor_hash": previous.map(|(_, h)| h.to_string()),
+                }),
+            },
+            &privet_server::service::instance_secrets::audit_chain_after_restore(
+                dir.store.as_ref(),
+                dir.keyring.as_ref(),
+                &dir.epochs,
+                dir.root.audit_key(),
+            )
+            .await?,
+        )
         .await?;
     dir.keyring
         .reset_audit_anchor(entry.seq, entry.hash)

@@ -210,6 +210,17 @@ pub(crate) struct Opened {
 }
 
 impl Opened {
+    /// How this installation's audit chain is linked (recorded in the keyring on first use).
+    pub(crate) async fn audit_chain(&self) -> anyhow::Result<privet_store::AuditChain> {
+        Ok(privet_server::service::instance_secrets::audit_chain(
+            self.store.as_ref(),
+            self.keyring.as_ref(),
+            &self.epochs,
+            self.root.audit_key(),
+        )
+        .await?)
+    }
+
     /// The parts a server is made of, with these products and clock.
     pub(crate) fn into_parts(
         self,

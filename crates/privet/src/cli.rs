@@ -477,7 +477,17 @@ pub(crate) enum LabelFormat {
 #[derive(Debug, Subcommand)]
 pub(crate) enum AuditCmd {
     /// Recompute the audit chain; exit 1 and name the first broken entry if any.
-    Verify(DataArgs),
+    Verify(AuditVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AuditVerifyArgs {
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+    /// A signed head kept earlier (the body of `GET /v1/audit/head`, as served): the log must
+    /// still reach and extend it, or the first missing or divergent entry is named (exit 1).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) head: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -75,6 +75,7 @@ async fn setup(state: &AppState) -> anyhow::Result<Setup> {
     let (_, admin) = api_keys::create(
         state.store().as_ref(),
         state.keys().keyring().as_ref(),
+        state.audit_chain().await?,
         state.clock().now(),
         "demo",
         Role::Admin,
@@ -326,6 +327,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let products = privet_server::service::manifests::publish(
         opened.store.as_ref(),
         opened.keyring.as_ref(),
+        &opened.audit_chain().await?,
         &products,
         &cx,
         "demo",

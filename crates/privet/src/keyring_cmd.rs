@@ -41,6 +41,7 @@ async fn rotate(args: &KeyringRotateArgs) -> anyhow::Result<ExitCode> {
     let report = rotation::rotate(
         opened.store.as_ref(),
         opened.keyring.as_ref(),
+        &opened.audit_chain().await?,
         &opened.epochs,
         Clock::from_env().now(),
         "cli",

@@ -42,11 +42,13 @@ pub(crate) async fn run(args: PublishArgs) -> anyhow::Result<ExitCode> {
     if !ready.is_empty() {
         let location = Location::from_args(&args.data)?;
         let opened = backend::open(&location).await?;
+        let chain = opened.audit_chain().await?;
         let mut new = 0;
         for r in ready {
             let published = publish_one(
                 opened.store.as_ref(),
                 opened.keyring.as_ref(),
+                &chain,
                 &r.text,
                 "cli",
                 &cx,

@@ -76,6 +76,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             manifests::publish(
                 opened.store.as_ref(),
                 opened.keyring.as_ref(),
+                &opened.audit_chain().await?,
                 &local,
                 &cx,
                 "serve",

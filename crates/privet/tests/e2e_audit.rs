@@ -278,3 +278,234 @@ fn audit_and_records_refer_to_subjects_by_pseudonym() {
         assert!(!contains(&keyring, id.as_bytes()), "keyring.db holds {id}");
     }
 }
+
+/// The audit rows' text, oldest first.
+fn bodies(db: &rusqlite::Connection) -> Vec<(i64, String)> {
+    db.prepare("SELECT seq, body FROM audit ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn an_edit_re_chained_with_unkeyed_sha256_and_a_moved_anchor_still_fails() {
+    // Someone with write access to both files edits entry 3, recomputes every link the way
+    // the old unkeyed chain was made, and moves the anchor to the forged head: without the
+    // key the first entry already fails.
+    let a = audited();
+    let db = a.inst.db();
+    let mut prev = privet_crypto::AuditHash::GENESIS;
+    for (seq, body) in bodies(&db) {
+        let body = if seq == 3 {
+            body.replacen("\"count\":0", "\"count\":5", 1)
+        } else {
+            body
+        };
+        let hash = privet_crypto::chain_hash(&prev, body.as_bytes());
+        db.execute(
+            "UPDATE audit SET body = ?1, prev = ?2, hash = ?3 WHERE seq = ?4",
+            rusqlite::params![
+                body,
+                prev.as_bytes().as_slice(),
+                hash.as_bytes().as_slice(),
+                seq
+            ],
+        )
+        .unwrap();
+        prev = hash;
+    }
+    drop(db);
+    let keyring = rusqlite::Connection::open(a.inst.data.join("keyring.db")).unwrap();
+    keyring
+        .execute(
+            "UPDATE audit_anchor SET hash = ?1",
+            [prev.as_bytes().as_slice()],
+        )
+        .unwrap();
+    drop(keyring);
+    let (code, out) = a.inst.audit_verify();
+    assert_eq!(code, 1, "a re-chained log passed: {out}");
+    assert!(
+        out.contains("entry 1: content does not match its hash"),
+        "{out}"
+    );
+}
+
+/// `privet audit verify --head FILE`: (exit code, stdout + stderr).
+fn verify_with_head(inst: &Instance, head: &std::path::Path) -> (i32, String) {
+    let backend = inst.backend_args();
+    let out = inst.privet(&[
+        "audit",
+        "verify",
+        &backend[0],
+        &backend[1],
+        "--head",
+        head.to_str().unwrap(),
+    ]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn a_signed_head_catches_a_cut_tail_with_the_anchor_deleted() {
+    let inst = Instance::new();
+    let admin = inst.key("admin", &[]);
+    let dpo = inst.key("dpo", &[]);
+    let support = inst.key("support", &[]);
+    let mut server = inst.serve();
+    let home = server.home(&admin);
+    server.consent_ok(&support, &home.member, "energy_report", true);
+    // The head as served: a compact JWS under the key in the JWKS, over the newest entry.
+    let r = server.get("/v1/audit/head", Some(&dpo.secret));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.headers["content-type"], "application/jose");
+    let jwks: serde_json::Value =
+        serde_json::from_str(&server.get("/.well-known/jwks.json", None).body).unwrap();
+    let head = privet_crypto::verify_jws_with_jwks(&jwks, &r.body).unwrap();
+    assert_eq!(head["typ"], "privet-audit-head");
+    let entries: Vec<serde_json::Value> = serde_json::from_str(
+        &server
+            .get("/v1/audit?limit=10000", Some(&admin.secret))
+            .body,
+    )
+    .unwrap();
+    let newest = entries.last().unwrap();
+    assert_eq!(head["seq"], newest["seq"]);
+    assert_eq!(head["hash"], newest["hash"]);
+    let head_seq = head["seq"].as_i64().unwrap();
+    assert!(head_seq >= 6, "{head}");
+    let kept = inst.root().join("head.jws");
+    std::fs::write(&kept, &r.body).unwrap();
+    // Admins may read it too; support and analysts may not, nor anyone without a key.
+    assert_eq!(
+        server.get("/v1/audit/head", Some(&admin.secret)).status,
+        200
+    );
+    server
+        .get("/v1/audit/head", Some(&support.secret))
+        .problem(403);
+    server.get("/v1/audit/head", None).problem(401);
+    // More activity; the kept head is still reached and extended.
+    server.consent_ok(&support, &home.member, "energy_report", false);
+    server.stop_ok();
+    let (code, out) = verify_with_head(&inst, &kept);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("extends the signed head of entry {head_seq}")),
+        "{out}"
+    );
+
+    // The tail cut below the head, and the anchor deleted with it: the log alone looks
+    // intact, the kept head does not agree.
+    let db = inst.db();
+    db.execute("DELETE FROM audit WHERE seq > ?1", [head_seq - 2])
+        .unwrap();
+    drop(db);
+    let keyring = rusqlite::Connection::open(inst.data.join("keyring.db")).unwrap();
+    assert_eq!(keyring.execute("DELETE FROM audit_anchor", []).unwrap(), 1);
+    drop(keyring);
+    let (code, out) = inst.audit_verify();
+    assert_eq!(code, 0, "without a head the cut is invisible: {out}");
+    let (code, out) = verify_with_head(&inst, &kept);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "entry {}: missing: the log ends before the signed head",
+            head_seq - 1
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_head_not_signed_by_this_installation_is_refused() {
+    let a = audited();
+    let other = Instance::new();
+    other.key("admin", &[]);
+    let admin = other.key("admin", &[]);
+    let mut server = other.serve();
+    let r = server.get("/v1/audit/head", Some(&admin.secret));
+    assert_eq!(r.status, 200, "{}", r.body);
+    server.stop_ok();
+    let foreign = a.inst.root().join("foreign.jws");
+    std::fs::write(&foreign, &r.body).unwrap();
+    let (code, out) = verify_with_head(&a.inst, &foreign);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("not signed by this installation's key"),
+        "{out}"
+    );
+    let garbage = a.inst.root().join("garbage.jws");
+    std::fs::write(&garbage, "not a jws").unwrap();
+    let (code, out) = verify_with_head(&a.inst, &garbage);
+    assert_eq!(code, 2, "{out}");
+}
+
+#[test]
+fn a_signed_head_is_written_into_the_log_each_hour_it_grew() {
+    let inst = Instance::new();
+    inst.set_clock("2026-12-05T10:10:00Z");
+    let admin = inst.key("admin", &[]);
+    let mut server = inst.serve();
+    server.home(&admin);
+    let heads = |server: &Server| -> Vec<serde_json::Value> {
+        let all: Vec<serde_json::Value> = serde_json::from_str(
+            &server
+                .get("/v1/audit?limit=10000", Some(&admin.secret))
+                .body,
+        )
+        .unwrap();
+        all.into_iter()
+            .filter(|e| e["action"] == "audit.head")
+            .collect()
+    };
+    assert!(heads(&server).is_empty(), "none before an hour passed");
+    server.advance_clock(3600);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let written = loop {
+        let h = heads(&server);
+        if !h.is_empty() {
+            break h;
+        }
+        assert!(std::time::Instant::now() < deadline, "no head written");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(written.len(), 1);
+    let entry = &written[0];
+    let jwks: serde_json::Value =
+        serde_json::from_str(&server.get("/.well-known/jwks.json", None).body).unwrap();
+    let signed =
+        privet_crypto::verify_jws_with_jwks(&jwks, entry["detail"]["jws"].as_str().unwrap())
+            .unwrap();
+    assert_eq!(signed["seq"].as_i64(), entry["seq"].as_i64().map(|s| s - 1));
+    assert_eq!(signed["seq"], entry["detail"]["seq"]);
+    // An hour with nothing new appended writes none: its job runs and finds the newest entry
+    // is the last head.
+    server.advance_clock(3600);
+    let heads_run = || -> i64 {
+        inst.db()
+            .query_row(
+                "SELECT COUNT(*) FROM jobs WHERE kind = 'audit-head' AND done_at IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    while heads_run() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second hour's job never ran"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(heads(&server).len(), 1, "nothing new, no new head");
+    server.stop_ok();
+    let (code, out) = inst.audit_verify();
+    assert_eq!(code, 0, "{out}");
+}

@@ -1,4 +1,5 @@
-//! `GET /v1/audit`: the hash-chained audit log, for the DPO and admins.
+//! `GET /v1/audit`: the hash-chained audit log, and `GET /v1/audit/head`: its newest entry
+//! signed, for the DPO and admins.
 
 use crate::access::Operator;
 use crate::error::ApiResult;
@@ -6,6 +7,8 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use privet_store::AuditEntry;
 use serde::{Deserialize, Serialize};
@@ -65,7 +68,31 @@ impl From<AuditEntry> for AuditView {
 }
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(read_audit))
+    OpenApiRouter::new()
+        .routes(routes!(read_audit))
+        .routes(routes!(audit_head))
+}
+
+/// The audit log's newest entry as a compact JWS (EdDSA, key in `/.well-known/jwks.json`)
+/// whose payload is `{"typ":"privet-audit-head","seq":N,"hash":"<hex>","signed_at":"…"}`.
+/// Keep it: `privet audit verify --head FILE` later shows whether the log still reaches and
+/// extends it.
+#[utoipa::path(get, path = "/v1/audit/head", tag = "audit",
+    responses(
+        (status = 200, description = "The signed head, a compact JWS", content_type = "application/jose", body = String),
+        (status = 401), (status = 403)),
+    security(("api_key" = [])))]
+async fn audit_head(State(state): State<AppState>, op: Operator) -> ApiResult<Response> {
+    op.permit(privet_policy::Action::ReadAudit)?;
+    let jws = crate::service::audit::signed_head(&state).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/jose"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        jws,
+    )
+        .into_response())
 }
 
 /// Audit entries, oldest first.

@@ -7,13 +7,17 @@ use crate::service::error::{Invalid, Missing, ServiceResult};
 use crate::state::AppState;
 use jiff::Timestamp;
 use privet_crypto::{Secret, generate_token, hash_token, os_rng};
-use privet_store::{ApiKey, ApiKeyId, Keyring, NewApiKey, NewAuditEntry, Role, Store};
+use privet_store::{ApiKey, ApiKeyId, AuditChain, Keyring, NewApiKey, NewAuditEntry, Role, Store};
 
 /// Creates a key at `now`; returns its id and the secret, which is not kept anywhere. Works
 /// on a store and keyring directly, so `privet key create` needs no server.
+// The backend parts and the key's fields, each needed; a struct for one caller-facing call
+// would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub async fn create(
     store: &dyn Store,
     keyring: &dyn Keyring,
+    chain: &AuditChain,
     now: Timestamp,
     actor: &str,
     role: Role,
@@ -44,6 +48,7 @@ pub async fn create(
     audit::append(
         store,
         keyring,
+        chain,
         NewAuditEntry {
             at: now,
             actor: actor.to_owned(),

@@ -15,6 +15,10 @@
 //!   `privet keyring status` count with (one period for all, not one per process). Set by the
 //!   first instance to start (or the first erasure) when absent, changed only by
 //!   `privet keyring rotate --every-days N`.
+//! - `audit-keyed-from`: the first audit entry linked under the audit key
+//!   ([`InstanceRoot::audit_key`]); older entries keep their unkeyed links. Recorded by the
+//!   first open after the chain became keyed (the log's end then, 1 for a new installation),
+//!   sealed like the root so no one without the master key can move it.
 //! - `epoch-check/N`: epoch N's check value ([`MasterKeys::epoch_check`]), made by the first
 //!   instance to start with epoch N. Every instance opens the checks of its epochs at start
 //!   ([`root`]), and is refused when its key for one differs, before it wraps anything.
@@ -25,8 +29,9 @@
 
 use crate::service::error::{ServiceError, ServiceResult};
 use jiff::Timestamp;
-use privet_crypto::{Error as CryptoError, InstanceRoot, MasterKeys, SigningKey, os_rng};
-use privet_store::Keyring;
+use privet_crypto::{AuditKey, Error as CryptoError, InstanceRoot, MasterKeys, SigningKey, os_rng};
+use privet_policy::AuditChain;
+use privet_store::{Keyring, Store};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -38,8 +43,11 @@ pub const SIGNING_KEY: &str = "signing-key";
 pub const LAST_ROTATION: &str = "last-rotation";
 /// The rotation period's record (`{"secs": N}` as JSON, not sealed).
 pub const ROTATION_PERIOD: &str = "rotation-period";
+/// Where the keyed audit chain begins (the entry's sequence number, 8 bytes big-endian,
+/// sealed).
+pub const AUDIT_KEYED_FROM: &str = "audit-keyed-from";
 /// Every secret sealed under a master-key epoch, which rotation re-seals.
-pub const SEALED: [&str; 2] = [ROOT_KEY, SIGNING_KEY];
+pub const SEALED: [&str; 3] = [ROOT_KEY, SIGNING_KEY, AUDIT_KEYED_FROM];
 /// Wrapped keys an epoch without a check value is tried against (the first page).
 const SAMPLE: usize = 100;
 
@@ -140,6 +148,57 @@ async fn record_epoch_checks(
         epochs.verify_epoch_check(epoch, &stored)?;
     }
     Ok(())
+}
+
+/// How this installation's audit chain is linked: keyed with `key` from the recorded entry on.
+/// The first open without a record (a new installation, or one whose log predates keying)
+/// records the entry after the log's newest, so every entry from then on is keyed; of
+/// instances starting together, the first one's record is everyone's.
+pub async fn audit_chain(
+    store: &dyn Store,
+    keyring: &dyn Keyring,
+    epochs: &MasterKeys,
+    key: AuditKey,
+) -> ServiceResult<AuditChain> {
+    let sealed = match keyring.secret(AUDIT_KEYED_FROM).await? {
+        Some(sealed) => sealed,
+        None => {
+            let from = store.audit_head().await?.map_or(1, |(seq, _)| seq + 1);
+            let sealed =
+                epochs.seal_secret(AUDIT_KEYED_FROM, &from.to_be_bytes(), &mut os_rng())?;
+            keyring.put_secret(AUDIT_KEYED_FROM, sealed).await?
+        }
+    };
+    let bytes = epochs.open_secret(AUDIT_KEYED_FROM, &sealed)?;
+    let from = <[u8; 8]>::try_from(bytes.as_slice())
+        .map(i64::from_be_bytes)
+        .map_err(|_| ServiceError::Corrupt("audit chain record"))?;
+    Ok(AuditChain::new(key, from))
+}
+
+/// After restoring a backup whose log ends before the keyed chain began, moves the beginning
+/// back to the entry after the backup's last, so the entries appended from now on (the
+/// restore's own first) are keyed rather than linked as the old ones were.
+pub async fn audit_chain_after_restore(
+    store: &dyn Store,
+    keyring: &dyn Keyring,
+    epochs: &MasterKeys,
+    key: AuditKey,
+) -> ServiceResult<AuditChain> {
+    let chain = audit_chain(store, keyring, epochs, key.clone()).await?;
+    let next = store.audit_head().await?.map_or(1, |(seq, _)| seq + 1);
+    if next >= chain.keyed_from() {
+        return Ok(chain);
+    }
+    let Some(old) = keyring.secret(AUDIT_KEYED_FROM).await? else {
+        return Ok(chain);
+    };
+    let sealed = epochs.seal_secret(AUDIT_KEYED_FROM, &next.to_be_bytes(), &mut os_rng())?;
+    // Compare-and-set; restore holds the data directory exclusively, so nothing races it.
+    keyring
+        .rewrap_secret(AUDIT_KEYED_FROM, &old, sealed)
+        .await?;
+    audit_chain(store, keyring, epochs, key).await
 }
 
 /// The receipt signing key that every instance sharing this keyring signs with: the stored

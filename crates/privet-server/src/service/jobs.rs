@@ -23,6 +23,10 @@ use std::time::Duration;
 pub const RETENTION: &str = "retention";
 /// Deleting an erased subject's records; its argument is the pseudonym in hex.
 pub const PURGE_SUBJECT: &str = "purge-subject";
+/// Writing a signed head into the audit log; its argument is the slot of [`HEAD_EVERY`].
+pub const AUDIT_HEAD: &str = "audit-head";
+/// How often a signed head is written into the audit log (when it grew).
+pub const HEAD_EVERY: Duration = Duration::from_secs(60 * 60);
 /// How long a taken job is held before another instance may take it (its holder died).
 const LEASE: Duration = Duration::from_secs(10 * 60);
 /// Finished jobs are kept this long (so a slot is not queued again), then pruned.
@@ -31,7 +35,7 @@ const KEEP_DONE: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 const POLL: Duration = Duration::from_secs(1);
 /// The kinds this instance runs, and so takes. A job of another kind (queued by a newer
 /// instance during a rolling upgrade) is left to an instance that runs it, not taken and lost.
-pub const KINDS: &[&str] = &[RETENTION, PURGE_SUBJECT];
+pub const KINDS: &[&str] = &[RETENTION, PURGE_SUBJECT, AUDIT_HEAD];
 /// Attempts after which a job that keeps failing is logged as an error each time it is taken
 /// again: it is still retried (dropping it could leave an erased subject's records behind),
 /// but someone has to look.
@@ -74,6 +78,18 @@ pub async fn queue_retention(state: &AppState) -> ServiceResult<bool> {
             kind: RETENTION.to_owned(),
             arg: slot(now, state.config().retention_interval).to_string(),
             due: now,
+        })
+        .await?)
+}
+
+/// Queues the audit head of the slot `now` falls in (a no-op if any instance already did).
+async fn queue_audit_head(state: &AppState, slot: i64) -> ServiceResult<bool> {
+    Ok(state
+        .store()
+        .enqueue_job(NewJob {
+            kind: AUDIT_HEAD.to_owned(),
+            arg: slot.to_string(),
+            due: state.clock().now(),
         })
         .await?)
 }
@@ -135,6 +151,10 @@ async fn run(state: &AppState, job: &Job) -> ServiceResult<()> {
                 .await?;
             Ok(())
         }
+        AUDIT_HEAD => {
+            crate::service::audit::write_head(state).await?;
+            Ok(())
+        }
         PURGE_SUBJECT => {
             let Ok(pseudonym) = job.arg.parse::<Pseudonym>() else {
                 // No retry can succeed; an error, as an erased subject's records may remain.
@@ -160,6 +180,9 @@ pub async fn worker(state: AppState) {
     retention_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut poll = tokio::time::interval(POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // By the server's clock, so a head is written when an hour of its time has passed (tests
+    // move the clock); not at start, which would add an entry per restart.
+    let mut head_slot = slot(state.clock().now(), HEAD_EVERY);
     loop {
         tokio::select! {
             _ = retention_tick.tick() => {
@@ -169,6 +192,13 @@ pub async fn worker(state: AppState) {
             }
             _ = poll.tick() => {}
             () = state.jobs_queued().notified() => {}
+        }
+        let now_slot = slot(state.clock().now(), HEAD_EVERY);
+        if now_slot > head_slot {
+            match queue_audit_head(&state, now_slot).await {
+                Ok(_) => head_slot = now_slot,
+                Err(e) => tracing::warn!(error = %e, "queueing the audit head failed"),
+            }
         }
         if let Err(e) = run_due(&state).await {
             tracing::warn!(error = %e, "running background jobs failed");

@@ -63,6 +63,7 @@ pub enum ManifestsError {
 pub async fn publish(
     store: &dyn Store,
     keyring: &dyn Keyring,
+    chain: &privet_policy::AuditChain,
     local: &Products,
     cx: &LintContext,
     actor: &str,
@@ -75,7 +76,7 @@ pub async fn publish(
         let Some(source) = local.source(&id) else {
             continue;
         };
-        let outcome = publish_one(store, keyring, &source.text, actor, cx, now)
+        let outcome = publish_one(store, keyring, chain, &source.text, actor, cx, now)
             .await
             .map_err(|e| match e {
                 ServiceError::Conflict(Conflict::VersionTaken { product, version }) => {

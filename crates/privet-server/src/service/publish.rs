@@ -99,6 +99,7 @@ pub fn short(digest: &str) -> &str {
 pub async fn publish_one(
     store: &dyn Store,
     keyring: &dyn Keyring,
+    chain: &privet_policy::AuditChain,
     text: &str,
     actor: &str,
     cx: &LintContext,
@@ -129,6 +130,7 @@ pub async fn publish_one(
     audit::append(
         store,
         keyring,
+        chain,
         privet_policy::NewAuditEntry {
             at: now,
             actor: actor.to_owned(),
@@ -161,6 +163,7 @@ pub async fn publish(state: &AppState, text: &str, actor: &str) -> ServiceResult
     let published = publish_one(
         state.store().as_ref(),
         state.keys().keyring().as_ref(),
+        state.audit_chain().await?,
         text,
         actor,
         &cx,

@@ -19,7 +19,7 @@ use crate::service::error::ServiceResult;
 use crate::service::instance_secrets::{self, EpochSince, SEALED};
 use jiff::{SignedDuration, Timestamp};
 use privet_crypto::{MasterKeys, Pseudonym, os_rng};
-use privet_store::{Keyring, NewAuditEntry, Store};
+use privet_store::{AuditChain, Keyring, NewAuditEntry, Store};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -100,6 +100,7 @@ impl RotationReport {
 pub async fn rotate(
     store: &dyn Store,
     keyring: &dyn Keyring,
+    chain: &AuditChain,
     epochs: &MasterKeys,
     now: Timestamp,
     actor: &str,
@@ -132,6 +133,7 @@ pub async fn rotate(
     audit::append(
         store,
         keyring,
+        chain,
         NewAuditEntry {
             at: now,
             actor: actor.to_owned(),

@@ -238,7 +238,10 @@ pub(super) async fn accounts(store: &dyn Store) {
         count: 0,
         detail: serde_json::json!({}),
     };
-    store.append_audit(ev).await.unwrap();
+    store
+        .append_audit(ev, &super::audit::chain())
+        .await
+        .unwrap();
     let mine = store.audit_by_actor("account:acc1", 10).await.unwrap();
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].entry.action, "auth.login");

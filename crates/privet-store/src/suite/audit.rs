@@ -3,11 +3,16 @@
 use super::fixtures::{at, pseudonym};
 use crate::{AuditVerdict, Error, Keyring, NewAuditEntry, Store, StoredAuditRow};
 use privet_crypto::{AuditHash, Pseudonym};
-use privet_policy::ChainVerifier;
+use privet_policy::{AuditChain, ChainVerifier};
+
+/// The chain the suite links with.
+pub(super) fn chain() -> AuditChain {
+    AuditChain::new(privet_crypto::AuditKey::new(&[5; 32]), 1)
+}
 
 /// Verifies the whole stored chain page by page, as a caller does.
 async fn verify(store: &dyn Store, anchor: Option<(i64, AuditHash)>, page: usize) -> AuditVerdict {
-    let mut v = ChainVerifier::new(anchor);
+    let mut v = ChainVerifier::new(chain(), anchor);
     loop {
         let rows = store.audit_rows(v.next_seq(), page).await.unwrap();
         if rows.is_empty() || !rows.iter().all(|r| v.push(r)) {
@@ -27,17 +32,23 @@ pub(super) async fn audit(store: &dyn Store, keyring: &dyn Keyring) {
         count: 7,
         detail: serde_json::json!({"stream": "presence"}),
     };
+    assert_eq!(store.audit_head().await.unwrap(), None, "an empty log");
     let e1 = store
-        .append_audit(entry("events.read", vec![pseudonym("m1")]))
+        .append_audit(entry("events.read", vec![pseudonym("m1")]), &chain())
         .await
         .unwrap();
     let e2 = store
-        .append_audit(entry("events.read", vec![pseudonym("h1")]))
+        .append_audit(entry("events.read", vec![pseudonym("h1")]), &chain())
         .await
         .unwrap();
     assert_eq!((e1.seq, e2.seq), (1, 2));
     assert_eq!(e1.prev, AuditHash::GENESIS);
     assert_eq!(e2.prev, e1.hash);
+    assert_eq!(
+        store.audit_head().await.unwrap(),
+        Some((2, e2.hash)),
+        "the head is the newest entry"
+    );
     keyring.set_audit_anchor(e2.seq, e2.hash).await.unwrap();
     keyring.set_audit_anchor(e1.seq, e1.hash).await.unwrap();
     assert_eq!(

@@ -75,6 +75,7 @@ pub(super) async fn run(args: PgServerArgs) -> anyhow::Result<ExitCode> {
     let (_, secret) = api_keys::create(
         opened.store.as_ref(),
         opened.keyring.as_ref(),
+        &opened.audit_chain().await?,
         clock.now(),
         "bench",
         Role::Admin,
@@ -91,6 +92,7 @@ pub(super) async fn run(args: PgServerArgs) -> anyhow::Result<ExitCode> {
     let products = manifests::publish(
         opened.store.as_ref(),
         opened.keyring.as_ref(),
+        &opened.audit_chain().await?,
         &local,
         &cx,
         "bench",

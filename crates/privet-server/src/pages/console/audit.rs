@@ -176,8 +176,13 @@ pub(super) async fn verify(
     let AuditVerdict {
         entries,
         first_broken,
-    } = crate::service::audit::verify(state.store().as_ref(), state.keys().keyring().as_ref())
-        .await?;
+    } = crate::service::audit::verify(
+        state.store().as_ref(),
+        state.keys().keyring().as_ref(),
+        state.audit_chain().await?,
+        None,
+    )
+    .await?;
     let verified = match first_broken {
         None => Verified::Intact(entries),
         Some(b) => Verified::Broken {

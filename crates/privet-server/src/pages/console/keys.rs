@@ -240,6 +240,7 @@ pub(super) async fn create(
         let (id, secret) = api_keys::create(
             state.store().as_ref(),
             state.keys().keyring().as_ref(),
+            state.audit_chain().await?,
             state.clock().now(),
             &permit.actor,
             role,

@@ -76,6 +76,7 @@ impl Privet {
         let products = manifests::publish(
             opened.store.as_ref(),
             opened.keyring.as_ref(),
+            &opened.audit_chain().await?,
             &local,
             &cx,
             "bench",
