@@ -5,7 +5,7 @@
 //!
 //! Whoever starts a server opens its parts ([`Parts`]: the backend, the instance keys, the
 //! products, the clock) and hands them to [`Server::bind`]; [`routes::router`] gives the bare
-//! router for tests.
+//! router for tests. With [`Config::tls`] the server speaks HTTPS itself ([`tls`]).
 //!
 //! ```no_run
 //! # async fn demo(parts: privet_server::Parts) -> Result<(), Box<dyn std::error::Error>> {
@@ -47,7 +47,7 @@ use tokio::net::TcpListener;
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// The TLS certificate or key cannot be served.
-    #[error("--tls-cert/--tls-key")]
+    #[error("cannot serve TLS")]
     Tls(#[from] tls::TlsError),
     /// The SIGHUP handler that reloads the certificate could not be installed.
     #[error("cannot handle SIGHUP (it reloads the TLS certificate)")]

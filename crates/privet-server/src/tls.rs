@@ -1,5 +1,5 @@
 //! Built-in TLS (`privet serve --tls-cert FILE --tls-key FILE`): a certificate chain and its
-//! key read from PEM files ([`files`]), served to every new handshake by
+//! key read from PEM files (`files`), served to every new handshake by
 //! [`TlsCertificates`], and read again by [`TlsCertificates::reload`] (on SIGHUP) without
 //! touching the connections already open. A reload that fails changes nothing: the
 //! certificate served stays.
