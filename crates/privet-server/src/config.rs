@@ -2,6 +2,7 @@
 //! (the `privet` binary opens a backend from its URL).
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The master-key rotation period unless configured: 30 days.
@@ -52,6 +53,15 @@ impl Default for ConnectionLimits {
     }
 }
 
+/// Where built-in TLS finds its certificate and key: read at start and again on SIGHUP.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// PEM certificate chain, the server's own certificate first.
+    pub cert: PathBuf,
+    /// PEM private key (PKCS#8, unencrypted): ECDSA P-256 or P-384, Ed25519, or RSA.
+    pub key: PathBuf,
+}
+
 /// How a server instance runs.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -69,8 +79,11 @@ pub struct Config {
     pub max_clock_skew: Duration,
     /// How often the retention sweeper runs.
     pub retention_interval: Duration,
-    /// Mark session cookies `Secure`; `None`: unless serving plain HTTP on loopback.
+    /// Mark cookies `Secure`; `None`: unless serving plain HTTP on loopback. Served over
+    /// [`Config::tls`], they are `Secure` whatever this says.
     pub secure_cookies: Option<bool>,
+    /// Serve HTTPS with this certificate and key instead of plain HTTP.
+    pub tls: Option<TlsFiles>,
     /// Reverse proxies whose `X-Forwarded-For` is believed; from anyone else the header is
     /// ignored and the peer's address is the client's.
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -95,6 +108,7 @@ impl Default for Config {
             max_clock_skew: Duration::from_secs(300),
             retention_interval: Duration::from_secs(60),
             secure_cookies: None,
+            tls: None,
             trusted_proxies: Vec::new(),
             key_rotation_period: DEFAULT_KEY_ROTATION_PERIOD,
             connections: ConnectionLimits::default(),
@@ -130,11 +144,14 @@ impl Config {
         last
     }
 
-    /// Whether session cookies carry `Secure`: always, except for plain HTTP on loopback
-    /// (where browsers would drop them), unless configured.
+    /// Whether cookies carry `Secure`: always over built-in TLS; otherwise as configured
+    /// (behind a proxy that terminates TLS), or unless serving plain HTTP on loopback (where
+    /// browsers would drop them).
     pub fn cookie_secure(&self) -> bool {
-        self.secure_cookies
-            .unwrap_or(!self.listen.ip().is_loopback())
+        self.tls.is_some()
+            || self
+                .secure_cookies
+                .unwrap_or(!self.listen.ip().is_loopback())
     }
 }
 
@@ -153,6 +170,37 @@ mod tests {
                 .map(|p| p.parse().unwrap_or_else(|_| ipnet::IpNet::default()))
                 .collect(),
             ..Config::default()
+        }
+    }
+
+    #[test]
+    fn cookies_are_secure_over_tls_whatever_else_is_configured() {
+        let loopback = Config::default();
+        assert!(!loopback.cookie_secure(), "plain HTTP on loopback");
+        let proxied = Config {
+            secure_cookies: Some(true),
+            ..Config::default()
+        };
+        assert!(
+            proxied.cookie_secure(),
+            "behind a proxy that terminates TLS"
+        );
+        let public = Config {
+            listen: SocketAddr::from(([192, 0, 2, 1], 8080)),
+            ..Config::default()
+        };
+        assert!(public.cookie_secure(), "plain HTTP off loopback");
+        let tls = TlsFiles {
+            cert: PathBuf::from("cert.pem"),
+            key: PathBuf::from("key.pem"),
+        };
+        for secure_cookies in [None, Some(false), Some(true)] {
+            let served = Config {
+                tls: Some(tls.clone()),
+                secure_cookies,
+                ..Config::default()
+            };
+            assert!(served.cookie_secure(), "over TLS ({secure_cookies:?})");
         }
     }
 

@@ -368,7 +368,8 @@ pub(crate) fn without_values(msg: &str) -> String {
     out
 }
 
-fn source_chain(e: &dyn std::error::Error) -> String {
+/// An error and its causes, `: `-separated, as `{:#}` prints an anyhow error.
+pub(crate) fn source_chain(e: &dyn std::error::Error) -> String {
     let mut out = vec![e.to_string()];
     let mut cur = e.source();
     while let Some(s) = cur {

@@ -5,7 +5,7 @@
 //!
 //! Whoever starts a server opens its parts ([`Parts`]: the backend, the instance keys, the
 //! products, the clock) and hands them to [`Server::bind`]; [`routes::router`] gives the bare
-//! router for tests.
+//! router for tests. With [`Config::tls`] the server speaks HTTPS itself ([`tls`]).
 //!
 //! ```no_run
 //! # async fn demo(parts: privet_server::Parts) -> Result<(), Box<dyn std::error::Error>> {
@@ -32,6 +32,7 @@ mod serve;
 pub mod service;
 pub mod session;
 pub mod state;
+pub mod tls;
 
 pub use clock::Clock;
 pub use config::Config;
@@ -45,6 +46,12 @@ use tokio::net::TcpListener;
 /// Why the server could not start (once serving, accept errors are waited out, never fatal).
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    /// The TLS certificate or key cannot be served.
+    #[error("cannot serve TLS")]
+    Tls(#[from] tls::TlsError),
+    /// The SIGHUP handler that reloads the certificate could not be installed.
+    #[error("cannot handle SIGHUP (it reloads the TLS certificate)")]
+    Hangup(#[source] std::io::Error),
     /// The listener failed.
     #[error("cannot listen on {addr}")]
     Listen {
@@ -62,11 +69,24 @@ pub struct Server {
     state: AppState,
     addr: SocketAddr,
     bridge: Option<mqtt::Bridge>,
+    tls: Option<Tls>,
+}
+
+/// What serving HTTPS holds: the certificates, and the signal that reloads them.
+struct Tls {
+    certs: std::sync::Arc<tls::TlsCertificates>,
+    acceptor: tokio_rustls::TlsAcceptor,
+    hangup: tokio::signal::unix::Signal,
 }
 
 impl Server {
-    /// Binds the listener with opened parts.
+    /// Binds the listener with opened parts; with [`Config::tls`], reads the certificate and
+    /// key, and from now on SIGHUP reloads them.
     pub async fn bind(config: Config, parts: Parts) -> Result<Server, ServeError> {
+        let tls = match &config.tls {
+            Some(files) => Some(Tls::load(files.clone())?),
+            None => None,
+        };
         let listener = serve::listen(config.listen).map_err(|source| ServeError::Listen {
             addr: config.listen,
             source,
@@ -81,7 +101,13 @@ impl Server {
             state,
             addr,
             bridge: None,
+            tls,
         })
+    }
+
+    /// The certificates served, when serving HTTPS.
+    pub fn tls(&self) -> Option<&tls::TlsCertificates> {
+        self.tls.as_ref().map(|t| t.certs.as_ref())
     }
 
     /// The address actually bound (useful with port 0).
@@ -123,20 +149,47 @@ impl Server {
             shutdown.await;
             let _ = stopping.send(true);
         };
+        let (acceptor, reloads) = match self.tls {
+            Some(t) => (
+                Some(t.acceptor),
+                Some(tokio::spawn(tls::reload_on(t.hangup, t.certs))),
+            ),
+            None => (None, None),
+        };
         serve::serve(
             self.listener,
             app,
             self.state.config().connections,
             self.state.metrics().clone(),
+            acceptor,
             signal,
         )
         .await;
+        if let Some(r) = reloads {
+            r.abort();
+        }
         if let Some(b) = bridge {
             let _ = b.await;
         }
         jobs.abort();
         changes.abort();
         Ok(())
+    }
+}
+
+impl Tls {
+    /// Reads the certificate and key, and installs the SIGHUP handler now: a SIGHUP before
+    /// serving begins must not end the process (its default), nor be lost.
+    fn load(files: config::TlsFiles) -> Result<Tls, ServeError> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let certs = std::sync::Arc::new(tls::TlsCertificates::load(files)?);
+        let acceptor = tokio_rustls::TlsAcceptor::from(certs.server_config()?);
+        let hangup = signal(SignalKind::hangup()).map_err(ServeError::Hangup)?;
+        Ok(Tls {
+            certs,
+            acceptor,
+            hangup,
+        })
     }
 }
 

@@ -124,6 +124,35 @@ pub(crate) struct ServeArgs {
     pub(crate) rotation: RotationPeriodArgs,
     #[command(flatten)]
     pub(crate) connections: ConnectionArgs,
+    #[command(flatten)]
+    pub(crate) tls: TlsArgs,
+}
+
+/// Built-in TLS, and cookies for TLS terminated in front (docs/tls.md).
+#[derive(Debug, Args, Clone)]
+pub(crate) struct TlsArgs {
+    /// Serve HTTPS with this PEM certificate chain, the server's own certificate first (with
+    /// --tls-key); SIGHUP reads it again
+    #[arg(
+        long,
+        env = "PRIVET_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// The certificate's private key: PEM, PKCS#8, unencrypted; ECDSA P-256, Ed25519 or RSA
+    /// (with --tls-cert); SIGHUP reads it again
+    #[arg(
+        long,
+        env = "PRIVET_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub(crate) tls_key: Option<PathBuf>,
+    /// Mark cookies `Secure` while serving plain HTTP, for a reverse proxy in front that
+    /// terminates TLS (they are `Secure` anyway with --tls-cert, or off loopback)
+    #[arg(long)]
+    pub(crate) secure_cookies: bool,
 }
 
 /// Timeouts and the cap on open connections, which keep slow or idle clients from holding

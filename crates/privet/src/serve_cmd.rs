@@ -3,9 +3,11 @@
 use crate::backend::{self, Location};
 use crate::cli::ServeArgs;
 use crate::diagnostics::Renderer;
-use anyhow::bail;
+use anyhow::{Context, bail};
+use privet_server::config::TlsFiles;
 use privet_server::mqtt::{BrokerUrl, MqttConfig, TlsSettings};
 use privet_server::service::manifests;
+use privet_server::tls::TlsCertificates;
 use privet_server::{Clock, Config, Products, ProductsError, Server, shutdown_signal};
 use std::path::Path;
 use std::process::ExitCode;
@@ -49,6 +51,12 @@ fn serves_published(err: &ProductsError, dir: &Path, location: &Location) -> boo
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // Checked before anything is opened: a malformed URL is a typo to report at once.
     let mut mqtt = mqtt_config(&args.mqtt)?;
+    let tls = tls_files(&args.tls);
+    if let Some(files) = &tls {
+        // Read here as well as by the server: a bad file is reported before the store is
+        // opened (or, on a first start, made).
+        TlsCertificates::load(files.clone()).context("not starting: --tls-cert/--tls-key")?;
+    }
     let location = Location::from_args(&args.data)?;
     let clock = Clock::from_env();
     let cx = privet_manifest::LintContext {
@@ -103,11 +111,15 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         max_clock_skew: Duration::from_secs(args.max_clock_skew_secs),
         retention_interval: Duration::from_secs(args.retention_interval_secs.max(1)),
         trusted_proxies: args.trusted_proxies,
+        // `None` without the flag: the default rule (`Config::cookie_secure`) decides.
+        secure_cookies: args.tls.secure_cookies.then_some(true),
+        tls,
         key_rotation_period,
         connections: crate::connection_limits::limits(Some(&args.connections)),
-        ..Config::default()
     };
-    let mut server = Server::bind(config, opened.into_parts(products, clock)).await?;
+    let mut server = Server::bind(config, opened.into_parts(products, clock))
+        .await
+        .context("not starting")?;
     if let Some(cfg) = &mut mqtt {
         if cfg.client_id.is_empty() {
             // From the port actually bound (`--listen …:0` included).
@@ -131,11 +143,30 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // Before "listening" is printed: whoever reads it may signal at once.
     let stop = shutdown_signal();
     let addr = server.local_addr();
+    let scheme = match server.tls() {
+        Some(certs) => {
+            tracing::info!(
+                cert = %certs.files().cert.display(),
+                sha256 = %certs.fingerprint(),
+                "serving HTTPS; SIGHUP reloads the certificate and key"
+            );
+            "https"
+        }
+        None => "http",
+    };
     tracing::info!(%addr, products = server.state().products().iter().count(), "privet listening");
-    eprintln!("privet listening on http://{addr}");
+    eprintln!("privet listening on {scheme}://{addr}");
     server.run_until(stop).await?;
     eprintln!("privet stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where the certificate and key are, from the flags (clap has made sure both or neither came).
+fn tls_files(args: &crate::cli::TlsArgs) -> Option<TlsFiles> {
+    Some(TlsFiles {
+        cert: args.tls_cert.clone()?,
+        key: args.tls_key.clone()?,
+    })
 }
 
 /// The bridge's settings from the flags; `None` without `--mqtt`.

@@ -13,6 +13,8 @@ use tokio::time::Instant;
 #[derive(Debug)]
 pub(super) struct Conn {
     id: u64,
+    /// When it was accepted.
+    opened: Instant,
     activity: Mutex<Activity>,
     /// Woken when the connection is shed to make room for a newer one.
     shed: Notify,
@@ -60,6 +62,7 @@ impl Conn {
     pub(super) fn new(id: u64, now: Instant) -> Conn {
         Conn {
             id,
+            opened: now,
             activity: Mutex::new(Activity {
                 in_flight: 0,
                 served: 0,
@@ -74,6 +77,11 @@ impl Conn {
     /// Its number, unique in this server.
     pub(super) fn id(&self) -> u64 {
         self.id
+    }
+
+    /// When it was accepted.
+    pub(super) fn opened(&self) -> Instant {
+        self.opened
     }
 
     // Never held across an await, and nothing in it can panic: a poisoned lock still holds a

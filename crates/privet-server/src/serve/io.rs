@@ -1,24 +1,25 @@
-//! The socket as hyper sees it: reads note when a request begins, and a read that would wait
-//! past the connection's deadline (the header or the idle timeout) fails instead — after a
-//! 408 if part of a request came — which ends the connection.
+//! The connection as hyper sees it: reads note when a request begins, and a read that would
+//! wait past the connection's deadline (the header or the idle timeout) fails instead — after
+//! a 408 if part of a request came — which ends the connection. Over TLS it wraps the
+//! decrypted stream, so what counts as a request's bytes is what hyper reads.
 //!
 //! hyper has a header timeout of its own, but it restarts whenever a kept-alive connection
 //! goes idle, so an idle timeout longer than it could never apply; this keeps both.
 
 use super::Shared;
 use super::conn::{Conn, Expiry, Wait};
+use super::stream::Stream;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep, sleep_until};
 
-/// A connection's socket with its header and idle deadlines.
+/// A connection's stream with its header and idle deadlines.
 pub(super) struct TimedIo {
-    stream: TcpStream,
+    stream: Stream,
     conn: Arc<Conn>,
     shared: Arc<Shared>,
     /// Armed while hyper waits on the client with no request in flight.
@@ -26,8 +27,8 @@ pub(super) struct TimedIo {
 }
 
 impl TimedIo {
-    /// Wraps an accepted connection's socket.
-    pub(super) fn new(stream: TcpStream, conn: Arc<Conn>, shared: Arc<Shared>) -> TimedIo {
+    /// Wraps an accepted connection's stream.
+    pub(super) fn new(stream: Stream, conn: Arc<Conn>, shared: Arc<Shared>) -> TimedIo {
         TimedIo {
             stream,
             conn,
@@ -39,9 +40,9 @@ impl TimedIo {
     /// The deadline passed: answers 408 if a request had begun (one attempt, never waiting
     /// on a client that does not read), counts the closing, and gives hyper the error that
     /// ends the connection.
-    fn expire(&mut self, expiry: Expiry) -> io::Error {
+    fn expire(&mut self, cx: &mut Context<'_>, expiry: Expiry) -> io::Error {
         if expiry.answer {
-            let _ = self.stream.try_write(&self.shared.head_timeout_answer);
+            self.stream.write_once(cx, &self.shared.head_timeout_answer);
         }
         let (reason, what) = match expiry.wait {
             Wait::Head => ("header_timeout", "the request head did not arrive in time"),
@@ -82,7 +83,7 @@ impl AsyncRead for TimedIo {
             return Poll::Pending;
         }
         this.timer = None;
-        Poll::Ready(Err(this.expire(expiry)))
+        Poll::Ready(Err(this.expire(cx, expiry)))
     }
 }
 

@@ -1,7 +1,8 @@
 //! The accept loop: HTTP/1.1 connections served by hyper, each within the
 //! [`ConnectionLimits`] — a deadline for a request's head ([`io`]) and body ([`body`]), an idle
 //! timeout, and a cap on open connections that sheds the one idle longest ([`slots`]) — so
-//! slow or idle clients cannot hold every file descriptor and starve everyone else.
+//! slow or idle clients cannot hold every file descriptor and starve everyone else. With TLS,
+//! each connection's handshake comes first ([`stream`]), within the same limits.
 //!
 //! It replaces `axum::serve`, which has none of these; the shutdown is the same: stop
 //! accepting, let requests in flight finish, and wait for their connections to close.
@@ -11,6 +12,7 @@ mod conn;
 mod io;
 mod service;
 mod slots;
+mod stream;
 
 use crate::config::ConnectionLimits;
 use crate::error::ApiError;
@@ -25,9 +27,11 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use stream::Stream;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 
 /// What every connection of one server shares.
 struct Shared {
@@ -35,6 +39,8 @@ struct Shared {
     slots: Slots,
     metrics: Arc<Metrics>,
     http: http1::Builder,
+    /// Every connection's TLS handshake, when serving HTTPS.
+    tls: Option<TlsAcceptor>,
     /// The answer to a request whose head ran out of time, written by hand: hyper has no
     /// request to answer yet.
     head_timeout_answer: Vec<u8>,
@@ -60,28 +66,35 @@ pub(crate) fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then stops accepting, closes idle
-/// connections, lets requests in flight finish and returns once every connection is closed.
-/// Accept errors (out of file descriptors, say) are waited out, never fatal.
+/// Serves `app` on `listener` — over TLS with `tls` — until `shutdown` resolves, then stops
+/// accepting, closes idle connections, lets requests in flight finish and returns once every
+/// connection is closed. Accept errors (out of file descriptors, say) are waited out, never
+/// fatal.
 pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,
     metrics: Arc<Metrics>,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut http = http1::Builder::new();
     // hyper's own header timeout is left off (and so needs no timer): `io` keeps it instead.
     http.header_read_timeout(None);
+    let https = tls.is_some();
     let shared = Arc::new(Shared {
         limits,
         slots: Slots::new(limits.max_connections),
         metrics,
         http,
-        head_timeout_answer: raw_problem(&ApiError::RequestTimeout {
-            secs: limits.header_timeout.as_secs(),
-        }),
-        overloaded_answer: raw_problem(&ApiError::Overloaded),
+        tls,
+        head_timeout_answer: raw_problem(
+            &ApiError::RequestTimeout {
+                secs: limits.header_timeout.as_secs(),
+            },
+            https,
+        ),
+        overloaded_answer: raw_problem(&ApiError::Overloaded, false),
     });
     let (stop, stopping) = watch::channel(false);
     // Every connection task holds a sender; `recv` ends once all are gone.
@@ -134,8 +147,11 @@ fn admit(
     match shared.slots.admit(Instant::now()) {
         Admission::Full => {
             shared.metrics.connection_closed("refused");
-            // One attempt: the socket is new, its send buffer empty.
-            let _ = stream.try_write(&shared.overloaded_answer);
+            // One attempt: the socket is new, its send buffer empty. A TLS client is closed
+            // without a word: a handshake to say 503 would cost what refusing saves.
+            if shared.tls.is_none() {
+                let _ = stream.try_write(&shared.overloaded_answer);
+            }
         }
         Admission::Admitted { conn, shed } => {
             if shed {
@@ -166,10 +182,26 @@ async fn connection(
     _alive: mpsc::Sender<Infallible>,
 ) {
     let _slot = Slot::taken(&shared, conn.id());
+    let stream = match &shared.tls {
+        None => Stream::Plain(stream),
+        Some(acceptor) => {
+            let deadline = conn.opened().checked_add(shared.limits.header_timeout);
+            tokio::select! {
+                done = stream::handshake(acceptor, stream, deadline, &shared) => match done {
+                    Some(tls) => tls,
+                    None => return,
+                },
+                // Nothing is in flight yet: dropping the socket closes it.
+                () = conn.shed_requested() => return,
+                _ = stopping.wait_for(|stop| *stop) => return,
+            }
+        }
+    };
+    let tls = stream.is_tls();
     let io = TokioIo::new(io::TimedIo::new(stream, conn.clone(), shared.clone()));
     let http = shared.http.serve_connection(
         io,
-        service::ConnService::new(app, peer, conn.clone(), shared.clone()),
+        service::ConnService::new(app, peer, conn.clone(), shared.clone(), tls),
     );
     tokio::pin!(http);
     tokio::select! {
@@ -243,8 +275,8 @@ impl Backoff {
 }
 
 /// An error's problem+json answer as raw HTTP/1.1, closing the connection, for the answers
-/// given outside hyper.
-fn raw_problem(error: &ApiError) -> Vec<u8> {
+/// given outside hyper; over TLS (`https`) marked `Strict-Transport-Security` as hyper's are.
+fn raw_problem(error: &ApiError, https: bool) -> Vec<u8> {
     let problem = error.problem();
     let body = serde_json::to_vec(&problem).unwrap_or_default();
     let status = axum::http::StatusCode::from_u16(problem.status)
@@ -254,10 +286,18 @@ fn raw_problem(error: &ApiError) -> Vec<u8> {
     } else {
         ""
     };
+    let hsts = if https {
+        format!(
+            "strict-transport-security: {}\r\n",
+            crate::tls::STRICT_TRANSPORT_SECURITY
+        )
+    } else {
+        String::new()
+    };
     let mut out = format!(
         "HTTP/1.1 {} {}\r\ncontent-type: application/problem+json\r\ncontent-length: {}\r\n\
          connection: close\r\ncache-control: no-store\r\nx-content-type-options: nosniff\r\n\
-         {retry_after}\r\n",
+         {retry_after}{hsts}\r\n",
         status.as_u16(),
         status.canonical_reason().unwrap_or(""),
         body.len(),
@@ -284,7 +324,7 @@ mod tests {
 
     #[test]
     fn raw_answers_are_problem_json_that_close_the_connection() {
-        let raw = raw_problem(&ApiError::RequestTimeout { secs: 30 });
+        let raw = raw_problem(&ApiError::RequestTimeout { secs: 30 }, false);
         let text = String::from_utf8_lossy(&raw);
         let (head, body) = text.split_once("\r\n\r\n").unwrap_or_default();
         assert!(
@@ -296,9 +336,17 @@ mod tests {
         assert!(head.contains(&format!("content-length: {}", body.len())));
         let problem: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
         assert_eq!(problem["status"], 408);
-        let overloaded = raw_problem(&ApiError::Overloaded);
+        assert!(!head.contains("strict-transport-security"), "plain HTTP");
+        let overloaded = raw_problem(&ApiError::Overloaded, false);
         let text = String::from_utf8_lossy(&overloaded);
         assert!(text.starts_with("HTTP/1.1 503 Service Unavailable\r\n"));
         assert!(text.contains("retry-after: 1\r\n"));
+        let https = raw_problem(&ApiError::RequestTimeout { secs: 30 }, true);
+        let text = String::from_utf8_lossy(&https);
+        let (head, _) = text.split_once("\r\n\r\n").unwrap_or_default();
+        assert!(
+            head.contains("\r\nstrict-transport-security: max-age=31536000"),
+            "{head}"
+        );
     }
 }

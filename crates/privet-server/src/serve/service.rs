@@ -1,13 +1,14 @@
 //! The hyper service of one connection: the router, given the peer's address (what
 //! `into_make_service_with_connect_info` gave it under `axum::serve`), with each request
-//! counted in flight from its head until its response is written whole.
+//! counted in flight from its head until its response is written whole, and each answer on a
+//! TLS connection marked `Strict-Transport-Security`.
 
 use super::Shared;
 use super::conn::Conn;
 use axum::Router;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::ConnectInfo;
-use axum::http::{Request, Response};
+use axum::http::{HeaderValue, Request, Response, header};
 use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
 use std::convert::Infallible;
@@ -26,21 +27,25 @@ pub(super) struct ConnService {
     peer: SocketAddr,
     conn: Arc<Conn>,
     shared: Arc<Shared>,
+    /// Whether the connection is TLS.
+    tls: bool,
 }
 
 impl ConnService {
-    /// Serves `app` to the client at `peer` on `conn`.
+    /// Serves `app` to the client at `peer` on `conn`, over TLS if `tls`.
     pub(super) fn new(
         app: Router,
         peer: SocketAddr,
         conn: Arc<Conn>,
         shared: Arc<Shared>,
+        tls: bool,
     ) -> ConnService {
         ConnService {
             app,
             peer,
             conn,
             shared,
+            tls,
         }
     }
 }
@@ -57,8 +62,16 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
         let mut req = req.map(Body::new);
         req.extensions_mut().insert(ConnectInfo(self.peer));
         let app = self.app.clone();
+        let tls = self.tls;
         Box::pin(async move {
-            let resp = app.oneshot(req).await?;
+            let mut resp = app.oneshot(req).await?;
+            if tls {
+                // Here, not in the router: only the connection knows it is TLS.
+                resp.headers_mut().insert(
+                    header::STRICT_TRANSPORT_SECURITY,
+                    HeaderValue::from_static(crate::tls::STRICT_TRANSPORT_SECURITY),
+                );
+            }
             Ok(resp.map(|body| Tracked {
                 body,
                 _in_flight: in_flight,

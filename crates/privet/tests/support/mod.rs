@@ -340,9 +340,29 @@ impl Instance {
     /// Starts `privet serve` with extra flags, on a free port, and waits until `/healthz`
     /// answers. Retries on another port if the one picked was taken in between.
     pub fn serve_with(&self, extra: &[&str]) -> Server {
+        let healthy = |server: &Server| {
+            server
+                .http
+                .get(server.url("/healthz"))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .is_ok_and(|r| r.status().is_success())
+        };
+        self.serve_until(extra, "http", &healthy)
+    }
+
+    /// Starts `privet serve` with extra flags on a free port, its URLs under `scheme`, and
+    /// waits until `ready` says it is. Retries on another port if the one picked was taken in
+    /// between.
+    pub fn serve_until(
+        &self,
+        extra: &[&str],
+        scheme: &str,
+        ready: &dyn Fn(&Server) -> bool,
+    ) -> Server {
         for attempt in 0..5 {
             let port = free_port();
-            match self.try_serve(port, extra, attempt) {
+            match self.try_serve(port, extra, attempt, scheme, ready) {
                 Ok(server) => return server,
                 Err(log) if log.contains("cannot listen") => continue,
                 Err(log) => panic!("privet serve exited before it was ready:\n{log}"),
@@ -351,7 +371,14 @@ impl Instance {
         panic!("no free port after 5 attempts");
     }
 
-    fn try_serve(&self, port: u16, extra: &[&str], attempt: u32) -> Result<Server, String> {
+    fn try_serve(
+        &self,
+        port: u16,
+        extra: &[&str],
+        attempt: u32,
+        scheme: &str,
+        ready: &dyn Fn(&Server) -> bool,
+    ) -> Result<Server, String> {
         static STARTS: AtomicU64 = AtomicU64::new(0);
         let n = STARTS.fetch_add(1, Ordering::Relaxed);
         let log = self.root().join(format!("serve-{n}-{attempt}.log"));
@@ -388,7 +415,7 @@ impl Instance {
             .expect("spawn privet serve");
         let mut server = Server {
             child: Some(child),
-            base: format!("http://{addr}"),
+            base: format!("{scheme}://{addr}"),
             addr,
             log,
             http: client(),
@@ -400,13 +427,7 @@ impl Instance {
                 server.child = None;
                 return Err(format!("exit {status}\n{log}"));
             }
-            if let Ok(r) = server
-                .http
-                .get(server.url("/healthz"))
-                .timeout(Duration::from_secs(2))
-                .send()
-                && r.status().is_success()
-            {
+            if ready(&server) {
                 return Ok(server);
             }
             assert!(
@@ -588,7 +609,7 @@ pub fn assert_problem_shape(r: &Resp) -> Value {
 /// A running `privet serve`; killed (SIGKILL) on drop if still running.
 pub struct Server {
     child: Option<Child>,
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` when served with TLS).
     pub base: String,
     /// `127.0.0.1:PORT`.
     pub addr: String,
