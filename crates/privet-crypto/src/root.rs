@@ -13,7 +13,10 @@
 //! epoch 1 is meant to put beyond use. HKDF's outputs do not reveal its input, so the root
 //! says nothing about any epoch's wrapping key.
 //!
-//! Encoded form: `[format version = 1][pseudonym key][field-hash key][secret-box key]`.
+//! Encoded form: `[format version = 1][pseudonym key][field-hash key][secret-box key]`, or
+//! version 2 with the audit chain's first keyed entry after them (8 bytes, big-endian): kept in
+//! the root because the root cannot be deleted or swapped without losing every pseudonym, so
+//! where keying began cannot be removed to pass a re-linked unkeyed log off as an old one.
 
 use zeroize::Zeroizing;
 
@@ -25,8 +28,10 @@ use crate::{
     AuditKey, Error, FieldHasher, MasterKey, MasterKeys, Pseudonymizer, Result, SecretBox,
 };
 
-/// The only format version of the encoded root.
+/// The encoded root's format without where the keyed audit chain begins.
 const VERSION: u8 = 1;
+/// The encoded root's format with where the keyed audit chain begins.
+const VERSION_AUDIT: u8 = 2;
 
 /// The keys that outlive every master-key epoch. `Debug` prints `InstanceRoot(**redacted**)`.
 #[derive(Clone)]
@@ -34,10 +39,12 @@ pub struct InstanceRoot {
     pseudonym: Zeroizing<[u8; 32]>,
     field_hash: Zeroizing<[u8; 32]>,
     secret_box: Zeroizing<[u8; 32]>,
+    /// The first audit entry linked under [`InstanceRoot::audit_key`], once recorded.
+    audit_keyed_from: Option<i64>,
 }
 
 impl InstanceRoot {
-    /// Length of [`InstanceRoot::to_bytes`]'s output.
+    /// Length of [`InstanceRoot::to_bytes`]'s output without the audit record.
     pub const ENCODED_LEN: usize = 1 + 3 * 32;
 
     /// The root whose keys are those `master` derives: the same pseudonyms, field hashes and
@@ -47,6 +54,7 @@ impl InstanceRoot {
             pseudonym: master.subkey(INFO_PSEUDONYM),
             field_hash: master.subkey(INFO_FIELD_HASH),
             secret_box: master.subkey(INFO_SECRET_BOX),
+            audit_keyed_from: None,
         }
     }
 
@@ -75,11 +83,17 @@ impl InstanceRoot {
 
     /// The encoded root, for sealing into the keyring; wiped from memory when dropped.
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        let mut out = Zeroizing::new(Vec::with_capacity(Self::ENCODED_LEN));
-        out.push(VERSION);
+        let mut out = Zeroizing::new(Vec::with_capacity(Self::ENCODED_LEN + 8));
+        out.push(match self.audit_keyed_from {
+            None => VERSION,
+            Some(_) => VERSION_AUDIT,
+        });
         out.extend_from_slice(self.pseudonym.as_slice());
         out.extend_from_slice(self.field_hash.as_slice());
         out.extend_from_slice(self.secret_box.as_slice());
+        if let Some(seq) = self.audit_keyed_from {
+            out.extend_from_slice(&seq.to_be_bytes());
+        }
         out
     }
 
@@ -92,12 +106,25 @@ impl InstanceRoot {
         let Some((&version, keys)) = bytes.split_first() else {
             return Err(invalid("empty"));
         };
-        if version != VERSION {
-            return Err(Error::UnknownFormat {
-                what: "instance root",
-                version,
-            });
-        }
+        let (keys, audit_keyed_from) = match version {
+            VERSION => (keys, None),
+            VERSION_AUDIT if keys.len() == 3 * 32 + 8 => {
+                let (keys, seq) = keys.split_at(3 * 32);
+                let seq = <[u8; 8]>::try_from(seq)
+                    .map(i64::from_be_bytes)
+                    .map_err(|_| invalid("not 3 keys of 32 bytes and a sequence number"))?;
+                (keys, Some(seq))
+            }
+            VERSION_AUDIT => {
+                return Err(invalid("not 3 keys of 32 bytes and a sequence number"));
+            }
+            _ => {
+                return Err(Error::UnknownFormat {
+                    what: "instance root",
+                    version,
+                });
+            }
+        };
         let key = |i: usize| -> Result<Zeroizing<[u8; 32]>> {
             keys.get(i * 32..(i + 1) * 32)
                 .and_then(|k| <[u8; 32]>::try_from(k).ok())
@@ -111,7 +138,22 @@ impl InstanceRoot {
             pseudonym: key(0)?,
             field_hash: key(1)?,
             secret_box: key(2)?,
+            audit_keyed_from,
         })
+    }
+
+    /// The first audit entry linked under [`InstanceRoot::audit_key`], if recorded (a root
+    /// from before the chain was keyed has none until its first open records it).
+    pub fn audit_keyed_from(&self) -> Option<i64> {
+        self.audit_keyed_from
+    }
+
+    /// This root with the keyed audit chain beginning at entry `seq`.
+    pub fn with_audit_keyed_from(&self, seq: i64) -> Self {
+        Self {
+            audit_keyed_from: Some(seq),
+            ..self.clone()
+        }
     }
 
     /// The instance's subject pseudonymizer.
@@ -169,6 +211,29 @@ mod tests {
             root.secret_box().open("totp", &sealed).unwrap().as_slice(),
             b"secret"
         );
+    }
+
+    #[test]
+    fn where_the_keyed_audit_chain_begins_is_kept_in_the_encoded_root() {
+        let root = InstanceRoot::generate(&mut os_rng());
+        let old = root.to_bytes();
+        assert_eq!(old.len(), InstanceRoot::ENCODED_LEN);
+        assert_eq!(
+            InstanceRoot::from_bytes(&old).unwrap().audit_keyed_from(),
+            None
+        );
+        let keyed = root.with_audit_keyed_from(42);
+        let new = keyed.to_bytes();
+        assert_eq!(new[0], 2);
+        let back = InstanceRoot::from_bytes(&new).unwrap();
+        assert_eq!(back.audit_keyed_from(), Some(42));
+        assert_eq!(
+            back.pseudonymizer().pseudonym("s"),
+            root.pseudonymizer().pseudonym("s"),
+            "the same keys"
+        );
+        assert!(InstanceRoot::from_bytes(&new[..new.len() - 1]).is_err());
+        assert!(InstanceRoot::from_bytes(&old[..old.len() - 1]).is_err());
     }
 
     #[test]
@@ -231,10 +296,10 @@ mod tests {
         longer.push(0);
         assert!(InstanceRoot::from_bytes(&longer).is_err());
         let mut other_version = bytes.to_vec();
-        other_version[0] = 2;
+        other_version[0] = 3;
         assert!(matches!(
             InstanceRoot::from_bytes(&other_version),
-            Err(Error::UnknownFormat { version: 2, .. })
+            Err(Error::UnknownFormat { version: 3, .. })
         ));
     }
 

@@ -10,9 +10,7 @@ use crate::service::permissions::PermissionsCache;
 use axum::extract::FromRef;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use privet_crypto::{
-    AuditKey, FieldHasher, InstanceRoot, MasterKeys, Pseudonymizer, SecretBox, SigningKey,
-};
+use privet_crypto::{FieldHasher, InstanceRoot, MasterKeys, Pseudonymizer, SecretBox, SigningKey};
 use privet_policy::AuditChain;
 use privet_store::{Keyring, Store};
 use std::num::NonZeroU32;
@@ -64,8 +62,8 @@ struct Inner {
     manifests_reloading: tokio::sync::Mutex<()>,
     /// The MQTT bridge, once started (`privet serve --mqtt`).
     mqtt: std::sync::OnceLock<Arc<crate::mqtt::MqttRuntime>>,
-    /// The audit chain's key (from the root).
-    audit_key: AuditKey,
+    /// The instance root it was opened with.
+    root: InstanceRoot,
     /// How the audit chain is linked, read (or recorded) at the first append.
     audit_chain: tokio::sync::OnceCell<AuditChain>,
 }
@@ -80,8 +78,8 @@ impl AppState {
         AppState {
             inner: Arc::new(Inner {
                 secret_box: root.secret_box(),
-                audit_key: root.audit_key(),
                 audit_chain: tokio::sync::OnceCell::new(),
+                root: root.clone(),
                 pseudonyms: root.pseudonymizer(),
                 field_hasher: root.field_hasher(),
                 keys: Keys::new(Arc::new(parts.epochs), parts.keyring, parts.clock.clone()),
@@ -113,7 +111,7 @@ impl AppState {
                     self.inner.store.as_ref(),
                     self.inner.keys.keyring().as_ref(),
                     self.inner.keys.epochs(),
-                    self.inner.audit_key.clone(),
+                    &self.inner.root,
                 )
             })
             .await

@@ -47,7 +47,7 @@ async fn manifests_published_before_the_listener_subscribed_are_served_once_it_h
         store.as_ref(),
         parts.keyring.as_ref(),
         &parts.epochs,
-        parts.root.audit_key(),
+        &parts.root,
     )
     .await
     .unwrap();

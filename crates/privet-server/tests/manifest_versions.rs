@@ -31,7 +31,7 @@ async fn published_state(dir: &std::path::Path) -> AppState {
         parts.store.as_ref(),
         parts.keyring.as_ref(),
         &parts.epochs,
-        parts.root.audit_key(),
+        &parts.root,
     )
     .await
     .unwrap();

@@ -80,7 +80,7 @@ pub(crate) async fn audit(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
             let verdict = privet_server::service::audit::verify(
                 dir.store.as_ref(),
                 dir.keyring.as_ref(),
-                &dir.audit_chain().await?,
+                &dir.recorded_audit_chain().await?,
                 head.as_ref(),
             )
             .await?;
@@ -231,7 +231,6 @@ pub(crate) async fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
                 dir.store.as_ref(),
                 dir.keyring.as_ref(),
                 &dir.epochs,
-                dir.root.audit_key(),
             )
             .await?,
         )

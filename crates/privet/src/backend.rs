@@ -216,9 +216,20 @@ impl Opened {
             self.store.as_ref(),
             self.keyring.as_ref(),
             &self.epochs,
-            self.root.audit_key(),
+            &self.root,
         )
         .await?)
+    }
+
+    /// The audit chain as recorded, changing nothing (for verifying).
+    pub(crate) async fn recorded_audit_chain(&self) -> anyhow::Result<privet_store::AuditChain> {
+        Ok(
+            privet_server::service::instance_secrets::recorded_audit_chain(
+                self.keyring.as_ref(),
+                &self.epochs,
+            )
+            .await?,
+        )
     }
 
     /// The parts a server is made of, with these products and clock.

@@ -14,6 +14,37 @@ use privet_policy::BodyFormat;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// A JSON body: an array of events, or one event. Only the document uses this type.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+enum IngestBody {
+    /// Several events.
+    #[schema(title = "Events")]
+    Many(Vec<IngestEvent>),
+    /// One event.
+    #[schema(title = "Event")]
+    One(IngestEvent),
+}
+
+/// One event as a device sends it. Only the document uses this type: the body is decoded by
+/// `privet_policy::decode_batch`, which also takes NDJSON.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct IngestEvent {
+    /// A stream the device's product declares.
+    stream: String,
+    /// When it happened (RFC 3339).
+    #[schema(value_type = String, format = DateTime)]
+    ts: String,
+    /// The fields; those the manifest does not declare are dropped and counted.
+    #[schema(value_type = Object)]
+    data: serde_json::Value,
+    /// The member it is about, on a personal stream of a household device.
+    member: Option<String>,
+    /// The firmware version that sent it.
+    firmware: Option<String>,
+}
+
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(ingest_events))
 }
@@ -44,8 +75,12 @@ fn format_of(headers: &HeaderMap) -> ApiResult<BodyFormat> {
 /// and counted (or, for a strict product, the batch is rejected); consent-only fields are kept
 /// only with consent. Answers only after the batch is durable.
 #[utoipa::path(post, path = "/v1/ingest", tag = "ingest",
-    request_body(content = String, description = "JSON array or NDJSON of {stream, ts, data, member?, firmware?}",
-        content_type = "application/json"),
+    request_body(
+        content(
+            (IngestBody = "application/json"),
+            (String = "application/x-ndjson"),
+        ),
+        description = "A JSON array of events (or one event object), or NDJSON: one event object per line"),
     responses((status = 200, body = IngestOutcome), (status = 401), (status = 413), (status = 415),
         (status = 422), (status = 429)),
     security(("device_token" = [])))]

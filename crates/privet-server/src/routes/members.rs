@@ -78,7 +78,7 @@ pub struct StaffBody {
     /// Initial password, to be changed; must pass the password policy.
     pub password: String,
     /// `admin`, `analyst`, `support` or `dpo`.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(admin|analyst|support|dpo)$")]
     pub role: Role,
 }
 

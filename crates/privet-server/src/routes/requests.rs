@@ -25,7 +25,10 @@ use utoipa_axum::routes;
 pub struct NewRequest {
     /// `access`, `erasure`, `rectification`, `restriction`, `objection` or `portability`.
     #[serde(rename = "type")]
-    #[schema(value_type = String)]
+    #[schema(
+        value_type = String,
+        pattern = "^(access|erasure|rectification|restriction|objection|portability)$"
+    )]
     pub kind: RequestKind,
     /// The member or household the request is about.
     pub subject: String,
@@ -81,6 +84,7 @@ fn view(r: RightsRequest, today: Date) -> RequestView {
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// `open`, `overdue` or `done`; all when absent.
+    #[param(pattern = "^(open|overdue|done)$")]
     pub status: Option<String>,
 }
 

@@ -26,6 +26,7 @@ use utoipa_axum::routes;
 #[serde(deny_unknown_fields)]
 pub struct ExportParams {
     /// `json` (default) or `csv` (a zip with one CSV per stream and `about.json`).
+    #[param(pattern = "^(json|csv)$")]
     pub format: Option<String>,
 }
 

@@ -15,10 +15,6 @@
 //!   `privet keyring status` count with (one period for all, not one per process). Set by the
 //!   first instance to start (or the first erasure) when absent, changed only by
 //!   `privet keyring rotate --every-days N`.
-//! - `audit-keyed-from`: the first audit entry linked under the audit key
-//!   ([`InstanceRoot::audit_key`]); older entries keep their unkeyed links. Recorded by the
-//!   first open after the chain became keyed (the log's end then, 1 for a new installation),
-//!   sealed like the root so no one without the master key can move it.
 //! - `epoch-check/N`: epoch N's check value ([`MasterKeys::epoch_check`]), made by the first
 //!   instance to start with epoch N. Every instance opens the checks of its epochs at start
 //!   ([`root`]), and is refused when its key for one differs, before it wraps anything.
@@ -29,7 +25,7 @@
 
 use crate::service::error::{ServiceError, ServiceResult};
 use jiff::Timestamp;
-use privet_crypto::{AuditKey, Error as CryptoError, InstanceRoot, MasterKeys, SigningKey, os_rng};
+use privet_crypto::{Error as CryptoError, InstanceRoot, MasterKeys, SigningKey, os_rng};
 use privet_policy::AuditChain;
 use privet_store::{Keyring, Store};
 use serde::{Deserialize, Serialize};
@@ -43,11 +39,8 @@ pub const SIGNING_KEY: &str = "signing-key";
 pub const LAST_ROTATION: &str = "last-rotation";
 /// The rotation period's record (`{"secs": N}` as JSON, not sealed).
 pub const ROTATION_PERIOD: &str = "rotation-period";
-/// Where the keyed audit chain begins (the entry's sequence number, 8 bytes big-endian,
-/// sealed).
-pub const AUDIT_KEYED_FROM: &str = "audit-keyed-from";
 /// Every secret sealed under a master-key epoch, which rotation re-seals.
-pub const SEALED: [&str; 3] = [ROOT_KEY, SIGNING_KEY, AUDIT_KEYED_FROM];
+pub const SEALED: [&str; 2] = [ROOT_KEY, SIGNING_KEY];
 /// Wrapped keys an epoch without a check value is tried against (the first page).
 const SAMPLE: usize = 100;
 
@@ -150,30 +143,78 @@ async fn record_epoch_checks(
     Ok(())
 }
 
-/// How this installation's audit chain is linked: keyed with `key` from the recorded entry on.
-/// The first open without a record (a new installation, or one whose log predates keying)
-/// records the entry after the log's newest, so every entry from then on is keyed; of
-/// instances starting together, the first one's record is everyone's.
+/// The stored root, sealed and opened.
+async fn stored_root(
+    keyring: &dyn Keyring,
+    epochs: &MasterKeys,
+) -> ServiceResult<Option<(Vec<u8>, InstanceRoot)>> {
+    let Some(sealed) = keyring.secret(ROOT_KEY).await? else {
+        return Ok(None);
+    };
+    let root = InstanceRoot::from_bytes(&epochs.open_secret(ROOT_KEY, &sealed)?)?;
+    Ok(Some((sealed, root)))
+}
+
+/// Records in the stored root that the keyed audit chain begins at `seq` (compare-and-set:
+/// another instance's record made meanwhile is read again and kept if it has one).
+async fn record_keyed_from(
+    keyring: &dyn Keyring,
+    epochs: &MasterKeys,
+    seq: impl Fn(&InstanceRoot) -> Option<i64>,
+) -> ServiceResult<InstanceRoot> {
+    loop {
+        let Some((sealed, root)) = stored_root(keyring, epochs).await? else {
+            return Err(ServiceError::Corrupt("instance root"));
+        };
+        let Some(seq) = seq(&root) else {
+            return Ok(root);
+        };
+        let updated = root.with_audit_keyed_from(seq);
+        let resealed = epochs.seal_secret(ROOT_KEY, &updated.to_bytes(), &mut os_rng())?;
+        if keyring.rewrap_secret(ROOT_KEY, &sealed, resealed).await? {
+            return Ok(updated);
+        }
+    }
+}
+
+/// How this installation's audit chain is linked: keyed with the root's audit key from the
+/// entry the root records. The first open of a root that records none (a new installation,
+/// or one whose log predates keying) records the entry after the log's newest, so every entry
+/// from then on is keyed; of instances starting together, the first one's record is
+/// everyone's. `running` is the root this instance was opened with: every open stores it
+/// first ([`root`]); a state built over a keyring without one (tests build such states) links
+/// with it from the log's end, recording nothing.
 pub async fn audit_chain(
     store: &dyn Store,
     keyring: &dyn Keyring,
     epochs: &MasterKeys,
-    key: AuditKey,
+    running: &InstanceRoot,
 ) -> ServiceResult<AuditChain> {
-    let sealed = match keyring.secret(AUDIT_KEYED_FROM).await? {
-        Some(sealed) => sealed,
-        None => {
-            let from = store.audit_head().await?.map_or(1, |(seq, _)| seq + 1);
-            let sealed =
-                epochs.seal_secret(AUDIT_KEYED_FROM, &from.to_be_bytes(), &mut os_rng())?;
-            keyring.put_secret(AUDIT_KEYED_FROM, sealed).await?
-        }
+    let next = store.audit_head().await?.map_or(1, |(seq, _)| seq + 1);
+    if keyring.secret(ROOT_KEY).await?.is_none() {
+        return Ok(AuditChain::new(running.audit_key(), next));
+    }
+    let root = record_keyed_from(keyring, epochs, |root| match root.audit_keyed_from() {
+        Some(_) => None,
+        None => Some(next),
+    })
+    .await?;
+    let from = root.audit_keyed_from().unwrap_or(next);
+    Ok(AuditChain::new(root.audit_key(), from))
+}
+
+/// The chain as recorded, changing nothing (`privet audit verify`): a root that records no
+/// beginning has never been opened by a version that keys the chain, so its whole log is
+/// unkeyed.
+pub async fn recorded_audit_chain(
+    keyring: &dyn Keyring,
+    epochs: &MasterKeys,
+) -> ServiceResult<AuditChain> {
+    let Some((_, root)) = stored_root(keyring, epochs).await? else {
+        return Err(ServiceError::Corrupt("instance root"));
     };
-    let bytes = epochs.open_secret(AUDIT_KEYED_FROM, &sealed)?;
-    let from = <[u8; 8]>::try_from(bytes.as_slice())
-        .map(i64::from_be_bytes)
-        .map_err(|_| ServiceError::Corrupt("audit chain record"))?;
-    Ok(AuditChain::new(key, from))
+    let from = root.audit_keyed_from().unwrap_or(i64::MAX);
+    Ok(AuditChain::new(root.audit_key(), from))
 }
 
 /// After restoring a backup whose log ends before the keyed chain began, moves the beginning
@@ -183,22 +224,18 @@ pub async fn audit_chain_after_restore(
     store: &dyn Store,
     keyring: &dyn Keyring,
     epochs: &MasterKeys,
-    key: AuditKey,
 ) -> ServiceResult<AuditChain> {
-    let chain = audit_chain(store, keyring, epochs, key.clone()).await?;
     let next = store.audit_head().await?.map_or(1, |(seq, _)| seq + 1);
-    if next >= chain.keyed_from() {
-        return Ok(chain);
-    }
-    let Some(old) = keyring.secret(AUDIT_KEYED_FROM).await? else {
-        return Ok(chain);
-    };
-    let sealed = epochs.seal_secret(AUDIT_KEYED_FROM, &next.to_be_bytes(), &mut os_rng())?;
-    // Compare-and-set; restore holds the data directory exclusively, so nothing races it.
-    keyring
-        .rewrap_secret(AUDIT_KEYED_FROM, &old, sealed)
-        .await?;
-    audit_chain(store, keyring, epochs, key).await
+    // Restore holds the data directory exclusively, so nothing races it.
+    let root = record_keyed_from(keyring, epochs, |root| match root.audit_keyed_from() {
+        Some(from) if from <= next => None,
+        _ => Some(next),
+    })
+    .await?;
+    Ok(AuditChain::new(
+        root.audit_key(),
+        root.audit_keyed_from().unwrap_or(next),
+    ))
 }
 
 /// The receipt signing key that every instance sharing this keyring signs with: the stored

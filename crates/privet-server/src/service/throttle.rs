@@ -109,7 +109,13 @@ pub async fn check(state: &AppState, key: &str, scope: Scope) -> ServiceResult<(
 pub async fn attempt(state: &AppState, key: &str, scope: Scope) -> ServiceResult<()> {
     let now = state.clock().now();
     let stored = stored(state, key);
-    let seen = state.store().failures(&stored).await?;
+    // A count the add below restarts (its last failure is older than the window) is no count:
+    // judged as it were, every racing attempt would look unraced.
+    let seen = state
+        .store()
+        .failures(&stored)
+        .await?
+        .filter(|&(_, last)| last >= forget_before(now));
     if let Some(w) = seen.and_then(|(count, last)| wait(count, last, now, scope)) {
         return Err(ServiceError::RateLimited {
             retry_after: retry_after_secs(w),
