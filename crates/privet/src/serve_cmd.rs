@@ -57,6 +57,16 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         // opened (or, on a first start, made).
         TlsCertificates::load(files.clone()).context("not starting: --tls-cert/--tls-key")?;
     }
+    // From here on a SIGHUP (a certificate renewed while the store opens) must not end the
+    // process, its default: tokio's handler, once installed, stays for the process, and the
+    // server reads the files again when it binds, so an early one loses nothing.
+    let _early_hangup = match &tls {
+        Some(_) => Some(
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+                .context("cannot handle SIGHUP (it reloads the TLS certificate)")?,
+        ),
+        None => None,
+    };
     let location = Location::from_args(&args.data)?;
     let clock = Clock::from_env();
     let cx = privet_manifest::LintContext {
