@@ -3,6 +3,7 @@
 
 use crate::access::Operator;
 use crate::error::ApiResult;
+use crate::service::error::{Invalid, ServiceError};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -16,6 +17,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// The most entries one answer holds.
+const MAX_LIMIT: usize = 10_000;
+
 /// Query of `GET /v1/audit`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -24,6 +28,7 @@ pub struct AuditParams {
     /// Entries at or after (RFC 3339).
     pub since: Option<Timestamp>,
     /// Most entries (default 1000, at most 10000).
+    #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<usize>,
 }
 
@@ -97,7 +102,7 @@ async fn audit_head(State(state): State<AppState>, op: Operator) -> ApiResult<Re
 
 /// Audit entries, oldest first.
 #[utoipa::path(get, path = "/v1/audit", tag = "audit", params(AuditParams),
-    responses((status = 200, body = Vec<AuditView>), (status = 401), (status = 403)),
+    responses((status = 200, body = Vec<AuditView>), (status = 400), (status = 401), (status = 403), (status = 422)),
     security(("api_key" = [])))]
 async fn read_audit(
     State(state): State<AppState>,
@@ -106,7 +111,14 @@ async fn read_audit(
 ) -> ApiResult<Json<Vec<AuditView>>> {
     op.permit(privet_policy::Action::ReadAudit)?;
     let Query(p) = params?;
-    let limit = p.limit.unwrap_or(1_000).min(10_000);
+    let limit = match p.limit {
+        None => 1_000,
+        Some(0) => return Err(ServiceError::from(Invalid::ZeroLimit).into()),
+        Some(n) if n > MAX_LIMIT => {
+            return Err(ServiceError::from(Invalid::LimitTooLarge(MAX_LIMIT)).into());
+        }
+        Some(n) => n,
+    };
     let entries = state.store().audit(p.since, limit).await?;
     Ok(Json(entries.into_iter().map(AuditView::from).collect()))
 }

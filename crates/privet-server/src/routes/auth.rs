@@ -285,7 +285,8 @@ async fn login(
 }
 
 /// Signs out of this session.
-#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", responses((status = 204), (status = 401)))]
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", responses((status = 204), (status = 401)),
+    security(("session" = [])))]
 async fn logout(State(state): State<AppState>, signed: SignedIn) -> ApiResult<Response> {
     accounts::logout(&state, &signed).await?;
     let mut resp = StatusCode::NO_CONTENT.into_response();
@@ -296,13 +297,15 @@ async fn logout(State(state): State<AppState>, signed: SignedIn) -> ApiResult<Re
 }
 
 /// The signed-in account, its household and member.
-#[utoipa::path(get, path = "/v1/auth/me", tag = "auth", responses((status = 200, body = Me), (status = 401)))]
+#[utoipa::path(get, path = "/v1/auth/me", tag = "auth", responses((status = 200, body = Me), (status = 401)),
+    security(("session" = [])))]
 async fn me(State(state): State<AppState>, signed: SignedIn) -> ApiResult<Json<Me>> {
     Ok(Json(me_of(&state, &signed.account)?))
 }
 
 /// The account's active sessions.
-#[utoipa::path(get, path = "/v1/auth/sessions", tag = "auth", responses((status = 200, body = Vec<SessionView>), (status = 401)))]
+#[utoipa::path(get, path = "/v1/auth/sessions", tag = "auth", responses((status = 200, body = Vec<SessionView>), (status = 401)),
+    security(("session" = [])))]
 async fn list_sessions(
     State(state): State<AppState>,
     signed: SignedIn,
@@ -323,7 +326,8 @@ async fn list_sessions(
 }
 
 /// Signs out everywhere else (this session stays).
-#[utoipa::path(delete, path = "/v1/auth/sessions", tag = "auth", responses((status = 200), (status = 401)))]
+#[utoipa::path(delete, path = "/v1/auth/sessions", tag = "auth", responses((status = 200), (status = 401)),
+    security(("session" = [])))]
 async fn sign_out_everywhere(
     State(state): State<AppState>,
     signed: SignedIn,
@@ -334,7 +338,8 @@ async fn sign_out_everywhere(
 
 /// Signs out one session.
 #[utoipa::path(delete, path = "/v1/auth/sessions/{id}", tag = "auth",
-    params(("id" = String, Path, description = "Session id")), responses((status = 204), (status = 401), (status = 404)))]
+    params(("id" = String, Path, description = "Session id")), responses((status = 204), (status = 401), (status = 404)),
+    security(("session" = [])))]
 async fn sign_out_session(
     State(state): State<AppState>,
     signed: SignedIn,
@@ -348,7 +353,8 @@ async fn sign_out_session(
 /// before are retired (this client gets a new one). A wrong current password is a failed
 /// attempt: repeated ones meet 429 with Retry-After.
 #[utoipa::path(post, path = "/v1/auth/password", tag = "auth", request_body = PasswordChange,
-    responses((status = 200), (status = 401), (status = 422), (status = 429)))]
+    responses((status = 200), (status = 401), (status = 422), (status = 429)),
+    security(("session" = [])))]
 async fn change_password(
     State(state): State<AppState>,
     signed: SignedIn,
@@ -366,7 +372,8 @@ async fn change_password(
 /// Needs the password again (`{"password"}`): missing or wrong answers 422 and counts as a
 /// failed attempt (repeated ones meet 429 with Retry-After).
 #[utoipa::path(post, path = "/v1/auth/totp", tag = "auth", request_body = Reenter,
-    responses((status = 200, body = TotpEnrolment), (status = 401), (status = 409), (status = 422), (status = 429)))]
+    responses((status = 200, body = TotpEnrolment), (status = 401), (status = 409), (status = 422), (status = 429)),
+    security(("session" = [])))]
 async fn totp_begin(
     State(state): State<AppState>,
     signed: SignedIn,
@@ -387,7 +394,8 @@ async fn totp_begin(
 
 /// Confirms the app with a code: two-step verification is on; returns 10 recovery codes once.
 #[utoipa::path(post, path = "/v1/auth/totp/confirm", tag = "auth", request_body = Code,
-    responses((status = 200, body = RecoveryCodes), (status = 401), (status = 409), (status = 422)))]
+    responses((status = 200, body = RecoveryCodes), (status = 401), (status = 409), (status = 422)),
+    security(("session" = [])))]
 async fn totp_confirm(
     State(state): State<AppState>,
     signed: SignedIn,
@@ -403,7 +411,8 @@ async fn totp_confirm(
 /// Turns two-step verification off; needs the password again and a fresh code. The same as
 /// `POST /v1/auth/totp/disable`, kept for clients written before it.
 #[utoipa::path(delete, path = "/v1/auth/totp", tag = "auth", request_body = TurnOff,
-    responses((status = 204), (status = 401), (status = 403), (status = 409), (status = 422), (status = 429)))]
+    responses((status = 204), (status = 401), (status = 403), (status = 409), (status = 422), (status = 429)),
+    security(("session" = [])))]
 async fn totp_disable(
     state: State<AppState>,
     signed: SignedIn,
@@ -415,7 +424,8 @@ async fn totp_disable(
 /// Turns two-step verification off; needs the password again and a fresh code. A missing or
 /// wrong password answers 422 and counts as a failed attempt (repeated ones meet 429).
 #[utoipa::path(post, path = "/v1/auth/totp/disable", tag = "auth", request_body = TurnOff,
-    responses((status = 204), (status = 401), (status = 403), (status = 409), (status = 422), (status = 429)))]
+    responses((status = 204), (status = 401), (status = 403), (status = 409), (status = 422), (status = 429)),
+    security(("session" = [])))]
 async fn totp_turn_off(
     state: State<AppState>,
     signed: SignedIn,
@@ -449,7 +459,8 @@ async fn accept_invite(
 }
 
 /// The account's recent security events (sign-ins, password and two-step changes).
-#[utoipa::path(get, path = "/v1/auth/events", tag = "auth", responses((status = 200, body = Vec<SecurityEvent>), (status = 401)))]
+#[utoipa::path(get, path = "/v1/auth/events", tag = "auth", responses((status = 200, body = Vec<SecurityEvent>), (status = 401)),
+    security(("session" = [])))]
 async fn security_events(
     State(state): State<AppState>,
     signed: SignedIn,

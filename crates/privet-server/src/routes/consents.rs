@@ -176,7 +176,7 @@ pub struct ChangesView {
 #[utoipa::path(get, path = "/v1/subjects/{id}/changes", tag = "consents",
     params(("id" = String, Path, description = "Member or household id")),
     responses((status = 200, body = ChangesView), (status = 401), (status = 403), (status = 404)),
-    security(("api_key" = [])))]
+    security(("api_key" = []), ("session" = [])))]
 async fn get_changes(
     State(state): State<AppState>,
     caller: Caller,
@@ -222,7 +222,7 @@ async fn get_changes(
     params(("id" = String, Path, description = "Member or household id"), ("purpose" = String, Path, description = "Purpose key")),
     request_body = ConsentBody,
     responses((status = 200, body = ConsentView), (status = 401), (status = 403), (status = 404), (status = 422)),
-    security(("api_key" = [])))]
+    security(("api_key" = []), ("session" = [])))]
 async fn put_consent(
     State(state): State<AppState>,
     caller: Caller,
@@ -252,7 +252,7 @@ async fn put_consent(
 #[utoipa::path(get, path = "/v1/subjects/{id}/consents", tag = "consents",
     params(("id" = String, Path, description = "Member or household id")),
     responses((status = 200, body = ConsentsView), (status = 401), (status = 403), (status = 404)),
-    security(("api_key" = [])))]
+    security(("api_key" = []), ("session" = [])))]
 async fn get_consents(
     State(state): State<AppState>,
     caller: Caller,

@@ -40,6 +40,7 @@ pub struct EventsParams {
     /// Events at or before (RFC 3339).
     pub until: Option<Timestamp>,
     /// Most records in a JSON answer (default 1000, at most 10000); NDJSON is unlimited.
+    #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<usize>,
 }
 
@@ -80,8 +81,10 @@ async fn read_events(
     let Query(p) = params?;
     let cap = op.read_purpose(&p.purpose)?;
     // Refused before the read starts, so a read that could return nothing is not audited.
-    if p.limit == Some(0) {
-        return Err(Invalid::ZeroLimit.into());
+    match p.limit {
+        Some(0) => return Err(Invalid::ZeroLimit.into()),
+        Some(n) if n > JSON_MAX_LIMIT => return Err(Invalid::LimitTooLarge(JSON_MAX_LIMIT).into()),
+        _ => {}
     }
     let ndjson = wants_ndjson(&headers);
     let limit = if ndjson {

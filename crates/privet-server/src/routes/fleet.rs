@@ -98,7 +98,8 @@ async fn fleet(State(state): State<AppState>, op: Operator) -> ApiResult<Json<Ve
 /// The household's devices with their update status and end of security updates.
 #[utoipa::path(get, path = "/v1/households/{id}/devices", tag = "updates",
     params(("id" = String, Path, description = "Household id")),
-    responses((status = 200, body = Vec<DeviceUpdate>), (status = 401), (status = 403), (status = 404)))]
+    responses((status = 200, body = Vec<DeviceUpdate>), (status = 401), (status = 403), (status = 404)),
+    security(("api_key" = []), ("session" = [])))]
 async fn household_devices(
     State(state): State<AppState>,
     caller: Caller,

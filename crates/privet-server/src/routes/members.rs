@@ -119,7 +119,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 /// Adds a member and invites them to create their account (owner only).
 #[utoipa::path(post, path = "/v1/households/{id}/invitations", tag = "households",
     params(("id" = String, Path, description = "Household id")), request_body = InviteBody,
-    responses((status = 201, body = InviteOutcome), (status = 401), (status = 403), (status = 404), (status = 422)))]
+    responses((status = 201, body = InviteOutcome), (status = 401), (status = 403), (status = 404), (status = 422)),
+    security(("session" = [])))]
 async fn invite(
     State(state): State<AppState>,
     signed: SignedIn,
@@ -143,7 +144,8 @@ async fn invite(
 /// Lets a child member sign in, or stops them (owner only).
 #[utoipa::path(put, path = "/v1/households/{id}/members/{member}/sign-in", tag = "households",
     params(("id" = String, Path, description = "Household id"), ("member" = String, Path, description = "Child member id")),
-    request_body = SignInBody, responses((status = 204), (status = 401), (status = 403), (status = 404)))]
+    request_body = SignInBody, responses((status = 204), (status = 401), (status = 403), (status = 404)),
+    security(("session" = [])))]
 async fn child_sign_in(
     State(state): State<AppState>,
     signed: SignedIn,
@@ -160,7 +162,8 @@ async fn child_sign_in(
 /// code and a used code fail alike.
 #[utoipa::path(post, path = "/v1/households/{id}/devices/claim", tag = "households",
     params(("id" = String, Path, description = "Household id")), request_body = ClaimBody,
-    responses((status = 200, body = Claimed), (status = 401), (status = 403), (status = 404), (status = 429)))]
+    responses((status = 200, body = Claimed), (status = 401), (status = 403), (status = 404), (status = 429)),
+    security(("session" = [])))]
 async fn claim(
     State(state): State<AppState>,
     signed: SignedIn,

@@ -26,7 +26,7 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use tower_http::set_header::SetResponseHeaderLayer;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -43,12 +43,35 @@ struct Security;
 impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        for name in ["api_key", "device_token"] {
+        for (name, what) in [
+            (
+                "api_key",
+                "An operator's API key (`privet key create`), `pvk_…`",
+            ),
+            (
+                "device_token",
+                "A device's token, `pvd_…`, shown once when it is created or reset",
+            ),
+        ] {
             components.add_security_scheme(
                 name,
-                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some(what))
+                        .build(),
+                ),
             );
         }
+        // People sign in (`POST /v1/auth/login` or `signup`) and hold a session cookie; a
+        // change made with it must come from this server's origin (the `Origin` header).
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::session::COOKIE,
+                "The session cookie set by signing in; changes made with it need an `Origin` header naming this server",
+            ))),
+        );
     }
 }
 

@@ -103,7 +103,7 @@ impl IntoResponse for Download {
 #[utoipa::path(get, path = "/v1/subjects/{id}/export", tag = "rights",
     params(("id" = String, Path, description = "Member or household id"), ExportParams),
     responses((status = 200, description = "JSON document, or a zip of CSVs with `format=csv`"), (status = 401), (status = 403), (status = 404)),
-    security(("api_key" = [])))]
+    security(("api_key" = []), ("session" = [])))]
 async fn export_subject(
     State(state): State<AppState>,
     caller: Caller,
@@ -129,7 +129,7 @@ async fn export_subject(
 #[utoipa::path(delete, path = "/v1/subjects/{id}", tag = "rights",
     params(("id" = String, Path, description = "Member or household id")),
     responses((status = 200, body = Receipt), (status = 401), (status = 403), (status = 404)),
-    security(("api_key" = [])))]
+    security(("api_key" = []), ("session" = [])))]
 async fn erase_subject(
     State(state): State<AppState>,
     caller: Caller,
@@ -147,7 +147,7 @@ async fn erase_subject(
     params(("id" = String, Path, description = "Member or household id")),
     request_body = Rectification,
     responses((status = 204), (status = 401), (status = 403), (status = 404), (status = 422)),
-    security(("api_key" = [])))]
+    security(("api_key" = []), ("session" = [])))]
 async fn rectify_subject(
     State(state): State<AppState>,
     caller: Caller,
@@ -171,7 +171,7 @@ async fn rectify_subject(
     params(("id" = String, Path, description = "Member or household id")),
     request_body = RestrictionBody,
     responses((status = 204), (status = 401), (status = 403), (status = 404)),
-    security(("api_key" = [])))]
+    security(("api_key" = []), ("session" = [])))]
 async fn restrict_subject(
     State(state): State<AppState>,
     caller: Caller,
@@ -191,7 +191,7 @@ async fn restrict_subject(
     params(("id" = String, Path, description = "Member or household id")),
     request_body = ObjectionBody,
     responses((status = 200, body = ObjectionOutcome), (status = 401), (status = 403), (status = 404), (status = 422)),
-    security(("api_key" = [])))]
+    security(("api_key" = []), ("session" = [])))]
 async fn object_subject(
     State(state): State<AppState>,
     caller: Caller,

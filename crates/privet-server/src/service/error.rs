@@ -284,6 +284,9 @@ pub enum Invalid {
     /// A read with `limit=0`.
     #[error("`limit` must be at least 1")]
     ZeroLimit,
+    /// A read with a `limit` over the most one answer holds.
+    #[error("`limit` is at most {0}")]
+    LimitTooLarge(usize),
     /// A key's role not chosen (console).
     #[error("choose the key's role")]
     ChooseRole,
