@@ -269,3 +269,17 @@ fn debug_lists_data_keys_but_not_values() {
     assert!(dbg.contains("secret_key"));
     assert!(!dbg.contains("SECRET-VALUE-123"));
 }
+
+#[test]
+fn a_float_is_read_exactly_as_the_device_wrote_it() {
+    // Found by the `ingest` fuzz target: best-effort float parsing read this one bit off.
+    let written = "4.4444444444444446e+111";
+    let body = format!(
+        r#"{{"stream": "climate", "ts": "2026-11-28T10:00:00Z", "data": {{"t": {written}}}}}"#
+    );
+    let exact: f64 = written.parse().unwrap();
+    for events in [json(&body).unwrap(), ndjson(&body).unwrap()] {
+        let read = events[0].data["t"].as_f64().unwrap();
+        assert_eq!(read.to_bits(), exact.to_bits(), "{read} for {written}");
+    }
+}
