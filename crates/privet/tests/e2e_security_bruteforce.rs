@@ -374,6 +374,43 @@ fn failures_from_one_address_slow_that_address_down_across_accounts() {
     login_via(&server, &neighbour, &ada.email, &ada.password, &[]).expect(200);
 }
 
+/// Twenty wrong guesses at one account at once: (checked, refused with 429).
+fn parallel_guesses(server: &Server, email: &str) -> (usize, usize) {
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..20)
+            .map(|i| {
+                s.spawn(move || login(server, email, &format!("burst guess {i}"), None).status)
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(checked + limited, 20, "{statuses:?}");
+    (checked, limited)
+}
+
+#[test]
+fn parallel_guesses_after_a_quiet_hour_still_get_only_the_free_allowance() {
+    let inst = Instance::new();
+    let server = serve_on_a_clock(&inst);
+    let ada = owner(&server, "Quiet");
+    // Eight wrong guesses, then an hour and a minute of quiet: the count is stale (the next
+    // failure restarts it) but still stored. A burst then must not look like one attempt.
+    for i in 0..8 {
+        let r = login(&server, &ada.email, &format!("early guess {i}"), None);
+        if r.status == 429 {
+            server.advance_clock(retry_after(&r) as i64);
+        }
+    }
+    server.advance_clock(61 * 60);
+    let (checked, limited) = parallel_guesses(&server, &ada.email);
+    assert!(
+        checked <= 5 && limited >= 15,
+        "{checked} checked and {limited} refused after a quiet hour"
+    );
+}
+
 #[test]
 fn guesses_sent_in_parallel_cannot_all_fit_in_one_allowance() {
     let inst = Instance::new();
@@ -382,21 +419,10 @@ fn guesses_sent_in_parallel_cannot_all_fit_in_one_allowance() {
     // Twenty guesses at once: each is counted atomically before its (slow) password check,
     // so however they interleave, only the account's five free guesses are checked and the
     // rest meet 429.
-    let statuses: Vec<u16> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..20)
-            .map(|i| {
-                let (server, email) = (&server, &ada.email);
-                s.spawn(move || login(server, email, &format!("parallel guess {i}"), None).status)
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
-    let guesses = statuses.iter().filter(|s| **s == 401).count();
-    let limited = statuses.iter().filter(|s| **s == 429).count();
-    assert_eq!(guesses + limited, 20, "{statuses:?}");
+    let (guesses, limited) = parallel_guesses(&server, &ada.email);
     assert!(
         guesses <= 5 && limited >= 15,
-        "more parallel guesses were checked than the account allows: {statuses:?}"
+        "more parallel guesses were checked than the account allows: {guesses} checked"
     );
     println!("20 parallel guesses: {guesses} checked, {limited} refused with 429");
 }
