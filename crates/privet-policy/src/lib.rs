@@ -104,6 +104,7 @@ mod rights;
 mod scope;
 mod subjects;
 mod versions;
+mod visitors;
 
 pub use admit::{
     AdmitLimits, Admitted, AdmittedBatch, DeviceContext, DropCounts, Part, Rejection, SubjectRef,
@@ -140,13 +141,17 @@ pub use profile::{
 };
 pub use purge::{strip_fields, unjustified_fields};
 pub use read::ReadGrant;
-pub use rights::{due_date, extended_due_date, is_overdue, utc_date};
+pub use rights::{
+    Clock as RequestClock, PauseReason, RequestStatus, acknowledge_by, due_date, extended_due_date,
+    is_overdue, paused_days, uk_date, uk_day_start, uk_time, utc_date,
+};
 pub use scope::{choices_for, streams_about};
 pub use subjects::{Subject, SubjectKind, product_subject};
 pub use versions::{
     ChangeAction, Cut, Lineage, PendingChange, Rank, VersionedChange, is_cut, pending_changes,
     uncovered_fields, version_in,
 };
+pub use visitors::{VisitorScope, visitor_streams};
 
 /// The longest name (of a key, stream or field sent by a device) an error repeats.
 pub const MAX_DEVICE_NAME_CHARS: usize = 64;

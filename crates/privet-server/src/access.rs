@@ -181,6 +181,15 @@ pub struct SubjectCap {
     pub sees_children: bool,
 }
 
+impl SubjectCap {
+    /// Whether a household member is acting on their own household's data (their pages or
+    /// the API with their session), not staff or an operator key: what they do is recorded in
+    /// the request register as self-service.
+    pub fn is_self_service(&self) -> bool {
+        self.channel == "web"
+    }
+}
+
 /// Decides whether `caller` may do `action` to subject `id`.
 ///
 /// Operators and staff need a role that acts on subjects. A signed-in member may do what

@@ -61,6 +61,11 @@ impl Clock {
         privet_policy::utc_date(self.now())
     }
 
+    /// Today's date in the UK (Europe/London): the day rights-request deadlines count from.
+    pub fn today_uk(&self) -> Date {
+        privet_policy::uk_date(self.now())
+    }
+
     /// Now as whole seconds since the Unix epoch (0 before it), for TOTP steps.
     pub fn unix_secs(&self) -> u64 {
         u64::try_from(self.now().as_second()).unwrap_or(0)

@@ -54,6 +54,11 @@ pub(crate) const DATA: &[Migration] = &[
         name: "0007_manifest_versions",
         sql: include_str!("../migrations/0007_manifest_versions.sql"),
     },
+    Migration {
+        version: 9,
+        name: "0009_request_workflow",
+        sql: include_str!("../migrations/0009_request_workflow.sql"),
+    },
 ];
 
 /// Keyring schema migrations, in order. Append only.

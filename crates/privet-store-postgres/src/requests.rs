@@ -9,13 +9,14 @@ use crate::pool::{execute, insert, query, query_opt};
 use deadpool_postgres::GenericClient;
 use jiff::Timestamp;
 use jiff::civil::Date;
-use privet_policy::{Objection, SubjectId};
-use privet_store::{Error, RequestKind, Result, RightsRequest};
+use privet_policy::{Objection, PauseReason, SubjectId, VisitorScope};
+use privet_store::{Error, Pause, RequestKind, RequestSource, Result, RightsRequest};
 use tokio_postgres::Row;
 
 const COLUMNS: &str = "id, kind, subject, received_at, to_char(due, 'YYYY-MM-DD'),
     to_char(extended_due, 'YYYY-MM-DD'), extension_reason, status, completed_at, created_by,
-    created_at";
+    created_at, source, paused_reason, paused_since, paused_days, visitor_device, visitor_from,
+    visitor_until";
 
 fn date(s: &str) -> Result<Date> {
     s.parse().map_err(|_| Error::Corrupt {
@@ -41,6 +42,46 @@ fn decode(r: &Row) -> Result<RightsRequest> {
         completed_at: from_opt_ts(col(r, 8, op)?)?,
         created_by: col(r, 9, op)?,
         created_at: from_ts(col(r, 10, op)?)?,
+        source: RequestSource::parse(col(r, 11, op)?).ok_or(Error::Corrupt {
+            what: "request source",
+        })?,
+        pause: match (
+            col::<Option<&str>>(r, 12, op)?,
+            col::<Option<i64>>(r, 13, op)?,
+        ) {
+            (None, None) => None,
+            (Some(reason), Some(since)) => Some(Pause {
+                reason: PauseReason::parse(reason).ok_or(Error::Corrupt {
+                    what: "request pause",
+                })?,
+                since: from_ts(since)?,
+            }),
+            _ => {
+                return Err(Error::Corrupt {
+                    what: "request pause",
+                });
+            }
+        },
+        paused_days: u32::try_from(col::<i32>(r, 14, op)?).map_err(|_| Error::Corrupt {
+            what: "request paused days",
+        })?,
+        visitor: match (
+            col::<Option<String>>(r, 15, op)?,
+            col::<Option<i64>>(r, 16, op)?,
+            col::<Option<i64>>(r, 17, op)?,
+        ) {
+            (None, None, None) => None,
+            (Some(device), Some(from), Some(until)) => Some(VisitorScope {
+                device,
+                from: from_ts(from)?,
+                until: from_ts(until)?,
+            }),
+            _ => {
+                return Err(Error::Corrupt {
+                    what: "request visitor",
+                });
+            }
+        },
     })
 }
 
@@ -49,8 +90,11 @@ pub(crate) async fn create(c: &impl GenericClient, r: &RightsRequest) -> Result<
     insert(
         c,
         "INSERT INTO requests (id, kind, subject, received_at, due, extended_due,
-                               extension_reason, status, completed_at, created_by, created_at)
-         VALUES ($1, $2, $3, $4, $5::text::date, $6::text::date, $7, $8, $9, $10, $11)",
+                               extension_reason, status, completed_at, created_by, created_at,
+                               source, paused_reason, paused_since, paused_days, visitor_device,
+                               visitor_from, visitor_until)
+         VALUES ($1, $2, $3, $4, $5::text::date, $6::text::date, $7, $8, $9, $10, $11, $12, $13,
+                 $14, $15, $16, $17, $18)",
         &[
             &r.id,
             &r.kind.as_str(),
@@ -63,6 +107,13 @@ pub(crate) async fn create(c: &impl GenericClient, r: &RightsRequest) -> Result<
             &r.completed_at.map(ts),
             &r.created_by,
             &ts(r.created_at),
+            &r.source.as_str(),
+            &r.pause.map(|p| p.reason.as_str()),
+            &r.pause.map(|p| ts(p.since)),
+            &i32::try_from(r.paused_days).unwrap_or(i32::MAX),
+            &r.visitor.as_ref().map(|v| v.device.as_str()),
+            &r.visitor.as_ref().map(|v| ts(v.from)),
+            &r.visitor.as_ref().map(|v| ts(v.until)),
         ],
         ("request", &r.id),
         "create request",
@@ -126,6 +177,40 @@ pub(crate) async fn release(c: &impl GenericClient, id: &str, until: Timestamp) 
     )
     .await?;
     Ok(())
+}
+
+/// Stops an open, running request's clock.
+pub(crate) async fn pause_clock(
+    c: &impl GenericClient,
+    id: &str,
+    reason: PauseReason,
+    at: Timestamp,
+) -> Result<RightsRequest> {
+    let sql = format!(
+        "UPDATE requests SET paused_reason = $2, paused_since = $3
+         WHERE id = $1 AND status = 'open' AND paused_since IS NULL
+         RETURNING {COLUMNS}"
+    );
+    let row = query_opt(c, &sql, &[&id, &reason.as_str(), &ts(at)], "pause request").await?;
+    after(c, row, id).await
+}
+
+/// Restarts the clock stopped at `since`, adding the days it stood still.
+pub(crate) async fn resume_clock(
+    c: &impl GenericClient,
+    id: &str,
+    since: Timestamp,
+    days: u32,
+) -> Result<RightsRequest> {
+    let sql = format!(
+        "UPDATE requests SET paused_reason = NULL, paused_since = NULL,
+             paused_days = paused_days + $3
+         WHERE id = $1 AND status = 'open' AND paused_since = $2
+         RETURNING {COLUMNS}"
+    );
+    let days = i32::try_from(days).unwrap_or(i32::MAX);
+    let row = query_opt(c, &sql, &[&id, &ts(since), &days], "resume request").await?;
+    after(c, row, id).await
 }
 
 /// Completes an open request, once.

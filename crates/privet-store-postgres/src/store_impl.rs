@@ -15,7 +15,7 @@ use jiff::civil::Date;
 use privet_crypto::{AuditHash, Pseudonym, TokenHash};
 use privet_policy::{
     ApiKeyId, AuditChain, AuditEntry, ChunkId, ChunkInfo, ConsentRecord, DeviceId, ErasureStep,
-    NewAuditEntry, NewConsent, Objection, StoredAuditRow, Subject, SubjectId,
+    NewAuditEntry, NewConsent, Objection, PauseReason, StoredAuditRow, Subject, SubjectId,
 };
 use privet_store::{
     Account, ApiKey, BlockQuery, BlockStream, BrokerCredential, Change, ChangeStream, Device,
@@ -261,6 +261,17 @@ impl Store for PgStore {
     }
     async fn release_request(&self, id: &str, until: Timestamp) -> Result<()> {
         requests::release(&self.conn("release request").await?, id, until).await
+    }
+    async fn pause_request(
+        &self,
+        id: &str,
+        reason: PauseReason,
+        at: Timestamp,
+    ) -> Result<RightsRequest> {
+        requests::pause_clock(&self.conn("pause request").await?, id, reason, at).await
+    }
+    async fn resume_request(&self, id: &str, since: Timestamp, days: u32) -> Result<RightsRequest> {
+        requests::resume_clock(&self.conn("resume request").await?, id, since, days).await
     }
     async fn complete_request(&self, id: &str, at: Timestamp) -> Result<RightsRequest> {
         requests::complete(&self.conn("complete request").await?, id, at).await

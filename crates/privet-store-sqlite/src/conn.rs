@@ -25,6 +25,10 @@ pub(crate) const DATA_MIGRATIONS: &[(&str, &str)] = &[
         "0007_manifest_versions",
         include_str!("../migrations/0007_manifest_versions.sql"),
     ),
+    (
+        "0009_request_workflow",
+        include_str!("../migrations/0009_request_workflow.sql"),
+    ),
 ];
 
 /// Keyring migrations, in order. Append only.

@@ -4,11 +4,11 @@ use crate::codec::{conflict_or, from_opt_ts, from_ts, ts};
 use crate::rows;
 use jiff::Timestamp;
 use jiff::civil::Date;
-use privet_policy::{Objection, SubjectId};
-use privet_store::{Context, Error, RequestKind, Result, RightsRequest};
+use privet_policy::{Objection, PauseReason, SubjectId, VisitorScope};
+use privet_store::{Context, Error, Pause, RequestKind, RequestSource, Result, RightsRequest};
 use rusqlite::{Connection, Row, params};
 
-const COLUMNS: &str = "id, kind, subject, received_at, due, extended_due, extension_reason, status, completed_at, created_by, created_at";
+const COLUMNS: &str = "id, kind, subject, received_at, due, extended_due, extension_reason, status, completed_at, created_by, created_at, source, paused_reason, paused_since, paused_days, visitor_device, visitor_from, visitor_until";
 
 fn decode(r: &Row<'_>) -> Result<RightsRequest> {
     let e = |e: rusqlite::Error| Error::backend("read request", e);
@@ -34,14 +34,59 @@ fn decode(r: &Row<'_>) -> Result<RightsRequest> {
         completed_at: from_opt_ts(r.get(8).map_err(e)?)?,
         created_by: r.get(9).map_err(e)?,
         created_at: from_ts(r.get(10).map_err(e)?)?,
+        source: RequestSource::parse(&r.get::<_, String>(11).map_err(e)?).ok_or(
+            Error::Corrupt {
+                what: "request source",
+            },
+        )?,
+        pause: pause(r.get(12).map_err(e)?, r.get(13).map_err(e)?)?,
+        paused_days: r.get(14).map_err(e)?,
+        visitor: visitor(
+            r.get(15).map_err(e)?,
+            r.get(16).map_err(e)?,
+            r.get(17).map_err(e)?,
+        )?,
     })
+}
+
+fn pause(reason: Option<String>, since: Option<i64>) -> Result<Option<Pause>> {
+    match (reason, since) {
+        (None, None) => Ok(None),
+        (Some(reason), Some(since)) => Ok(Some(Pause {
+            reason: PauseReason::parse(&reason).ok_or(Error::Corrupt {
+                what: "request pause",
+            })?,
+            since: from_ts(since)?,
+        })),
+        _ => Err(Error::Corrupt {
+            what: "request pause",
+        }),
+    }
+}
+
+fn visitor(
+    device: Option<String>,
+    from: Option<i64>,
+    until: Option<i64>,
+) -> Result<Option<VisitorScope>> {
+    match (device, from, until) {
+        (None, None, None) => Ok(None),
+        (Some(device), Some(from), Some(until)) => Ok(Some(VisitorScope {
+            device,
+            from: from_ts(from)?,
+            until: from_ts(until)?,
+        })),
+        _ => Err(Error::Corrupt {
+            what: "request visitor",
+        }),
+    }
 }
 
 /// Stores a new request.
 pub(crate) fn create(c: &Connection, r: &RightsRequest) -> Result<()> {
     c.execute(
         &format!(
-            "INSERT INTO requests ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            "INSERT INTO requests ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
         ),
         params![
             r.id,
@@ -54,7 +99,14 @@ pub(crate) fn create(c: &Connection, r: &RightsRequest) -> Result<()> {
             if r.done { "done" } else { "open" },
             r.completed_at.map(ts),
             r.created_by,
-            ts(r.created_at)
+            ts(r.created_at),
+            r.source.as_str(),
+            r.pause.map(|p| p.reason.as_str()),
+            r.pause.map(|p| ts(p.since)),
+            r.paused_days,
+            r.visitor.as_ref().map(|v| v.device.as_str()),
+            r.visitor.as_ref().map(|v| ts(v.from)),
+            r.visitor.as_ref().map(|v| ts(v.until))
         ],
     )
     .map_err(|e| conflict_or(e, "request", &r.id, "create request"))?;
@@ -109,6 +161,41 @@ pub(crate) fn release(c: &Connection, id: &str, until: Timestamp) -> Result<()> 
     )
     .op("release request")?;
     Ok(())
+}
+
+/// Stops an open, running request's clock.
+pub(crate) fn pause_clock(
+    c: &Connection,
+    id: &str,
+    reason: PauseReason,
+    at: Timestamp,
+) -> Result<RightsRequest> {
+    let n = c
+        .execute(
+            "UPDATE requests SET paused_reason = ?2, paused_since = ?3
+             WHERE id = ?1 AND status = 'open' AND paused_since IS NULL",
+            params![id, reason.as_str(), ts(at)],
+        )
+        .op("pause request")?;
+    after(c, n, id)
+}
+
+/// Restarts the clock stopped at `since`, adding the days it stood still.
+pub(crate) fn resume_clock(
+    c: &Connection,
+    id: &str,
+    since: Timestamp,
+    days: u32,
+) -> Result<RightsRequest> {
+    let n = c
+        .execute(
+            "UPDATE requests SET paused_reason = NULL, paused_since = NULL,
+                 paused_days = paused_days + ?3
+             WHERE id = ?1 AND status = 'open' AND paused_since = ?2",
+            params![id, ts(since), days],
+        )
+        .op("resume request")?;
+    after(c, n, id)
 }
 
 /// Completes an open request, once.

@@ -12,7 +12,7 @@ use jiff::civil::Date;
 use privet_crypto::{AuditHash, Pseudonym, TokenHash};
 use privet_policy::{
     ApiKeyId, AuditChain, AuditEntry, ChunkId, ChunkInfo, ConsentRecord, DeviceId, ErasureStep,
-    NewAuditEntry, NewConsent, Objection, StoredAuditRow, Subject, SubjectId,
+    NewAuditEntry, NewConsent, Objection, PauseReason, StoredAuditRow, Subject, SubjectId,
 };
 use privet_store::{
     Account, ApiKey, BlockQuery, BlockStream, BrokerCredential, Change, ChangeStream, Device,
@@ -317,6 +317,23 @@ impl Store for SqliteStore {
         let id = id.to_owned();
         self.writer
             .write(move |c| requests::release(c, &id, until))
+            .await
+    }
+    async fn pause_request(
+        &self,
+        id: &str,
+        reason: PauseReason,
+        at: Timestamp,
+    ) -> Result<RightsRequest> {
+        let id = id.to_owned();
+        self.writer
+            .write(move |c| requests::pause_clock(c, &id, reason, at))
+            .await
+    }
+    async fn resume_request(&self, id: &str, since: Timestamp, days: u32) -> Result<RightsRequest> {
+        let id = id.to_owned();
+        self.writer
+            .write(move |c| requests::resume_clock(c, &id, since, days))
             .await
     }
     async fn complete_request(&self, id: &str, at: Timestamp) -> Result<RightsRequest> {

@@ -28,6 +28,7 @@ pub use model::*;
 pub use privet_policy::{
     ApiKeyId, AuditChain, AuditEntry, AuditHead, AuditVerdict, BrokenEntry, ChunkId, ChunkInfo,
     ChunkWindow, ConsentRecord, DeviceDisposition, DeviceId, ErasureStep, NewAuditEntry,
-    NewConsent, Objection, Role, StoredAuditRow, Subject, SubjectId, SubjectKind,
+    NewConsent, Objection, PauseReason, Role, StoredAuditRow, Subject, SubjectId, SubjectKind,
+    VisitorScope,
 };
 pub use store::{BlockStream, ChangeStream, Keyring, Store};

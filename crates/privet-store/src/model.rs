@@ -5,7 +5,10 @@
 use jiff::Timestamp;
 use privet_crypto::{Pseudonym, TokenHash};
 use privet_manifest::Retention;
-use privet_policy::{ApiKeyId, ChunkWindow, DeviceId, Role, SubjectId, SubjectKind};
+use privet_policy::{
+    ApiKeyId, ChunkWindow, DeviceId, PauseReason, RequestClock, Role, SubjectId, SubjectKind,
+    VisitorScope, uk_date,
+};
 use serde::{Deserialize, Serialize};
 
 /// A subject to create. Its profile (name, e-mail) arrives sealed with the subject's key.
@@ -243,6 +246,9 @@ pub enum RequestKind {
     Objection,
     /// Art. 20: the data in a machine-readable format.
     Portability,
+    /// A complaint about how their data is used (Data (Use and Access) Act 2025):
+    /// acknowledged within 30 days, answered without undue delay.
+    Complaint,
 }
 
 impl RequestKind {
@@ -255,6 +261,7 @@ impl RequestKind {
             RequestKind::Restriction => "restriction",
             RequestKind::Objection => "objection",
             RequestKind::Portability => "portability",
+            RequestKind::Complaint => "complaint",
         }
     }
 
@@ -267,6 +274,7 @@ impl RequestKind {
             "restriction" => RequestKind::Restriction,
             "objection" => RequestKind::Objection,
             "portability" => RequestKind::Portability,
+            "complaint" => RequestKind::Complaint,
             _ => return None,
         })
     }
@@ -297,6 +305,66 @@ pub struct RightsRequest {
     pub created_by: String,
     /// When it was logged.
     pub created_at: Timestamp,
+    /// Logged by staff, or recorded from a person's own export or erasure.
+    pub source: RequestSource,
+    /// The running pause of its clock, if stopped.
+    pub pause: Option<Pause>,
+    /// Whole days its clock stood still in pauses that ended.
+    pub paused_days: u32,
+    /// For a person without an account (a visitor): where their data is; `subject` is then
+    /// the household whose device recorded them.
+    pub visitor: Option<VisitorScope>,
+}
+
+impl RightsRequest {
+    /// What its deadline depends on, for `privet_policy`'s rules.
+    pub fn clock(&self) -> RequestClock {
+        RequestClock {
+            due: self.due,
+            extended_due: self.extended_due,
+            paused_days: self.paused_days,
+            paused: self.pause.map(|p| (p.reason, uk_date(p.since))),
+            done: self.done,
+        }
+    }
+}
+
+/// How a request came to be in the register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestSource {
+    /// Received by e-mail, phone or letter and logged by staff.
+    Staff,
+    /// The person exported or erased their own data on the pages or with the API.
+    SelfService,
+}
+
+impl RequestSource {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestSource::Staff => "staff",
+            RequestSource::SelfService => "self_service",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "staff" => Some(RequestSource::Staff),
+            "self_service" => Some(RequestSource::SelfService),
+            _ => None,
+        }
+    }
+}
+
+/// A stopped clock: why, and since when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Pause {
+    /// Waiting for identity or for a clarification.
+    pub reason: PauseReason,
+    /// When it stopped.
+    pub since: Timestamp,
 }
 
 /// Whether an account belongs to a household member or to operator staff.

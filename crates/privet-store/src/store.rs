@@ -15,7 +15,7 @@ use jiff::civil::Date;
 use privet_crypto::{AuditHash, Pseudonym, TokenHash};
 use privet_policy::{
     ApiKeyId, AuditChain, AuditEntry, ChunkId, ChunkInfo, ConsentRecord, DeviceId, ErasureStep,
-    NewAuditEntry, NewConsent, Objection, StoredAuditRow, Subject, SubjectId,
+    NewAuditEntry, NewConsent, Objection, PauseReason, StoredAuditRow, Subject, SubjectId,
 };
 
 /// A stream of blocks read in order, holding only a few in memory at a time.
@@ -183,6 +183,18 @@ pub trait Store: Send + Sync + 'static {
     /// Gives up the claim made with `until` (the action failed), if it is still the one that
     /// holds the open request; otherwise does nothing.
     async fn release_request(&self, id: &str, until: Timestamp) -> Result<()>;
+    /// Stops an open, running request's clock at `at` for `reason`; `Conflict` if it is done
+    /// or already paused.
+    async fn pause_request(
+        &self,
+        id: &str,
+        reason: PauseReason,
+        at: Timestamp,
+    ) -> Result<RightsRequest>;
+    /// Restarts the clock of the request paused since `since`, adding `days` to the days it
+    /// stood still; `Conflict` unless that very pause still holds the open request (two
+    /// resumes count the days once).
+    async fn resume_request(&self, id: &str, since: Timestamp, days: u32) -> Result<RightsRequest>;
     /// Marks an open request done; `Conflict` if it already is (so it is completed once).
     async fn complete_request(&self, id: &str, at: Timestamp) -> Result<RightsRequest>;
     /// One rights request.

@@ -194,7 +194,7 @@ async fn setup(state: &AppState) -> anyhow::Result<Setup> {
     requests::create(
         state,
         RequestKind::Access,
-        &members[1].1,
+        requests::About::Subject(members[1].1.clone()),
         Some(received),
         "demo",
     )

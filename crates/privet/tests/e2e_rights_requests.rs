@@ -17,7 +17,9 @@ fn due_dates_run_one_calendar_month_from_receipt_across_month_ends_and_leap_year
         ("2026-01-31T09:00:00Z", "2026-02-28"),
         // A leap year: February has a 29th. (2028 would be in the future, which is refused.)
         ("2024-01-31T09:00:00Z", "2024-02-29"),
-        ("2026-03-31T23:30:00Z", "2026-04-30"),
+        // 23:30 UTC is already 1 April in the UK (BST), the day the deadline counts from.
+        ("2026-03-31T23:30:00Z", "2026-05-01"),
+        ("2026-03-31T22:30:00Z", "2026-04-30"),
         ("2026-01-15T12:00:00Z", "2026-02-15"),
         ("2025-12-31T08:00:00Z", "2026-01-31"),
         ("2024-02-29T10:00:00Z", "2024-03-29"),

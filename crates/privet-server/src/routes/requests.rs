@@ -2,7 +2,9 @@
 
 use crate::access::Operator;
 use crate::error::ApiResult;
-use crate::service::requests::{self, Completed, Completion, Delivery, Status, status};
+use crate::service::requests::{
+    self, About, Completed, Completion, Delivery, acknowledge_by, parse_status, status,
+};
 use crate::service::subjects::Correction;
 use crate::state::AppState;
 use axum::Json;
@@ -13,27 +15,55 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use privet_policy::Action;
-use privet_store::{RequestKind, RightsRequest, SubjectId};
+use privet_store::{RequestKind, RightsRequest, SubjectId, VisitorScope};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// Body of `POST /v1/requests`.
+/// Body of `POST /v1/requests`: about a member or household (`subject`), or about a person
+/// without an account (`visitor`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRequest {
-    /// `access`, `erasure`, `rectification`, `restriction`, `objection` or `portability`.
+    /// `access`, `erasure`, `rectification`, `restriction`, `objection`, `portability` or
+    /// `complaint`.
     #[serde(rename = "type")]
     #[schema(
         value_type = String,
-        pattern = "^(access|erasure|rectification|restriction|objection|portability)$"
+        pattern = "^(access|erasure|rectification|restriction|objection|portability|complaint)$"
     )]
     pub kind: RequestKind,
     /// The member or household the request is about.
-    pub subject: String,
-    /// When it was received; the deadline runs from then. Defaults to now.
+    pub subject: Option<String>,
+    /// A person without an account, found by what one device recorded in a time range (at
+    /// most 31 days): access or erasure of just those records.
+    pub visitor: Option<VisitorBody>,
+    /// When it was received; the deadline runs from its date in the UK. Defaults to now.
     pub received_at: Option<Timestamp>,
+}
+
+/// Where a visitor's data is: a device and a time range.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VisitorBody {
+    /// The device that recorded them (e.g. the doorbell).
+    pub device: String,
+    /// The first moment of the range.
+    pub from: Timestamp,
+    /// The last moment of the range (inclusive).
+    pub until: Timestamp,
+}
+
+/// A visitor's device and time range, as returned.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitorView {
+    /// The device.
+    pub device: String,
+    /// The first moment of the range.
+    pub from: Timestamp,
+    /// The last moment of the range.
+    pub until: Timestamp,
 }
 
 /// A request as returned.
@@ -45,35 +75,66 @@ pub struct RequestView {
     #[serde(rename = "type")]
     #[schema(value_type = String)]
     pub kind: RequestKind,
-    /// Subject id.
+    /// Subject id (for a visitor: the household whose device recorded them).
     pub subject: String,
+    /// For a visitor: the device and time range.
+    pub visitor: Option<VisitorView>,
     /// When received.
     pub received_at: Timestamp,
-    /// The original deadline: one calendar month from receipt.
+    /// One calendar month from the UK date of receipt, moved by every day the request was
+    /// paused.
     #[schema(value_type = String, format = Date)]
     pub due: Date,
-    /// The deadline after the one extension, if extended.
+    /// The deadline after the one extension, if extended, moved by the days paused too.
     #[schema(value_type = Option<String>, format = Date)]
     pub extended_due: Option<Date>,
+    /// The deadline in force: `extended_due` when extended, else `due`.
+    #[schema(value_type = String, format = Date)]
+    pub deadline: Date,
     /// Why it was extended.
     pub extension_reason: Option<String>,
-    /// `open`, `overdue` or `done`.
-    pub status: Status,
+    /// Complaints: the date to acknowledge it by (30 days from receipt).
+    #[schema(value_type = Option<String>, format = Date)]
+    pub acknowledge_by: Option<Date>,
+    /// `open`, `overdue`, `awaiting_identity`, `awaiting_clarification` or `done`.
+    #[schema(
+        value_type = String,
+        pattern = "^(open|overdue|awaiting_identity|awaiting_clarification|done)$"
+    )]
+    pub status: &'static str,
+    /// While paused: since when.
+    pub paused_since: Option<Timestamp>,
+    /// Whole days the clock stood still in pauses that ended.
+    pub paused_days: u32,
+    /// `staff` (logged by staff) or `self_service` (the person did it themselves).
+    #[schema(value_type = String, pattern = "^(staff|self_service)$")]
+    pub source: &'static str,
     /// When completed.
     pub completed_at: Option<Timestamp>,
 }
 
 fn view(r: RightsRequest, today: Date) -> RequestView {
-    let (_, st) = status(&r, today);
+    let (deadline, st) = status(&r, today);
+    let clock = r.clock();
     RequestView {
+        acknowledge_by: acknowledge_by(&r),
         id: r.id,
         kind: r.kind,
         subject: r.subject.to_string(),
+        visitor: r.visitor.map(|v| VisitorView {
+            device: v.device,
+            from: v.from,
+            until: v.until,
+        }),
         received_at: r.received_at,
-        due: r.due,
-        extended_due: r.extended_due,
+        due: clock.moved(r.due, today),
+        extended_due: r.extended_due.map(|d| clock.moved(d, today)),
+        deadline,
         extension_reason: r.extension_reason,
-        status: st,
+        status: st.as_str(),
+        paused_since: r.pause.map(|p| p.since),
+        paused_days: r.paused_days,
+        source: r.source.as_str(),
         completed_at: r.completed_at,
     }
 }
@@ -83,8 +144,9 @@ fn view(r: RightsRequest, today: Date) -> RequestView {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
-    /// `open`, `overdue` or `done`; all when absent.
-    #[param(pattern = "^(open|overdue|done)$")]
+    /// `open` (every request still to answer), `overdue`, `awaiting_identity`,
+    /// `awaiting_clarification` or `done`; all when absent.
+    #[param(pattern = "^(open|overdue|awaiting_identity|awaiting_clarification|done)$")]
     pub status: Option<String>,
 }
 
@@ -93,6 +155,16 @@ pub struct ListParams {
 #[serde(deny_unknown_fields)]
 pub struct ExtendBody {
     /// Why more time is needed (complexity or number of requests).
+    pub reason: String,
+}
+
+/// Body of `POST /v1/requests/{id}/pause`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PauseBody {
+    /// `identity` (waiting for proof of who they are) or `clarification` (waiting for them to
+    /// say what they ask for).
+    #[schema(pattern = "^(identity|clarification)$")]
     pub reason: String,
 }
 
@@ -125,6 +197,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_request, list_requests))
         .routes(routes!(extend_request))
+        .routes(routes!(pause_request))
+        .routes(routes!(resume_request))
         .routes(routes!(complete_request))
 }
 
@@ -139,12 +213,17 @@ async fn create_request(
 ) -> ApiResult<(StatusCode, Json<RequestView>)> {
     let permit = op.permit(Action::ActOnSubjects)?;
     let Json(body) = body?;
-    let subject = SubjectId::new(body.subject);
-    let r = requests::create(&state, body.kind, &subject, body.received_at, &permit.actor).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(view(r, state.clock().today_utc())),
-    ))
+    let about = match (body.subject, body.visitor) {
+        (Some(subject), None) => About::Subject(SubjectId::new(subject)),
+        (None, Some(v)) => About::Visitor(VisitorScope {
+            device: v.device,
+            from: v.from,
+            until: v.until,
+        }),
+        _ => return Err(crate::service::error::Invalid::SubjectOrVisitor.into()),
+    };
+    let r = requests::create(&state, body.kind, about, body.received_at, &permit.actor).await?;
+    Ok((StatusCode::CREATED, Json(view(r, state.clock().today_uk()))))
 }
 
 /// Rights requests, by deadline; filter by status.
@@ -158,8 +237,8 @@ async fn list_requests(
 ) -> ApiResult<Json<Vec<RequestView>>> {
     op.permit(Action::ReadRequests)?;
     let Query(p) = params?;
-    let wanted = p.status.as_deref().map(Status::parse).transpose()?;
-    let today = state.clock().today_utc();
+    let wanted = p.status.as_deref().map(parse_status).transpose()?;
+    let today = state.clock().today_uk();
     Ok(Json(
         requests::list(&state, wanted)
             .await?
@@ -183,12 +262,49 @@ async fn extend_request(
     let permit = op.permit(Action::ActOnSubjects)?;
     let Json(body) = body?;
     let r = requests::extend(&state, &id, &body.reason, &permit.actor).await?;
-    Ok(Json(view(r, state.clock().today_utc())))
+    Ok(Json(view(r, state.clock().today_uk())))
+}
+
+/// Stops a request's clock while waiting for proof of identity or a clarification: its status
+/// becomes `awaiting_identity` or `awaiting_clarification`, and the days it stays paused move
+/// its deadline.
+#[utoipa::path(post, path = "/v1/requests/{id}/pause", tag = "requests",
+    params(("id" = String, Path, description = "Request id")), request_body = PauseBody,
+    responses((status = 200, body = RequestView), (status = 401), (status = 403), (status = 404), (status = 409), (status = 422)),
+    security(("api_key" = [])))]
+async fn pause_request(
+    State(state): State<AppState>,
+    op: Operator,
+    Path(id): Path<String>,
+    body: Result<Json<PauseBody>, JsonRejection>,
+) -> ApiResult<Json<RequestView>> {
+    let permit = op.permit(Action::ActOnSubjects)?;
+    let Json(body) = body?;
+    let r = requests::pause(&state, &id, &body.reason, &permit.actor).await?;
+    Ok(Json(view(r, state.clock().today_uk())))
+}
+
+/// Restarts a paused request's clock once the person has answered: it is open again, due
+/// later by the whole days it was paused.
+#[utoipa::path(post, path = "/v1/requests/{id}/resume", tag = "requests",
+    params(("id" = String, Path, description = "Request id")),
+    responses((status = 200, body = RequestView), (status = 401), (status = 403), (status = 404), (status = 409)),
+    security(("api_key" = [])))]
+async fn resume_request(
+    State(state): State<AppState>,
+    op: Operator,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RequestView>> {
+    let permit = op.permit(Action::ActOnSubjects)?;
+    let r = requests::resume(&state, &id, &permit.actor).await?;
+    Ok(Json(view(r, state.clock().today_uk())))
 }
 
 /// Completes a request by running what self-service runs: access and portability answer with
 /// the export, erasure with the signed receipt; restriction, objection and rectification apply
-/// and answer with the request.
+/// and answer with the request, as does an answered complaint. A visitor's access answers with
+/// what the device recorded in the range; a visitor's erasure deletes those records and
+/// answers with a signed receipt saying so. A paused request cannot be completed (409).
 #[utoipa::path(post, path = "/v1/requests/{id}/complete", tag = "requests",
     params(("id" = String, Path, description = "Request id")), request_body = CompleteBody,
     responses((status = 200, description = "The export, the receipt, or the request"), (status = 401), (status = 403), (status = 404), (status = 409), (status = 422)),
@@ -217,6 +333,8 @@ async fn complete_request(
     Ok(match done {
         Completed::Export(download) => download.into_response(),
         Completed::Receipt(receipt) => Json(*receipt).into_response(),
-        Completed::Done(r) => Json(view(*r, state.clock().today_utc())).into_response(),
+        Completed::Done(r) => Json(view(*r, state.clock().today_uk())).into_response(),
+        Completed::VisitorExport(export) => Json(*export).into_response(),
+        Completed::VisitorReceipt(receipt) => Json(*receipt).into_response(),
     })
 }

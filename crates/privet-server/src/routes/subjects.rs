@@ -4,8 +4,8 @@ use crate::access::{Caller, authorize_subject};
 use crate::error::ApiResult;
 use crate::service::erasure::{self, Receipt};
 use crate::service::export::{self, Download, Format};
-use crate::service::objections;
 use crate::service::subjects::{self, Correction};
+use crate::service::{objections, requests};
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Body;
@@ -14,7 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use privet_policy::SubjectAction;
-use privet_store::SubjectId;
+use privet_store::{RequestKind, SubjectId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -121,6 +121,7 @@ async fn export_subject(
         cap.sees_children,
     )
     .await?;
+    requests::note_self_service(&state, &cap, RequestKind::Access).await;
     Ok(download.into_response())
 }
 
@@ -137,9 +138,9 @@ async fn erase_subject(
 ) -> ApiResult<Json<Receipt>> {
     let cap =
         authorize_subject(&state, &caller, &SubjectId::new(id), SubjectAction::Manage).await?;
-    Ok(Json(
-        erasure::erase(&state, &cap.subject.id, &cap.actor).await?,
-    ))
+    let receipt = erasure::erase(&state, &cap.subject.id, &cap.actor).await?;
+    requests::note_self_service(&state, &cap, RequestKind::Erasure).await;
+    Ok(Json(receipt))
 }
 
 /// Corrects a subject's profile (name, e-mail).

@@ -315,8 +315,30 @@ pub enum Invalid {
     #[error("that is not an erasure receipt signed by this service")]
     NotAReceipt,
     /// A request status filter that is not one.
-    #[error("`status` must be open, overdue or done")]
+    #[error("`status` must be open, overdue, awaiting_identity, awaiting_clarification or done")]
     RequestStatus,
+    /// A visitor's time that is not a date and time (console).
+    #[error("enter the visitor's times as a date and time (UK time)")]
+    VisitorTime,
+    /// A pause reason that is not one.
+    #[error("`reason` must be identity or clarification")]
+    PauseReason,
+    /// A request naming both, or neither, a subject and a visitor.
+    #[error("name either `subject` (a member or household) or `visitor` (device and time range)")]
+    SubjectOrVisitor,
+    /// A visitor's request of a kind that cannot be answered from a device's records.
+    #[error("a visitor's request can be for access or erasure of what a device recorded")]
+    VisitorKind,
+    /// A visitor's time range the wrong way round, or too long.
+    #[error(
+        "the visitor's time range must run forwards (`from` before `until`) and span at most {0} days"
+    )]
+    VisitorRange(u32),
+    /// A visitor's device whose product records nobody but its users.
+    #[error(
+        "product `{0}` declares no stream that records people other than its users (`data_subjects`)"
+    )]
+    NoVisitorStreams(String),
     /// A manifest offered for publishing that is not TOML.
     #[error("the manifest is not valid TOML (line {line}, column {column}): {message}")]
     ManifestSyntax {
@@ -361,6 +383,18 @@ pub enum Conflict {
     /// The request was already extended.
     #[error("a request can be extended only once")]
     ExtendedOnce,
+    /// The request's clock is already stopped.
+    #[error("the request is already paused; resume it first")]
+    RequestPaused,
+    /// The request's clock is running, so there is nothing to resume.
+    #[error("the request is not paused")]
+    RequestNotPaused,
+    /// A request waiting for identity or a clarification cannot be completed yet.
+    #[error("the request is paused; resume it once the person has answered, then complete it")]
+    CompletePaused,
+    /// The visitor's device belongs to no household now (it was reset).
+    #[error("the device belongs to no household, so nothing it recorded is held")]
+    DeviceWithoutHousehold,
     /// A release version exists.
     #[error("{product} {version} was already released; a version is never replaced")]
     Released {

@@ -7,68 +7,60 @@ use crate::service::audit::{self, Event};
 use crate::service::erasure::{self, Receipt};
 use crate::service::error::{Conflict, Invalid, ServiceResult, conflict_as};
 use crate::service::export::{self, Download, Format};
-use crate::service::objections;
 use crate::service::subjects::{self, Correction};
+use crate::service::{objections, visitors};
 use crate::state::AppState;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
-use privet_policy::{due_date, extended_due_date, is_overdue, utc_date};
-use privet_store::{RequestKind, RightsRequest, SubjectId};
-use serde::Serialize;
-use utoipa::ToSchema;
+use privet_policy::{PauseReason, VisitorScope, due_date, extended_due_date, paused_days, uk_date};
+use privet_store::{DeviceId, RequestKind, RequestSource, RightsRequest, SubjectId};
 
-/// Where a request stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Not yet answered, within its deadline.
-    Open,
-    /// Not yet answered, past its deadline.
-    Overdue,
-    /// Answered.
-    Done,
+/// Where a request stands: `privet_policy`'s rule, named for the API.
+pub use privet_policy::RequestStatus as Status;
+
+/// Parses a status filter.
+pub fn parse_status(s: &str) -> ServiceResult<Status> {
+    Status::parse(s).ok_or_else(|| Invalid::RequestStatus.into())
 }
 
-impl Status {
-    /// Parses a query value.
-    pub fn parse(s: &str) -> ServiceResult<Status> {
-        match s {
-            "open" => Ok(Status::Open),
-            "overdue" => Ok(Status::Overdue),
-            "done" => Ok(Status::Done),
-            _ => Err(Invalid::RequestStatus.into()),
-        }
-    }
-
-    /// Whether a request with this status is listed under `wanted` (open includes overdue).
-    pub fn is_listed_under(self, wanted: Status) -> bool {
-        self == wanted || (wanted == Status::Open && self == Status::Overdue)
-    }
-}
-
-/// The deadline in force and the status on `today`.
+/// The deadline in force and the status on `today` (a UK date).
 pub fn status(r: &RightsRequest, today: Date) -> (Date, Status) {
-    let due = r.extended_due.unwrap_or(r.due);
-    let status = if r.done {
-        Status::Done
-    } else if is_overdue(due, today) {
-        Status::Overdue
-    } else {
-        Status::Open
-    };
-    (due, status)
+    r.clock().status_on(today)
 }
 
-/// Logs a request received at `received_at` (now when absent) about an existing subject;
-/// audited as `actor`'s.
+/// The date a complaint must be acknowledged by; `None` for other kinds.
+pub fn acknowledge_by(r: &RightsRequest) -> Option<Date> {
+    (r.kind == RequestKind::Complaint)
+        .then(|| privet_policy::acknowledge_by(uk_date(r.received_at)))
+}
+
+/// The longest time range a visitor's request may cover: a visitor names a visit, not a
+/// season, and the range bounds what one request scans and rewrites.
+pub const VISITOR_MAX_DAYS: u32 = 31;
+
+/// What a new request is about.
+#[derive(Clone, Debug)]
+pub enum About {
+    /// A member or household.
+    Subject(SubjectId),
+    /// A person without an account, found by what one device recorded in a time range.
+    Visitor(VisitorScope),
+}
+
+/// Logs a request received at `received_at` (now when absent) about an existing subject or a
+/// visitor; audited as `actor`'s. The deadline counts from the UK date of receipt.
 pub async fn create(
     state: &AppState,
     kind: RequestKind,
-    subject: &SubjectId,
+    about: About,
     received_at: Option<Timestamp>,
     actor: &str,
 ) -> ServiceResult<RightsRequest> {
-    let s = state.store().subject(subject).await?;
+    let (subject, visitor) = match about {
+        About::Subject(id) => (id, None),
+        About::Visitor(scope) => (visitor_household(state, kind, &scope).await?, Some(scope)),
+    };
+    let s = state.store().subject(&subject).await?;
     let now = state.clock().now();
     let received_at = received_at.unwrap_or(now);
     if received_at > now {
@@ -79,13 +71,17 @@ pub async fn create(
         kind,
         subject: subject.clone(),
         received_at,
-        due: due_date(utc_date(received_at)),
+        due: due_date(uk_date(received_at)),
         extended_due: None,
         extension_reason: None,
         done: false,
         completed_at: None,
         created_by: actor.to_owned(),
         created_at: now,
+        source: RequestSource::Staff,
+        pause: None,
+        paused_days: 0,
+        visitor,
     };
     state.store().create_request(r.clone()).await?;
     audit::record(
@@ -93,7 +89,12 @@ pub async fn create(
         Event::new(
             actor,
             "request.create",
-            serde_json::json!({"request": r.id, "type": r.kind.as_str(), "due": r.due.to_string()}),
+            serde_json::json!({
+                "request": r.id,
+                "type": r.kind.as_str(),
+                "due": r.due.to_string(),
+                "visitor": r.visitor.is_some(),
+            }),
         )
         .subjects(vec![s.pseudonym]),
     )
@@ -101,9 +102,143 @@ pub async fn create(
     Ok(r)
 }
 
+/// The household whose device recorded a visitor, once the request is known answerable: an
+/// access or erasure, over a forward range of at most [`VISITOR_MAX_DAYS`], from a device
+/// whose product declares streams that record other people.
+async fn visitor_household(
+    state: &AppState,
+    kind: RequestKind,
+    scope: &VisitorScope,
+) -> ServiceResult<SubjectId> {
+    if !matches!(kind, RequestKind::Access | RequestKind::Erasure) {
+        return Err(Invalid::VisitorKind.into());
+    }
+    let longest = SignedDuration::from_hours(24 * i64::from(VISITOR_MAX_DAYS));
+    if !scope.is_ordered() || scope.until.duration_since(scope.from) > longest {
+        return Err(Invalid::VisitorRange(VISITOR_MAX_DAYS).into());
+    }
+    let device = state
+        .store()
+        .device(&DeviceId::new(scope.device.clone()))
+        .await?;
+    let manifest = state
+        .products()
+        .get(&device.product)
+        .cloned()
+        .ok_or_else(|| Invalid::ProductNotServed(device.product.clone()))?;
+    if privet_policy::visitor_streams(&manifest).is_empty() {
+        return Err(Invalid::NoVisitorStreams(device.product.clone()).into());
+    }
+    device
+        .household
+        .ok_or_else(|| Conflict::DeviceWithoutHousehold.into())
+}
+
+/// Records a self-service export or erasure when `cap` is a member acting for themselves;
+/// a failure to record is logged, never undoes what was done.
+pub async fn note_self_service(
+    state: &AppState,
+    cap: &crate::access::SubjectCap,
+    kind: RequestKind,
+) {
+    if !cap.is_self_service() {
+        return;
+    }
+    if let Err(e) = record_self_service(state, kind, &cap.subject.id, &cap.actor).await {
+        tracing::warn!(error = %e, kind = kind.as_str(), "could not record a self-service request in the register");
+    }
+}
+
+/// Records what a person did for themselves — exported or erased their own data — in the
+/// register, as a request received and completed now, so the register shows every exercise
+/// of a right, not only those staff handled.
+pub async fn record_self_service(
+    state: &AppState,
+    kind: RequestKind,
+    subject: &SubjectId,
+    actor: &str,
+) -> ServiceResult<RightsRequest> {
+    let now = state.clock().now();
+    let r = RightsRequest {
+        id: new_id("rq"),
+        kind,
+        subject: subject.clone(),
+        received_at: now,
+        due: due_date(uk_date(now)),
+        extended_due: None,
+        extension_reason: None,
+        done: true,
+        completed_at: Some(now),
+        created_by: actor.to_owned(),
+        created_at: now,
+        source: RequestSource::SelfService,
+        pause: None,
+        paused_days: 0,
+        visitor: None,
+    };
+    state.store().create_request(r.clone()).await?;
+    // No audit entry of its own: the export or erasure it records is audited already.
+    Ok(r)
+}
+
+/// Stops a request's clock while the controller waits for proof of identity or for a
+/// clarification; audited.
+pub async fn pause(
+    state: &AppState,
+    id: &str,
+    reason: &str,
+    actor: &str,
+) -> ServiceResult<RightsRequest> {
+    let reason = PauseReason::parse(reason).ok_or(Invalid::PauseReason)?;
+    let r = open_request(state, id).await?;
+    if r.pause.is_some() {
+        return Err(Conflict::RequestPaused.into());
+    }
+    let r = state
+        .store()
+        .pause_request(id, reason, state.clock().now())
+        .await
+        .map_err(conflict_as(Conflict::RequestPaused))?;
+    audit::record(
+        state,
+        Event::new(
+            actor,
+            "request.pause",
+            serde_json::json!({"request": r.id, "reason": reason.as_str()}),
+        ),
+    )
+    .await?;
+    Ok(r)
+}
+
+/// Restarts a paused request's clock: its deadline moves by the whole UK days it stood still;
+/// audited.
+pub async fn resume(state: &AppState, id: &str, actor: &str) -> ServiceResult<RightsRequest> {
+    let r = open_request(state, id).await?;
+    let Some(p) = r.pause else {
+        return Err(Conflict::RequestNotPaused.into());
+    };
+    let days = paused_days(uk_date(p.since), state.clock().today_uk());
+    let r = state
+        .store()
+        .resume_request(id, p.since, days)
+        .await
+        .map_err(conflict_as(Conflict::RequestNotPaused))?;
+    audit::record(
+        state,
+        Event::new(
+            actor,
+            "request.resume",
+            serde_json::json!({"request": r.id, "paused_days": days}),
+        ),
+    )
+    .await?;
+    Ok(r)
+}
+
 /// Every request, optionally only those listed under `wanted`.
 pub async fn list(state: &AppState, wanted: Option<Status>) -> ServiceResult<Vec<RightsRequest>> {
-    let today = state.clock().today_utc();
+    let today = state.clock().today_uk();
     Ok(state
         .store()
         .requests()
@@ -128,7 +263,7 @@ pub async fn extend(
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(Invalid::ExtensionReason.into());
     }
-    let due = extended_due_date(utc_date(r.received_at));
+    let due = extended_due_date(uk_date(r.received_at));
     let r = state
         .store()
         .extend_request(id, due, reason)
@@ -196,8 +331,13 @@ pub enum Completed {
     Export(Download),
     /// The signed erasure receipt.
     Receipt(Box<Receipt>),
-    /// The request, done (restriction, objection, rectification, and access sent earlier).
+    /// The request, done (restriction, objection, rectification, complaint, and access sent
+    /// earlier).
     Done(Box<RightsRequest>),
+    /// What a device recorded of a visitor, as a JSON document.
+    VisitorExport(Box<visitors::VisitorExport>),
+    /// The signed receipt of deleting what a device recorded of a visitor.
+    VisitorReceipt(Box<visitors::VisitorReceipt>),
 }
 
 /// How long a claim on a request lets its holder run the request's action before someone
@@ -219,6 +359,12 @@ enum Action {
     Object,
     /// Correct the profile.
     Rectify,
+    /// A complaint answered: nothing to run but recording it.
+    Answer,
+    /// Export what a device recorded of a visitor.
+    VisitorExport(VisitorScope),
+    /// Delete what a device recorded of a visitor.
+    VisitorErase(VisitorScope),
 }
 
 /// Completes a request by running what self-service runs, marks it done and audits it —
@@ -244,12 +390,15 @@ pub async fn complete(
     let lock = state.request_lock(id);
     let _once = lock.write().await;
     let r = open_request(state, id).await?;
+    if r.pause.is_some() {
+        return Err(Conflict::CompletePaused.into());
+    }
     let subject = match state.store().subject(&r.subject).await {
         Ok(s) => s,
         // The subject of an erasure request is gone: an earlier attempt erased it and died
         // (or failed) before recording the completion, or it was erased another way. The
         // request is done; without this it could never be completed.
-        Err(e) if e.is_not_found() && r.kind == RequestKind::Erasure => {
+        Err(e) if e.is_not_found() && r.kind == RequestKind::Erasure && r.visitor.is_none() => {
             if !completion.erasure_confirmed {
                 return Err(Invalid::ErasureNotConfirmed.into());
             }
@@ -257,8 +406,17 @@ pub async fn complete(
         }
         Err(e) => return Err(e.into()),
     };
-    let action = match r.kind {
-        RequestKind::Access | RequestKind::Portability => match delivery {
+    let action = match (r.kind, &r.visitor) {
+        (RequestKind::Access, Some(scope)) => Action::VisitorExport(scope.clone()),
+        (RequestKind::Erasure, Some(scope)) => {
+            if !completion.erasure_confirmed {
+                return Err(Invalid::ErasureNotConfirmed.into());
+            }
+            Action::VisitorErase(scope.clone())
+        }
+        (_, Some(_)) => return Err(Invalid::VisitorKind.into()),
+        (RequestKind::Complaint, None) => Action::Answer,
+        (RequestKind::Access | RequestKind::Portability, None) => match delivery {
             Delivery::ThisAnswer => {
                 let default = (r.kind == RequestKind::Portability).then_some("csv");
                 Action::Export(Format::parse(completion.format.as_deref().or(default))?)
@@ -270,15 +428,15 @@ pub async fn complete(
                 Action::AlreadySent
             }
         },
-        RequestKind::Erasure => {
+        (RequestKind::Erasure, None) => {
             if !completion.erasure_confirmed {
                 return Err(Invalid::ErasureNotConfirmed.into());
             }
             Action::Erase
         }
-        RequestKind::Restriction => Action::Restrict,
-        RequestKind::Objection => Action::Object,
-        RequestKind::Rectification => Action::Rectify,
+        (RequestKind::Restriction, None) => Action::Restrict,
+        (RequestKind::Objection, None) => Action::Object,
+        (RequestKind::Rectification, None) => Action::Rectify,
     };
 
     let now = state.clock().now();
@@ -297,7 +455,7 @@ pub async fn complete(
         }
         Err(e) => return Err(e.into()),
     }
-    let answer = match run(state, &subject, action, completion, actor).await {
+    let answer = match run(state, &r, &subject, action, completion, actor).await {
         Ok(answer) => answer,
         Err(e) => {
             if let Err(released) = state.store().release_request(id, until).await {
@@ -359,6 +517,7 @@ async fn complete_already_erased(
 /// Runs a claimed request's action: what self-service runs.
 async fn run(
     state: &AppState,
+    request: &RightsRequest,
     subject: &privet_store::Subject,
     action: Action,
     completion: Completion,
@@ -385,6 +544,13 @@ async fn run(
             subjects::rectify(state, subject, completion.correction, actor).await?;
             None
         }
+        Action::Answer => None,
+        Action::VisitorExport(scope) => Some(Completed::VisitorExport(Box::new(
+            visitors::export(state, &request.id, subject, &scope, actor).await?,
+        ))),
+        Action::VisitorErase(scope) => Some(Completed::VisitorReceipt(Box::new(
+            visitors::erase(state, &request.id, subject, &scope, actor).await?,
+        ))),
     })
 }
 

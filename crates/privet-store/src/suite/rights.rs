@@ -2,7 +2,10 @@
 //! counts.
 
 use super::fixtures::{at, block, pseudonym};
-use crate::{Error, NewBlock, Objection, RequestKind, RightsRequest, Store, SubjectId};
+use crate::{
+    Error, NewBlock, Objection, Pause, PauseReason, RequestKind, RequestSource, RightsRequest,
+    Store, SubjectId, VisitorScope,
+};
 
 pub(super) async fn rights(store: &dyn Store) {
     let date = |s: &str| s.parse::<jiff::civil::Date>().unwrap();
@@ -18,6 +21,10 @@ pub(super) async fn rights(store: &dyn Store) {
         completed_at: None,
         created_by: "key:k1".into(),
         created_at: at("2026-01-31T10:00:00Z"),
+        source: RequestSource::Staff,
+        pause: None,
+        paused_days: 0,
+        visitor: None,
     };
     store.create_request(r.clone()).await.unwrap();
     assert!(matches!(
@@ -95,6 +102,8 @@ pub(super) async fn rights(store: &dyn Store) {
         .collect();
     assert_eq!(ids, ["rq2", "rq1"], "by due date");
     claims(store, &r).await;
+    pauses(store, &r).await;
+    kinds_and_sources(store, &r).await;
 
     assert!(
         store
@@ -261,4 +270,144 @@ async fn claims(store: &dyn Store, template: &RightsRequest) {
             .unwrap_err()
             .is_not_found()
     );
+}
+
+/// Pauses: an open request's clock stops once, restarts once, and the days add up; a done
+/// request is neither paused nor resumed.
+async fn pauses(store: &dyn Store, template: &RightsRequest) {
+    let r = RightsRequest {
+        id: "rq-pause".into(),
+        paused_days: 2,
+        ..template.clone()
+    };
+    store.create_request(r.clone()).await.unwrap();
+    let since = at("2026-02-10T12:00:00Z");
+    let paused = store
+        .pause_request("rq-pause", PauseReason::Clarification, since)
+        .await
+        .unwrap();
+    assert_eq!(
+        paused.pause,
+        Some(Pause {
+            reason: PauseReason::Clarification,
+            since
+        })
+    );
+    assert_eq!(store.request("rq-pause").await.unwrap(), paused);
+    assert!(
+        store
+            .pause_request(
+                "rq-pause",
+                PauseReason::Identity,
+                at("2026-02-11T00:00:00Z")
+            )
+            .await
+            .unwrap_err()
+            .is_conflict(),
+        "a paused request is not paused again"
+    );
+    assert!(
+        store
+            .resume_request("rq-pause", at("2026-02-10T12:00:01Z"), 5)
+            .await
+            .unwrap_err()
+            .is_conflict(),
+        "only the pause that holds is resumed"
+    );
+    let resumed = store.resume_request("rq-pause", since, 5).await.unwrap();
+    assert_eq!(resumed.pause, None);
+    assert_eq!(resumed.paused_days, 7, "the days add to those before");
+    assert!(
+        store
+            .resume_request("rq-pause", since, 5)
+            .await
+            .unwrap_err()
+            .is_conflict(),
+        "a second resume counts nothing twice"
+    );
+    assert_eq!(store.request("rq-pause").await.unwrap().paused_days, 7);
+
+    store
+        .pause_request(
+            "rq-pause",
+            PauseReason::Identity,
+            at("2026-02-12T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+    let done = store
+        .complete_request("rq-pause", at("2026-02-13T00:00:00Z"))
+        .await
+        .unwrap();
+    assert!(done.done);
+    assert!(
+        store
+            .pause_request(
+                "rq-pause",
+                PauseReason::Identity,
+                at("2026-02-14T00:00:00Z")
+            )
+            .await
+            .unwrap_err()
+            .is_conflict(),
+        "a done request is not paused"
+    );
+    assert!(
+        store
+            .resume_request("rq-pause", at("2026-02-12T00:00:00Z"), 1)
+            .await
+            .unwrap_err()
+            .is_conflict(),
+        "nor resumed"
+    );
+    assert!(
+        store
+            .pause_request("nope", PauseReason::Identity, since)
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    assert!(
+        store
+            .resume_request("nope", since, 1)
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+}
+
+/// Complaints, requests recorded from self-service, and a visitor's request keep what they
+/// were created with.
+async fn kinds_and_sources(store: &dyn Store, template: &RightsRequest) {
+    let complaint = RightsRequest {
+        id: "rq-complaint".into(),
+        kind: RequestKind::Complaint,
+        ..template.clone()
+    };
+    store.create_request(complaint.clone()).await.unwrap();
+    assert_eq!(store.request("rq-complaint").await.unwrap(), complaint);
+
+    let own = RightsRequest {
+        id: "rq-self".into(),
+        kind: RequestKind::Access,
+        source: RequestSource::SelfService,
+        done: true,
+        completed_at: Some(at("2026-01-31T10:00:00Z")),
+        ..template.clone()
+    };
+    store.create_request(own.clone()).await.unwrap();
+    assert_eq!(store.request("rq-self").await.unwrap(), own);
+
+    let visitor = RightsRequest {
+        id: "rq-visitor".into(),
+        subject: SubjectId::new("h1"),
+        visitor: Some(VisitorScope {
+            device: "dev-door".into(),
+            from: at("2026-01-30T10:00:00Z"),
+            until: at("2026-01-30T10:05:00.5Z"),
+        }),
+        ..template.clone()
+    };
+    store.create_request(visitor.clone()).await.unwrap();
+    assert_eq!(store.request("rq-visitor").await.unwrap(), visitor);
 }

@@ -41,6 +41,14 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(requests::extend),
         )
         .route(
+            "/console/requests/{id}/pause",
+            axum::routing::post(requests::pause),
+        )
+        .route(
+            "/console/requests/{id}/resume",
+            axum::routing::post(requests::resume),
+        )
+        .route(
             "/console/requests/{id}/complete",
             axum::routing::post(request_completion::complete),
         )

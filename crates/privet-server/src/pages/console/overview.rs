@@ -49,11 +49,13 @@ pub(super) async fn show(
         });
     }
     if staff.can(Area::Requests) {
-        let today = state.clock().today_utc();
+        let today = state.clock().today_uk();
         let (mut open, mut overdue) = (0, 0);
         for r in state.store().requests().await? {
             match status(&r, today).1 {
-                Status::Open => open += 1,
+                Status::Open | Status::AwaitingIdentity | Status::AwaitingClarification => {
+                    open += 1;
+                }
                 Status::Overdue => overdue += 1,
                 Status::Done => {}
             }

@@ -10,11 +10,13 @@ use crate::pages::{PageContext, PageError, render};
 use crate::service::erasure::Receipt;
 use crate::service::requests::{self, Completed, Completion, Delivery};
 use crate::service::subjects::Correction;
+use crate::service::visitors::VisitorReceipt;
 use crate::state::AppState;
 use askama::Template;
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -45,6 +47,18 @@ struct ReceiptPage {
     request: String,
     receipt: Receipt,
     erased_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/console/visitor_receipt.html")]
+struct VisitorReceiptPage {
+    page: PageContext,
+    nav: ConsoleNav,
+    request: String,
+    receipt: VisitorReceipt,
+    erased_at: String,
+    from: String,
+    until: String,
 }
 
 /// Never shows the corrected name or e-mail.
@@ -111,6 +125,27 @@ pub(super) async fn complete(
             erased_at: when(receipt.erased_at),
             receipt: *receipt,
         }),
+        Ok(Completed::VisitorReceipt(receipt)) => render(&VisitorReceiptPage {
+            page: staff
+                .page(&state)
+                .await?
+                .flash("The visitor's records were deleted and the request marked done."),
+            nav: ConsoleNav::new(&staff, Area::Requests),
+            request: id,
+            erased_at: when(receipt.erased_at),
+            from: when(receipt.from),
+            until: when(receipt.until),
+            receipt: *receipt,
+        }),
+        // The visitor's records, downloaded by the staff member to send on.
+        Ok(Completed::VisitorExport(export)) => {
+            let mut resp = axum::Json(*export).into_response();
+            let name = format!("attachment; filename=\"visitor-{id}.json\"");
+            if let Ok(v) = HeaderValue::from_str(&name) {
+                resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+            }
+            Ok(resp)
+        }
         Ok(Completed::Done(_) | Completed::Export(_)) => Ok(Redirect::to(&format!(
             "/console/requests/{}?done=completed",
             crate::pages::urlencode(&id)

@@ -5,7 +5,7 @@ use super::staff::{Area, ConsoleNav, Staff};
 use super::{form, message_of, status_of, when_opt};
 use crate::pages::{PageContext, PageError, render_status};
 use crate::service::error::{Invalid, ServiceResult};
-use crate::service::requests::{self, Status, status};
+use crate::service::requests::{self, About, Status, acknowledge_by, status};
 use crate::state::AppState;
 use askama::Template;
 use axum::Form;
@@ -15,11 +15,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use jiff::civil::Date;
-use privet_store::{RequestKind, RightsRequest, SubjectId};
+use privet_store::{RequestKind, RequestSource, RightsRequest, SubjectId, VisitorScope};
 use serde::Deserialize;
 
 /// Every kind, in the order the form offers them: value, short name, long name.
-const KINDS: [(RequestKind, &str, &str); 6] = [
+const KINDS: [(RequestKind, &str, &str); 7] = [
     (
         RequestKind::Access,
         "Access",
@@ -50,6 +50,11 @@ const KINDS: [(RequestKind, &str, &str); 6] = [
         "Portability",
         "Portability: their data, machine-readable (Art. 20)",
     ),
+    (
+        RequestKind::Complaint,
+        "Complaint",
+        "Complaint about how their data is used (acknowledge within 30 days)",
+    ),
 ];
 
 fn names(kind: RequestKind) -> (&'static str, &'static str) {
@@ -73,6 +78,12 @@ struct RequestRow {
     status: String,
     overdue: bool,
     done: bool,
+    paused: bool,
+    paused_since: Option<String>,
+    paused_days: u32,
+    acknowledge_by: Option<String>,
+    self_service: bool,
+    visitor: Option<String>,
     created_by: String,
     completed: String,
 }
@@ -91,6 +102,8 @@ fn row(r: &RightsRequest, today: Date) -> RequestRow {
             1 => "Overdue by 1 day".to_owned(),
             n => format!("Overdue by {n} days"),
         },
+        Status::AwaitingIdentity => "Paused: waiting for proof of identity".to_owned(),
+        Status::AwaitingClarification => "Paused: waiting for a clarification".to_owned(),
     };
     RequestRow {
         id: r.id.clone(),
@@ -99,23 +112,38 @@ fn row(r: &RightsRequest, today: Date) -> RequestRow {
         subject: r.subject.to_string(),
         received: r.received_at.strftime("%Y-%m-%d").to_string(),
         due: due.to_string(),
-        original_due: r.extended_due.map(|_| r.due.to_string()),
+        original_due: (due != r.due).then(|| r.due.to_string()),
         extension_reason: r.extension_reason.clone(),
         status,
         overdue: st == Status::Overdue,
         done: st == Status::Done,
+        paused: r.pause.is_some() && !r.done,
+        paused_since: r.pause.map(|p| when_opt(Some(p.since))),
+        paused_days: r.paused_days,
+        acknowledge_by: acknowledge_by(r).map(|d| d.to_string()),
+        self_service: r.source == RequestSource::SelfService,
+        visitor: r.visitor.as_ref().map(|v| {
+            format!(
+                "recorded by device {} between {} and {}",
+                v.device,
+                when_opt(Some(v.from)),
+                when_opt(Some(v.until))
+            )
+        }),
         created_by: r.created_by.clone(),
         completed: when_opt(r.completed_at),
     }
 }
 
-/// Overdue first (the most overdue on top), then open by deadline, then done, newest first.
+/// Overdue first (the most overdue on top), then open by deadline, then paused, then done,
+/// newest first.
 fn sort_key(r: &RightsRequest, today: Date) -> (u8, Date, std::cmp::Reverse<Option<Timestamp>>) {
     let (due, st) = status(r, today);
     let rank = match st {
         Status::Overdue => 0,
         Status::Open => 1,
-        Status::Done => 2,
+        Status::AwaitingIdentity | Status::AwaitingClarification => 2,
+        Status::Done => 3,
     };
     let due = if st == Status::Done { Date::MIN } else { due };
     (rank, due, std::cmp::Reverse(r.completed_at))
@@ -139,6 +167,12 @@ pub(super) struct NewRequestForm {
     #[serde(default)]
     subject: String,
     #[serde(default)]
+    device: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    until: String,
+    #[serde(default)]
     received: String,
 }
 
@@ -151,6 +185,9 @@ struct RequestsPage {
     can_manage: bool,
     kinds: Vec<KindOption>,
     subject: String,
+    device: String,
+    from: String,
+    until: String,
     received: String,
     today: String,
 }
@@ -172,6 +209,12 @@ impl Done {
                 "The deadline was extended by two months. Tell the person why, within the first month.",
             ),
             "completed" => Some("The request was completed and marked done."),
+            "paused" => Some(
+                "The request is paused: its deadline moves by every day it waits for the person's answer.",
+            ),
+            "resumed" => {
+                Some("The request is open again; its deadline moved by the days it was paused.")
+            }
             _ => None,
         }
     }
@@ -184,7 +227,7 @@ async fn list_page(
     flash: Option<&str>,
     error: Option<(StatusCode, String)>,
 ) -> Result<Response, PageError> {
-    let today = state.clock().today_utc();
+    let today = state.clock().today_uk();
     let mut all = state.store().requests().await?;
     all.sort_by_key(|r| sort_key(r, today));
     let mut page = staff.page(state).await?;
@@ -215,6 +258,9 @@ async fn list_page(
                 })
                 .collect(),
             subject: submitted.map(|f| f.subject.clone()).unwrap_or_default(),
+            device: submitted.map(|f| f.device.clone()).unwrap_or_default(),
+            from: submitted.map(|f| f.from.clone()).unwrap_or_default(),
+            until: submitted.map(|f| f.until.clone()).unwrap_or_default(),
             received: submitted
                 .map(|f| f.received.clone())
                 .filter(|r| !r.is_empty())
@@ -236,7 +282,7 @@ pub(super) async fn list(
     list_page(&state, &staff, None, done.message(), None).await
 }
 
-/// When the request was received: today means now; an earlier day, its start (UTC).
+/// When the request was received: today means now; an earlier day, its start in the UK.
 fn received_at(received: &str, today: Date) -> ServiceResult<Option<Timestamp>> {
     let received = received.trim();
     if received.is_empty() {
@@ -249,20 +295,36 @@ fn received_at(received: &str, today: Date) -> ServiceResult<Option<Timestamp>> 
     if date == today {
         return Ok(None);
     }
-    date.to_zoned_datetime(jiff::tz::TimeZone::UTC)
-        .map(|z| Some(z.timestamp()))
-        .map_err(|_| Invalid::ReceivedOutOfRange.into())
+    privet_policy::uk_day_start(date)
+        .map(Some)
+        .ok_or_else(|| Invalid::ReceivedOutOfRange.into())
+}
+
+/// A UK wall-clock time from a `datetime-local` input.
+fn uk_moment(s: &str) -> ServiceResult<Timestamp> {
+    s.trim()
+        .parse::<jiff::civil::DateTime>()
+        .ok()
+        .and_then(privet_policy::uk_time)
+        .ok_or_else(|| Invalid::VisitorTime.into())
 }
 
 async fn log_request(state: &AppState, f: &NewRequestForm, actor: &str) -> ServiceResult<()> {
     let kind = RequestKind::parse(f.kind.trim()).ok_or(Invalid::ChooseRequestType)?;
     let subject = f.subject.trim();
-    if subject.is_empty() {
-        return Err(Invalid::RequestSubject.into());
-    }
-    let subject = SubjectId::new(subject);
-    let received = received_at(&f.received, state.clock().today_utc())?;
-    requests::create(state, kind, &subject, received, actor).await?;
+    let device = f.device.trim();
+    let about = match (subject.is_empty(), device.is_empty()) {
+        (false, true) => About::Subject(SubjectId::new(subject)),
+        (true, false) => About::Visitor(VisitorScope {
+            device: device.to_owned(),
+            from: uk_moment(&f.from)?,
+            until: uk_moment(&f.until)?,
+        }),
+        (true, true) => return Err(Invalid::RequestSubject.into()),
+        (false, false) => return Err(Invalid::SubjectOrVisitor.into()),
+    };
+    let received = received_at(&f.received, state.clock().today_uk())?;
+    requests::create(state, kind, about, received, actor).await?;
     Ok(())
 }
 
@@ -293,6 +355,7 @@ struct RequestPage {
     can_manage: bool,
     can_extend: bool,
     kind: &'static str,
+    visitor_device: Option<String>,
 }
 
 pub(super) async fn detail_page(
@@ -322,7 +385,8 @@ pub(super) async fn detail_page(
             can_manage: staff.can(Area::ManageRequests) && !r.done,
             can_extend: r.extended_due.is_none(),
             kind: r.kind.as_str(),
-            r: row(&r, state.clock().today_utc()),
+            visitor_device: r.visitor.as_ref().map(|v| v.device.clone()),
+            r: row(&r, state.clock().today_uk()),
         },
     )
 }
@@ -362,6 +426,68 @@ pub(super) async fn extend(
     match requests::extend(&state, &id, &f.reason, &permit.actor).await {
         Ok(_) => Ok(Redirect::to(&format!(
             "/console/requests/{}?done=extended",
+            crate::pages::urlencode(&id)
+        ))
+        .into_response()),
+        Err(e) => {
+            let error = (status_of(&e), message_of(&e));
+            detail_page(&state, &staff, &id, None, Some(error)).await
+        }
+    }
+}
+
+/// The pause form.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct PauseForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /console/requests/{id}/pause`: stops the clock while waiting for the person.
+pub(super) async fn pause(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    submitted: Result<Form<PauseForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let permit = staff.require(Area::ManageRequests)?;
+    let f = form(submitted)?;
+    staff.check_csrf(&state, &f.csrf)?;
+    match requests::pause(&state, &id, &f.reason, &permit.actor).await {
+        Ok(_) => Ok(Redirect::to(&format!(
+            "/console/requests/{}?done=paused",
+            crate::pages::urlencode(&id)
+        ))
+        .into_response()),
+        Err(e) => {
+            let error = (status_of(&e), message_of(&e));
+            detail_page(&state, &staff, &id, None, Some(error)).await
+        }
+    }
+}
+
+/// The resume form.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ResumeForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /console/requests/{id}/resume`: restarts the clock once the person answered.
+pub(super) async fn resume(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    submitted: Result<Form<ResumeForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let permit = staff.require(Area::ManageRequests)?;
+    let f = form(submitted)?;
+    staff.check_csrf(&state, &f.csrf)?;
+    match requests::resume(&state, &id, &permit.actor).await {
+        Ok(_) => Ok(Redirect::to(&format!(
+            "/console/requests/{}?done=resumed",
             crate::pages::urlencode(&id)
         ))
         .into_response()),

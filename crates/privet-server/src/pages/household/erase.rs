@@ -6,7 +6,7 @@ use super::{FieldErrors, attachment, member_of, view, with_session_cookie};
 use crate::access::{Caller, SubjectCap, authorize_subject};
 use crate::pages::{PageContext, PageError, PageSession, render, render_status};
 use crate::service::error::{Invalid, ServiceError};
-use crate::service::{erasure, subjects};
+use crate::service::{erasure, requests, subjects};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
@@ -14,7 +14,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use privet_policy::SubjectAction;
-use privet_store::{SubjectId, SubjectKind};
+use privet_store::{RequestKind, SubjectId, SubjectKind};
 use serde::Deserialize;
 
 /// `?subject=…`: whose data; the reader's own when absent.
@@ -159,6 +159,7 @@ pub(crate) async fn erase(
     let name = subjects::profile(&state, &cap.subject).await?.name;
     let own = signed.account.member.as_ref() == Some(&cap.subject.id);
     let receipt = erasure::erase(&state, &cap.subject.id, &cap.actor).await?;
+    requests::note_self_service(&state, &cap, RequestKind::Erasure).await;
     // Erasing yourself or your household deletes your account with you: the session is gone.
     let signed_out = own || (household && signed.account.household.as_ref() == Some(&id));
     let page = if signed_out {
