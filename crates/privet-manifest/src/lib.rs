@@ -52,6 +52,7 @@ pub mod model;
 pub mod notice;
 pub mod parse;
 pub mod retention;
+pub mod retention_bounds;
 pub mod rules;
 pub mod span;
 pub mod taxonomy;
