@@ -54,6 +54,7 @@ pub mod parse;
 pub mod retention;
 pub mod retention_bounds;
 pub mod rules;
+pub mod safeguard;
 pub mod span;
 pub mod taxonomy;
 pub mod transform;

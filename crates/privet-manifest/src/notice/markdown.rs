@@ -127,13 +127,17 @@ fn summary(f: &mut Formatter<'_>, n: &Notice) -> fmt::Result {
         writeln!(f, "Nobody else. We do not share your data.")?;
     }
     for r in &n.recipients {
-        writeln!(
+        write!(
             f,
             "- **{}** ({}): it {}.",
             Text(&r.name),
             Text(&r.country_name),
             Text(&r.role_plain)
         )?;
+        if let Some(s) = &r.safeguard_plain {
+            write!(f, " The data leaves the UK, protected by {}.", Text(s))?;
+        }
+        writeln!(f)?;
     }
     writeln!(f, "\n### Off until you switch it on\n")?;
     if n.optional.is_empty() {
@@ -196,6 +200,9 @@ fn field_detail(f: &mut Formatter<'_>, d: &FieldFacts) -> fmt::Result {
         write!(f, " ({})", Text(note))?;
     }
     writeln!(f)?;
+    if let Some(reason) = &d.retention_reason {
+        writeln!(f, "- Why we keep it that long: {}", Text(reason))?;
+    }
     if !d.transforms.is_empty() {
         let t: Vec<String> = d.transforms.iter().map(|t| Text(t).to_string()).collect();
         writeln!(f, "- How we reduce it before storing it: {}", t.join("; "))?;

@@ -3,8 +3,7 @@
 
 use crate::model::{Field, RetentionSpec};
 use crate::retention::Retention;
-use crate::taxonomy::Taxonomy;
-use crate::vocab::{Role, SpecialCondition, SubjectKind};
+use crate::vocab::{Audience, Role, SpecialCondition, SubjectKind};
 use jiff::civil::Date;
 
 /// A date as people write it in the UK, e.g. "31 December 2031".
@@ -63,21 +62,25 @@ pub(crate) fn is_uk(code: &str) -> bool {
     matches!(code.trim().to_ascii_uppercase().as_str(), "GB" | "UK")
 }
 
-/// A data category's name and description from the taxonomy, in plainer words.
+/// A data category's name and one-line explanation in Privet's own words
+/// ([`super::categories`]), or the key itself for a category outside the table.
 pub(crate) fn category(key: &str) -> (String, String) {
-    match Taxonomy::get().categories.get(key) {
-        // fideslang says "Subject" where people say "your"; the rest of its names read well.
-        Some(e) if !e.name.is_empty() => (e.name.replace(" Subject ", " "), e.description.clone()),
-        _ => (key.to_owned(), String::new()),
+    match super::categories::wording(key) {
+        Some(w) => (w.name.to_owned(), w.explanation.to_owned()),
+        None => (key.to_owned(), String::new()),
     }
 }
 
-/// Whose data a stream holds, in plain words.
-pub(crate) fn whose(kind: SubjectKind) -> &'static str {
-    match kind {
-        SubjectKind::Member => "about you: each person in the home has their own record",
-        SubjectKind::Household => "about your home as a whole, not about one person",
-        SubjectKind::None => "not about any person",
+/// Whose data a stream holds, in plain words: "your child" when the product is made for
+/// children, since the person reading is then a parent.
+pub(crate) fn whose(kind: SubjectKind, audience: Audience) -> &'static str {
+    match (kind, audience) {
+        (SubjectKind::Member, Audience::Children) => {
+            "about your child: each child in the home has their own record"
+        }
+        (SubjectKind::Member, _) => "about you: each person in the home has their own record",
+        (SubjectKind::Household, _) => "about your home as a whole, not about one person",
+        (SubjectKind::None, _) => "not about any person",
     }
 }
 
@@ -194,8 +197,8 @@ mod tests {
     }
 
     #[test]
-    fn category_names_drop_the_word_subject() {
-        assert_eq!(category("user.location.precise").0, "Precise Location");
+    fn category_names_are_privets_own_words() {
+        assert_eq!(category("user.location.precise").0, "Exact location");
         assert_eq!(category("no.such.category").0, "no.such.category");
     }
 
