@@ -22,7 +22,7 @@ impl Notice {
         let children = product
             .audience
             .includes_children()
-            .then(|| children::summary(m, &product, &collected, &purposes, longest));
+            .then(|| children::summary(m, &product, &collected, &purposes));
         Notice {
             rights: rights::rights(m, &product),
             recipients: m.recipients.iter().map(|r| recipient(m, r)).collect(),

@@ -33,7 +33,6 @@ pub(super) fn summary(
     product: &ProductFacts,
     collected: &[KindSummary],
     purposes: &[PurposeFacts],
-    longest: Option<Keep>,
 ) -> ChildrenSummary {
     let mut intro = Vec::new();
     let kinds: Vec<String> = collected.iter().map(|k| k.name.to_lowercase()).collect();
@@ -81,8 +80,19 @@ pub(super) fn summary(
             outro.push(format!("We delete {name} within {}.", r.plain()));
         }
     }
+    // The rest: what is not a recording (all of it when nothing is).
+    let longest = m
+        .fields()
+        .filter(|(_, f)| recordings.is_empty() || sense(&f.category.value).is_none())
+        .map(|(_, f)| Keep::of(f))
+        .max();
+    let rest = if recordings.is_empty() {
+        "it"
+    } else {
+        "the rest"
+    };
     match longest {
-        Some(Keep::For(r)) => outro.push(format!("We keep the rest for {} at most.", r.plain())),
+        Some(Keep::For(r)) => outro.push(format!("We keep {rest} for {} at most.", r.plain())),
         Some(Keep::NoLimit) => outro.push("We have not set a time to delete it.".to_owned()),
         Some(Keep::NotStated) | None => {}
     }
