@@ -108,6 +108,84 @@ fn a_product_for_children_speaks_of_your_child() {
 }
 
 #[test]
+fn the_rights_of_a_childrens_product_speak_of_your_childs_data() {
+    let m = manifest(BABY);
+    let md = notice::markdown(&m);
+    let rights = md
+        .split("## Your rights and how to use them")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("rights section");
+    for phrase in [
+        "See your child's data",
+        "everything we hold about your child at any time",
+        "You can delete your child's data at any time",
+        "If something we hold about your child is wrong",
+        "Take your child's data elsewhere",
+        "how we handle your child's data",
+    ] {
+        assert!(rights.contains(phrase), "{phrase:?} missing from {rights}");
+    }
+    for second_person in ["about you ", "your data"] {
+        assert!(
+            !rights.contains(second_person),
+            "{second_person:?} in {rights}"
+        );
+    }
+    let html = notice::html(&m).expect("renders");
+    assert!(
+        html.contains("See your child&#39;s data") || html.contains("See your child&#x27;s data")
+    );
+    assert!(!html.contains("hold about you "), "{html}");
+    // A product for adults still speaks of the reader's own data.
+    let adults = notice::markdown(&manifest(
+        &BABY.replace("audience = \"children\"", "audience = \"adults\""),
+    ));
+    assert!(adults.contains("everything we hold about you at any time"));
+    assert!(adults.contains("You can delete your data at any time"));
+    assert!(!adults.contains("your child's data"));
+}
+
+#[test]
+fn data_subjects_are_in_plain_words_and_a_child_is_not_other_people_in_a_childrens_product() {
+    let for_children = |src: &str| {
+        let m = manifest(src);
+        (notice::markdown(&m), notice::html(&m).expect("renders"))
+    };
+    let (md, html) = for_children(BABY);
+    for out in [&md, &html] {
+        assert!(!out.contains("other people: Child"), "{out}");
+        assert!(!out.contains("Child."), "{out}");
+        assert!(
+            out.contains("It may capture your child and other children nearby."),
+            "{out}"
+        );
+    }
+    // A children's product that may also film visitors says so in plain words.
+    let (md, html) = for_children(&BABY.replace(
+        "data_subjects = [\"child\"]",
+        "data_subjects = [\"child\", \"visitor\", \"passerby\"]",
+    ));
+    for out in [&md, &html] {
+        assert!(
+            out.contains("It may also capture other people: visitors and passers-by."),
+            "{out}"
+        );
+    }
+    // For everyone else, children are other people, in plain words.
+    let speaker = notice::markdown(&manifest(&example("smart-speaker.toml")));
+    assert!(
+        speaker.contains("It may also capture other people: guests and children."),
+        "{speaker}"
+    );
+    let doorbell = notice::markdown(&manifest(&example("video-doorbell.toml")));
+    assert!(doorbell.contains("It may also capture other people: visitors and passers-by."));
+    assert!(!doorbell.contains("Passer-by") && !doorbell.contains("Visitor"));
+    let n = Notice::from_manifest(&manifest(&example("video-doorbell.toml")));
+    assert_eq!(n.streams[0].also_captures, ["visitors", "passers-by"]);
+}
+
+#[test]
 fn the_transfer_safeguard_is_named_in_words_in_both_formats() {
     let m = manifest(BABY);
     let md = notice::markdown(&m);

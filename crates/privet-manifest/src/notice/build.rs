@@ -8,7 +8,7 @@ use super::plain::{self, Keep};
 use super::rights;
 use crate::model::{Field, Manifest, Purpose, Recipient, Stream};
 use crate::safeguard;
-use crate::taxonomy::{ATTRIBUTION, Taxonomy, is_special_category};
+use crate::taxonomy::{ATTRIBUTION, is_special_category};
 use crate::vocab::Role;
 
 impl Notice {
@@ -186,19 +186,16 @@ fn collected(m: &Manifest) -> Vec<KindSummary> {
 }
 
 fn stream(m: &Manifest, s: &Stream) -> StreamFacts {
-    let subjects = &Taxonomy::get().subjects;
+    let data_subjects: Vec<&str> = s.data_subjects.iter().map(|d| d.value.as_str()).collect();
     StreamFacts {
         id: s.id.value.to_string(),
         description: s.description.as_ref().map(|d| d.value.clone()),
         whose: plain::whose(s.subject.value, m.product.audience()).to_owned(),
-        also_captures: s
-            .data_subjects
+        also_captures: data_subjects
             .iter()
-            .map(|d| match subjects.get(&d.value) {
-                Some(e) if !e.name.is_empty() => e.name.clone(),
-                _ => d.value.clone(),
-            })
+            .map(|d| plain::data_subject(d))
             .collect(),
+        captures: plain::captures(&data_subjects, m.product.audience()),
         fields: s.fields.iter().map(|f| field(m, f)).collect(),
     }
 }

@@ -169,13 +169,9 @@ fn stream(f: &mut Formatter<'_>, s: &StreamFacts) -> fmt::Result {
         writeln!(f, "{}\n", Text(d))?;
     }
     writeln!(f, "This data is {}.\n", Text(&s.whose))?;
-    if !s.also_captures.is_empty() {
-        let who: Vec<String> = s
-            .also_captures
-            .iter()
-            .map(|w| Text(w).to_string())
-            .collect();
-        writeln!(f, "It may also capture other people: {}.\n", who.join(", "))?;
+    if !s.captures.is_empty() {
+        let sentences: Vec<String> = s.captures.iter().map(|c| Text(c).to_string()).collect();
+        writeln!(f, "{}\n", sentences.join(" "))?;
     }
     for field in &s.fields {
         field_detail(f, field)?;

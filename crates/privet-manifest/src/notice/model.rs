@@ -139,8 +139,11 @@ pub struct StreamFacts {
     pub description: Option<String>,
     /// Whose data it is, in plain words.
     pub whose: String,
-    /// Other people it may capture (visitors, passers-by…).
+    /// Other people it may capture, in plain words ("visitors", "passers-by"…).
     pub also_captures: Vec<String>,
+    /// The sentences saying whom else it may capture, for the notice: "your child" rather than
+    /// "other people" when a product made for children lists `child`.
+    pub captures: Vec<String>,
     /// Its fields.
     pub fields: Vec<FieldFacts>,
 }

@@ -84,6 +84,58 @@ pub(crate) fn whose(kind: SubjectKind, audience: Audience) -> &'static str {
     }
 }
 
+/// A data subject (`data_subjects` in a stream) in plain words, as a plural that can follow
+/// "It may also capture other people:", e.g. `passerby` is "passers-by".
+pub(crate) fn data_subject(key: &str) -> String {
+    let words = match key {
+        "child" => "children",
+        "guest" => "guests",
+        "visitor" => "visitors",
+        "passerby" => "passers-by",
+        "household" => "other households",
+        "household_member" => "other people in the home",
+        "anonymous_user" => "people who use it without an account",
+        "citizen_voter" => "voters",
+        "commuter" => "commuters",
+        "consultant" => "consultants",
+        "customer" => "customers",
+        "employee" => "employees",
+        "job_applicant" => "job applicants",
+        "next_of_kin" => "next of kin",
+        "passenger" => "passengers",
+        "patient" => "patients",
+        "prospect" => "possible customers",
+        "shareholder" => "shareholders",
+        "supplier_vendor" => "suppliers",
+        "trainee" => "trainees",
+        other => return other.replace('_', " "),
+    };
+    words.to_owned()
+}
+
+/// The sentences saying whom else a stream may capture, from its `data_subjects`. In a
+/// product made for children the reader is a parent, so `child` is their child (and children
+/// nearby), not "other people".
+pub(crate) fn captures(data_subjects: &[&str], audience: Audience) -> Vec<String> {
+    let for_children = audience == Audience::Children;
+    let mut sentences = Vec::new();
+    if for_children && data_subjects.contains(&"child") {
+        sentences.push("It may capture your child and other children nearby.".to_owned());
+    }
+    let others: Vec<String> = data_subjects
+        .iter()
+        .filter(|d| !(for_children && **d == "child"))
+        .map(|d| data_subject(d))
+        .collect();
+    if !others.is_empty() {
+        sentences.push(format!(
+            "It may also capture other people: {}.",
+            crate::lint::and_list(others)
+        ));
+    }
+    sentences
+}
+
 /// What a recipient may do with the data, in plain words.
 pub(crate) fn recipient_role(role: Option<Role>) -> &'static str {
     match role {
@@ -200,6 +252,29 @@ mod tests {
     fn category_names_are_privets_own_words() {
         assert_eq!(category("user.location.precise").0, "Exact location");
         assert_eq!(category("no.such.category").0, "no.such.category");
+    }
+
+    #[test]
+    fn data_subjects_read_as_plain_plurals() {
+        assert_eq!(data_subject("passerby"), "passers-by");
+        assert_eq!(data_subject("child"), "children");
+        assert_eq!(data_subject("some_new_kind"), "some new kind");
+    }
+
+    #[test]
+    fn a_child_is_other_people_only_outside_a_childrens_product() {
+        assert_eq!(
+            captures(&["guest", "child"], Audience::All),
+            ["It may also capture other people: guests and children."]
+        );
+        assert_eq!(
+            captures(&["child", "visitor"], Audience::Children),
+            [
+                "It may capture your child and other children nearby.",
+                "It may also capture other people: visitors."
+            ]
+        );
+        assert!(captures(&[], Audience::Children).is_empty());
     }
 
     #[test]
