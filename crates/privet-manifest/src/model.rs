@@ -85,12 +85,22 @@ pub enum OfflineSupport {
 }
 
 impl OfflineSupport {
-    /// The answer in plain words, for labels.
+    /// The answer in plain words, for labels and notices, ending with a full stop. What the
+    /// maker wrote for partial support is given as written, because it already says what
+    /// works and what does not: a prefix such as "Partly:" would contradict a sentence like
+    /// "Nothing works without the internet."
     pub fn plain(&self) -> String {
         match self {
-            OfflineSupport::Full => "Yes: everything works without the internet".to_owned(),
-            OfflineSupport::None => "No: it needs the maker's cloud to work".to_owned(),
-            OfflineSupport::Partial(what) => format!("Partly: {what}"),
+            OfflineSupport::Full => "Yes: everything works without the internet.".to_owned(),
+            OfflineSupport::None => "No: it needs the maker's cloud to work.".to_owned(),
+            OfflineSupport::Partial(what) => {
+                let what = what.trim();
+                if what.ends_with(['.', '!', '?']) {
+                    what.to_owned()
+                } else {
+                    format!("{what}.")
+                }
+            }
         }
     }
 }
@@ -202,6 +212,9 @@ pub struct Field {
     pub transform_span: Option<Span>,
     /// Plain-language description.
     pub description: Option<Spanned<String>>,
+    /// Why the data is kept longer than its category's usual bound, in the maker's words;
+    /// the notice shows it next to the retention.
+    pub retention_reason: Option<Spanned<String>>,
 }
 
 impl Field {

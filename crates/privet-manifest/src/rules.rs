@@ -96,8 +96,8 @@ rules! {
         why: "Keeping personal data indefinitely is never necessary for a consumer device.",
         source: "UK GDPR Art. 5(1)(e) storage limitation; ICO consumer IoT guidance: remove data no longer needed",
     }
-    LONG_RETENTION = "PV016" "long-retention" Warning {
-        checks: "Personal data kept for more than three years.",
+    LONG_RETENTION = "PV016" "long-retention" Error {
+        checks: "Personal data kept longer than the bound for its data category (the table in docs/lint-rules.md) with no written `retention_reason`.",
         why: "Long retention needs a documented reason; most device data is useful for weeks or months.",
         source: "UK GDPR Art. 5(1)(e) storage limitation; ICO guidance on storage limitation",
     }
@@ -290,6 +290,26 @@ rules! {
         checks: "A stream that declares no fields.",
         why: "Every event on it would be dropped, which is usually a mistake.",
         source: "Privet manifest format, docs/manifest.md",
+    }
+    UNDECLARED_BIOMETRIC = "PV060" "undeclared-biometric" Error {
+        checks: "A field whose name or description speaks of identifying people by face, voice print, fingerprint, gait, iris or the like, filed under a category that is not biometric.",
+        why: "Biometric data used to identify people is special category data; filed under another category it escapes explicit consent, the DPIA and the notice's warning.",
+        source: "UK GDPR Arts. 4(14) and 9(1); ICO guidance on biometric data",
+    }
+    CHILDREN_RECORDING_KEPT_LONG = "PV061" "children-recording-kept-long" Error {
+        checks: "Audio, video or images that may capture children (a product for children or all ages, or a stream with `child` in `data_subjects`) kept for more than a year.",
+        why: "Recordings of children are among the most sensitive data a home device holds; the Children's code asks for the shortest retention that works.",
+        source: "ICO Age appropriate design code, standard 8 (data minimisation); UK GDPR Art. 5(1)(e)",
+    }
+    CHILDREN_RECORDING_UNMINIMISED = "PV062" "children-recording-unminimised" Warning {
+        checks: "Audio, video or images that may capture children with no transform (e.g. `drop_after`), whether or not there is a DPIA.",
+        why: "A DPIA does not make it less intrusive to keep a child's recording as captured; keep it briefly.",
+        source: "ICO Age appropriate design code, standard 8 (data minimisation); UK GDPR Art. 25",
+    }
+    PROFILING_UNDER_CONTRACT = "PV063" "profiling-under-contract" Error {
+        checks: "A marketing, sales or profiling purpose (`marketing.*`, `sales.*`, `personalize.content.profiling`, `personalize.content.profiled`) with `basis = \"contract\"`.",
+        why: "Profiling and marketing are not necessary to perform the contract for a device; they need the person's consent.",
+        source: "UK GDPR Art. 6(1)(b); ICO guidance on the lawful basis for processing (contract); PECR Reg. 6",
     }
 }
 

@@ -221,7 +221,8 @@ fn text_label_has_both_layers_and_fits_a_terminal() {
     for needle in [
         "Acme Smart Thermostat 2",
         "Data collected",
-        "Home Environment Readings",
+        "Readings of the home",
+        "Made for                Adults",
         "Environment (temperature, humidity, air, light)",
         "Postbox Mailing Ltd: Ireland",
         "Kept for (shortest)     30 days",

@@ -50,7 +50,7 @@ pub(super) struct System {
     pub(super) processes_personal_data: bool,
     pub(super) does_international_transfers: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(super) legal_basis_for_transfers: Vec<&'static str>,
+    pub(super) legal_basis_for_transfers: Vec<String>,
     pub(super) requires_data_protection_assessments: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) dpa_location: Option<String>,

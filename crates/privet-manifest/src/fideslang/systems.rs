@@ -63,7 +63,7 @@ pub(super) fn product_system(
         .map(|(r, _)| *r)
         .filter(|r| is_international(r))
         .collect();
-    let transfer_bases: BTreeSet<&'static str> = international
+    let transfer_bases: BTreeSet<String> = international
         .iter()
         .map(|r| transfer_basis(r.safeguard.as_ref().map(|s| s.value.as_str())))
         .collect();

@@ -324,7 +324,11 @@ fn transfers_outside_the_uk_name_their_safeguard() {
     );
     assert_eq!(
         strings(&doc["system"][0]["legal_basis_for_transfers"]),
-        ["SCCs"]
+        ["UK International Data Transfer Agreement"]
+    );
+    assert_eq!(
+        strings(&doc["system"][1]["legal_basis_for_transfers"]),
+        ["UK International Data Transfer Agreement"]
     );
     assert_eq!(
         doc["system"][2]["does_international_transfers"].as_bool(),

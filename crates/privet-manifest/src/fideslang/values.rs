@@ -35,18 +35,11 @@ pub(super) fn special_category_basis(condition: SpecialCondition) -> &'static st
     }
 }
 
-/// fideslang's `LegalBasisForTransfersEnum` value for a manifest's transfer `safeguard`.
-/// The UK IDTA and the UK Addendum are standard data protection clauses (UK GDPR Art. 46(2)(d)).
-pub(super) fn transfer_basis(safeguard: Option<&str>) -> &'static str {
-    let normalised = safeguard.map(|s| s.trim().to_ascii_lowercase().replace(['-', ' '], "_"));
-    match normalised.as_deref() {
-        Some("uk_adequacy" | "adequacy" | "adequacy_decision" | "adequacy_regulations") => {
-            "Adequacy Decision"
-        }
-        Some("idta" | "uk_idta" | "uk_addendum" | "addendum" | "scc" | "sccs") => "SCCs",
-        Some("bcr" | "bcrs") => "BCRs",
-        _ => "Other",
-    }
+/// fideslang's `legal_basis_for_transfers` entry for a manifest's transfer `safeguard`: the
+/// real instrument (see [`crate::safeguard::fideslang_name`]); fideslang does not restrict
+/// this field to its `LegalBasisForTransfersEnum`.
+pub(super) fn transfer_basis(safeguard: Option<&str>) -> String {
+    crate::safeguard::fideslang_name(safeguard)
 }
 
 /// fideslang's `DataResponsibilityTitle` for a role.

@@ -3,7 +3,9 @@
 use super::grade::{self, Grade};
 use crate::model::{Manifest, Recipient};
 use crate::notice::plain::{self, Keep};
+use crate::safeguard;
 use crate::taxonomy::is_under;
+use crate::vocab::Audience;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +67,9 @@ pub struct LabelProduct {
     pub maker: String,
     /// The manifest version.
     pub version: String,
+    /// Who it is made for: `adults`, `children` or `all`.
+    #[serde(default)]
+    pub audience: String,
 }
 
 /// A purpose as the label shows it.
@@ -87,11 +92,17 @@ pub struct SharedWith {
     pub country: Option<String>,
     /// The country's name, or "country not stated".
     pub country_name: String,
+    /// The transfer safeguard in words, when the data leaves the UK under one.
+    #[serde(default)]
+    pub safeguard: Option<String>,
 }
 
 /// The primary layer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Primary {
+    /// Who the product is made for, in plain words ("Children: made for children").
+    #[serde(default)]
+    pub made_for: String,
     /// Kinds of data collected (taxonomy names).
     pub data_collected: Vec<String>,
     /// Sensors the data comes from, derived from the categories.
@@ -185,6 +196,15 @@ fn sensor_of(category: &str) -> Option<&'static str> {
         .or_else(|| is_under(category, "user.sensor").then_some("Other sensors"))
 }
 
+/// Who a product is made for, in the label's words.
+fn made_for(audience: Audience) -> &'static str {
+    match audience {
+        Audience::Children => "Children: this product is made for children",
+        Audience::All => "Everyone, children included",
+        Audience::Adults => "Adults",
+    }
+}
+
 fn push_unique(v: &mut Vec<String>, s: &str) {
     if !v.iter().any(|x| x == s) {
         v.push(s.to_owned());
@@ -193,7 +213,13 @@ fn push_unique(v: &mut Vec<String>, s: &str) {
 
 fn shared(r: &Recipient) -> SharedWith {
     let country = r.country.as_ref().map(|c| c.value.clone());
+    let outside_uk = !country.as_deref().is_some_and(plain::is_uk);
     SharedWith {
+        safeguard: r
+            .safeguard
+            .as_ref()
+            .filter(|s| outside_uk && !s.value.trim().is_empty())
+            .map(|s| safeguard::in_words(&s.value)),
         name: r.name.value.clone(),
         role: r.role.as_ref().map(|x| x.value.as_str().to_owned()),
         country_name: country
@@ -256,6 +282,7 @@ impl Label {
             .as_ref()
             .map_or_else(String::new, |c| format!(", or ask {}", c.value));
         let primary = Primary {
+            made_for: made_for(p.audience()).to_owned(),
             data_collected,
             sensors,
             purposes: manifest
@@ -296,6 +323,7 @@ impl Label {
                 name: p.name.value.clone(),
                 maker: p.maker.value.clone(),
                 version: p.version().to_owned(),
+                audience: p.audience().as_str().to_owned(),
             },
             as_of: cx.today,
             primary,

@@ -85,10 +85,14 @@ pub fn primary(l: &Label) -> Vec<Row> {
                 Some(_) => "uses it for its own purposes",
                 None => "role not stated",
             };
-            format!("{}: {}, {role}", s.name, s.country_name)
+            match &s.safeguard {
+                Some(g) => format!("{}: {}, {role}, protected by {g}", s.name, s.country_name),
+                None => format!("{}: {}, {role}", s.name, s.country_name),
+            }
         })
         .collect();
     let mut rows = vec![
+        one("Made for", p.made_for.clone()),
         row(
             "Data collected",
             or_none(p.data_collected.clone(), "Nothing"),

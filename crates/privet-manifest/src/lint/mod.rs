@@ -9,10 +9,13 @@
 //! string, or a value whose span is the table's own key) and has already reported it; rules
 //! skip placeholders so one mistake gives one finding.
 
+mod biometric;
 mod children;
+mod children_recordings;
 mod descriptions;
 mod pecr;
 mod product;
+mod profiling;
 mod purposes;
 mod readability;
 mod recipients;
@@ -52,6 +55,9 @@ pub fn lint(manifest: &Manifest, cx: &LintContext) -> Vec<Finding> {
     descriptions::check(manifest, &mut out);
     transforms::check(manifest, &mut out);
     streams::check(manifest, &mut out);
+    biometric::check(manifest, &mut out);
+    children_recordings::check(manifest, &mut out);
+    profiling::check(manifest, &mut out);
     out
 }
 

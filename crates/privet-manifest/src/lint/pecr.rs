@@ -5,8 +5,8 @@ use super::data_use;
 use crate::finding::Finding;
 use crate::model::Manifest;
 use crate::rules;
-use crate::taxonomy::is_under;
-use crate::vocab::Pecr;
+use crate::taxonomy::{is_profiling_or_marketing, is_under};
+use crate::vocab::{LawfulBasis, Pecr};
 
 /// Uses that are marketing or that hand data to others for their own ends.
 const MARKETING_LIKE: &[&str] = &["marketing", "sales", "third_party_sharing"];
@@ -41,7 +41,9 @@ pub(super) fn check(m: &Manifest, out: &mut Vec<Finding>) {
         }
         let marketing = MARKETING_LIKE.iter().any(|a| is_under(u, a))
             && !MARKETING_EXCEPTIONS.iter().any(|a| is_under(u, a));
-        if marketing && !p.needs_consent() {
+        // Marketing under `contract` is PV063's finding, at the same place: report it once.
+        let under_contract = p.basis.value == LawfulBasis::Contract && is_profiling_or_marketing(u);
+        if marketing && !p.needs_consent() && !under_contract {
             out.push(
                 Finding::new(
                     &rules::MARKETING_WITHOUT_CONSENT,

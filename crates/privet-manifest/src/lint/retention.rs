@@ -1,14 +1,13 @@
 //! Storage limitation: every field has a bounded, readable retention, not longer than needed
-//! (PV013, PV014, PV015, PV016, PV047).
+//! (PV013, PV014, PV015, PV016, PV047). PV016's bounds are the table in
+//! [`crate::retention_bounds`].
 
 use crate::finding::Finding;
 use crate::model::{Field, Manifest, RetentionSpec, Stream};
 use crate::retention::Retention;
+use crate::retention_bounds::bound_for;
 use crate::rules;
-use crate::taxonomy::is_personal_category;
-
-/// Three years (and a leap day) in days: beyond this a retention needs a documented reason.
-const LONG_RETENTION_DAYS: u64 = 3 * 365 + 1;
+use crate::span::Span;
 
 pub(super) fn check(m: &Manifest, out: &mut Vec<Finding>) {
     for (s, f) in m.fields() {
@@ -69,24 +68,43 @@ fn retention(s: &Stream, f: &Field, out: &mut Vec<Finding>) {
             .help("choose the shortest period you need, e.g. `retention = \"2y\"`"),
         ),
     }
+    long_retention(&name, f, r.span, out);
+}
+
+/// PV016: kept past its category's bound with no written reason.
+fn long_retention(name: &str, f: &Field, at: Span, out: &mut Vec<Finding>) {
     // What is actually kept: `drop_after` may shorten the retention.
-    if let Some(kept) = f.effective_retention()
-        && is_personal_category(&f.category.value)
-        && kept.approx_days() > LONG_RETENTION_DAYS
-    {
-        out.push(
-            Finding::new(
-                &rules::LONG_RETENTION,
-                r.span,
-                format!(
-                    "personal data in `{name}` is kept for {}, more than three years",
-                    kept.plain()
-                ),
-            )
-            .label("more than 3 years")
-            .help("shorten it to what the purpose needs, e.g. `retention = \"2y\"`, or record why longer is necessary (e.g. in the DPIA)"),
-        );
+    let Some(kept) = f.effective_retention() else {
+        return;
+    };
+    let Some(bound) = bound_for(&f.category.value) else {
+        return;
+    };
+    let justified = f
+        .retention_reason
+        .as_ref()
+        .is_some_and(|r| !r.value.trim().is_empty());
+    if kept <= bound.longest || justified {
+        return;
     }
+    let longest = bound.longest.plain();
+    out.push(
+        Finding::new(
+            &rules::LONG_RETENTION,
+            at,
+            format!(
+                "`{name}` (`{}`) is kept for {}, longer than the {longest} allowed for `{}` without a reason",
+                f.category.value,
+                kept.plain(),
+                bound.category
+            ),
+        )
+        .label(format!("more than {longest}"))
+        .help(format!(
+            "shorten it to what the purpose needs, at most `retention = \"{}\"`, or if longer is truly necessary say why in `retention_reason = \"…\"` on this field (the privacy notice shows it)",
+            bound.longest
+        )),
+    );
 }
 
 /// PV047.

@@ -1,13 +1,14 @@
 //! Builds a [`Notice`] from a manifest.
 
+use super::children;
 use super::model::{
-    Basis, ChildrenSummary, FieldFacts, KindSummary, Notice, ProductFacts, PurposeFacts,
-    RecipientFacts, StreamFacts,
+    Basis, FieldFacts, KindSummary, Notice, ProductFacts, PurposeFacts, RecipientFacts, StreamFacts,
 };
 use super::plain::{self, Keep};
 use super::rights;
 use crate::model::{Field, Manifest, Purpose, Recipient, Stream};
-use crate::taxonomy::{ATTRIBUTION, Taxonomy};
+use crate::safeguard;
+use crate::taxonomy::{ATTRIBUTION, is_special_category};
 use crate::vocab::Role;
 
 impl Notice {
@@ -18,11 +19,10 @@ impl Notice {
         let optional = purposes.iter().filter(|p| p.optional).cloned().collect();
         let collected = collected(m);
         let longest = m.fields().map(|(_, f)| Keep::of(f)).max();
-        let shares = !m.recipients.is_empty();
         let children = product
             .audience
             .includes_children()
-            .then(|| children(&product, &collected, &purposes, longest, shares));
+            .then(|| children::summary(m, &product, &collected, &purposes));
         Notice {
             rights: rights::rights(m, &product),
             recipients: m.recipients.iter().map(|r| recipient(m, r)).collect(),
@@ -126,6 +126,7 @@ fn purpose(m: &Manifest, p: &Purpose) -> PurposeFacts {
 
 fn recipient(m: &Manifest, r: &Recipient) -> RecipientFacts {
     let country = r.country.as_ref().map(|c| c.value.clone());
+    let outside_uk = !country.as_deref().is_some_and(plain::is_uk);
     let purposes = m
         .purposes
         .iter()
@@ -144,9 +145,14 @@ fn recipient(m: &Manifest, r: &Recipient) -> RecipientFacts {
         country_name: country
             .as_deref()
             .map_or_else(|| "not stated".to_owned(), plain::country),
-        outside_uk: !country.as_deref().is_some_and(plain::is_uk),
+        outside_uk,
         country,
         safeguard: r.safeguard.as_ref().map(|s| s.value.clone()),
+        safeguard_plain: r
+            .safeguard
+            .as_ref()
+            .filter(|s| outside_uk && !s.value.trim().is_empty())
+            .map(|s| safeguard::in_words(&s.value)),
         purposes,
     }
 }
@@ -180,25 +186,23 @@ fn collected(m: &Manifest) -> Vec<KindSummary> {
 }
 
 fn stream(m: &Manifest, s: &Stream) -> StreamFacts {
-    let subjects = &Taxonomy::get().subjects;
+    let data_subjects: Vec<&str> = s.data_subjects.iter().map(|d| d.value.as_str()).collect();
     StreamFacts {
         id: s.id.value.to_string(),
         description: s.description.as_ref().map(|d| d.value.clone()),
-        whose: plain::whose(s.subject.value).to_owned(),
-        also_captures: s
-            .data_subjects
+        whose: plain::whose(s.subject.value, m.product.audience()).to_owned(),
+        also_captures: data_subjects
             .iter()
-            .map(|d| match subjects.get(&d.value) {
-                Some(e) if !e.name.is_empty() => e.name.clone(),
-                _ => d.value.clone(),
-            })
+            .map(|d| plain::data_subject(d))
             .collect(),
+        captures: plain::captures(&data_subjects, m.product.audience()),
         fields: s.fields.iter().map(|f| field(m, f)).collect(),
     }
 }
 
 fn field(m: &Manifest, f: &Field) -> FieldFacts {
     let (category_name, _) = plain::category(&f.category.value);
+    let special = is_special_category(&f.category.value);
     let keep = Keep::of(f);
     let retention_note = match (f.retention(), &f.transform.drop_after) {
         (Some(r), Some(d)) if d.value < r => Some(format!(
@@ -223,53 +227,23 @@ fn field(m: &Manifest, f: &Field) -> FieldFacts {
             f.transform.describe()
         },
         retention_note,
+        retention_reason: f
+            .retention_reason
+            .as_ref()
+            .map(|r| r.value.trim().to_owned())
+            .filter(|r| !r.is_empty()),
         optional: m.is_consent_only(f),
-        purposes: m.field_purposes(f).map(|p| purpose(m, p)).collect(),
-    }
-}
-
-fn children(
-    product: &ProductFacts,
-    collected: &[KindSummary],
-    purposes: &[PurposeFacts],
-    longest: Option<Keep>,
-    shares: bool,
-) -> ChildrenSummary {
-    let mut intro = Vec::new();
-    let kinds: Vec<String> = collected.iter().map(|k| k.name.to_lowercase()).collect();
-    if kinds.is_empty() {
-        intro.push(format!(
-            "{} does not collect anything about you.",
-            product.name
-        ));
-    } else {
-        intro.push(format!("{} collects: {}.", product.name, kinds.join(", ")));
-    }
-    for p in purposes.iter().filter(|p| !p.optional) {
-        intro.push(format!("We use it to: {}", p.description));
-    }
-    let mut outro = Vec::new();
-    match longest {
-        Some(Keep::For(r)) => outro.push(format!("We keep it for {} at most.", r.plain())),
-        Some(Keep::NoLimit) => outro.push("We have not set a time to delete it.".to_owned()),
-        Some(Keep::NotStated) | None => {}
-    }
-    outro.push(if shares {
-        "We share some of it with other companies.".to_owned()
-    } else {
-        "We do not give it to anyone else.".to_owned()
-    });
-    outro.push(
-        "You can ask to see your data, or to delete it. Ask a grown-up to help you.".to_owned(),
-    );
-    outro.push("If something worries you, talk to a grown-up you trust.".to_owned());
-    ChildrenSummary {
-        intro,
-        switched_off: purposes
-            .iter()
-            .filter(|p| p.optional)
-            .map(|p| p.description.clone())
+        purposes: m
+            .field_purposes(f)
+            .map(|p| {
+                let mut facts = purpose(m, p);
+                // The Art. 9 condition covers the special category data the purpose uses;
+                // on an ordinary field of the same purpose it would wrongly call it sensitive.
+                if !special {
+                    facts.condition = None;
+                }
+                facts
+            })
             .collect(),
-        outro,
     }
 }

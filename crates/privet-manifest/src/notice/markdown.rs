@@ -127,13 +127,17 @@ fn summary(f: &mut Formatter<'_>, n: &Notice) -> fmt::Result {
         writeln!(f, "Nobody else. We do not share your data.")?;
     }
     for r in &n.recipients {
-        writeln!(
+        write!(
             f,
             "- **{}** ({}): it {}.",
             Text(&r.name),
             Text(&r.country_name),
             Text(&r.role_plain)
         )?;
+        if let Some(s) = &r.safeguard_plain {
+            write!(f, " The data leaves the UK, protected by {}.", Text(s))?;
+        }
+        writeln!(f)?;
     }
     writeln!(f, "\n### Off until you switch it on\n")?;
     if n.optional.is_empty() {
@@ -165,13 +169,9 @@ fn stream(f: &mut Formatter<'_>, s: &StreamFacts) -> fmt::Result {
         writeln!(f, "{}\n", Text(d))?;
     }
     writeln!(f, "This data is {}.\n", Text(&s.whose))?;
-    if !s.also_captures.is_empty() {
-        let who: Vec<String> = s
-            .also_captures
-            .iter()
-            .map(|w| Text(w).to_string())
-            .collect();
-        writeln!(f, "It may also capture other people: {}.\n", who.join(", "))?;
+    if !s.captures.is_empty() {
+        let sentences: Vec<String> = s.captures.iter().map(|c| Text(c).to_string()).collect();
+        writeln!(f, "{}\n", sentences.join(" "))?;
     }
     for field in &s.fields {
         field_detail(f, field)?;
@@ -196,6 +196,9 @@ fn field_detail(f: &mut Formatter<'_>, d: &FieldFacts) -> fmt::Result {
         write!(f, " ({})", Text(note))?;
     }
     writeln!(f)?;
+    if let Some(reason) = &d.retention_reason {
+        writeln!(f, "- Why we keep it that long: {}", Text(reason))?;
+    }
     if !d.transforms.is_empty() {
         let t: Vec<String> = d.transforms.iter().map(|t| Text(t).to_string()).collect();
         writeln!(f, "- How we reduce it before storing it: {}", t.join("; "))?;

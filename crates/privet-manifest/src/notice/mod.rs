@@ -5,6 +5,8 @@
 //! [`html`] render that same data, so every format says the same thing.
 
 mod build;
+pub mod categories;
+mod children;
 mod html;
 mod markdown;
 mod model;

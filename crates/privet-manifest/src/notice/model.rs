@@ -121,8 +121,11 @@ pub struct RecipientFacts {
     pub country_name: String,
     /// Whether the data leaves the UK (or the country is not stated).
     pub outside_uk: bool,
-    /// The transfer safeguard, when stated.
+    /// The transfer safeguard, when stated, as written in the manifest (e.g. `idta`).
     pub safeguard: Option<String>,
+    /// The safeguard in words, to follow "protected by" (e.g. "the UK International Data
+    /// Transfer Agreement"), when the data leaves the UK under one.
+    pub safeguard_plain: Option<String>,
     /// Descriptions of the purposes it receives data for.
     pub purposes: Vec<String>,
 }
@@ -136,8 +139,11 @@ pub struct StreamFacts {
     pub description: Option<String>,
     /// Whose data it is, in plain words.
     pub whose: String,
-    /// Other people it may capture (visitors, passers-by…).
+    /// Other people it may capture, in plain words ("visitors", "passers-by"…).
     pub also_captures: Vec<String>,
+    /// The sentences saying whom else it may capture, for the notice: "your child" rather than
+    /// "other people" when a product made for children lists `child`.
+    pub captures: Vec<String>,
     /// Its fields.
     pub fields: Vec<FieldFacts>,
 }
@@ -159,6 +165,8 @@ pub struct FieldFacts {
     pub retention: String,
     /// Set when the value is deleted sooner than the field's retention.
     pub retention_note: Option<String>,
+    /// The maker's reason for keeping it longer than usual (`retention_reason`), when given.
+    pub retention_reason: Option<String>,
     /// How it is minimised, in plain words.
     pub transforms: Vec<String>,
     /// Whether it is collected only with consent.

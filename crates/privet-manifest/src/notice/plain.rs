@@ -3,8 +3,7 @@
 
 use crate::model::{Field, RetentionSpec};
 use crate::retention::Retention;
-use crate::taxonomy::Taxonomy;
-use crate::vocab::{Role, SpecialCondition, SubjectKind};
+use crate::vocab::{Audience, Role, SpecialCondition, SubjectKind};
 use jiff::civil::Date;
 
 /// A date as people write it in the UK, e.g. "31 December 2031".
@@ -63,22 +62,78 @@ pub(crate) fn is_uk(code: &str) -> bool {
     matches!(code.trim().to_ascii_uppercase().as_str(), "GB" | "UK")
 }
 
-/// A data category's name and description from the taxonomy, in plainer words.
+/// A data category's name and one-line explanation in Privet's own words
+/// ([`super::categories`]), or the key itself for a category outside the table.
 pub(crate) fn category(key: &str) -> (String, String) {
-    match Taxonomy::get().categories.get(key) {
-        // fideslang says "Subject" where people say "your"; the rest of its names read well.
-        Some(e) if !e.name.is_empty() => (e.name.replace(" Subject ", " "), e.description.clone()),
-        _ => (key.to_owned(), String::new()),
+    match super::categories::wording(key) {
+        Some(w) => (w.name.to_owned(), w.explanation.to_owned()),
+        None => (key.to_owned(), String::new()),
     }
 }
 
-/// Whose data a stream holds, in plain words.
-pub(crate) fn whose(kind: SubjectKind) -> &'static str {
-    match kind {
-        SubjectKind::Member => "about you: each person in the home has their own record",
-        SubjectKind::Household => "about your home as a whole, not about one person",
-        SubjectKind::None => "not about any person",
+/// Whose data a stream holds, in plain words: "your child" when the product is made for
+/// children, since the person reading is then a parent.
+pub(crate) fn whose(kind: SubjectKind, audience: Audience) -> &'static str {
+    match (kind, audience) {
+        (SubjectKind::Member, Audience::Children) => {
+            "about your child: each child in the home has their own record"
+        }
+        (SubjectKind::Member, _) => "about you: each person in the home has their own record",
+        (SubjectKind::Household, _) => "about your home as a whole, not about one person",
+        (SubjectKind::None, _) => "not about any person",
     }
+}
+
+/// A data subject (`data_subjects` in a stream) in plain words, as a plural that can follow
+/// "It may also capture other people:", e.g. `passerby` is "passers-by".
+pub(crate) fn data_subject(key: &str) -> String {
+    let words = match key {
+        "child" => "children",
+        "guest" => "guests",
+        "visitor" => "visitors",
+        "passerby" => "passers-by",
+        "household" => "other households",
+        "household_member" => "other people in the home",
+        "anonymous_user" => "people who use it without an account",
+        "citizen_voter" => "voters",
+        "commuter" => "commuters",
+        "consultant" => "consultants",
+        "customer" => "customers",
+        "employee" => "employees",
+        "job_applicant" => "job applicants",
+        "next_of_kin" => "next of kin",
+        "passenger" => "passengers",
+        "patient" => "patients",
+        "prospect" => "possible customers",
+        "shareholder" => "shareholders",
+        "supplier_vendor" => "suppliers",
+        "trainee" => "trainees",
+        other => return other.replace('_', " "),
+    };
+    words.to_owned()
+}
+
+/// The sentences saying whom else a stream may capture, from its `data_subjects`. In a
+/// product made for children the reader is a parent, so `child` is their child (and children
+/// nearby), not "other people".
+pub(crate) fn captures(data_subjects: &[&str], audience: Audience) -> Vec<String> {
+    let for_children = audience == Audience::Children;
+    let mut sentences = Vec::new();
+    if for_children && data_subjects.contains(&"child") {
+        sentences.push("It may capture your child and other children nearby.".to_owned());
+    }
+    let others: Vec<String> = data_subjects
+        .iter()
+        .filter(|d| !(for_children && **d == "child"))
+        .map(|d| data_subject(d))
+        .collect();
+    if !others.is_empty() {
+        sentences.push(format!(
+            "It may also capture other people: {}.",
+            crate::lint::and_list(others)
+        ));
+    }
+    sentences
 }
 
 /// What a recipient may do with the data, in plain words.
@@ -194,9 +249,32 @@ mod tests {
     }
 
     #[test]
-    fn category_names_drop_the_word_subject() {
-        assert_eq!(category("user.location.precise").0, "Precise Location");
+    fn category_names_are_privets_own_words() {
+        assert_eq!(category("user.location.precise").0, "Exact location");
         assert_eq!(category("no.such.category").0, "no.such.category");
+    }
+
+    #[test]
+    fn data_subjects_read_as_plain_plurals() {
+        assert_eq!(data_subject("passerby"), "passers-by");
+        assert_eq!(data_subject("child"), "children");
+        assert_eq!(data_subject("some_new_kind"), "some new kind");
+    }
+
+    #[test]
+    fn a_child_is_other_people_only_outside_a_childrens_product() {
+        assert_eq!(
+            captures(&["guest", "child"], Audience::All),
+            ["It may also capture other people: guests and children."]
+        );
+        assert_eq!(
+            captures(&["child", "visitor"], Audience::Children),
+            [
+                "It may capture your child and other children nearby.",
+                "It may also capture other people: visitors."
+            ]
+        );
+        assert!(captures(&[], Audience::Children).is_empty());
     }
 
     #[test]

@@ -22,6 +22,7 @@ const FIELD_KEYS: &[&str] = &[
     "retention",
     "transform",
     "description",
+    "retention_reason",
 ];
 const TRANSFORM_KEYS: &[&str] = &[
     "round",
@@ -68,6 +69,7 @@ pub(super) fn field(r: &mut Reader, t: &Table<'_, '_>, name: Spanned<String>) ->
         transform,
         transform_span,
         description: r.string(t, "description"),
+        retention_reason: r.string(t, "retention_reason"),
     }
 }
 

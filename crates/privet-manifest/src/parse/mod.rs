@@ -10,6 +10,7 @@ use crate::finding::Finding;
 use crate::ids::{ProductId, PurposeId, RecipientId, StreamId};
 use crate::model::{Manifest, OfflineSupport, Product, Purpose, Recipient, Stream};
 use crate::span::{Span, Spanned};
+use crate::taxonomy::is_under;
 use crate::vocab::{Audience, LawfulBasis, Pecr, Role, SpecialCondition, SubjectKind};
 use reader::{Reader, Table};
 use toml::de::{DeTable, DeValue};
@@ -235,11 +236,27 @@ fn purpose(r: &mut Reader, t: &Table<'_, '_>, id: Spanned<String>) -> Purpose {
         "\"What it does for the person, in plain words.\"",
     );
     let data_use = r.required_string(t, "use", "\"essential.service\"");
+    // Help never suggests `contract` for what the device does not need to work (marketing,
+    // profiling, analytics…): only an essential use may rest on the contract.
+    let essential = is_under(&data_use.value, "essential");
     let basis = if t.get("basis").is_none() {
-        r.missing(t, "basis", "\"contract\"");
+        r.missing(
+            t,
+            "basis",
+            if essential {
+                "\"contract\""
+            } else {
+                "\"consent\""
+            },
+        );
         None
     } else {
-        r.vocab(t, "basis", LawfulBasis::parse, LawfulBasis::NAMES)
+        let names: Vec<&str> = LawfulBasis::NAMES
+            .iter()
+            .copied()
+            .filter(|n| essential || *n != LawfulBasis::Contract.as_str())
+            .collect();
+        r.vocab(t, "basis", LawfulBasis::parse, &names)
     };
     Purpose {
         id: id.map(PurposeId::new),

@@ -231,6 +231,27 @@ pub fn is_personal_category(category: &str) -> bool {
     is_under(category, "user")
 }
 
+/// Whether a data category is biometric data (fideslang's `user.biometric.*` and biometric
+/// credentials).
+pub fn is_biometric(category: &str) -> bool {
+    is_under(category, "user.biometric") || is_under(category, "user.authorization.biometric")
+}
+
+/// Data uses that market to people or profile them: never necessary to perform a contract.
+const PROFILING_OR_MARKETING_USES: &[&str] = &[
+    "marketing",
+    "sales",
+    "personalize.content.profiling",
+    "personalize.content.profiled",
+];
+
+/// Whether a data use is marketing, sales or profiling.
+pub fn is_profiling_or_marketing(data_use: &str) -> bool {
+    PROFILING_OR_MARKETING_USES
+        .iter()
+        .any(|u| is_under(data_use, u))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

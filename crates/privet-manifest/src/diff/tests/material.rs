@@ -25,7 +25,7 @@ retention = "30d"
     assert_eq!(c.purposes, ids(&["energy_report"]));
     assert_eq!(
         c.summary,
-        "A new stream, `sleep`, collects `skin_temp` (fitness and body measurements), for energy report (consent)."
+        "A new stream, `sleep`, collects `skin_temp` (fitness and body readings), for energy report (consent)."
     );
 }
 
@@ -49,7 +49,7 @@ retention = "30d"
     );
     assert_eq!(
         c.summary,
-        "`skin_temp` (fitness and body measurements) is now collected in the `presence` stream, for energy report (consent) and heating control (contract)."
+        "`skin_temp` (fitness and body readings) is now collected in the `presence` stream, for energy report (consent) and heating control (contract)."
     );
 }
 
@@ -330,7 +330,7 @@ fn a_more_sensitive_category_or_a_more_personal_stream_is_material() {
     assert_field(&c, "presence", "phone_location", &["energy_report"]);
     assert_eq!(
         c.summary,
-        "`presence.phone_location` is now classed as precise location (`user.location.precise`), was imprecise location (`user.location.imprecise`), which is more sensitive."
+        "`presence.phone_location` is now classed as exact location (`user.location.precise`), was rough location (`user.location.imprecise`), which is more sensitive."
     );
 
     let c = only(changes(&[(
