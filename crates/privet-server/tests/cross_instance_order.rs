@@ -18,7 +18,7 @@ use privet_crypto::{InstanceRoot, MasterKey, MasterKeys, SigningKey, os_rng};
 use privet_policy::BodyFormat;
 use privet_server::service::consent::{self, ConsentChange};
 use privet_server::service::error::{Conflict, ServiceError};
-use privet_server::service::requests::{self, Completion, Delivery};
+use privet_server::service::requests::{self, About, Completion, Delivery};
 use privet_server::service::{devices, erasure, ingest, jobs, subjects};
 use privet_server::{AppState, Config, Parts};
 use privet_store::{BlockQuery, Device, RequestKind, SubjectId};
@@ -267,9 +267,15 @@ async fn a_batch_about_a_member_erased_on_another_instance_lands_nowhere() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_completed_on_two_instances_at_once_runs_once() {
     with_cluster(|c| async move {
-        let request = requests::create(&c.a, RequestKind::Restriction, &c.member, None, "test")
-            .await
-            .unwrap();
+        let request = requests::create(
+            &c.a,
+            RequestKind::Restriction,
+            About::Subject(c.member.clone()),
+            None,
+            "test",
+        )
+        .await
+        .unwrap();
         // Both instances' households are busy, so neither completion can restrict before
         // the other has started: only the store can tell them apart.
         let (lock_a, lock_b) = (

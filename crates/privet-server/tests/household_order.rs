@@ -13,7 +13,7 @@ mod common;
 use privet_policy::BodyFormat;
 use privet_server::service::consent::{self, ConsentChange};
 use privet_server::service::error::{Conflict, ServiceError};
-use privet_server::service::requests::{self, Completion, Delivery};
+use privet_server::service::requests::{self, About, Completion, Delivery};
 use privet_server::service::{devices, erasure, ingest, objections, subjects};
 use privet_server::{AppState, Config};
 use privet_store::{Device, RequestKind, SubjectId};
@@ -186,9 +186,15 @@ async fn a_batch_waits_for_a_change_and_stores_nothing_once_its_device_was_reset
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_completed_twice_at_once_runs_once() {
     let h = home().await;
-    let request = requests::create(&h.state, RequestKind::Restriction, &h.member, None, "test")
-        .await
-        .unwrap();
+    let request = requests::create(
+        &h.state,
+        RequestKind::Restriction,
+        About::Subject(h.member.clone()),
+        None,
+        "test",
+    )
+    .await
+    .unwrap();
     // Both completions start while the household is busy, so both are past their first
     // reads before either can restrict.
     let lock = h.state.household_lock(&h.household);

@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use jiff::SignedDuration;
 use privet_crypto::{TotpSecret, current_totp_code};
+use privet_server::service::requests::About;
 use privet_server::service::sign_in::{self, Attempt};
 use privet_server::service::{accounts, devices, publish, requests, two_step};
 use privet_server::session::{self, SignedIn};
@@ -363,9 +364,15 @@ async fn every_console_page_renders_with_one_heading_labels_and_no_scripts() {
     devices::register(c.state(), "porchlight-doorbell-2", None, None, "system")
         .await
         .unwrap();
-    let rq = requests::create(c.state(), RequestKind::Access, &member, None, "system")
-        .await
-        .unwrap();
+    let rq = requests::create(
+        c.state(),
+        RequestKind::Access,
+        About::Subject(member.clone()),
+        None,
+        "system",
+    )
+    .await
+    .unwrap();
     let csrf = c.csrf(&cookie).await;
     let created = c
         .post(
@@ -467,9 +474,15 @@ async fn overdue_requests_come_first_and_say_so_in_words() {
     let c = Console::new().await;
     let (cookie, _) = c.staff(Role::Support, true).await;
     let (_, household, member) = c.member().await;
-    let recent = requests::create(c.state(), RequestKind::Erasure, &household, None, "system")
-        .await
-        .unwrap();
+    let recent = requests::create(
+        c.state(),
+        RequestKind::Erasure,
+        About::Subject(household.clone()),
+        None,
+        "system",
+    )
+    .await
+    .unwrap();
     let forty_days_ago = c
         .state()
         .clock()
@@ -479,7 +492,7 @@ async fn overdue_requests_come_first_and_say_so_in_words() {
     let late = requests::create(
         c.state(),
         RequestKind::Access,
-        &member,
+        About::Subject(member.clone()),
         Some(forty_days_ago),
         "system",
     )
@@ -625,9 +638,15 @@ async fn requests_are_logged_extended_and_completed_through_the_console() {
     );
 
     // Erasure: needs the confirmation, then shows the signed receipt.
-    let erasure = requests::create(c.state(), RequestKind::Erasure, &household, None, "system")
-        .await
-        .unwrap();
+    let erasure = requests::create(
+        c.state(),
+        RequestKind::Erasure,
+        About::Subject(household.clone()),
+        None,
+        "system",
+    )
+    .await
+    .unwrap();
     let path = format!("/console/requests/{}/complete", erasure.id);
     let unconfirmed = c.post(&path, &cookie, &[("csrf", &csrf)]).await;
     assert_eq!(unconfirmed.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -809,9 +828,15 @@ async fn forms_without_the_csrf_token_are_refused() {
     let c = Console::new().await;
     let (cookie, _) = c.staff(Role::Admin, true).await;
     let (_, _, member) = c.member().await;
-    let rq = requests::create(c.state(), RequestKind::Restriction, &member, None, "system")
-        .await
-        .unwrap();
+    let rq = requests::create(
+        c.state(),
+        RequestKind::Restriction,
+        About::Subject(member.clone()),
+        None,
+        "system",
+    )
+    .await
+    .unwrap();
     let posts: [(String, Vec<(&str, &str)>); 5] = [
         (
             "/console/keys".to_owned(),
@@ -861,9 +886,15 @@ async fn forms_without_the_csrf_token_are_refused() {
 async fn each_role_reaches_only_its_areas() {
     let c = Console::new().await;
     let (_, _, member) = c.member().await;
-    let rq = requests::create(c.state(), RequestKind::Restriction, &member, None, "system")
-        .await
-        .unwrap();
+    let rq = requests::create(
+        c.state(),
+        RequestKind::Restriction,
+        About::Subject(member.clone()),
+        None,
+        "system",
+    )
+    .await
+    .unwrap();
     let detail = format!("/console/requests/{}", rq.id);
     let areas = [
         "/console",
@@ -960,4 +991,108 @@ async fn products_past_their_security_updates_are_flagged_with_the_finding() {
             .body
             .contains("Past support: security updates have ended")
     );
+}
+
+#[tokio::test]
+async fn a_request_is_paused_and_resumed_and_a_complaint_logged_from_the_console() {
+    let c = Console::new().await;
+    let (cookie, _) = c.staff(Role::Support, true).await;
+    let (_, _, member) = c.member().await;
+    let csrf = c.csrf(&cookie).await;
+    let logged = c
+        .log_request(
+            &cookie,
+            &csrf,
+            &[("kind", "complaint"), ("subject", member.as_str())],
+        )
+        .await;
+    assert_eq!(logged.status, StatusCode::SEE_OTHER, "{}", logged.body);
+    let rq = c.state().store().requests().await.unwrap().remove(0);
+    let list = c.get("/console/requests", Some(&cookie)).await;
+    assert!(list.body.contains("Complaint"), "{}", list.body);
+    assert!(list.body.contains("Acknowledge by"), "{}", list.body);
+
+    let detail = format!("/console/requests/{}", rq.id);
+    let paused = c
+        .post(
+            &format!("{detail}/pause"),
+            &cookie,
+            &[("csrf", &csrf), ("reason", "clarification")],
+        )
+        .await;
+    assert_eq!(paused.status, StatusCode::SEE_OTHER);
+    let page = c.get(&detail, Some(&cookie)).await;
+    assert!(
+        page.body.contains("Paused: waiting for a clarification"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Resume the request"));
+    assert!(
+        !page.body.contains("Mark the complaint answered"),
+        "a paused request offers no completion"
+    );
+    // Paused twice: the page says why, nothing changes.
+    let again = c
+        .post(
+            &format!("{detail}/pause"),
+            &cookie,
+            &[("csrf", &csrf), ("reason", "identity")],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(again.body.contains("already paused"), "{}", again.body);
+
+    let resumed = c
+        .post(&format!("{detail}/resume"), &cookie, &[("csrf", &csrf)])
+        .await;
+    assert_eq!(resumed.status, StatusCode::SEE_OTHER);
+    let page = c.get(&detail, Some(&cookie)).await;
+    assert!(page.body.contains("Open: due in"), "{}", page.body);
+    assert!(page.body.contains("Mark the complaint answered"));
+    let stored = c.state().store().request(&rq.id).await.unwrap();
+    assert!(stored.pause.is_none());
+}
+
+#[tokio::test]
+async fn a_visitor_request_needs_a_device_and_both_times_in_the_console() {
+    let c = Console::new().await;
+    let (cookie, _) = c.staff(Role::Support, true).await;
+    let (_, _, member) = c.member().await;
+    let csrf = c.csrf(&cookie).await;
+    // Neither a subject nor a device.
+    let page = c.log_request(&cookie, &csrf, &[("kind", "erasure")]).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Both.
+    let page = c
+        .log_request(
+            &cookie,
+            &csrf,
+            &[
+                ("kind", "erasure"),
+                ("subject", member.as_str()),
+                ("device", "dev_x"),
+                ("from", "2026-06-01T10:00"),
+                ("until", "2026-06-01T10:05"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("either"), "{}", page.body);
+    // A device with a time that is not one.
+    let page = c
+        .log_request(
+            &cookie,
+            &csrf,
+            &[
+                ("kind", "erasure"),
+                ("device", "dev_x"),
+                ("from", "yesterday"),
+                ("until", "2026-06-01T10:05"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("UK time"), "{}", page.body);
+    assert!(c.state().store().requests().await.unwrap().is_empty());
 }

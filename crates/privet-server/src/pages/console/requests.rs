@@ -74,6 +74,8 @@ struct RequestRow {
     received: String,
     due: String,
     original_due: Option<String>,
+    /// How the deadline came to move: "Extended" or "Moved by pauses".
+    moved: &'static str,
     extension_reason: Option<String>,
     status: String,
     overdue: bool,
@@ -113,6 +115,11 @@ fn row(r: &RightsRequest, today: Date) -> RequestRow {
         received: r.received_at.strftime("%Y-%m-%d").to_string(),
         due: due.to_string(),
         original_due: (due != r.due).then(|| r.due.to_string()),
+        moved: if r.extended_due.is_some() {
+            "Extended"
+        } else {
+            "Moved by pauses"
+        },
         extension_reason: r.extension_reason.clone(),
         status,
         overdue: st == Status::Overdue,
