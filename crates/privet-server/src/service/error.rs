@@ -392,6 +392,9 @@ pub enum Conflict {
     /// A request waiting for identity or a clarification cannot be completed yet.
     #[error("the request is paused; resume it once the person has answered, then complete it")]
     CompletePaused,
+    /// A visitor's records kept changing (purges) while they were being deleted.
+    #[error("the records changed while they were being deleted; complete the request again")]
+    VisitorRecordsBusy,
     /// The visitor's device belongs to no household now (it was reset).
     #[error("the device belongs to no household, so nothing it recorded is held")]
     DeviceWithoutHousehold,

@@ -11,7 +11,7 @@
 use crate::ids::new_id;
 use crate::service::audit::{self, Event};
 use crate::service::blocks::{Scan, aad};
-use crate::service::error::{Invalid, ServiceResult};
+use crate::service::error::{Conflict, Invalid, ServiceResult};
 use crate::state::AppState;
 use jiff::Timestamp;
 use privet_crypto::os_rng;
@@ -241,14 +241,20 @@ pub async fn erase(
         // new, are not the visit asked about.
         let lock = state.household_lock(&household.id);
         let _exclusive = lock.write().await;
+        let mut settled = false;
         for _ in 0..PASSES {
             let pass = erase_pass(state, scope, q.clone()).await?;
             records += pass.records;
             rewritten += pass.rewritten;
             deleted += pass.deleted;
             if !pass.lost_race {
+                settled = true;
                 break;
             }
+        }
+        // A receipt must not claim what is not done: the request stays open to try again.
+        if !settled {
+            return Err(Conflict::VisitorRecordsBusy.into());
         }
     }
     audit::record(
