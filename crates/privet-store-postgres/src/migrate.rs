@@ -54,6 +54,11 @@ pub(crate) const DATA: &[Migration] = &[
         name: "0007_manifest_versions",
         sql: include_str!("../migrations/0007_manifest_versions.sql"),
     },
+    Migration {
+        version: 8,
+        name: "0008_webhooks",
+        sql: include_str!("../migrations/0008_webhooks.sql"),
+    },
 ];
 
 /// Keyring schema migrations, in order. Append only.

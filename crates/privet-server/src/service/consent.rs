@@ -94,6 +94,7 @@ pub async fn decide(
         )
         .await?
     };
+    crate::service::webhooks::emit(state, crate::service::webhooks::events::consent_changed(subject, change.product, change.purpose, change.granted, record.consent.at)).await;
     audited?;
     Ok(Decision { record, purged })
 }

@@ -38,3 +38,4 @@ pub mod subjects;
 pub mod throttle;
 pub mod two_step;
 pub mod versions;
+pub mod webhooks;

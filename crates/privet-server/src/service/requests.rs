@@ -98,6 +98,7 @@ pub async fn create(
         .subjects(vec![s.pseudonym]),
     )
     .await?;
+    crate::service::webhooks::emit(state, crate::service::webhooks::events::request_created(state, &r)).await;
     Ok(r)
 }
 
@@ -320,6 +321,7 @@ pub async fn complete(
         ),
     )
     .await?;
+    crate::service::webhooks::emit(state, crate::service::webhooks::events::request_completed(state, &done)).await;
     Ok(answer.unwrap_or_else(|| Completed::Done(Box::new(done))))
 }
 
@@ -353,6 +355,7 @@ async fn complete_already_erased(
         ),
     )
     .await?;
+    crate::service::webhooks::emit(state, crate::service::webhooks::events::request_completed(state, &done)).await;
     Ok(Completed::Done(Box::new(done)))
 }
 

@@ -206,6 +206,7 @@ pub async fn rectify(
         .subjects(vec![subject.pseudonym]),
     )
     .await?;
+    crate::service::webhooks::recipients::notify_now(state, subject, crate::service::webhooks::recipients::Change::Rectification).await;
     Ok(())
 }
 
@@ -236,5 +237,8 @@ pub async fn restrict(
         Event::new(actor, action, serde_json::json!({})).subjects(vec![subject.pseudonym]),
     )
     .await?;
+    if restricted {
+        crate::service::webhooks::recipients::notify_now(state, subject, crate::service::webhooks::recipients::Change::Restriction).await;
+    }
     Ok(())
 }
