@@ -328,7 +328,7 @@ fn deliveries_are_signed_hold_no_personal_values_and_arrive_once_after_an_outage
     assert_eq!(consent["subject"], member.as_str());
     assert_eq!(consent["purpose"], "energy_report");
     assert_eq!(consent["granted"], true);
-    assert_eq!(consent["subject_pseudonym"].as_str().unwrap().len(), 64);
+    assert_eq!(consent["subject_pseudonym"].as_str().unwrap().len(), 32);
     let created = by_type("request.created");
     assert_eq!(created["request"], request["id"]);
     assert_eq!(created["request_type"], "erasure");
@@ -468,7 +468,7 @@ fn an_erasure_is_told_to_the_recipient_mapped_to_an_endpoint_and_an_overdue_requ
     assert_eq!(notice["data"]["subject"], told.household.as_str());
     assert_eq!(
         notice["data"]["subject_pseudonym"].as_str().unwrap().len(),
-        64
+        32
     );
     assert_eq!(got[0]["valid"], true);
 
