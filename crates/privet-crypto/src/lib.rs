@@ -106,8 +106,8 @@ pub use root::InstanceRoot;
 pub use secretbox::SecretBox;
 pub use signing::{SigningKey, VerifyingKey};
 pub use token::{Secret, TOKEN_RANDOM_CHARS, TokenHash, ct_eq, generate_token, hash_token};
-pub use webhook::WebhookSecret;
 pub use totp::{
     TOTP_DIGITS, TOTP_STEP_SECS, TotpSecret, current_totp_code, otpauth_uri, qr_svg,
     totp_time_step, verify_totp,
 };
+pub use webhook::WebhookSecret;

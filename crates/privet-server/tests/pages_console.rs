@@ -976,7 +976,11 @@ async fn admins_register_webhooks_see_the_secret_once_and_every_delivery() {
         .post(
             "/console/webhooks",
             &cookie,
-            &[("csrf", &csrf), ("url", "ftp://127.0.0.1/in"), ("event", "device.reset")],
+            &[
+                ("csrf", &csrf),
+                ("url", "ftp://127.0.0.1/in"),
+                ("event", "device.reset"),
+            ],
         )
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -984,7 +988,11 @@ async fn admins_register_webhooks_see_the_secret_once_and_every_delivery() {
     assert!(c.state().store().webhooks().await.unwrap().is_empty());
     // Without the form token nothing is registered.
     let forged = c
-        .post("/console/webhooks", &cookie, &[("csrf", "nope"), ("url", url)])
+        .post(
+            "/console/webhooks",
+            &cookie,
+            &[("csrf", "nope"), ("url", url)],
+        )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
 
@@ -1061,7 +1069,12 @@ async fn admins_register_webhooks_see_the_secret_once_and_every_delivery() {
         )
         .await;
     assert_eq!(retried.status, StatusCode::SEE_OTHER);
-    let d = c.state().store().webhook_delivery("msg_console").await.unwrap();
+    let d = c
+        .state()
+        .store()
+        .webhook_delivery("msg_console")
+        .await
+        .unwrap();
     assert_eq!(d.state, privet_store::DeliveryState::Pending);
 
     let deleted = c
@@ -1072,7 +1085,11 @@ async fn admins_register_webhooks_see_the_secret_once_and_every_delivery() {
         )
         .await;
     assert_eq!(deleted.status, StatusCode::SEE_OTHER);
-    assert!(c.state().store().webhooks().await.unwrap()[0].disabled_at.is_some());
+    assert!(
+        c.state().store().webhooks().await.unwrap()[0]
+            .disabled_at
+            .is_some()
+    );
 
     // Other roles do not get in.
     let (support, _) = c.staff(Role::Support, true).await;

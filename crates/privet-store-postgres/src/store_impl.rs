@@ -6,8 +6,7 @@ use crate::codec::Pg;
 use crate::pool::conn;
 use crate::{
     PgStore, accounts, api_keys, audit, blocks, changes, chunks, consents, devices, failures,
-    invitations, jobs, manifests, releases, requests, scan, sessions, subjects, two_step,
-    webhooks,
+    invitations, jobs, manifests, releases, requests, scan, sessions, subjects, two_step, webhooks,
 };
 use async_trait::async_trait;
 use deadpool_postgres::Object;
@@ -461,10 +460,7 @@ impl Store for PgStore {
     async fn disable_webhook(&self, id: &WebhookId, at: Timestamp) -> Result<()> {
         webhooks::disable(&mut self.conn("delete webhook").await?, id, at).await
     }
-    async fn enqueue_webhook_deliveries(
-        &self,
-        deliveries: Vec<NewWebhookDelivery>,
-    ) -> Result<()> {
+    async fn enqueue_webhook_deliveries(&self, deliveries: Vec<NewWebhookDelivery>) -> Result<()> {
         webhooks::enqueue(&mut self.conn("queue webhook delivery").await?, &deliveries).await
     }
     async fn claim_webhook_delivery(
@@ -472,7 +468,12 @@ impl Store for PgStore {
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<Option<WebhookDelivery>> {
-        webhooks::claim(&self.conn("claim webhook delivery").await?, now, lease_until).await
+        webhooks::claim(
+            &self.conn("claim webhook delivery").await?,
+            now,
+            lease_until,
+        )
+        .await
     }
     async fn finish_webhook_delivery(
         &self,

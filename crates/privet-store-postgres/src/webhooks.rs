@@ -8,8 +8,7 @@ use deadpool_postgres::{GenericClient, Object};
 use jiff::Timestamp;
 use privet_store::columns::{delivery_state, from_json_list, http_status, json_list};
 use privet_store::{
-    AttemptOutcome, Error, NewWebhookDelivery, Result, WebhookDelivery, WebhookEndpoint,
-    WebhookId,
+    AttemptOutcome, Error, NewWebhookDelivery, Result, WebhookDelivery, WebhookEndpoint, WebhookId,
 };
 use tokio_postgres::Row;
 

@@ -25,7 +25,10 @@ pub(crate) const DATA_MIGRATIONS: &[(&str, &str)] = &[
         "0007_manifest_versions",
         include_str!("../migrations/0007_manifest_versions.sql"),
     ),
-    ("0008_webhooks", include_str!("../migrations/0008_webhooks.sql")),
+    (
+        "0008_webhooks",
+        include_str!("../migrations/0008_webhooks.sql"),
+    ),
 ];
 
 /// Keyring migrations, in order. Append only.

@@ -599,10 +599,7 @@ impl Store for SqliteStore {
             .write(move |c| webhooks::disable(c, &id, at))
             .await
     }
-    async fn enqueue_webhook_deliveries(
-        &self,
-        deliveries: Vec<NewWebhookDelivery>,
-    ) -> Result<()> {
+    async fn enqueue_webhook_deliveries(&self, deliveries: Vec<NewWebhookDelivery>) -> Result<()> {
         self.writer
             .write(move |c| webhooks::enqueue(c, &deliveries))
             .await

@@ -3,12 +3,12 @@
 //! Both backends must behave identically; [`crate::suite`] is the definition of "identically".
 
 use crate::error::Result;
-use crate::webhooks::{AttemptOutcome, NewWebhookDelivery, WebhookDelivery, WebhookEndpoint};
 use crate::model::{
     Account, ApiKey, Block, BlockQuery, BrokerCredential, Change, Device, DeviceSeen,
     ErasedSubject, Invitation, Job, NewApiKey, NewBlock, NewDevice, NewJob, NewSubject, Published,
     RetentionReport, RightsRequest, Session, StoredManifest, StoredRelease,
 };
+use crate::webhooks::{AttemptOutcome, NewWebhookDelivery, WebhookDelivery, WebhookEndpoint};
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use jiff::Timestamp;
@@ -331,8 +331,7 @@ pub trait Store: Send + Sync + 'static {
     async fn disable_webhook(&self, id: &WebhookId, at: Timestamp) -> Result<()>;
     /// Queues deliveries in one commit, each due at its `created_at`. `Conflict` (and nothing
     /// queued) if an id exists.
-    async fn enqueue_webhook_deliveries(&self, deliveries: Vec<NewWebhookDelivery>)
-    -> Result<()>;
+    async fn enqueue_webhook_deliveries(&self, deliveries: Vec<NewWebhookDelivery>) -> Result<()>;
     /// Claims the pending delivery due longest ago at `now` that no sender holds (never
     /// claimed, or its sender's lease ran out: it died), leasing it until `lease_until` and
     /// counting the attempt. Of concurrent claimants — on any instance — exactly one gets each

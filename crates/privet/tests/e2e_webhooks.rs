@@ -138,7 +138,13 @@ fn deliveries(server: &Server, admin: &Key, hook: &str) -> Vec<Value> {
 }
 
 /// Waits until every listed delivery of `hook` satisfies `pred`.
-fn wait_deliveries(server: &Server, admin: &Key, hook: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
+fn wait_deliveries(
+    server: &Server,
+    admin: &Key,
+    hook: &str,
+    what: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Vec<Value> {
     let deadline = Instant::now() + PATIENCE;
     loop {
         let ds = deliveries(server, admin, hook);
@@ -296,19 +302,28 @@ fn deliveries_are_signed_hold_no_personal_values_and_arrive_once_after_an_outage
     for d in &got {
         *ids.entry(d["id"].as_str().unwrap().to_owned()).or_default() += 1;
     }
-    assert!(ids.values().all(|n| *n == 1), "each webhook-id once: {ids:?}");
+    assert!(
+        ids.values().all(|n| *n == 1),
+        "each webhook-id once: {ids:?}"
+    );
     let listed: Vec<Value> = deliveries(&server, &admin, &hook);
     for d in &listed {
         assert!(ids.contains_key(d["id"].as_str().unwrap()), "{d}");
     }
     let retried = listed.iter().filter(|d| d["attempts"] == 3).count();
-    assert_eq!(retried, 3, "the three sent during the outage took three attempts");
+    assert_eq!(
+        retried, 3,
+        "the three sent during the outage took three attempts"
+    );
 
     for d in &got {
         assert_eq!(d["valid"], true, "the signature verifies: {d}");
         assert_eq!(d["content_type"], "application/json");
         let body = &d["body"];
-        assert!(body["timestamp"].is_string() && body["data"].is_object(), "{body}");
+        assert!(
+            body["timestamp"].is_string() && body["data"].is_object(),
+            "{body}"
+        );
         let text = body.to_string();
         for personal in [&household_name, &member_name] {
             assert!(!text.contains(personal.as_str()), "a name in {text}");
@@ -413,9 +428,13 @@ fn a_delivery_failing_every_attempt_is_dead_and_can_be_sent_again() {
         )
         .expect(200);
     assert_eq!(r["state"], "pending");
-    let got = receiver.wait_for("the retried delivery", |g| g.iter().any(|d| d["status"] == 200));
+    let got = receiver.wait_for("the retried delivery", |g| {
+        g.iter().any(|d| d["status"] == 200)
+    });
     assert_eq!(got.last().unwrap()["id"], id);
-    wait_deliveries(&server, &admin, &hook, "delivered", |d| d["state"] == "delivered");
+    wait_deliveries(&server, &admin, &hook, "delivered", |d| {
+        d["state"] == "delivered"
+    });
     // Only a dead delivery is retried.
     server
         .post(
@@ -504,14 +523,19 @@ fn an_erasure_is_told_to_the_recipient_mapped_to_an_endpoint_and_an_overdue_requ
         )
         .expect(200);
     let got = receiver.wait_for("the restriction notice", |g| {
-        g.iter().any(|d| d["body"]["type"] == "recipient.restriction")
+        g.iter()
+            .any(|d| d["body"]["type"] == "recipient.restriction")
     });
     std::thread::sleep(Duration::from_millis(1500));
     let got_now = receiver.received();
     assert_eq!(got_now.len(), got.len(), "{got_now:#?}");
     assert_eq!(
         events_of(&got_now),
-        ["recipient.erasure", "recipient.restriction", "request.overdue"]
+        [
+            "recipient.erasure",
+            "recipient.restriction",
+            "request.overdue"
+        ]
     );
 }
 
@@ -534,17 +558,34 @@ fn registering_checks_the_url_events_recipients_and_role() {
         let p = post(&admin, bad.clone()).problem(422);
         assert!(!p["detail"].as_str().unwrap().contains("user:pw"), "{p}");
     }
-    post(&admin, json!({"url": "http://127.0.0.1/x", "events": ["request.created"], "extra": 1}))
-        .problem(422);
-    post(&support, json!({"url": "http://127.0.0.1/x", "events": ["request.created"]})).problem(403);
-    server.get("/v1/webhooks", Some(&support.secret)).problem(403);
+    post(
+        &admin,
+        json!({"url": "http://127.0.0.1/x", "events": ["request.created"], "extra": 1}),
+    )
+    .problem(422);
+    post(
+        &support,
+        json!({"url": "http://127.0.0.1/x", "events": ["request.created"]}),
+    )
+    .problem(403);
+    server
+        .get("/v1/webhooks", Some(&support.secret))
+        .problem(403);
     server.get("/v1/webhooks", None).problem(401);
     // Loopback, private addresses and plain http are fine.
-    for ok in ["http://10.1.2.3:8080/in", "http://[::1]:9000/", "https://hooks.example/privet"] {
+    for ok in [
+        "http://10.1.2.3:8080/in",
+        "http://[::1]:9000/",
+        "https://hooks.example/privet",
+    ] {
         post(&admin, json!({"url": ok, "events": ["device.reset"]})).expect(201);
     }
     server
-        .send(server.req(reqwest::Method::DELETE, "/v1/webhooks/wh_nope", Some(&admin.secret)))
+        .send(server.req(
+            reqwest::Method::DELETE,
+            "/v1/webhooks/wh_nope",
+            Some(&admin.secret),
+        ))
         .problem(404);
     server
         .get("/v1/webhooks/wh_nope/deliveries", Some(&admin.secret))
@@ -577,7 +618,9 @@ fn two_instances_sharing_a_database_send_each_delivery_once() {
         server.consent_ok(&support, &member, "energy_report", i % 2 == 0);
     }
     receiver.wait_count(n);
-    wait_deliveries(&b, &admin, &hook, "all delivered", |d| d["state"] == "delivered");
+    wait_deliveries(&b, &admin, &hook, "all delivered", |d| {
+        d["state"] == "delivered"
+    });
     std::thread::sleep(Duration::from_millis(1500));
     let got = receiver.received();
     assert_eq!(got.len(), n, "each sent once: {got:#?}");

@@ -199,7 +199,11 @@ async fn list_webhooks(
 ) -> ApiResult<Json<Vec<WebhookView>>> {
     op.permit(Action::ManageWebhooks)?;
     Ok(Json(
-        webhooks::list(&state).await?.into_iter().map(view).collect(),
+        webhooks::list(&state)
+            .await?
+            .into_iter()
+            .map(view)
+            .collect(),
     ))
 }
 

@@ -94,7 +94,7 @@ pub async fn decide(
         )
         .await?
     };
-    crate::service::webhooks::emit(state, crate::service::webhooks::events::consent_changed(subject, change.product, change.purpose, change.granted, record.consent.at)).await;
+    crate::service::webhooks::consent_changed(state, subject, &record.consent).await;
     audited?;
     Ok(Decision { record, purged })
 }

@@ -204,8 +204,7 @@ pub async fn erase(state: &AppState, id: &SubjectId, actor: &str) -> ServiceResu
         "rotation_overdue": rotation_overdue,
     });
     let receipt = state.signing().sign_jws(&claims);
-    webhooks::emit(state, webhooks::events::erasure_completed(&subject, &pseudonyms, &counts, at)).await;
-    webhooks::recipients::notify(state, &subject, webhooks::recipients::Change::Erasure, recipients).await;
+    webhooks::erased(state, &subject, &pseudonyms, &counts, at, recipients).await;
     Ok(Receipt {
         subject: subject.id.to_string(),
         kind,

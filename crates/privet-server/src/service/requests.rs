@@ -98,7 +98,7 @@ pub async fn create(
         .subjects(vec![s.pseudonym]),
     )
     .await?;
-    crate::service::webhooks::emit(state, crate::service::webhooks::events::request_created(state, &r)).await;
+    crate::service::webhooks::request_created(state, &r).await;
     Ok(r)
 }
 
@@ -321,7 +321,7 @@ pub async fn complete(
         ),
     )
     .await?;
-    crate::service::webhooks::emit(state, crate::service::webhooks::events::request_completed(state, &done)).await;
+    crate::service::webhooks::request_completed(state, &done).await;
     Ok(answer.unwrap_or_else(|| Completed::Done(Box::new(done))))
 }
 
@@ -355,7 +355,7 @@ async fn complete_already_erased(
         ),
     )
     .await?;
-    crate::service::webhooks::emit(state, crate::service::webhooks::events::request_completed(state, &done)).await;
+    crate::service::webhooks::request_completed(state, &done).await;
     Ok(Completed::Done(Box::new(done)))
 }
 

@@ -206,7 +206,7 @@ pub async fn rectify(
         .subjects(vec![subject.pseudonym]),
     )
     .await?;
-    crate::service::webhooks::recipients::notify_now(state, subject, crate::service::webhooks::recipients::Change::Rectification).await;
+    crate::service::webhooks::rectified(state, subject).await;
     Ok(())
 }
 
@@ -237,8 +237,6 @@ pub async fn restrict(
         Event::new(actor, action, serde_json::json!({})).subjects(vec![subject.pseudonym]),
     )
     .await?;
-    if restricted {
-        crate::service::webhooks::recipients::notify_now(state, subject, crate::service::webhooks::recipients::Change::Restriction).await;
-    }
+    crate::service::webhooks::restriction_set(state, subject, restricted).await;
     Ok(())
 }

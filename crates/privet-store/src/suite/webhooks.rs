@@ -54,7 +54,11 @@ async fn endpoints(store: &dyn Store) {
     let a = endpoint("wh-a", "2026-09-01T10:00:00Z");
     store.create_webhook(a.clone()).await.unwrap();
     assert!(
-        store.create_webhook(a.clone()).await.unwrap_err().is_conflict(),
+        store
+            .create_webhook(a.clone())
+            .await
+            .unwrap_err()
+            .is_conflict(),
         "an id is registered once"
     );
     store
@@ -90,7 +94,13 @@ async fn outbox(store: &dyn Store) {
             .unwrap_err()
             .is_conflict()
     );
-    assert!(store.webhook_delivery("msg-3").await.unwrap_err().is_not_found());
+    assert!(
+        store
+            .webhook_delivery("msg-3")
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
 
     // Not due before its time.
     assert_eq!(
@@ -159,7 +169,9 @@ async fn outbox(store: &dyn Store) {
     );
     let second = "2026-09-02T10:06:00Z";
     assert_eq!(
-        claim(store, "2026-09-02T10:00:15Z", second).await.as_deref(),
+        claim(store, "2026-09-02T10:00:15Z", second)
+            .await
+            .as_deref(),
         Some("msg-1")
     );
     let done = store
@@ -334,7 +346,11 @@ async fn deleted_endpoints(store: &dyn Store) {
         .unwrap();
     assert_eq!(a.disabled_at, Some(at("2026-09-05T10:00:01Z")));
     let gone = store.webhook_delivery("gone-1").await.unwrap();
-    assert_eq!(gone.state, DeliveryState::Dead, "its pending deliveries die");
+    assert_eq!(
+        gone.state,
+        DeliveryState::Dead,
+        "its pending deliveries die"
+    );
     assert_eq!(gone.last_error.as_deref(), Some("endpoint deleted"));
     assert_eq!(
         store.webhook_delivery("msg-1").await.unwrap().state,

@@ -7,7 +7,7 @@ use crate::service::requests::status;
 use crate::state::AppState;
 use privet_crypto::Pseudonym;
 use privet_policy::webhooks::EventType;
-use privet_store::{Device, RightsRequest, Subject};
+use privet_store::{Device, NewConsent, RightsRequest, Subject};
 use serde_json::json;
 
 fn request_data(state: &AppState, r: &RightsRequest) -> serde_json::Value {
@@ -73,23 +73,17 @@ pub fn erasure_completed(
 }
 
 /// `consent.changed`: a consent was granted or withdrawn.
-pub fn consent_changed(
-    subject: &Subject,
-    product: Option<&str>,
-    purpose: &str,
-    granted: bool,
-    at: jiff::Timestamp,
-) -> Outgoing {
+pub fn consent_changed(subject: &Subject, decision: &NewConsent) -> Outgoing {
     Outgoing {
         event: EventType::ConsentChanged,
         about: None,
         data: json!({
             "subject": subject.id,
             "subject_pseudonym": subject.pseudonym.to_hex(),
-            "product": product,
-            "purpose": purpose,
-            "granted": granted,
-            "at": at,
+            "product": decision.product,
+            "purpose": decision.purpose,
+            "granted": decision.granted,
+            "at": decision.at,
         }),
     }
 }

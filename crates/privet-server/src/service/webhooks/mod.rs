@@ -25,9 +25,7 @@ use crate::service::error::{Conflict, Invalid, Missing, ServiceResult, conflict_
 use crate::state::AppState;
 use privet_crypto::{Secret, WebhookSecret, os_rng};
 use privet_policy::webhooks::{EventType, Route, delivers_to};
-use privet_store::{
-    NewWebhookDelivery, RecipientKey, WebhookDelivery, WebhookEndpoint, WebhookId,
-};
+use privet_store::{NewWebhookDelivery, RecipientKey, WebhookDelivery, WebhookEndpoint, WebhookId};
 
 /// The longest URL an endpoint may have.
 pub const MAX_URL_CHARS: usize = 2048;
@@ -278,12 +276,70 @@ async fn enqueue(state: &AppState, outgoing: &Outgoing) -> ServiceResult<()> {
     Ok(())
 }
 
+/// Tells of a logged rights request (`request.created`).
+pub async fn request_created(state: &AppState, r: &privet_store::RightsRequest) {
+    emit(state, events::request_created(state, r)).await;
+}
+
+/// Tells of a completed rights request (`request.completed`).
+pub async fn request_completed(state: &AppState, r: &privet_store::RightsRequest) {
+    emit(state, events::request_completed(state, r)).await;
+}
+
+/// Tells of a consent decision (`consent.changed`).
+pub async fn consent_changed(
+    state: &AppState,
+    subject: &privet_store::Subject,
+    decision: &privet_store::NewConsent,
+) {
+    emit(state, events::consent_changed(subject, decision)).await;
+}
+
+/// Tells of a device reset (`device.reset`); `before` is the device as it was.
+pub async fn device_reset(state: &AppState, before: &privet_store::Device, records: u64) {
+    emit(state, events::device_reset(state, before, records)).await;
+}
+
+/// Tells of an erasure (`erasure.completed`), and each recipient read before it (Art. 19).
+pub async fn erased(
+    state: &AppState,
+    subject: &privet_store::Subject,
+    pseudonyms: &[privet_crypto::Pseudonym],
+    counts: &crate::service::erasure::ErasedCounts,
+    at: jiff::Timestamp,
+    told: Vec<RecipientKey>,
+) {
+    emit(
+        state,
+        events::erasure_completed(subject, pseudonyms, counts, at),
+    )
+    .await;
+    recipients::notify(state, subject, recipients::Change::Erasure, told).await;
+}
+
+/// Tells the subject's recipients of a rectification (Art. 19).
+pub async fn rectified(state: &AppState, subject: &privet_store::Subject) {
+    recipients::notify_now(state, subject, recipients::Change::Rectification).await;
+}
+
+/// Tells the subject's recipients of a restriction (Art. 19); lifting one is not told.
+pub async fn restriction_set(state: &AppState, subject: &privet_store::Subject, restricted: bool) {
+    if restricted {
+        recipients::notify_now(state, subject, recipients::Change::Restriction).await;
+    }
+}
+
 /// Opens an endpoint's sealed key.
-pub(crate) fn secret_of(state: &AppState, endpoint: &WebhookEndpoint) -> ServiceResult<WebhookSecret> {
+pub(crate) fn secret_of(
+    state: &AppState,
+    endpoint: &WebhookEndpoint,
+) -> ServiceResult<WebhookSecret> {
     let key = state
         .secret_box()
         .open(&seal_label(&endpoint.id), &endpoint.sealed_secret)?;
-    WebhookSecret::from_bytes(&key).ok_or(crate::service::error::ServiceError::Corrupt("webhook secret"))
+    WebhookSecret::from_bytes(&key).ok_or(crate::service::error::ServiceError::Corrupt(
+        "webhook secret",
+    ))
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@ use crate::service::error::ServiceResult;
 use crate::service::jobs::REQUEST_OVERDUE;
 use crate::service::requests::{Status, status};
 use crate::state::AppState;
-use jiff::civil::Date;
 use jiff::Span;
+use jiff::civil::Date;
 use privet_store::NewJob;
 use std::time::{Duration, Instant};
 

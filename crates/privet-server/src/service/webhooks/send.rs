@@ -65,7 +65,10 @@ async fn exchange(url: &str, signed: &Signed<'_>, body: String) -> Result<u16, S
     let host = url.host_str().ok_or(SendError::Url)?.to_owned();
     let port = url.port_or_known_default().ok_or(SendError::Url)?;
     // `[::1]` in a URL is `::1` to connect to.
-    let connect_host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let connect_host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
     let tcp = TcpStream::connect((connect_host.as_str(), port))
         .await
         .map_err(|e| SendError::Connect(e.kind()))?;
@@ -113,7 +116,9 @@ where
     let driver = tokio::spawn(conn);
     let answer = sender.send_request(request).await;
     driver.abort();
-    answer.map(|r| r.status().as_u16()).map_err(|_| SendError::Http)
+    answer
+        .map(|r| r.status().as_u16())
+        .map_err(|_| SendError::Http)
 }
 
 /// The TLS client configuration: the system's roots, rustls on ring (as the MQTT bridge),

@@ -39,11 +39,7 @@ pub async fn run(state: AppState) {
         while attempts.len() < IN_FLIGHT {
             let now = state.clock().now();
             let lease_until = now.checked_add(LEASE).unwrap_or(Timestamp::MAX);
-            match state
-                .store()
-                .claim_webhook_delivery(now, lease_until)
-                .await
-            {
+            match state.store().claim_webhook_delivery(now, lease_until).await {
                 Ok(Some(d)) => {
                     attempts.spawn(attempt(state.clone(), d, lease_until));
                 }
@@ -108,7 +104,12 @@ async fn send_once(state: &AppState, d: &WebhookDelivery) -> Result<u16, String>
 }
 
 /// The outcome of a failed attempt: retried on the policy's schedule, or dead.
-fn failed(state: &AppState, d: &WebhookDelivery, status: Option<u16>, error: String) -> AttemptOutcome {
+fn failed(
+    state: &AppState,
+    d: &WebhookDelivery,
+    status: Option<u16>,
+    error: String,
+) -> AttemptOutcome {
     let mut jitter = [0u8; 4];
     os_rng().fill_bytes(&mut jitter);
     match next_attempt(d.attempts, state.clock().now(), u32::from_le_bytes(jitter)) {
