@@ -28,6 +28,8 @@
 //!   [`hash_recovery_code`] — its recovery codes.
 //! - [`SecretBox`] — small secrets at rest (TOTP secrets), under a key
 //!   derived from the master key.
+//! - [`WebhookSecret`] — an endpoint's `whsec_…` key and its Standard
+//!   Webhooks signature (HMAC-SHA256 over `id.timestamp.body`).
 //!
 //! Secret types redact their `Debug` output and wipe their memory on drop;
 //! errors ([`Error`]) never carry key material or plaintext.
@@ -77,6 +79,7 @@ mod secretbox;
 mod signing;
 mod token;
 mod totp;
+mod webhook;
 
 pub use audit::{AuditHash, AuditKey, chain_hash};
 pub use broker_password::{mosquitto_hash, verify_mosquitto_hash};
@@ -107,3 +110,4 @@ pub use totp::{
     TOTP_DIGITS, TOTP_STEP_SECS, TotpSecret, current_totp_code, otpauth_uri, qr_svg,
     totp_time_step, verify_totp,
 };
+pub use webhook::WebhookSecret;

@@ -64,11 +64,13 @@ pub enum Action {
     UseConsole,
     /// Publish a new version of a product's manifest.
     PublishManifests,
+    /// Register and delete webhook endpoints, see and retry their deliveries.
+    ManageWebhooks,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 11] = [
         Action::ManageFleet,
         Action::SeeFleet,
         Action::ReadEvents,
@@ -79,6 +81,7 @@ impl Action {
         Action::ManageKeys,
         Action::UseConsole,
         Action::PublishManifests,
+        Action::ManageWebhooks,
     ];
 
     /// What the action is, as "the role may not …" ends.
@@ -94,6 +97,7 @@ impl Action {
             Action::ManageKeys => "manage API keys",
             Action::UseConsole => "use the console",
             Action::PublishManifests => "publish manifests",
+            Action::ManageWebhooks => "manage webhooks",
         }
     }
 }

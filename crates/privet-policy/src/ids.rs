@@ -13,3 +13,7 @@ privet_manifest::id_type!(
     /// An operator API key.
     ApiKeyId
 );
+privet_manifest::id_type!(
+    /// A webhook endpoint.
+    WebhookId
+);

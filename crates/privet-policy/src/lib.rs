@@ -23,6 +23,9 @@
 //! - [`block`]: the record block format, sealed and opened.
 //! - [`check_password`], [`check_name`], [`normalize_email`]: what accounts and profiles
 //!   accept.
+//! - [`webhooks`]: which events go to which endpoints ([`delivers_to`]), the retry schedule
+//!   ([`next_attempt`]), and which recipients hear of an erasure, rectification or
+//!   restriction under Art. 19 ([`recipients_to_notify`]).
 //!
 //! No error of this crate carries a value a device sent: values are personal data. Errors name
 //! the event's index, the stream and the field — names as the device sent them, cut to 64
@@ -105,6 +108,7 @@ mod scope;
 mod subjects;
 mod versions;
 mod visitors;
+pub mod webhooks;
 
 pub use admit::{
     AdmitLimits, Admitted, AdmittedBatch, DeviceContext, DropCounts, Part, Rejection, SubjectRef,
@@ -130,7 +134,7 @@ pub use decode::{
 };
 pub use erasure::{DeviceDisposition, ErasurePlan, ErasureStep, erasure_plan};
 pub use expiry::{ExpiryClock, is_expired};
-pub use ids::{ApiKeyId, DeviceId, SubjectId};
+pub use ids::{ApiKeyId, DeviceId, SubjectId, WebhookId};
 pub use password::{
     MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, MIN_ZXCVBN_SCORE, PasswordProblem, check_password,
 };
@@ -151,7 +155,10 @@ pub use versions::{
     ChangeAction, Cut, Lineage, PendingChange, Rank, VersionedChange, is_cut, pending_changes,
     uncovered_fields, version_in,
 };
-pub use visitors::{VisitorScope, visitor_streams};
+pub use visitors::{VisitorScope, visitor_recipients, visitor_streams};
+pub use webhooks::{
+    EventType, RecipientKey, Retry, Route, delivers_to, next_attempt, recipients_to_notify,
+};
 
 /// The longest name (of a key, stream or field sent by a device) an error repeats.
 pub const MAX_DEVICE_NAME_CHARS: usize = 64;

@@ -38,6 +38,29 @@ pub fn visitor_streams(manifest: &Manifest) -> Vec<&Stream> {
         .collect()
 }
 
+/// The recipients that may hold what a product's visitor streams recorded: those receiving data
+/// for any purpose of those streams' fields (listed on the recipient or naming it). A
+/// visitor gave no consent of their own, so every such recipient is told of an erasure.
+pub fn visitor_recipients(manifest: &Manifest) -> Vec<String> {
+    let purposes: std::collections::BTreeSet<&str> = visitor_streams(manifest)
+        .iter()
+        .flat_map(|s| s.fields.iter())
+        .flat_map(|f| f.purposes.iter().map(|p| p.as_str()))
+        .collect();
+    manifest
+        .recipients
+        .iter()
+        .filter(|r| {
+            r.purposes.iter().any(|p| purposes.contains(p.as_str()))
+                || manifest.purposes.iter().any(|p| {
+                    purposes.contains(p.id.as_str())
+                        && p.recipients.iter().any(|x| x.as_str() == r.id.as_str())
+                })
+        })
+        .map(|r| r.id.as_str().to_owned())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +93,11 @@ mod tests {
             .unwrap()
             .manifest;
         assert!(visitor_streams(&t).is_empty());
+        assert_eq!(
+            visitor_recipients(&m),
+            ["clip_storage"],
+            "clips of visitors go there"
+        );
+        assert!(visitor_recipients(&t).is_empty());
     }
 }

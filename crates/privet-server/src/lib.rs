@@ -137,6 +137,7 @@ impl Server {
     ) -> Result<(), ServeError> {
         let jobs = tokio::spawn(service::jobs::worker(self.state.clone()));
         let changes = tokio::spawn(service::changes::listen(self.state.clone()));
+        let webhooks = tokio::spawn(service::webhooks::worker::run(self.state.clone()));
         let app = routes::router(self.state.clone());
         let (stopping, mut stop_rx) = tokio::sync::watch::channel(false);
         let bridge = self.bridge.map(|b| {
@@ -173,6 +174,7 @@ impl Server {
         }
         jobs.abort();
         changes.abort();
+        webhooks.abort();
         Ok(())
     }
 }

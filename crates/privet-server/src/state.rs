@@ -59,6 +59,7 @@ struct Inner {
     households: Locks<privet_store::SubjectId>,
     requests: Locks<String>,
     jobs_queued: tokio::sync::Notify,
+    webhooks_queued: tokio::sync::Notify,
     manifests_reloading: tokio::sync::Mutex<()>,
     /// The MQTT bridge, once started (`privet serve --mqtt`).
     mqtt: std::sync::OnceLock<Arc<crate::mqtt::MqttRuntime>>,
@@ -95,6 +96,7 @@ impl AppState {
                 households: Locks::default(),
                 requests: Locks::default(),
                 jobs_queued: tokio::sync::Notify::new(),
+                webhooks_queued: tokio::sync::Notify::new(),
                 manifests_reloading: tokio::sync::Mutex::new(()),
                 mqtt: std::sync::OnceLock::new(),
                 config,
@@ -217,6 +219,11 @@ impl AppState {
     /// Woken when a job is queued here (see `service::jobs`).
     pub fn jobs_queued(&self) -> &tokio::sync::Notify {
         &self.inner.jobs_queued
+    }
+
+    /// Woken when a webhook delivery is queued here (see `service::webhooks::worker`).
+    pub fn webhooks_queued(&self) -> &tokio::sync::Notify {
+        &self.inner.webhooks_queued
     }
 
     /// `Ok` if the device may send now, else how long it must wait.

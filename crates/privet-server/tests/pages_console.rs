@@ -332,6 +332,7 @@ async fn member_accounts_are_refused() {
         "/console/requests",
         "/console/audit",
         "/console/keys",
+        "/console/webhooks",
     ] {
         let page = c.get(path, Some(&cookie)).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
@@ -394,6 +395,7 @@ async fn every_console_page_renders_with_one_heading_labels_and_no_scripts() {
         ("/console/audit".to_owned(), "Audit log"),
         ("/console/keys".to_owned(), "API keys"),
         (format!("/console/keys/{}/revoke", key.id), "Revoke API key"),
+        ("/console/webhooks".to_owned(), "Webhooks"),
     ];
     for (path, heading) in &pages {
         let page = c.get(path, Some(&cookie)).await;
@@ -1095,4 +1097,137 @@ async fn a_visitor_request_needs_a_device_and_both_times_in_the_console() {
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.body.contains("UK time"), "{}", page.body);
     assert!(c.state().store().requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn admins_register_webhooks_see_the_secret_once_and_every_delivery() {
+    use privet_store::{NewWebhookDelivery, WebhookId};
+    let c = Console::new().await;
+    let (cookie, id) = c.staff(Role::Admin, true).await;
+    let csrf = c.csrf(&cookie).await;
+    let url = "http://127.0.0.1:9/in";
+    // A refused form says why and keeps what was typed.
+    let refused = c
+        .post(
+            "/console/webhooks",
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("url", "ftp://127.0.0.1/in"),
+                ("event", "device.reset"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("http:// or https://"));
+    assert!(c.state().store().webhooks().await.unwrap().is_empty());
+    // Without the form token nothing is registered.
+    let forged = c
+        .post(
+            "/console/webhooks",
+            &cookie,
+            &[("csrf", "nope"), ("url", url)],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    let created = c
+        .post(
+            "/console/webhooks",
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("url", url),
+                ("event", "erasure.completed"),
+                ("recipient", "wren-thermostat-2/energy_supplier"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    created.assert_usable("webhook created");
+    let secret = created.quoted_after("id=\"new-secret\" value=\"");
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    let hooks = c.state().store().webhooks().await.unwrap();
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks[0].events, ["erasure.completed"]);
+    assert_eq!(hooks[0].recipients[0].recipient, "energy_supplier");
+    assert!(
+        c.audit_actions(&format!("account:{id}"))
+            .await
+            .contains(&"webhook.create".to_owned())
+    );
+
+    // A dead delivery is listed with a button to send it again; the secret is not shown again.
+    let hook: WebhookId = hooks[0].id.clone();
+    let now = c.state().clock().now();
+    c.state()
+        .store()
+        .enqueue_webhook_deliveries(vec![NewWebhookDelivery {
+            id: "msg_console".into(),
+            endpoint: hook.clone(),
+            event: "erasure.completed".into(),
+            payload: "{}".into(),
+            created_at: now,
+        }])
+        .await
+        .unwrap();
+    let until = now + SignedDuration::from_secs(60);
+    c.state()
+        .store()
+        .claim_webhook_delivery(now, until)
+        .await
+        .unwrap()
+        .unwrap();
+    c.state()
+        .store()
+        .finish_webhook_delivery(
+            "msg_console",
+            until,
+            privet_store::AttemptOutcome::Dead {
+                status: Some(500),
+                error: "answered 500".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let page = c.get("/console/webhooks", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_usable("/console/webhooks");
+    assert!(page.body.contains(url) && page.body.contains("msg_console"));
+    assert!(page.body.contains("HTTP 500") && page.body.contains(">dead"));
+    assert!(!page.body.contains(&secret), "the secret is shown once");
+    let retried = c
+        .post(
+            "/console/webhooks/deliveries/msg_console/retry",
+            &cookie,
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(retried.status, StatusCode::SEE_OTHER);
+    let d = c
+        .state()
+        .store()
+        .webhook_delivery("msg_console")
+        .await
+        .unwrap();
+    assert_eq!(d.state, privet_store::DeliveryState::Pending);
+
+    let deleted = c
+        .post(
+            &format!("/console/webhooks/{hook}/delete"),
+            &cookie,
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    assert!(
+        c.state().store().webhooks().await.unwrap()[0]
+            .disabled_at
+            .is_some()
+    );
+
+    // Other roles do not get in.
+    let (support, _) = c.staff(Role::Support, true).await;
+    let page = c.get("/console/webhooks", Some(&support)).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
 }

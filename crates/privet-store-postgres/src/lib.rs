@@ -96,6 +96,7 @@ mod store;
 mod store_impl;
 mod subjects;
 mod two_step;
+mod webhooks;
 mod writer;
 
 pub use describe::{UNPARSEABLE, describe_url, parse_url};

@@ -55,6 +55,11 @@ pub(crate) const DATA: &[Migration] = &[
         sql: include_str!("../migrations/0007_manifest_versions.sql"),
     },
     Migration {
+        version: 8,
+        name: "0008_webhooks",
+        sql: include_str!("../migrations/0008_webhooks.sql"),
+    },
+    Migration {
         version: 9,
         name: "0009_request_workflow",
         sql: include_str!("../migrations/0009_request_workflow.sql"),

@@ -6,7 +6,7 @@ use crate::codec::Pg;
 use crate::pool::conn;
 use crate::{
     PgStore, accounts, api_keys, audit, blocks, changes, chunks, consents, devices, failures,
-    invitations, jobs, manifests, releases, requests, scan, sessions, subjects, two_step,
+    invitations, jobs, manifests, releases, requests, scan, sessions, subjects, two_step, webhooks,
 };
 use async_trait::async_trait;
 use deadpool_postgres::Object;
@@ -22,6 +22,9 @@ use privet_store::{
     DeviceSeen, ErasedSubject, Error, Invitation, Job, NewApiKey, NewBlock, NewDevice, NewJob,
     NewSubject, Published, Result, RetentionReport, RightsRequest, Session, Store, StoredManifest,
     StoredRelease,
+};
+use privet_store::{
+    AttemptOutcome, NewWebhookDelivery, WebhookDelivery, WebhookEndpoint, WebhookId,
 };
 
 /// Tables that held an erased subject's rows or a reset device's old token.
@@ -457,6 +460,54 @@ impl Store for PgStore {
     }
     async fn prune_jobs(&self, before: Timestamp) -> Result<u64> {
         jobs::prune(&self.conn("prune jobs").await?, before).await
+    }
+
+    async fn create_webhook(&self, endpoint: WebhookEndpoint) -> Result<()> {
+        webhooks::create(&self.conn("create webhook").await?, &endpoint).await
+    }
+    async fn webhooks(&self) -> Result<Vec<WebhookEndpoint>> {
+        webhooks::all(&self.conn("list webhooks").await?).await
+    }
+    async fn disable_webhook(&self, id: &WebhookId, at: Timestamp) -> Result<()> {
+        webhooks::disable(&mut self.conn("delete webhook").await?, id, at).await
+    }
+    async fn enqueue_webhook_deliveries(&self, deliveries: Vec<NewWebhookDelivery>) -> Result<()> {
+        webhooks::enqueue(&mut self.conn("queue webhook delivery").await?, &deliveries).await
+    }
+    async fn claim_webhook_delivery(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Option<WebhookDelivery>> {
+        webhooks::claim(
+            &self.conn("claim webhook delivery").await?,
+            now,
+            lease_until,
+        )
+        .await
+    }
+    async fn finish_webhook_delivery(
+        &self,
+        id: &str,
+        lease_until: Timestamp,
+        outcome: AttemptOutcome,
+    ) -> Result<WebhookDelivery> {
+        let c = self.conn("finish webhook delivery").await?;
+        webhooks::finish(&c, id, lease_until, &outcome).await
+    }
+    async fn retry_webhook_delivery(&self, id: &str, at: Timestamp) -> Result<WebhookDelivery> {
+        webhooks::retry(&self.conn("retry webhook delivery").await?, id, at).await
+    }
+    async fn webhook_delivery(&self, id: &str) -> Result<WebhookDelivery> {
+        webhooks::get(&self.conn("read webhook delivery").await?, id).await
+    }
+    async fn webhook_deliveries(
+        &self,
+        endpoint: Option<&WebhookId>,
+        limit: usize,
+    ) -> Result<Vec<WebhookDelivery>> {
+        let c = self.conn("list webhook deliveries").await?;
+        webhooks::list(&c, endpoint, limit).await
     }
 
     async fn publish_manifest(&self, manifest: StoredManifest) -> Result<Published> {

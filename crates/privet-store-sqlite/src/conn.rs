@@ -26,6 +26,10 @@ pub(crate) const DATA_MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0007_manifest_versions.sql"),
     ),
     (
+        "0008_webhooks",
+        include_str!("../migrations/0008_webhooks.sql"),
+    ),
+    (
         "0009_request_workflow",
         include_str!("../migrations/0009_request_workflow.sql"),
     ),

@@ -56,6 +56,7 @@ mod store;
 mod store_impl;
 mod subjects;
 mod two_step;
+mod webhooks;
 mod writer;
 
 pub use data_dir::{

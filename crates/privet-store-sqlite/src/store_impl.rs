@@ -3,7 +3,7 @@
 
 use crate::{
     SqliteStore, accounts, api_keys, audit, blocks, chunks, consents, devices, failures,
-    invitations, jobs, manifests, releases, requests, sessions, subjects, two_step,
+    invitations, jobs, manifests, releases, requests, sessions, subjects, two_step, webhooks,
 };
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -19,6 +19,9 @@ use privet_store::{
     DeviceSeen, ErasedSubject, Error, Invitation, Job, NewApiKey, NewBlock, NewDevice, NewJob,
     NewSubject, Published, Result, RetentionReport, RightsRequest, Session, Store, StoredManifest,
     StoredRelease,
+};
+use privet_store::{
+    AttemptOutcome, NewWebhookDelivery, WebhookDelivery, WebhookEndpoint, WebhookId,
 };
 
 /// Blocks of one subject deleted per chunk in one write when its records are erased.
@@ -597,6 +600,66 @@ impl Store for SqliteStore {
     async fn manifest_versions(&self, product: &str) -> Result<Vec<StoredManifest>> {
         let p = product.to_owned();
         self.readers.read(move |c| manifests::versions(c, &p)).await
+    }
+
+    async fn create_webhook(&self, endpoint: WebhookEndpoint) -> Result<()> {
+        self.writer
+            .write(move |c| webhooks::create(c, &endpoint))
+            .await
+    }
+    async fn webhooks(&self) -> Result<Vec<WebhookEndpoint>> {
+        self.readers.read(webhooks::all).await
+    }
+    async fn disable_webhook(&self, id: &WebhookId, at: Timestamp) -> Result<()> {
+        let id = id.clone();
+        self.writer
+            .write(move |c| webhooks::disable(c, &id, at))
+            .await
+    }
+    async fn enqueue_webhook_deliveries(&self, deliveries: Vec<NewWebhookDelivery>) -> Result<()> {
+        self.writer
+            .write(move |c| webhooks::enqueue(c, &deliveries))
+            .await
+    }
+    async fn claim_webhook_delivery(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Option<WebhookDelivery>> {
+        self.writer
+            .write(move |c| webhooks::claim(c, now, lease_until))
+            .await
+    }
+    async fn finish_webhook_delivery(
+        &self,
+        id: &str,
+        lease_until: Timestamp,
+        outcome: AttemptOutcome,
+    ) -> Result<WebhookDelivery> {
+        let id = id.to_owned();
+        self.writer
+            .write(move |c| webhooks::finish(c, &id, lease_until, &outcome))
+            .await
+    }
+    async fn retry_webhook_delivery(&self, id: &str, at: Timestamp) -> Result<WebhookDelivery> {
+        let id = id.to_owned();
+        self.writer
+            .write(move |c| webhooks::retry(c, &id, at))
+            .await
+    }
+    async fn webhook_delivery(&self, id: &str) -> Result<WebhookDelivery> {
+        let id = id.to_owned();
+        self.readers.read(move |c| webhooks::get(c, &id)).await
+    }
+    async fn webhook_deliveries(
+        &self,
+        endpoint: Option<&WebhookId>,
+        limit: usize,
+    ) -> Result<Vec<WebhookDelivery>> {
+        let endpoint = endpoint.cloned();
+        self.readers
+            .read(move |c| webhooks::list(c, endpoint.as_ref(), limit))
+            .await
     }
 
     // One process serves an SQLite store (the data directory's lock says so): its own caches

@@ -92,6 +92,36 @@ pub fn from_account_kind(s: &str) -> Result<AccountKind> {
     }
 }
 
+/// An endpoint's event names or recipients as stored: JSON text.
+pub fn json_list<T: serde::Serialize>(items: &[T]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| String::from("[]"))
+}
+
+/// A stored JSON list.
+pub fn from_json_list<T: serde::de::DeserializeOwned>(
+    text: &str,
+    what: &'static str,
+) -> Result<Vec<T>> {
+    serde_json::from_str(text).map_err(|_| Error::Corrupt { what })
+}
+
+/// A stored delivery state.
+pub fn delivery_state(s: &str) -> Result<crate::webhooks::DeliveryState> {
+    crate::webhooks::DeliveryState::parse(s).ok_or(Error::Corrupt {
+        what: "delivery state",
+    })
+}
+
+/// A stored HTTP status.
+pub fn http_status(n: Option<i64>) -> Result<Option<u16>> {
+    n.map(|n| {
+        u16::try_from(n).map_err(|_| Error::Corrupt {
+            what: "delivery status",
+        })
+    })
+    .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,13 +22,17 @@ pub mod model;
 pub mod store;
 #[cfg(feature = "suite")]
 pub mod suite;
+pub mod webhooks;
 
 pub use error::{BackendError, Context, Error, Result};
 pub use model::*;
 pub use privet_policy::{
     ApiKeyId, AuditChain, AuditEntry, AuditHead, AuditVerdict, BrokenEntry, ChunkId, ChunkInfo,
     ChunkWindow, ConsentRecord, DeviceDisposition, DeviceId, ErasureStep, NewAuditEntry,
-    NewConsent, Objection, PauseReason, Role, StoredAuditRow, Subject, SubjectId, SubjectKind,
-    VisitorScope,
+    NewConsent, Objection, PauseReason, RecipientKey, Role, StoredAuditRow, Subject, SubjectId,
+    SubjectKind, VisitorScope, WebhookId,
 };
 pub use store::{BlockStream, ChangeStream, Keyring, Store};
+pub use webhooks::{
+    AttemptOutcome, DeliveryState, NewWebhookDelivery, WebhookDelivery, WebhookEndpoint,
+};

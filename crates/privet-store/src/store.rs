@@ -8,6 +8,7 @@ use crate::model::{
     ErasedSubject, Invitation, Job, NewApiKey, NewBlock, NewDevice, NewJob, NewSubject, Published,
     RetentionReport, RightsRequest, Session, StoredManifest, StoredRelease,
 };
+use crate::webhooks::{AttemptOutcome, NewWebhookDelivery, WebhookDelivery, WebhookEndpoint};
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use jiff::Timestamp;
@@ -16,6 +17,7 @@ use privet_crypto::{AuditHash, Pseudonym, TokenHash};
 use privet_policy::{
     ApiKeyId, AuditChain, AuditEntry, ChunkId, ChunkInfo, ConsentRecord, DeviceId, ErasureStep,
     NewAuditEntry, NewConsent, Objection, PauseReason, StoredAuditRow, Subject, SubjectId,
+    WebhookId,
 };
 
 /// A stream of blocks read in order, holding only a few in memory at a time.
@@ -331,6 +333,47 @@ pub trait Store: Send + Sync + 'static {
     /// Every published version of a product, in publish order (oldest first); empty for a
     /// product never published.
     async fn manifest_versions(&self, product: &str) -> Result<Vec<StoredManifest>>;
+
+    /// Registers a webhook endpoint. `Conflict` if the id exists.
+    async fn create_webhook(&self, endpoint: WebhookEndpoint) -> Result<()>;
+    /// Every endpoint, deleted ones too, oldest first.
+    async fn webhooks(&self) -> Result<Vec<WebhookEndpoint>>;
+    /// Deletes an endpoint at `at`: it is kept (disabled) so its deliveries stay visible, and
+    /// its pending deliveries become dead in the same commit. `NotFound` if there is no such
+    /// endpoint or it is deleted already.
+    async fn disable_webhook(&self, id: &WebhookId, at: Timestamp) -> Result<()>;
+    /// Queues deliveries in one commit, each due at its `created_at`. `Conflict` (and nothing
+    /// queued) if an id exists.
+    async fn enqueue_webhook_deliveries(&self, deliveries: Vec<NewWebhookDelivery>) -> Result<()>;
+    /// Claims the pending delivery due longest ago at `now` that no sender holds (never
+    /// claimed, or its sender's lease ran out: it died), leasing it until `lease_until` and
+    /// counting the attempt. Of concurrent claimants — on any instance — exactly one gets each
+    /// delivery.
+    async fn claim_webhook_delivery(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Option<WebhookDelivery>>;
+    /// Records how the attempt made under the claim `lease_until` ended, and ends the claim;
+    /// `Conflict` (and nothing recorded) if the delivery is no longer pending under that claim
+    /// (its lease ran out and another sender claimed it, or its endpoint was deleted).
+    async fn finish_webhook_delivery(
+        &self,
+        id: &str,
+        lease_until: Timestamp,
+        outcome: AttemptOutcome,
+    ) -> Result<WebhookDelivery>;
+    /// Makes a dead delivery pending again, due at `at`, with its attempts counted from zero;
+    /// `Conflict` if it is not dead or its endpoint is deleted, `NotFound` if there is none.
+    async fn retry_webhook_delivery(&self, id: &str, at: Timestamp) -> Result<WebhookDelivery>;
+    /// One delivery.
+    async fn webhook_delivery(&self, id: &str) -> Result<WebhookDelivery>;
+    /// Deliveries, newest first, at most `limit`; only one endpoint's with `endpoint`.
+    async fn webhook_deliveries(
+        &self,
+        endpoint: Option<&WebhookId>,
+        limit: usize,
+    ) -> Result<Vec<WebhookDelivery>>;
 
     /// Tells every instance sharing this store, this one included, that cached state changed
     /// (PostgreSQL: `NOTIFY`, delivered at commit). A single-process backend has no one else

@@ -26,6 +26,7 @@ mod rotation;
 mod shredding;
 mod subjects;
 mod throttle;
+mod webhooks;
 
 use crate::store::{Keyring, Store};
 use async_trait::async_trait;
@@ -66,4 +67,5 @@ pub async fn run(store: &dyn Store, keyring: &dyn Keyring, residue: &dyn Residue
     shredding::devices(store, residue).await;
     household_version::household_version(store).await;
     deliveries::deliveries(store, residue).await;
+    webhooks::webhooks(store).await;
 }

@@ -316,6 +316,23 @@ fn a_visitors_access_request_exports_only_what_the_device_recorded_of_them() {
 #[test]
 fn a_visitors_erasure_deletes_just_their_records_and_its_receipt_says_so() {
     let v = visit();
+    // The clip storage processor is mapped to an endpoint (nothing listens: the notice waits
+    // in the outbox, which is what this checks).
+    let hook = v
+        .server
+        .post(
+            "/v1/webhooks",
+            Some(&v.admin.secret),
+            &json!({
+                "url": format!("http://127.0.0.1:{}/art19", free_port()),
+                "events": [],
+                "recipients": [{"product": DOORBELL, "recipient": "clip_storage"}],
+            }),
+        )
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let r = visitor_request(&v, "erasure").expect(201);
     let receipt = v
         .server
@@ -354,6 +371,26 @@ fn a_visitors_erasure_deletes_just_their_records_and_its_receipt_says_so() {
     let left = files_under_containing(&v.inst.data, "VISITOR-PICTURE-BYTES");
     assert!(left.is_empty(), "{left:?}");
     assert_eq!(audit_entries(&v.server, &v.admin, "visitor.erase").len(), 1);
+
+    // Art. 19: the recipient that stores clips is told, by device and range.
+    let told = v
+        .server
+        .get(
+            &format!("/v1/webhooks/{hook}/deliveries"),
+            Some(&v.admin.secret),
+        )
+        .expect(200);
+    let told: Vec<&Value> = told
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["event"] == "recipient.erasure")
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    let data = &told[0]["payload"]["data"];
+    assert_eq!(data["recipient"], "clip_storage", "{data}");
+    assert_eq!(data["visitor"]["device"], v.doorbell.as_str());
+    assert_eq!(data["request"], r["id"]);
 }
 
 #[test]

@@ -16,6 +16,7 @@ pub mod subjects;
 pub mod system;
 #[cfg(feature = "test-clock")]
 pub mod test_clock;
+pub mod webhooks;
 
 use crate::error::ApiError;
 use crate::metrics;
@@ -93,6 +94,7 @@ pub fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(manifest_versions::routes())
         .merge(subjects::routes())
         .merge(requests::routes())
+        .merge(webhooks::routes())
         .split_for_parts();
     let mut doc = doc;
     openapi_doc::complete(&mut doc);

@@ -94,6 +94,7 @@ pub async fn decide(
         )
         .await?
     };
+    crate::service::webhooks::consent_changed(state, subject, &record.consent).await;
     audited?;
     Ok(Decision { record, purged })
 }

@@ -234,6 +234,7 @@ pub async fn reset(state: &AppState, id: &DeviceId, actor: &str) -> ServiceResul
         .iter()
         .map(|h| state.pseudonyms().pseudonym(h.as_str()))
         .collect();
+    crate::service::webhooks::device_reset(state, &before, records).await;
     audit::record(
         state,
         Event::new(actor, "device.reset", serde_json::json!({"device": id}))

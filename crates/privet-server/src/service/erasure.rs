@@ -19,7 +19,7 @@ use crate::ids::new_id;
 use crate::service::audit::{self, Event};
 use crate::service::error::ServiceResult;
 use crate::service::rotation::{OlderCopies, older_copies_unreadable_by};
-use crate::service::{changes, instance_secrets, jobs, permissions};
+use crate::service::{changes, instance_secrets, jobs, permissions, webhooks};
 use crate::state::AppState;
 use jiff::Timestamp;
 use privet_policy::{ErasureStep, erasure_plan};
@@ -118,6 +118,8 @@ pub async fn erase(state: &AppState, id: &SubjectId, actor: &str) -> ServiceResu
     // Read once for its household, then again under that household's lock, so the plan
     // covers every member that joined before it and a concurrent erasure is seen.
     let household = state.store().subject(id).await?.household_id().clone();
+    // Read before anything is erased: the devices and consents that say who received the data.
+    let recipients = webhooks::recipients::of_subject(state, id).await;
     let at = state.clock().now();
     // Read before anything is destroyed: if the keyring cannot say when older copies become
     // unreadable, nothing is erased and the request can be retried, rather than the erasure
@@ -202,6 +204,7 @@ pub async fn erase(state: &AppState, id: &SubjectId, actor: &str) -> ServiceResu
         "rotation_overdue": rotation_overdue,
     });
     let receipt = state.signing().sign_jws(&claims);
+    webhooks::erased(state, &subject, &pseudonyms, &counts, at, recipients).await;
     Ok(Receipt {
         subject: subject.id.to_string(),
         kind,

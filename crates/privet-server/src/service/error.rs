@@ -140,6 +140,10 @@ pub enum Missing {
     Session,
     /// An operator API key.
     ApiKey,
+    /// A webhook endpoint.
+    Webhook,
+    /// A webhook delivery.
+    WebhookDelivery,
 }
 
 impl fmt::Display for Missing {
@@ -160,6 +164,8 @@ impl fmt::Display for Missing {
             Missing::Request => f.write_str("request"),
             Missing::Session => f.write_str("session"),
             Missing::ApiKey => f.write_str("API key"),
+            Missing::Webhook => f.write_str("webhook"),
+            Missing::WebhookDelivery => f.write_str("webhook delivery"),
         }
     }
 }
@@ -354,6 +360,27 @@ pub enum Invalid {
         "`product.version` must be 1 to {0} characters, with no control characters, no spaces at either end, and no `,` or `@` (consent records name versions as `product@version`, comma separated)"
     )]
     ManifestVersion(usize),
+    /// A webhook URL that is not an `http` or `https` URL with a host and no credentials.
+    #[error(
+        "`url` must be an http:// or https:// URL with a host and without a user name or password, at most 2048 characters"
+    )]
+    WebhookUrl,
+    /// A webhook event name that is not one.
+    #[error(
+        "`{0}` is not an event a webhook can subscribe to; use request.created, request.overdue, request.completed, erasure.completed, consent.changed or device.reset"
+    )]
+    WebhookEvent(String),
+    /// A recipient mapping naming no recipient of a served product.
+    #[error("product `{product}` declares no recipient `{recipient}` (`[recipients.{recipient}]`)")]
+    WebhookRecipient {
+        /// The product named.
+        product: String,
+        /// The recipient key named.
+        recipient: String,
+    },
+    /// A webhook with no events and no recipients.
+    #[error("give at least one event in `events`, or a recipient in `recipients`")]
+    WebhookNothing,
     /// A manifest offered for publishing that has lint errors.
     #[error("{0}")]
     Manifest(crate::service::publish::ManifestErrors),
@@ -425,6 +452,9 @@ pub enum Conflict {
         /// The manifest version.
         version: String,
     },
+    /// A webhook delivery retried that is not dead (or whose endpoint was deleted).
+    #[error("only a dead delivery of an endpoint that still exists can be retried")]
+    DeliveryNotDead,
     /// An access request marked done before its export was sent.
     #[error("download the subject's export and send it to them first; then mark the request done")]
     ExportFirst,

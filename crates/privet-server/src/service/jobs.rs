@@ -25,6 +25,9 @@ pub const RETENTION: &str = "retention";
 pub const PURGE_SUBJECT: &str = "purge-subject";
 /// Writing a signed head into the audit log; its argument is the slot of [`HEAD_EVERY`].
 pub const AUDIT_HEAD: &str = "audit-head";
+/// Telling the maker's systems that a rights request is overdue (`request.overdue`); its
+/// argument is the request id, so each request is told once (see `service::webhooks::overdue`).
+pub const REQUEST_OVERDUE: &str = "request-overdue";
 /// How often a signed head is written into the audit log (when it grew).
 pub const HEAD_EVERY: Duration = Duration::from_secs(60 * 60);
 /// How long a taken job is held before another instance may take it (its holder died).
@@ -35,7 +38,7 @@ const KEEP_DONE: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 const POLL: Duration = Duration::from_secs(1);
 /// The kinds this instance runs, and so takes. A job of another kind (queued by a newer
 /// instance during a rolling upgrade) is left to an instance that runs it, not taken and lost.
-pub const KINDS: &[&str] = &[RETENTION, PURGE_SUBJECT, AUDIT_HEAD];
+pub const KINDS: &[&str] = &[RETENTION, PURGE_SUBJECT, AUDIT_HEAD, REQUEST_OVERDUE];
 /// Attempts after which a job that keeps failing is logged as an error each time it is taken
 /// again: it is still retried (dropping it could leave an erased subject's records behind),
 /// but someone has to look.
@@ -155,6 +158,7 @@ async fn run(state: &AppState, job: &Job) -> ServiceResult<()> {
             crate::service::audit::write_head(state).await?;
             Ok(())
         }
+        REQUEST_OVERDUE => crate::service::webhooks::overdue::run(state, &job.arg).await,
         PURGE_SUBJECT => {
             let Ok(pseudonym) = job.arg.parse::<Pseudonym>() else {
                 // No retry can succeed; an error, as an erased subject's records may remain.

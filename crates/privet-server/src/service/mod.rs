@@ -39,3 +39,4 @@ pub mod throttle;
 pub mod two_step;
 pub mod versions;
 pub mod visitors;
+pub mod webhooks;

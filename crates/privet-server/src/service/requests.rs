@@ -99,6 +99,7 @@ pub async fn create(
         .subjects(vec![s.pseudonym]),
     )
     .await?;
+    crate::service::webhooks::request_created(state, &r).await;
     Ok(r)
 }
 
@@ -478,6 +479,7 @@ pub async fn complete(
         ),
     )
     .await?;
+    crate::service::webhooks::request_completed(state, &done).await;
     Ok(answer.unwrap_or_else(|| Completed::Done(Box::new(done))))
 }
 
@@ -511,6 +513,7 @@ async fn complete_already_erased(
         ),
     )
     .await?;
+    crate::service::webhooks::request_completed(state, &done).await;
     Ok(Completed::Done(Box::new(done)))
 }
 

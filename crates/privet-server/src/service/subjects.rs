@@ -206,6 +206,7 @@ pub async fn rectify(
         .subjects(vec![subject.pseudonym]),
     )
     .await?;
+    crate::service::webhooks::rectified(state, subject).await;
     Ok(())
 }
 
@@ -236,5 +237,6 @@ pub async fn restrict(
         Event::new(actor, action, serde_json::json!({})).subjects(vec![subject.pseudonym]),
     )
     .await?;
+    crate::service::webhooks::restriction_set(state, subject, restricted).await;
     Ok(())
 }

@@ -231,7 +231,7 @@ pub async fn erase(
     scope: &VisitorScope,
     actor: &str,
 ) -> ServiceResult<VisitorReceipt> {
-    let (q, _) = query(state, scope).await?;
+    let (q, product) = query(state, scope).await?;
     let at = state.clock().now();
     let mut records = 0u64;
     let mut rewritten = 0u64;
@@ -273,6 +273,9 @@ pub async fn erase(
         .count(records),
     )
     .await?;
+    // Art. 19: whoever received those records is told, by device and range.
+    crate::service::webhooks::recipients::notify_visitor_erased(state, &product, request, scope)
+        .await;
     let method = "records_deleted".to_owned();
     let claims = serde_json::json!({
         "typ": "privet-visitor-erasure-receipt",

@@ -1,4 +1,5 @@
-//! The operator console: products, fleet, rights requests, the audit log, API keys.
+//! The operator console: products, fleet, rights requests, the audit log, API keys,
+//! webhooks.
 //!
 //! Only staff accounts with two-step verification on get in (the `Staff` extractor in
 //! `staff.rs`), and each area checks the role as the API does. Pages call the services and
@@ -13,6 +14,7 @@ mod products;
 mod request_completion;
 mod requests;
 mod staff;
+mod webhooks;
 
 use crate::error::ApiError;
 use crate::pages::PageError;
@@ -58,6 +60,18 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/console/keys/{id}/revoke",
             get(keys::confirm_revoke).post(keys::revoke),
+        )
+        .route(
+            "/console/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/console/webhooks/{id}/delete",
+            axum::routing::post(webhooks::delete),
+        )
+        .route(
+            "/console/webhooks/deliveries/{id}/retry",
+            axum::routing::post(webhooks::retry),
         )
 }
 

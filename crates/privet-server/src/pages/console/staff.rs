@@ -31,6 +31,8 @@ pub(crate) enum Area {
     Audit,
     /// Operator API keys.
     Keys,
+    /// Webhook endpoints and their deliveries.
+    Webhooks,
 }
 
 impl Area {
@@ -43,6 +45,7 @@ impl Area {
             Area::ManageRequests => Action::ActOnSubjects,
             Area::Audit => Action::ReadAudit,
             Area::Keys => Action::ManageKeys,
+            Area::Webhooks => Action::ManageWebhooks,
         }
     }
 }
@@ -152,6 +155,7 @@ impl ConsoleNav {
             ("/console/requests", "Rights requests", Area::Requests),
             ("/console/audit", "Audit log", Area::Audit),
             ("/console/keys", "API keys", Area::Keys),
+            ("/console/webhooks", "Webhooks", Area::Webhooks),
         ];
         ConsoleNav {
             items: all
@@ -184,6 +188,7 @@ mod tests {
             ManageRequests,
             Audit,
             Keys,
+            Webhooks,
         ];
         let expect = |role: Option<Role>| -> Vec<Area> {
             match role {

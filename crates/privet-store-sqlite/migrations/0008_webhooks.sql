@@ -1,0 +1,34 @@
+-- Webhooks: the endpoints operators register, and the outbox of deliveries to them. A
+-- delivery is written here before it is sent and claimed by one sender at a time under a
+-- lease, so several instances (PostgreSQL) send each once, and a sender that dies is replaced.
+
+CREATE TABLE webhooks (
+    id            TEXT PRIMARY KEY,
+    url           TEXT NOT NULL,
+    -- JSON arrays: event names, and {product, recipient} objects (Art. 19 mapping).
+    events        TEXT NOT NULL,
+    recipients    TEXT NOT NULL,
+    -- Sealed by the server's secret box; the key itself is never stored.
+    secret        BLOB NOT NULL,
+    created_at    INTEGER NOT NULL,
+    disabled_at   INTEGER
+) STRICT;
+
+CREATE TABLE webhook_deliveries (
+    id               TEXT PRIMARY KEY,
+    endpoint         TEXT NOT NULL REFERENCES webhooks(id),
+    event            TEXT NOT NULL,
+    -- The JSON body as sent: ids and pseudonyms only.
+    payload          TEXT NOT NULL,
+    state            TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  INTEGER NOT NULL,
+    leased_until     INTEGER,
+    last_status      INTEGER,
+    last_error       TEXT,
+    created_at       INTEGER NOT NULL,
+    delivered_at     INTEGER
+) STRICT;
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint, created_at);
+CREATE INDEX webhook_deliveries_created ON webhook_deliveries(created_at);
