@@ -159,7 +159,8 @@ pub(crate) async fn claim(
 ) -> Result<RightsRequest> {
     let sql = format!(
         "UPDATE requests SET claimed_until = $3
-         WHERE id = $1 AND status = 'open' AND (claimed_until IS NULL OR claimed_until <= $2)
+         WHERE id = $1 AND status = 'open' AND paused_since IS NULL
+           AND (claimed_until IS NULL OR claimed_until <= $2)
          RETURNING {COLUMNS}"
     );
     let row = query_opt(c, &sql, &[&id, &ts(at), &ts(until)], "claim request").await?;
@@ -189,6 +190,7 @@ pub(crate) async fn pause_clock(
     let sql = format!(
         "UPDATE requests SET paused_reason = $2, paused_since = $3
          WHERE id = $1 AND status = 'open' AND paused_since IS NULL
+           AND (claimed_until IS NULL OR claimed_until <= $3)
          RETURNING {COLUMNS}"
     );
     let row = query_opt(c, &sql, &[&id, &reason.as_str(), &ts(at)], "pause request").await?;
@@ -221,7 +223,7 @@ pub(crate) async fn complete(
 ) -> Result<RightsRequest> {
     let sql = format!(
         "UPDATE requests SET status = 'done', completed_at = $2
-         WHERE id = $1 AND status = 'open'
+         WHERE id = $1 AND status = 'open' AND paused_since IS NULL
          RETURNING {COLUMNS}"
     );
     let row = query_opt(c, &sql, &[&id, &ts(at)], "complete request").await?;

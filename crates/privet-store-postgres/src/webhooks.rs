@@ -143,7 +143,7 @@ pub(crate) async fn claim(
              SELECT id FROM webhook_deliveries
              WHERE state = 'pending' AND next_attempt_at <= $1
                AND (leased_until IS NULL OR leased_until <= $1)
-             ORDER BY next_attempt_at, created_at, id LIMIT 1
+             ORDER BY attempts = 0 DESC, next_attempt_at, created_at, id LIMIT 1
              FOR UPDATE SKIP LOCKED
          )
          RETURNING {DELIVERY_COLUMNS}"

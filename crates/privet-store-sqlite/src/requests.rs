@@ -145,7 +145,8 @@ pub(crate) fn claim(
     let n = c
         .execute(
             "UPDATE requests SET claimed_until = ?3
-             WHERE id = ?1 AND status = 'open' AND (claimed_until IS NULL OR claimed_until <= ?2)",
+             WHERE id = ?1 AND status = 'open' AND paused_since IS NULL
+               AND (claimed_until IS NULL OR claimed_until <= ?2)",
             params![id, ts(at), ts(until)],
         )
         .op("claim request")?;
@@ -173,7 +174,8 @@ pub(crate) fn pause_clock(
     let n = c
         .execute(
             "UPDATE requests SET paused_reason = ?2, paused_since = ?3
-             WHERE id = ?1 AND status = 'open' AND paused_since IS NULL",
+             WHERE id = ?1 AND status = 'open' AND paused_since IS NULL
+               AND (claimed_until IS NULL OR claimed_until <= ?3)",
             params![id, reason.as_str(), ts(at)],
         )
         .op("pause request")?;
@@ -202,7 +204,8 @@ pub(crate) fn resume_clock(
 pub(crate) fn complete(c: &Connection, id: &str, at: Timestamp) -> Result<RightsRequest> {
     let n = c
         .execute(
-            "UPDATE requests SET status = 'done', completed_at = ?2 WHERE id = ?1 AND status = 'open'",
+            "UPDATE requests SET status = 'done', completed_at = ?2
+             WHERE id = ?1 AND status = 'open' AND paused_since IS NULL",
             params![id, ts(at)],
         )
         .op("complete request")?;

@@ -173,7 +173,7 @@ pub trait Store: Send + Sync + 'static {
     /// Extends an open, never extended request; `Conflict` if it is done or was extended.
     async fn extend_request(&self, id: &str, due: Date, reason: &str) -> Result<RightsRequest>;
     /// Claims an open request for the one completing it, until `until`: `Conflict` if it is
-    /// done or another claim holds it (one made before `at` whose `until` is after `at`). Of
+    /// done, paused, or another claim holds it (one made before `at` whose `until` is after `at`). Of
     /// instances completing one request at once, exactly one gets the claim and runs the
     /// request's action; a claimant that died is replaced once its claim runs out.
     async fn claim_request(
@@ -185,8 +185,8 @@ pub trait Store: Send + Sync + 'static {
     /// Gives up the claim made with `until` (the action failed), if it is still the one that
     /// holds the open request; otherwise does nothing.
     async fn release_request(&self, id: &str, until: Timestamp) -> Result<()>;
-    /// Stops an open, running request's clock at `at` for `reason`; `Conflict` if it is done
-    /// or already paused.
+    /// Stops an open, running request's clock at `at` for `reason`; `Conflict` if it is done,
+    /// already paused, or held by a claim at `at` (someone is completing it).
     async fn pause_request(
         &self,
         id: &str,
@@ -197,7 +197,8 @@ pub trait Store: Send + Sync + 'static {
     /// stood still; `Conflict` unless that very pause still holds the open request (two
     /// resumes count the days once).
     async fn resume_request(&self, id: &str, since: Timestamp, days: u32) -> Result<RightsRequest>;
-    /// Marks an open request done; `Conflict` if it already is (so it is completed once).
+    /// Marks an open request done; `Conflict` if it already is (so it is completed once) or
+    /// is paused.
     async fn complete_request(&self, id: &str, at: Timestamp) -> Result<RightsRequest>;
     /// One rights request.
     async fn request(&self, id: &str) -> Result<RightsRequest>;

@@ -126,6 +126,9 @@ fn a_paused_request_waits_for_the_person_and_its_deadline_moves_by_the_days_paus
     );
     server.advance_clock(86_400);
     assert_eq!(request(&server, &support, &id)["status"], "overdue");
+    // Stopping the clock now would hide that it is late.
+    pause("identity").problem(409);
+    assert_eq!(request(&server, &support, &id)["status"], "overdue");
     server
         .post(
             &format!("/v1/requests/{id}/complete"),
@@ -472,4 +475,22 @@ fn self_service_exports_and_erasures_appear_in_the_register_as_completed_request
         "{kinds:?}"
     );
     assert!(request_ids(&server, &support, "open").is_empty());
+}
+
+#[test]
+fn a_visitors_request_is_done_once_the_household_and_its_records_are_gone() {
+    let v = visit();
+    let r = visitor_request(&v, "erasure").expect(201);
+    // The household erases itself: the visitor's records go with its key.
+    erase(&v.server, &v.support, &v.household).expect(200);
+    let done = v
+        .server
+        .post(
+            &format!("/v1/requests/{}/complete", r["id"].as_str().unwrap()),
+            Some(&v.support.secret),
+            &json!({}),
+        )
+        .expect(200);
+    assert_eq!(done["status"], "done", "{done}");
+    assert!(request_ids(&v.server, &v.support, "open").is_empty());
 }

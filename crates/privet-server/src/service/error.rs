@@ -413,6 +413,9 @@ pub enum Conflict {
     /// The request's clock is already stopped.
     #[error("the request is already paused; resume it first")]
     RequestPaused,
+    /// The request is already overdue: pausing would hide that.
+    #[error("the request is already overdue; answer it, or tell the person why it is late")]
+    PauseOverdue,
     /// The request's clock is running, so there is nothing to resume.
     #[error("the request is not paused")]
     RequestNotPaused,

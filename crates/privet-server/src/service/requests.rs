@@ -191,15 +191,37 @@ pub async fn pause(
     actor: &str,
 ) -> ServiceResult<RightsRequest> {
     let reason = PauseReason::parse(reason).ok_or(Invalid::PauseReason)?;
+    // Queued behind a completion running on this instance; the store's conditional write
+    // refuses one running on another (its claim holds the request).
+    let lock = state.request_lock(id);
+    let _once = lock.write().await;
     let r = open_request(state, id).await?;
     if r.pause.is_some() {
         return Err(Conflict::RequestPaused.into());
     }
-    let r = state
+    // Stopping the clock of a request already late would hide that it is: answer it instead.
+    if status(&r, state.clock().today_uk()).1 == Status::Overdue {
+        return Err(Conflict::PauseOverdue.into());
+    }
+    let r = match state
         .store()
         .pause_request(id, reason, state.clock().now())
         .await
-        .map_err(conflict_as(Conflict::RequestPaused))?;
+    {
+        Ok(r) => r,
+        Err(e) if e.is_conflict() => {
+            let now = state.store().request(id).await?;
+            return Err(if now.done {
+                Conflict::RequestDone
+            } else if now.pause.is_some() {
+                Conflict::RequestPaused
+            } else {
+                Conflict::RequestInProgress
+            }
+            .into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     audit::record(
         state,
         Event::new(
@@ -215,6 +237,8 @@ pub async fn pause(
 /// Restarts a paused request's clock: its deadline moves by the whole UK days it stood still;
 /// audited.
 pub async fn resume(state: &AppState, id: &str, actor: &str) -> ServiceResult<RightsRequest> {
+    let lock = state.request_lock(id);
+    let _once = lock.write().await;
     let r = open_request(state, id).await?;
     let Some(p) = r.pause else {
         return Err(Conflict::RequestNotPaused.into());
@@ -399,8 +423,10 @@ pub async fn complete(
         // The subject of an erasure request is gone: an earlier attempt erased it and died
         // (or failed) before recording the completion, or it was erased another way. The
         // request is done; without this it could never be completed.
-        Err(e) if e.is_not_found() && r.kind == RequestKind::Erasure && r.visitor.is_none() => {
-            if !completion.erasure_confirmed {
+        // A visitor's household gone (erased, and the visitor's records with its key):
+        // nothing of them is held, so the request is done too.
+        Err(e) if e.is_not_found() && (r.kind == RequestKind::Erasure || r.visitor.is_some()) => {
+            if r.kind == RequestKind::Erasure && !completion.erasure_confirmed {
                 return Err(Invalid::ErasureNotConfirmed.into());
             }
             return complete_already_erased(state, id, actor).await;
@@ -447,8 +473,11 @@ pub async fn complete(
     match state.store().claim_request(id, now, until).await {
         Ok(_) => {}
         Err(e) if e.is_conflict() => {
-            return Err(if state.store().request(id).await?.done {
+            let now = state.store().request(id).await?;
+            return Err(if now.done {
                 Conflict::RequestDone
+            } else if now.pause.is_some() {
+                Conflict::CompletePaused
             } else {
                 Conflict::RequestInProgress
             }

@@ -252,27 +252,19 @@ pub async fn erase(
                 break;
             }
         }
-        // A receipt must not claim what is not done: the request stays open to try again.
+        let counts = Counts {
+            records,
+            rewritten,
+            deleted,
+        };
         if !settled {
+            // A receipt must not claim what is not done: the request stays open to try again;
+            // what was deleted so far is audited now, not lost.
+            audit_erasure(state, request, household, scope, actor, counts).await?;
             return Err(Conflict::VisitorRecordsBusy.into());
         }
+        audit_erasure(state, request, household, scope, actor, counts).await?;
     }
-    audit::record(
-        state,
-        Event::new(
-            actor,
-            "visitor.erase",
-            serde_json::json!({
-                "request": request,
-                "device": scope.device,
-                "blocks_rewritten": rewritten,
-                "blocks_deleted": deleted,
-            }),
-        )
-        .subjects(vec![household.pseudonym])
-        .count(records),
-    )
-    .await?;
     // Art. 19: whoever received those records is told, by device and range.
     crate::service::webhooks::recipients::notify_visitor_erased(state, &product, request, scope)
         .await;
@@ -306,6 +298,42 @@ pub async fn erase(
         receipt: state.signing().sign_jws(&claims),
         jwks_uri: "/.well-known/jwks.json".to_owned(),
     })
+}
+
+/// What a visitor's erasure removed: events, blocks rewritten, blocks deleted.
+#[derive(Clone, Copy)]
+struct Counts {
+    records: u64,
+    rewritten: u64,
+    deleted: u64,
+}
+
+/// Audits what a visitor's erasure removed (counts only).
+async fn audit_erasure(
+    state: &AppState,
+    request: &str,
+    household: &Subject,
+    scope: &VisitorScope,
+    actor: &str,
+    c: Counts,
+) -> ServiceResult<()> {
+    audit::record(
+        state,
+        Event::new(
+            actor,
+            "visitor.erase",
+            serde_json::json!({
+                "request": request,
+                "device": scope.device,
+                "blocks_rewritten": c.rewritten,
+                "blocks_deleted": c.deleted,
+            }),
+        )
+        .subjects(vec![household.pseudonym])
+        .count(c.records),
+    )
+    .await?;
+    Ok(())
 }
 
 /// What one pass over the blocks removed.
@@ -353,14 +381,13 @@ async fn erase_pass(state: &AppState, scope: &VisitorScope, q: BlockQuery) -> Se
             Err(e) => return Err(e.into()),
         }
     }
-    if !deletes.is_empty() {
-        let removed: u64 = deletes.iter().map(|(_, r)| r).sum();
-        let n = state
-            .store()
-            .delete_blocks(deletes.into_iter().map(|(id, _)| id).collect())
-            .await?;
-        pass.deleted += n;
-        pass.records += removed;
+    // One at a time, so a block that retention or a purge removed meanwhile is not counted
+    // in the signed receipt (a visit's blocks are few).
+    for (id, removed) in deletes {
+        if state.store().delete_blocks(vec![id]).await? == 1 {
+            pass.deleted += 1;
+            pass.records += removed;
+        }
     }
     Ok(pass)
 }

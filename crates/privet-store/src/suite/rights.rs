@@ -327,16 +327,48 @@ async fn pauses(store: &dyn Store, template: &RightsRequest) {
     );
     assert_eq!(store.request("rq-pause").await.unwrap().paused_days, 7);
 
+    // While paused it is neither claimed nor completed; while claimed it is not paused.
+    let stopped = at("2026-02-12T00:00:00Z");
     store
-        .pause_request(
-            "rq-pause",
-            PauseReason::Identity,
-            at("2026-02-12T00:00:00Z"),
-        )
+        .pause_request("rq-pause", PauseReason::Identity, stopped)
         .await
         .unwrap();
+    let later = at("2026-02-13T00:00:00Z");
+    assert!(
+        store
+            .claim_request("rq-pause", later, at("2026-02-13T00:10:00Z"))
+            .await
+            .unwrap_err()
+            .is_conflict(),
+        "a paused request is not claimed"
+    );
+    assert!(
+        store
+            .complete_request("rq-pause", later)
+            .await
+            .unwrap_err()
+            .is_conflict(),
+        "nor completed"
+    );
+    store.resume_request("rq-pause", stopped, 1).await.unwrap();
+    store
+        .claim_request("rq-pause", later, at("2026-02-13T00:10:00Z"))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .pause_request(
+                "rq-pause",
+                PauseReason::Identity,
+                at("2026-02-13T00:05:00Z")
+            )
+            .await
+            .unwrap_err()
+            .is_conflict(),
+        "a request being completed is not paused"
+    );
     let done = store
-        .complete_request("rq-pause", at("2026-02-13T00:00:00Z"))
+        .complete_request("rq-pause", at("2026-02-13T00:06:00Z"))
         .await
         .unwrap();
     assert!(done.done);

@@ -112,7 +112,7 @@ fn row(r: &RightsRequest, today: Date) -> RequestRow {
         kind,
         kind_long,
         subject: r.subject.to_string(),
-        received: r.received_at.strftime("%Y-%m-%d").to_string(),
+        received: privet_policy::uk_date(r.received_at).to_string(),
         due: due.to_string(),
         original_due: (due != r.due).then(|| r.due.to_string()),
         moved: if r.extended_due.is_some() {
@@ -325,7 +325,10 @@ async fn log_request(state: &AppState, f: &NewRequestForm, actor: &str) -> Servi
         (true, false) => About::Visitor(VisitorScope {
             device: device.to_owned(),
             from: uk_moment(&f.from)?,
-            until: uk_moment(&f.until)?,
+            // The form gives whole minutes: "until 10:05" includes all of 10:05.
+            until: uk_moment(&f.until)?
+                .checked_add(jiff::SignedDuration::from_millis(59_999))
+                .map_err(|_| Invalid::VisitorTime)?,
         }),
         (true, true) => return Err(Invalid::RequestSubject.into()),
         (false, false) => return Err(Invalid::SubjectOrVisitor.into()),

@@ -56,6 +56,11 @@ pub async fn run(state: AppState) {
 /// One attempt at a claimed delivery, and its outcome recorded under the claim.
 async fn attempt(state: AppState, d: WebhookDelivery, lease_until: Timestamp) {
     let outcome = match send_once(&state, &d).await {
+        // Queued while its endpoint was being deleted: never sent, listed as dead.
+        Err(why) if why == DISABLED => AttemptOutcome::Dead {
+            status: None,
+            error: why,
+        },
         Ok(status) if (200..300).contains(&status) => AttemptOutcome::Delivered {
             at: state.clock().now(),
             status,
@@ -84,12 +89,19 @@ async fn attempt(state: AppState, d: WebhookDelivery, lease_until: Timestamp) {
     }
 }
 
-/// Signs and POSTs the delivery; the status, or why there was none.
+/// Why a delivery to a deleted endpoint was not sent.
+const DISABLED: &str = "the endpoint was deleted";
+
+/// Signs and POSTs the delivery; the status, or why there was none. A deleted endpoint gets
+/// nothing, whatever was queued for it.
 async fn send_once(state: &AppState, d: &WebhookDelivery) -> Result<u16, String> {
     let endpoints = state.store().webhooks().await.map_err(|e| e.to_string())?;
     let Some(endpoint) = endpoints.into_iter().find(|e| e.id == d.endpoint) else {
         return Err("endpoint not found".to_owned());
     };
+    if endpoint.disabled_at.is_some() {
+        return Err(DISABLED.to_owned());
+    }
     let secret = secret_of(state, &endpoint).map_err(|e| e.to_string())?;
     let timestamp = state.clock().now().as_second();
     let signature = secret.sign(&d.id, timestamp, d.payload.as_bytes());
