@@ -237,7 +237,7 @@ rules! {
         source: "ETSI EN 303 645 provision 5.2-1; PSTI Sch. 1 para. 2",
     }
     DPIA_MISSING = "PV044" "dpia-missing" Warning {
-        checks: "High-risk processing (special category data, children, precise location, recordings in the home) with no `dpia`.",
+        checks: "Processing the DPIA screening finds likely to be high risk (the ICO's list and the EDPB criteria, docs/dpia.md) with no `dpia`.",
         why: "Processing likely to be high risk needs a data protection impact assessment before it starts.",
         source: "UK GDPR Art. 35; ICO list of processing likely to result in high risk",
     }
@@ -290,6 +290,11 @@ rules! {
         checks: "A stream that declares no fields.",
         why: "Every event on it would be dropped, which is usually a mistake.",
         source: "Privet manifest format, docs/manifest.md",
+    }
+    INVALID_DPIA_REFERENCE = "PV060" "invalid-dpia-reference" Error {
+        checks: "A `dpia` that is a placeholder (`tbd`, `todo`, `n/a`, `none`, `-`, empty) or neither an https URL nor a document reference with a date.",
+        why: "A placeholder would clear the high-risk checks although no assessment exists; a DPIA must be a document that can be found.",
+        source: "UK GDPR Art. 35(1) and (7); ICO guidance on DPIAs (record the outcome)",
     }
 }
 
