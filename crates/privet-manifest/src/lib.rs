@@ -42,6 +42,7 @@
 //! ```
 
 pub mod diff;
+pub mod dpia;
 pub mod fideslang;
 pub mod field_type;
 pub mod finding;
@@ -51,6 +52,7 @@ pub mod lint;
 pub mod model;
 pub mod notice;
 pub mod parse;
+pub mod psti;
 pub mod retention;
 pub mod retention_bounds;
 pub mod rules;

@@ -237,7 +237,7 @@ rules! {
         source: "ETSI EN 303 645 provision 5.2-1; PSTI Sch. 1 para. 2",
     }
     DPIA_MISSING = "PV044" "dpia-missing" Warning {
-        checks: "High-risk processing (special category data, children, precise location, recordings in the home) with no `dpia`.",
+        checks: "Processing the DPIA screening finds likely to be high risk (the ICO's list and the EDPB criteria, docs/dpia.md) with no `dpia`.",
         why: "Processing likely to be high risk needs a data protection impact assessment before it starts.",
         source: "UK GDPR Art. 35; ICO list of processing likely to result in high risk",
     }
@@ -310,6 +310,11 @@ rules! {
         checks: "A marketing, sales or profiling purpose (`marketing.*`, `sales.*`, `personalize.content.profiling`, `personalize.content.profiled`) with `basis = \"contract\"`.",
         why: "Profiling and marketing are not necessary to perform the contract for a device; they need the person's consent.",
         source: "UK GDPR Art. 6(1)(b); ICO guidance on the lawful basis for processing (contract); PECR Reg. 6",
+    }
+    INVALID_DPIA_REFERENCE = "PV064" "invalid-dpia-reference" Error {
+        checks: "A `dpia` that is a placeholder (`tbd`, `todo`, `n/a`, `none`, `-`, empty) or neither an https URL nor a document reference with a date.",
+        why: "A placeholder would clear the high-risk checks although no assessment exists; a DPIA must be a document that can be found.",
+        source: "UK GDPR Art. 35(1) and (7); ICO guidance on DPIAs (record the outcome)",
     }
 }
 

@@ -415,7 +415,9 @@ fn baby_monitor_fails_at_every_placeholder_line() {
     assert_eq!(lines(BABY, "PV062"), [41, 48]);
     // The sleep profile under contract (line 25).
     assert_eq!(lines(BABY, "PV063"), [25]);
-    for code in ["PV060", "PV016", "PV061", "PV063"] {
+    // `dpia = "tbd"` (line 13) references no document.
+    assert_eq!(lines(BABY, "PV064"), [13]);
+    for code in ["PV060", "PV016", "PV061", "PV063", "PV064"] {
         assert!(
             checked
                 .findings

@@ -539,7 +539,7 @@ retention = "30d"
 
 const DPIA: (&str, &str) = (
     "works_offline =",
-    "dpia = \"DPIA-2026-04\"\nworks_offline =",
+    "dpia = \"DPIA-2026-04 (2026-10-01)\"\nworks_offline =",
 );
 
 #[test]
@@ -547,7 +547,11 @@ fn pv025_precise_location_unminimised() {
     let src = base_plus(LOCATION_FIELD);
     let f = fires(&src, "PV025", "\"user.location.precise\"");
     assert!(f.help.contains("truncate_location = 3"), "{}", f.help);
-    assert!(f.help.contains("dpia = \"DPIA-2026-04\""), "{}", f.help);
+    assert!(
+        f.help.contains("dpia = \"DPIA-2026-04 (2026-10-01)\""),
+        "{}",
+        f.help
+    );
     quiet(
         &base_plus(&LOCATION_FIELD.replace(
             "retention = \"30d\"",
@@ -577,7 +581,7 @@ fn pv026_audio_video_unminimised() {
 fn pv044_dpia_missing() {
     let src = base_plus(AUDIO_FIELD);
     let f = fires(&src, "PV044", "\"user.sensor.audio\"");
-    assert!(f.help.contains("dpia = \"DPIA-2026-04\""));
+    assert!(f.help.contains("dpia = \"DPIA-2026-04 (2026-10-01)\""));
     quiet(&edit(&src, DPIA.0, DPIA.1), "PV044");
     // One finding however many high-risk fields there are.
     assert_eq!(

@@ -95,6 +95,8 @@ pub struct Config {
     pub key_rotation_period: Duration,
     /// Timeouts and the cap on open connections.
     pub connections: ConnectionLimits,
+    /// `/.well-known/security.txt` for the operator; `None`: not served (404).
+    pub security_txt: Option<crate::security_txt::SecurityTxt>,
 }
 
 impl Default for Config {
@@ -112,6 +114,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             key_rotation_period: DEFAULT_KEY_ROTATION_PERIOD,
             connections: ConnectionLimits::default(),
+            security_txt: None,
         }
     }
 }

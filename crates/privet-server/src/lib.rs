@@ -28,6 +28,7 @@ pub mod mqtt;
 pub mod pages;
 pub mod products;
 pub mod routes;
+pub mod security_txt;
 mod serve;
 pub mod service;
 pub mod session;

@@ -28,6 +28,19 @@ pub(crate) enum Command {
     Manifest(ManifestCmd),
     /// The privacy and security label of products, or a side-by-side comparison.
     Label(LabelArgs),
+    /// DPIA screening and a draft data protection impact assessment for the DPO; exit 0
+    /// whatever the screening finds, 2 if the manifest cannot be read (docs/dpia.md).
+    #[command(
+        long_about = "Screens the product's processing against the ICO's list of processing likely to \
+    result in high risk and the EDPB's nine criteria, says whether a DPIA is required and why (each \
+    reason with its manifest line), and writes a draft DPIA in Markdown with the judgements marked \
+    \"DPO to complete\". Prints to stdout; exits 0 whatever the screening finds. Lint errors are shown \
+    on stderr but do not stop it; a file that is not a manifest exits 2."
+    )]
+    Dpia(DpiaArgs),
+    /// The PSTI statement of compliance a connectable product must ship with in the UK;
+    /// what the manifest lacks is marked for the maker to fill in (docs/dpia.md).
+    Psti(PstiArgs),
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
@@ -126,6 +139,95 @@ pub(crate) struct ServeArgs {
     pub(crate) connections: ConnectionArgs,
     #[command(flatten)]
     pub(crate) tls: TlsArgs,
+    #[command(flatten)]
+    pub(crate) security_txt: SecurityTxtArgs,
+}
+
+/// `/.well-known/security.txt` (RFC 9116, docs/security-txt.md): served only once a contact is
+/// given; each list flag repeats, and its variable takes a comma-separated list.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct SecurityTxtArgs {
+    /// security.txt `Contact:`, a mailto:, https: or tel: URI; repeat for more, most preferred
+    /// first
+    #[arg(
+        long = "security-contact",
+        env = "PRIVET_SECURITY_CONTACT",
+        value_name = "URI",
+        value_delimiter = ','
+    )]
+    pub(crate) contact: Vec<String>,
+    /// security.txt `Expires:`, an RFC 3339 time in the future [default: 364 days after now,
+    /// counted on every request]
+    #[arg(
+        long = "security-expires",
+        env = "PRIVET_SECURITY_EXPIRES",
+        value_name = "TIME"
+    )]
+    pub(crate) expires: Option<String>,
+    /// security.txt `Encryption:`, the key to encrypt reports with (https:, dns: or
+    /// openpgp4fpr: URI)
+    #[arg(
+        long = "security-encryption",
+        env = "PRIVET_SECURITY_ENCRYPTION",
+        value_name = "URI",
+        value_delimiter = ','
+    )]
+    pub(crate) encryption: Vec<String>,
+    /// security.txt `Policy:`, the https URI of the vulnerability disclosure policy
+    #[arg(
+        long = "security-policy",
+        env = "PRIVET_SECURITY_POLICY",
+        value_name = "URI",
+        value_delimiter = ','
+    )]
+    pub(crate) policy: Vec<String>,
+    /// security.txt `Preferred-Languages:`, language tags such as `en, cy`
+    #[arg(
+        long = "security-preferred-languages",
+        env = "PRIVET_SECURITY_PREFERRED_LANGUAGES",
+        value_name = "TAGS"
+    )]
+    pub(crate) preferred_languages: Option<String>,
+    /// security.txt `Canonical:`, the https URI this file is served at
+    #[arg(
+        long = "security-canonical",
+        env = "PRIVET_SECURITY_CANONICAL",
+        value_name = "URI",
+        value_delimiter = ','
+    )]
+    pub(crate) canonical: Vec<String>,
+    /// security.txt `Acknowledgments:`, the https URI of a page thanking reporters
+    #[arg(
+        long = "security-acknowledgments",
+        env = "PRIVET_SECURITY_ACKNOWLEDGMENTS",
+        value_name = "URI",
+        value_delimiter = ','
+    )]
+    pub(crate) acknowledgments: Vec<String>,
+    /// security.txt `Hiring:`, the https URI of security jobs
+    #[arg(
+        long = "security-hiring",
+        env = "PRIVET_SECURITY_HIRING",
+        value_name = "URI",
+        value_delimiter = ','
+    )]
+    pub(crate) hiring: Vec<String>,
+}
+
+impl SecurityTxtArgs {
+    /// The flags as the server's settings.
+    pub(crate) fn settings(&self) -> privet_server::security_txt::SecurityTxtSettings {
+        privet_server::security_txt::SecurityTxtSettings {
+            contact: self.contact.clone(),
+            expires: self.expires.clone(),
+            encryption: self.encryption.clone(),
+            policy: self.policy.clone(),
+            preferred_languages: self.preferred_languages.clone(),
+            canonical: self.canonical.clone(),
+            acknowledgments: self.acknowledgments.clone(),
+            hiring: self.hiring.clone(),
+        }
+    }
 }
 
 /// Built-in TLS, and cookies for TLS terminated in front (docs/tls.md).
@@ -462,6 +564,31 @@ pub(crate) struct ExportArgs {
 pub(crate) enum ExportFormat {
     /// A fideslang System with privacy declarations (YAML).
     Fideslang,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DpiaArgs {
+    /// Manifest file.
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DpiaFormat::Md)]
+    pub(crate) format: DpiaFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DpiaFormat {
+    /// The screening and the draft DPIA, in Markdown.
+    Md,
+    /// The screening only: {"product", "required", "conclusion", "reasons", "open_questions"}.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PstiArgs {
+    /// Manifest file.
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ mod cli;
 mod connection_limits;
 mod demo;
 mod diagnostics;
+mod dpia_cmd;
 mod instance_keys;
 mod keyring_cmd;
 mod label_cmd;
@@ -14,6 +15,7 @@ mod manifest_cmd;
 mod manifest_diff;
 mod mqtt_cmd;
 mod pg_dump;
+mod psti_cmd;
 mod publish_cmd;
 mod release_cmd;
 mod serve_cmd;
@@ -55,6 +57,8 @@ fn run() -> anyhow::Result<ExitCode> {
     match cli.command {
         cli::Command::Manifest(cmd) => manifest_cmd::run(cmd),
         cli::Command::Label(args) => label_cmd::run(args),
+        cli::Command::Dpia(args) => dpia_cmd::run(&args),
+        cli::Command::Psti(args) => psti_cmd::run(&args),
         cli::Command::Serve(args) => {
             init_tracing();
             runtime()?.block_on(serve_cmd::run(*args))

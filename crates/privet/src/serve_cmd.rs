@@ -6,6 +6,7 @@ use crate::diagnostics::Renderer;
 use anyhow::{Context, bail};
 use privet_server::config::TlsFiles;
 use privet_server::mqtt::{BrokerUrl, MqttConfig, TlsSettings};
+use privet_server::security_txt::SecurityTxt;
 use privet_server::service::manifests;
 use privet_server::tls::TlsCertificates;
 use privet_server::{Clock, Config, Products, ProductsError, Server, shutdown_signal};
@@ -69,6 +70,10 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let location = Location::from_args(&args.data)?;
     let clock = Clock::from_env();
+    // Checked before the store is opened: a contact that sends reporters nowhere is a typo to
+    // report at once.
+    let security_txt = SecurityTxt::from_settings(&args.security_txt.settings(), clock.now())
+        .context("not starting")?;
     let cx = privet_manifest::LintContext {
         today: clock.today_utc(),
     };
@@ -126,6 +131,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tls,
         key_rotation_period,
         connections: crate::connection_limits::limits(Some(&args.connections)),
+        security_txt,
     };
     let mut server = Server::bind(config, opened.into_parts(products, clock))
         .await

@@ -13,6 +13,7 @@ mod biometric;
 mod children;
 mod children_recordings;
 mod descriptions;
+mod dpia;
 mod pecr;
 mod product;
 mod profiling;
@@ -50,6 +51,7 @@ pub fn lint(manifest: &Manifest, cx: &LintContext) -> Vec<Finding> {
     special::check(manifest, &mut out);
     pecr::check(manifest, &mut out);
     risk::check(manifest, &mut out);
+    dpia::check(manifest, &mut out);
     children::check(manifest, &mut out);
     recipients::check(manifest, &mut out);
     descriptions::check(manifest, &mut out);
@@ -72,12 +74,13 @@ fn product_missing(m: &Manifest) -> bool {
     m.product.span == Span::default()
 }
 
-/// The product's DPIA reference, when one is given (blank counts as none).
+/// Whether the product references a DPIA document (a placeholder such as `tbd` counts as
+/// none, so it cannot clear the high-risk rules).
 fn has_dpia(m: &Manifest) -> bool {
     m.product
         .dpia
         .as_ref()
-        .is_some_and(|d| !d.value.trim().is_empty())
+        .is_some_and(|d| dpia::is_document_reference(&d.value))
 }
 
 /// The purpose's `use`, unless it is the parser's placeholder.

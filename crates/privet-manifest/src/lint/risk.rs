@@ -1,15 +1,12 @@
-//! High-risk processing: precise location and recordings must be minimised or assessed, and
-//! anything high-risk needs a DPIA (PV025, PV026, PV044).
+//! High-risk processing: precise location and recordings must be minimised or assessed
+//! (PV025, PV026). Whether a DPIA is needed at all is `dpia.rs`'s (PV044).
 
-use super::{and_list, has_dpia};
+use super::dpia::DPIA_EXAMPLE;
+use super::has_dpia;
 use crate::finding::Finding;
 use crate::model::{Field, Manifest};
 use crate::rules;
-use crate::span::Span;
-use crate::taxonomy::{is_precise_location, is_recording, is_special_category};
-
-/// The DPIA reference format suggested in help texts.
-const DPIA_EXAMPLE: &str = "dpia = \"DPIA-2026-04\"";
+use crate::taxonomy::{is_precise_location, is_recording};
 
 pub(super) fn check(m: &Manifest, out: &mut Vec<Finding>) {
     if has_dpia(m) {
@@ -48,7 +45,6 @@ pub(super) fn check(m: &Manifest, out: &mut Vec<Finding>) {
             );
         }
     }
-    dpia_missing(m, out);
 }
 
 /// The transform that would minimise a precise location of this field's type.
@@ -62,51 +58,4 @@ fn location_minimiser(f: &Field) -> &'static str {
     } else {
         "send it as a `location` and cut its precision with `transform = { truncate_location = 3 }`"
     }
-}
-
-/// PV044: one finding for the whole manifest, at the first high-risk field (or the audience).
-fn dpia_missing(m: &Manifest, out: &mut Vec<Finding>) {
-    let mut reasons: Vec<&str> = Vec::new();
-    let mut at: Option<Span> = None;
-    let mut note = |reason: &'static str, span: Span| {
-        if !reasons.contains(&reason) {
-            reasons.push(reason);
-        }
-        at.get_or_insert(span);
-    };
-    for (_, f) in m.fields() {
-        let c = f.category.value.as_str();
-        if is_special_category(c) {
-            note("special category data", f.category.span);
-        }
-        if is_precise_location(c) {
-            note("precise location", f.category.span);
-        }
-        if is_recording(c) {
-            note("recordings in the home", f.category.span);
-        }
-    }
-    if let Some(a) = &m.product.audience
-        && a.value.includes_children()
-    {
-        note("a product children use", a.span);
-    }
-    let Some(span) = at else {
-        return;
-    };
-    out.push(
-        Finding::new(
-            &rules::DPIA_MISSING,
-            span,
-            format!(
-                "high-risk processing ({}) with no data protection impact assessment",
-                reasons.join(", ")
-            ),
-        )
-        .label("high-risk processing")
-        .help(format!(
-            "carry out a DPIA covering {} and add `{DPIA_EXAMPLE}` to `[product]`",
-            and_list(reasons.iter().map(|r| (*r).to_owned()))
-        )),
-    );
 }

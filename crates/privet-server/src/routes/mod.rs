@@ -12,6 +12,7 @@ pub mod manifest_versions;
 pub mod product_docs;
 pub mod products;
 pub mod requests;
+pub mod security_txt;
 pub mod subjects;
 pub mod system;
 #[cfg(feature = "test-clock")]
@@ -80,6 +81,7 @@ impl Modify for Security {
 pub fn api() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(system::routes())
+        .merge(security_txt::routes())
         .merge(auth::routes())
         .merge(members::routes())
         .merge(fleet::routes())
