@@ -17,7 +17,7 @@ pub enum Role {
     Analyst,
     /// Handles rights requests and consents; reads no events.
     Support,
-    /// Reads the audit log and rights requests.
+    /// Reads the audit log, rights requests and the records of processing.
     Dpo,
 }
 
@@ -64,11 +64,13 @@ pub enum Action {
     UseConsole,
     /// Publish a new version of a product's manifest.
     PublishManifests,
+    /// Read the records of processing (UK GDPR Art. 30) drawn from the manifests.
+    ReadRecords,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 11] = [
         Action::ManageFleet,
         Action::SeeFleet,
         Action::ReadEvents,
@@ -79,6 +81,7 @@ impl Action {
         Action::ManageKeys,
         Action::UseConsole,
         Action::PublishManifests,
+        Action::ReadRecords,
     ];
 
     /// What the action is, as "the role may not …" ends.
@@ -94,13 +97,14 @@ impl Action {
             Action::ManageKeys => "manage API keys",
             Action::UseConsole => "use the console",
             Action::PublishManifests => "publish manifests",
+            Action::ReadRecords => "read the records of processing",
         }
     }
 }
 
 /// The table: admin everything; analyst reads events (for its purposes); support acts on
-/// subjects and requests; dpo reads the audit log and requests. Every staff role may use the
-/// console's overview and product pages.
+/// subjects and requests; dpo reads the audit log, requests and the records of processing.
+/// Every staff role may use the console's overview and product pages.
 pub fn can(role: Option<Role>, action: Action) -> bool {
     use Action::*;
     matches!(
@@ -112,7 +116,7 @@ pub fn can(role: Option<Role>, action: Action) -> bool {
                 Some(Role::Support),
                 ActOnSubjects | ReadRequests | ViewHousehold
             )
-            | (Some(Role::Dpo), ReadAudit | ReadRequests)
+            | (Some(Role::Dpo), ReadAudit | ReadRequests | ReadRecords)
     )
 }
 

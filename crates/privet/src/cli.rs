@@ -28,6 +28,9 @@ pub(crate) enum Command {
     Manifest(ManifestCmd),
     /// The privacy and security label of products, or a side-by-side comparison.
     Label(LabelArgs),
+    /// Records of processing (UK GDPR Art. 30): a row per product and purpose, as CSV, HTML or
+    /// XLSX.
+    Ropa(crate::ropa_cmd::RopaArgs),
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCmd),

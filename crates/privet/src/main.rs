@@ -16,6 +16,7 @@ mod mqtt_cmd;
 mod pg_dump;
 mod publish_cmd;
 mod release_cmd;
+mod ropa_cmd;
 mod serve_cmd;
 mod simulate;
 
@@ -55,6 +56,7 @@ fn run() -> anyhow::Result<ExitCode> {
     match cli.command {
         cli::Command::Manifest(cmd) => manifest_cmd::run(cmd),
         cli::Command::Label(args) => label_cmd::run(args),
+        cli::Command::Ropa(args) => ropa_cmd::run(args),
         cli::Command::Serve(args) => {
             init_tracing();
             runtime()?.block_on(serve_cmd::run(*args))

@@ -35,7 +35,9 @@ pub(super) fn dpia_required(m: &Manifest) -> (bool, String) {
         reasons.push(format!("special category data ({})", special.join(", ")));
     }
     match m.product.audience() {
-        Audience::Children => reasons.push("it is made for children (audience)".to_owned()),
+        Audience::Children => {
+            reasons.push("it is made for children (audience = children)".to_owned())
+        }
         Audience::All => reasons.push("children are likely to use it (audience = all)".to_owned()),
         Audience::Adults => {}
     }

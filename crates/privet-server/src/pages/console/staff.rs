@@ -31,6 +31,8 @@ pub(crate) enum Area {
     Audit,
     /// Operator API keys.
     Keys,
+    /// The records of processing (UK GDPR Art. 30), to read and download.
+    Records,
 }
 
 impl Area {
@@ -43,6 +45,7 @@ impl Area {
             Area::ManageRequests => Action::ActOnSubjects,
             Area::Audit => Action::ReadAudit,
             Area::Keys => Action::ManageKeys,
+            Area::Records => Action::ReadRecords,
         }
     }
 }
@@ -151,6 +154,7 @@ impl ConsoleNav {
             ("/console/fleet", "Fleet", Area::Fleet),
             ("/console/requests", "Rights requests", Area::Requests),
             ("/console/audit", "Audit log", Area::Audit),
+            ("/console/records", "Records of processing", Area::Records),
             ("/console/keys", "API keys", Area::Keys),
         ];
         ConsoleNav {
@@ -184,12 +188,13 @@ mod tests {
             ManageRequests,
             Audit,
             Keys,
+            Records,
         ];
         let expect = |role: Option<Role>| -> Vec<Area> {
             match role {
                 Some(Role::Admin) => areas.to_vec(),
                 Some(Role::Support) => vec![Overview, Products, Requests, ManageRequests],
-                Some(Role::Dpo) => vec![Overview, Products, Requests, Audit],
+                Some(Role::Dpo) => vec![Overview, Products, Requests, Audit, Records],
                 Some(Role::Analyst) | None => vec![Overview, Products],
             }
         };
