@@ -11,9 +11,6 @@ use std::process::ExitCode;
 
 /// Arguments of `privet ropa`.
 #[derive(Debug, Args)]
-#[command(
-    long_about = "The records of processing (UK GDPR Art. 30) of the given products: one row per product and purpose, in the columns of the ICO's record-of-processing template for controllers (business function, purpose, categories of individuals and of personal data, recipients by name, third countries and transfer safeguards, retention per field, the security measures Privet applies, lawful basis, rights, source, DPIA), each led by the controller and its contact.\n\nA manifest with errors is refused with the same diagnostics as `privet manifest check` (exit 2). See docs/ropa.md for what fills each column."
-)]
 pub(crate) struct RopaArgs {
     /// Manifest files, one per product.
     #[arg(required = true, value_name = "FILE")]
