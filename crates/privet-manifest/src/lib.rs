@@ -3,9 +3,10 @@
 //!
 //! This crate is pure (no I/O). It parses a manifest keeping the span of every key
 //! ([`parse()`]), lints it against the guidance ([`lint::lint`], rules in [`rules`]), and derives
-//! what people read from it: the privacy notice, the privacy and security label, and the
-//! fideslang export. [`check`] runs parse and lint together. [`diff()`] lists what changed
-//! between two versions of a product's manifest, each change material or minor.
+//! what people read from it: the privacy notice, the privacy and security label, the
+//! fideslang export, and the controller's records of processing ([`ropa`]). [`check`] runs
+//! parse and lint together. [`diff()`] lists what changed between two versions of a product's
+//! manifest, each change material or minor.
 //!
 //! ```
 //! use privet_manifest::{check, LintContext, Severity};
@@ -55,6 +56,7 @@ pub mod parse;
 pub mod psti;
 pub mod retention;
 pub mod retention_bounds;
+pub mod ropa;
 pub mod rules;
 pub mod safeguard;
 pub mod span;

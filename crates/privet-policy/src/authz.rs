@@ -17,7 +17,7 @@ pub enum Role {
     Analyst,
     /// Handles rights requests and consents; reads no events.
     Support,
-    /// Reads the audit log and rights requests.
+    /// Reads the audit log, rights requests and the records of processing.
     Dpo,
 }
 
@@ -66,11 +66,13 @@ pub enum Action {
     PublishManifests,
     /// Register and delete webhook endpoints, see and retry their deliveries.
     ManageWebhooks,
+    /// Read the records of processing (UK GDPR Art. 30) drawn from the manifests.
+    ReadRecords,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 12] = [
         Action::ManageFleet,
         Action::SeeFleet,
         Action::ReadEvents,
@@ -82,6 +84,7 @@ impl Action {
         Action::UseConsole,
         Action::PublishManifests,
         Action::ManageWebhooks,
+        Action::ReadRecords,
     ];
 
     /// What the action is, as "the role may not …" ends.
@@ -98,13 +101,14 @@ impl Action {
             Action::UseConsole => "use the console",
             Action::PublishManifests => "publish manifests",
             Action::ManageWebhooks => "manage webhooks",
+            Action::ReadRecords => "read the records of processing",
         }
     }
 }
 
 /// The table: admin everything; analyst reads events (for its purposes); support acts on
-/// subjects and requests; dpo reads the audit log and requests. Every staff role may use the
-/// console's overview and product pages.
+/// subjects and requests; dpo reads the audit log, requests and the records of processing.
+/// Every staff role may use the console's overview and product pages.
 pub fn can(role: Option<Role>, action: Action) -> bool {
     use Action::*;
     matches!(
@@ -116,7 +120,7 @@ pub fn can(role: Option<Role>, action: Action) -> bool {
                 Some(Role::Support),
                 ActOnSubjects | ReadRequests | ViewHousehold
             )
-            | (Some(Role::Dpo), ReadAudit | ReadRequests)
+            | (Some(Role::Dpo), ReadAudit | ReadRequests | ReadRecords)
     )
 }
 

@@ -394,6 +394,7 @@ async fn every_console_page_renders_with_one_heading_labels_and_no_scripts() {
         (format!("/console/requests/{}", rq.id), "Access request"),
         ("/console/audit".to_owned(), "Audit log"),
         ("/console/keys".to_owned(), "API keys"),
+        ("/console/records".to_owned(), "Records of processing"),
         (format!("/console/keys/{}/revoke", key.id), "Revoke API key"),
         ("/console/webhooks".to_owned(), "Webhooks"),
     ];
@@ -906,6 +907,7 @@ async fn each_role_reaches_only_its_areas() {
         detail.as_str(),
         "/console/audit",
         "/console/keys",
+        "/console/records",
     ];
     let d = detail.as_str();
     for role in Role::ALL {
@@ -919,6 +921,7 @@ async fn each_role_reaches_only_its_areas() {
                 "/console/requests",
                 d,
                 "/console/audit",
+                "/console/records",
             ],
             Role::Analyst => &["/console", "/console/products"],
         };

@@ -41,6 +41,17 @@ pub(crate) enum Command {
     /// The PSTI statement of compliance a connectable product must ship with in the UK;
     /// what the manifest lacks is marked for the maker to fill in (docs/dpia.md).
     Psti(PstiArgs),
+    /// Records of processing (UK GDPR Art. 30): a row per product and purpose, as CSV, HTML or
+    /// XLSX.
+    ///
+    /// One row per product and purpose, in the columns of the ICO's record-of-processing
+    /// template for controllers (business function, purpose, categories of individuals and of
+    /// personal data, recipients by name, third countries and transfer safeguards, retention
+    /// per field, the security measures Privet applies, lawful basis, rights, source, DPIA),
+    /// each led by the controller and its contact. CSV and HTML go to standard output; XLSX
+    /// needs --out. A manifest with errors is refused with the diagnostics of `privet manifest
+    /// check` (exit 2). What fills each column: docs/ropa.md.
+    Ropa(crate::ropa_cmd::RopaArgs),
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCmd),

@@ -18,6 +18,7 @@ mod pg_dump;
 mod psti_cmd;
 mod publish_cmd;
 mod release_cmd;
+mod ropa_cmd;
 mod serve_cmd;
 mod simulate;
 
@@ -59,6 +60,7 @@ fn run() -> anyhow::Result<ExitCode> {
         cli::Command::Label(args) => label_cmd::run(args),
         cli::Command::Dpia(args) => dpia_cmd::run(&args),
         cli::Command::Psti(args) => psti_cmd::run(&args),
+        cli::Command::Ropa(args) => ropa_cmd::run(args),
         cli::Command::Serve(args) => {
             init_tracing();
             runtime()?.block_on(serve_cmd::run(*args))

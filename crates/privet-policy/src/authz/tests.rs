@@ -10,7 +10,7 @@ fn every_role_reaches_exactly_its_actions() {
             Some(Role::Admin) => Action::ALL.to_vec(),
             Some(Role::Analyst) => vec![ReadEvents, UseConsole],
             Some(Role::Support) => vec![ViewHousehold, ActOnSubjects, ReadRequests, UseConsole],
-            Some(Role::Dpo) => vec![ReadRequests, ReadAudit, UseConsole],
+            Some(Role::Dpo) => vec![ReadRequests, ReadAudit, ReadRecords, UseConsole],
             None => vec![UseConsole],
         }
     };

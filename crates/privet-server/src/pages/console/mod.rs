@@ -1,5 +1,5 @@
 //! The operator console: products, fleet, rights requests, the audit log, API keys,
-//! webhooks.
+//! webhooks, and the records of processing.
 //!
 //! Only staff accounts with two-step verification on get in (the `Staff` extractor in
 //! `staff.rs`), and each area checks the role as the API does. Pages call the services and
@@ -11,6 +11,7 @@ mod fleet;
 mod keys;
 mod overview;
 mod products;
+mod records;
 mod request_completion;
 mod requests;
 mod staff;
@@ -54,6 +55,9 @@ pub fn routes() -> Router<AppState> {
             "/console/requests/{id}/complete",
             axum::routing::post(request_completion::complete),
         )
+        .route("/console/records", get(records::show))
+        .route("/console/records.csv", get(records::csv))
+        .route("/console/records.xlsx", get(records::xlsx))
         .route("/console/audit", get(audit::show))
         .route("/console/audit/verify", axum::routing::post(audit::verify))
         .route("/console/keys", get(keys::list).post(keys::create))

@@ -33,6 +33,8 @@ pub(crate) enum Area {
     Keys,
     /// Webhook endpoints and their deliveries.
     Webhooks,
+    /// The records of processing (UK GDPR Art. 30), to read and download.
+    Records,
 }
 
 impl Area {
@@ -46,6 +48,7 @@ impl Area {
             Area::Audit => Action::ReadAudit,
             Area::Keys => Action::ManageKeys,
             Area::Webhooks => Action::ManageWebhooks,
+            Area::Records => Action::ReadRecords,
         }
     }
 }
@@ -154,6 +157,7 @@ impl ConsoleNav {
             ("/console/fleet", "Fleet", Area::Fleet),
             ("/console/requests", "Rights requests", Area::Requests),
             ("/console/audit", "Audit log", Area::Audit),
+            ("/console/records", "Records of processing", Area::Records),
             ("/console/keys", "API keys", Area::Keys),
             ("/console/webhooks", "Webhooks", Area::Webhooks),
         ];
@@ -189,12 +193,13 @@ mod tests {
             Audit,
             Keys,
             Webhooks,
+            Records,
         ];
         let expect = |role: Option<Role>| -> Vec<Area> {
             match role {
                 Some(Role::Admin) => areas.to_vec(),
                 Some(Role::Support) => vec![Overview, Products, Requests, ManageRequests],
-                Some(Role::Dpo) => vec![Overview, Products, Requests, Audit],
+                Some(Role::Dpo) => vec![Overview, Products, Requests, Audit, Records],
                 Some(Role::Analyst) | None => vec![Overview, Products],
             }
         };
