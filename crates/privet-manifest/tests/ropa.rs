@@ -162,10 +162,9 @@ fn the_doorbell_films_people_who_are_not_users_so_a_dpia_is_required() {
     let r = record();
     let clips = row(&r, "porchlight-doorbell-2", "clip_history");
     assert_eq!(clips.dpia_required[0], "Yes");
-    assert!(has(
-        &clips.dpia_required,
-        "not its users (visitor, passerby)"
-    ));
+    // The same screening as `privet dpia`: people filmed who are not users.
+    assert!(has(&clips.dpia_required, "invisible processing"));
+    assert!(has(&clips.dpia_required, "systematic monitoring"));
     assert_eq!(
         clips.dpia_link,
         ["https://porchlight.example/privacy/dpia-doorbell-2"]
@@ -199,7 +198,7 @@ fn the_fitness_band_records_health_under_explicit_consent() {
         &health.source,
         "Inferred from other data (inferred): asleep_minutes, stages"
     ));
-    assert!(has(&health.dpia_required, "special category data"));
+    assert!(has(&health.dpia_required, "sensitive or highly personal data"));
     let maps = row(&r, "stride-band-4", "run_maps");
     assert!(has(
         &maps.security_measures,

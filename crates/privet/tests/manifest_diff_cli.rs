@@ -66,7 +66,7 @@ fn text_lists_each_change_with_its_class_and_exits_3_on_a_material_one() {
     assert_eq!(
         stdout(&out),
         "minor     `climate.humidity_pct` is now kept for 14 days (was 30 days).\n\
-         material  `co2_ppm` (home environment readings) is now collected in the `climate` stream, for energy report (consent).\n\
+         material  `co2_ppm` (readings of the home) is now collected in the `climate` stream, for energy report (consent).\n\
          1 material change, 1 minor\n"
     );
 

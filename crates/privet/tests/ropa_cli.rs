@@ -114,7 +114,7 @@ const KNOWN: [(&str, &str, &str, &str); 6] = [
         "Porchlight Video Doorbell 2",
         "clip_history",
         "dpia required?",
-        "Yes\nLikely high risk (ICO list): it captures people who are not its users (visitor, passerby)",
+        "Yes\nLikely high risk (privet dpia): systematic monitoring; sensitive or highly personal data; innovative technology; invisible processing",
     ),
     (
         "Stride Band 4",
