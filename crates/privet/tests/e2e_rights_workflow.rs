@@ -119,7 +119,11 @@ fn a_paused_request_waits_for_the_person_and_its_deadline_moves_by_the_days_paus
 
     // On the moved deadline it is still open; the day after, overdue.
     server.advance_clock(30 * 86_400);
-    assert_eq!(request(&server, &support, &id)["status"], "open", "due today");
+    assert_eq!(
+        request(&server, &support, &id)["status"],
+        "open",
+        "due today"
+    );
     server.advance_clock(86_400);
     assert_eq!(request(&server, &support, &id)["status"], "overdue");
     server

@@ -140,6 +140,8 @@ pub enum Missing {
     Session,
     /// An operator API key.
     ApiKey,
+    /// A stored record (a recording or picture asked for by when it was taken).
+    Record,
 }
 
 impl fmt::Display for Missing {
@@ -160,6 +162,7 @@ impl fmt::Display for Missing {
             Missing::Request => f.write_str("request"),
             Missing::Session => f.write_str("session"),
             Missing::ApiKey => f.write_str("API key"),
+            Missing::Record => f.write_str("record"),
         }
     }
 }
