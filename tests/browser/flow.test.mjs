@@ -148,17 +148,98 @@ async function mainText(page) {
   return (await main(page).innerText()).replace(/\s+/g, ' ');
 }
 
-/** Checks the page at a phone's width: nothing wider than the screen, and screenshots it. */
+/**
+ * What must hold of a page's layout at the current width: nothing wider than the window, no
+ * table wider than its container (and no table region that scrolls sideways), and no column
+ * header broken inside a word ("Wher e").
+ */
+async function assertLayout(page, name) {
+  const r = await page.evaluate(() => {
+    const describe = (t) => (t.querySelector('caption')?.innerText ?? t.outerHTML).slice(0, 80);
+    const wide = [...document.querySelectorAll('table')]
+      .filter((t) => t.getBoundingClientRect().width > t.parentElement.clientWidth + 1)
+      .map(describe);
+    const scrolling = [...document.querySelectorAll('.table-wrap, .scroll')]
+      .filter((w) => w.scrollWidth > w.clientWidth + 1)
+      .map((w) => describe(w.querySelector('table') ?? w));
+    const broken = [];
+    for (const th of document.querySelectorAll('th[scope=col]')) {
+      const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+      while (walker.nextNode()) {
+        const node = walker.currentNode;
+        for (const m of node.data.matchAll(/\S+/g)) {
+          const range = document.createRange();
+          range.setStart(node, m.index);
+          range.setEnd(node, m.index + m[0].length);
+          const lines = new Set([...range.getClientRects()].map((x) => Math.round(x.top)));
+          if (lines.size > 1) broken.push(m[0]);
+        }
+      }
+    }
+    return { over: document.documentElement.scrollWidth - window.innerWidth, wide, scrolling, broken };
+  });
+  const width = page.viewportSize().width;
+  assert.ok(r.over <= 0, `${name} at ${width}px: the page is ${r.over}px wider than the window`);
+  assert.deepEqual(r.wide, [], `${name} at ${width}px: tables wider than their container`);
+  assert.deepEqual(r.scrolling, [], `${name} at ${width}px: tables that scroll sideways`);
+  assert.deepEqual(r.broken, [], `${name} at ${width}px: column headers broken inside a word`);
+}
+
+/** Screenshots and checks a page (axe-core) at desktop width, after checking its layout there. */
+async function look(page, name) {
+  await assertLayout(page, name);
+  await check(page, name);
+}
+
+/** Checks the page at a phone's width: its layout (as `assertLayout`), and screenshots it. */
 async function onPhone(page, name) {
   const before = page.viewportSize();
   await page.setViewportSize({ width: 390, height: 844 });
   try {
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    assert.ok(overflow <= 0, `${name}: the page is ${overflow}px wider than a phone's screen`);
+    await assertLayout(page, name);
     await check(page, name);
   } finally {
     await page.setViewportSize(before);
   }
+}
+
+/** A WAV recording of `secs` seconds of silence (8 kHz, 16-bit, mono). */
+function wav(secs) {
+  const rate = 8000;
+  const data = rate * 2 * secs;
+  const b = Buffer.alloc(44 + data);
+  b.write('RIFF', 0, 'ascii');
+  b.writeUInt32LE(36 + data, 4);
+  b.write('WAVEfmt ', 8, 'ascii');
+  b.writeUInt32LE(16, 16);
+  b.writeUInt16LE(1, 20);
+  b.writeUInt16LE(1, 22);
+  b.writeUInt32LE(rate, 24);
+  b.writeUInt32LE(rate * 2, 28);
+  b.writeUInt16LE(2, 32);
+  b.writeUInt16LE(16, 34);
+  b.write('data', 36, 'ascii');
+  b.writeUInt32LE(data, 40);
+  return b;
+}
+
+/** Verifies a compact JWS against the service's published keys; returns its claims. */
+async function verifyReceipt(jws, jwksHref) {
+  const [h, p, sig] = jws.split('.');
+  assert.ok(h && p && sig, `a compact JWS: ${jws.slice(0, 80)}…`);
+  const header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
+  assert.equal(header.alg, 'EdDSA', JSON.stringify(header));
+  const jwks = await (await fetch(new URL(jwksHref, server.url))).json();
+  const jwk = jwks.keys.find((k) => !header.kid || k.kid === header.kid);
+  assert.ok(jwk, `the signing key ${header.kid} is published: ${JSON.stringify(jwks)}`);
+  const valid = crypto.verify(
+    null,
+    Buffer.from(`${h}.${p}`),
+    crypto.createPublicKey({ key: jwk, format: 'jwk' }),
+    Buffer.from(sig, 'base64url'),
+  );
+  assert.equal(valid, true, 'the receipt’s signature verifies with the published key');
+  return JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
 }
 
 /** Clicks what starts a download and returns its bytes and suggested name. */
@@ -194,7 +275,7 @@ async function secretOnPage(page) {
 async function enrolTwoStep(page, shotPrefix, password) {
   await expectHeading(page, 'Security');
   assert.match(await mainText(page), /Off/);
-  await check(page, `${shotPrefix}security`);
+  await look(page, `${shotPrefix}security`);
   await main(page).getByLabel('Your password').fill(password);
   await main(page).getByRole('button', { name: 'Set up two-step verification' }).click();
   await expectHeading(page, 'Set up two-step verification');
@@ -202,7 +283,7 @@ async function enrolTwoStep(page, shotPrefix, password) {
   await main(page).getByRole('img', { name: /QR code/i }).waitFor();
   const secret = await secretOnPage(page);
   assert.ok(secret.length >= 16, `secret ${secret}`);
-  await check(page, `${shotPrefix}two-step-setup`);
+  await look(page, `${shotPrefix}two-step-setup`);
   const app = new Authenticator(secret);
 
   // A wrong code is refused with a message tied to the field.
@@ -220,7 +301,7 @@ async function enrolTwoStep(page, shotPrefix, password) {
   );
   assert.equal(codes.length, 10, `10 recovery codes, got: ${codes.join(', ')}`);
   assert.equal(new Set(codes).size, 10, 'recovery codes are distinct');
-  await check(page, `${shotPrefix}recovery-codes`);
+  await look(page, `${shotPrefix}recovery-codes`);
   await main(page).getByRole('link', { name: 'I have saved them' }).click();
   await expectHeading(page, 'Security');
   return { app, codes };
@@ -262,14 +343,14 @@ step('the start page explains Privet and links to sign-up and the products', asy
   const outline = await skip.evaluate((el) => getComputedStyle(el).outlineStyle);
   assert.notEqual(outline, 'none', 'focus is visible');
   await home.keyboard.press('Shift+Tab');
-  await check(home, 'start');
+  await look(home, 'start');
   await onPhone(home, 'start-phone');
 });
 
 step('sign up: a weak password is refused on its field, then the account is created', async () => {
   await main(home).getByRole('link', { name: 'Create an account' }).click();
   await expectHeading(home, 'Create an account');
-  await check(home, 'sign-up');
+  await look(home, 'sign-up');
 
   await main(home).getByLabel('Your name').fill(ada.name);
   await main(home).getByLabel('E-mail address').fill(ada.email);
@@ -280,7 +361,7 @@ step('sign up: a weak password is refused on its field, then the account is crea
   const pw = main(home).getByLabel('Password');
   assert.equal(await pw.getAttribute('aria-invalid'), 'true', 'the password field is marked invalid');
   assert.match(await main(home).getByRole('alert').innerText(), /problem/i);
-  await check(home, 'sign-up-error');
+  await look(home, 'sign-up-error');
 
   // What was typed (but the password) is kept.
   assert.equal(await main(home).getByLabel('E-mail address').inputValue(), ada.email);
@@ -309,7 +390,7 @@ step('sign out, then sign in with a two-step code from the authenticator', async
   await signOut(home);
   await home.goto('/login');
   await expectHeading(home, 'Sign in');
-  await check(home, 'sign-in');
+  await look(home, 'sign-in');
 
   // Without the code, the sign-in fails with one generic message.
   await signIn(home, ada.email, PASSWORD);
@@ -326,7 +407,7 @@ step('device set-up: what it collects and why, optional uses off until one is sw
 
   await nav(home).getByRole('link', { name: 'Set up a device' }).click();
   await expectHeading(home, /set up a device/i);
-  await check(home, 'setup-code');
+  await look(home, 'setup-code');
   await main(home).getByLabel('Claim code').fill(ada.device.claim_code);
   await main(home).getByRole('button', { name: 'Continue' }).click();
 
@@ -341,7 +422,7 @@ step('device set-up: what it collects and why, optional uses off until one is sw
   const supplier = toggle(main(home), /energy supplier/i);
   assert.equal(await energy.isChecked(), false, 'optional purposes start off');
   assert.equal(await supplier.isChecked(), false, 'optional purposes start off');
-  await check(home, 'setup');
+  await look(home, 'setup');
   await onPhone(home, 'setup-phone');
 
   // Keyboard: the switch is reachable and toggled with the space bar.
@@ -387,7 +468,7 @@ step('events sent by the device arrive on the My data page', async () => {
   assert.doesNotMatch(text, /teal|colour_of_sofa/, 'undeclared fields are never stored');
   assert.match(text, /30 days|400 days/, 'how long it is kept');
   assert.match(text, /Brightwatt Energy Ltd/, 'who else may receive it');
-  await check(home, 'my-data');
+  await look(home, 'my-data');
   await onPhone(home, 'my-data-phone');
 });
 
@@ -422,13 +503,17 @@ step('download my data as JSON and as a CSV zip', async () => {
 });
 
 step('the household page and the Security page show the device and when its updates end', async () => {
+  // The thermostat reports its firmware; its maker has published no release for it.
+  await server.api('POST', `/v1/devices/${ada.device.id}/checkin`, { firmware: '2.4.1' }, { token: ada.device.token, expect: 204 });
   await nav(home).getByRole('link', { name: 'Household' }).click();
   await expectHeading(home, `Your household: ${ada.household}`);
   const devices = main(home).getByRole('table', { name: 'Devices in your household' });
   const row = devices.getByRole('row').filter({ hasText: PRODUCT_NAME });
   assert.match(await row.innerText(), /31 December 2032/, 'the end of security updates');
+  assert.match(await row.innerText(), /No release published yet/, 'not "Up to date" when there is no release');
   await row.getByRole('link', { name: `Reset ${PRODUCT_NAME}` }).waitFor();
-  await check(home, 'household');
+  await look(home, 'household');
+  await onPhone(home, 'household-phone');
 
   await nav(home).getByRole('link', { name: 'Security' }).click();
   await expectHeading(home, 'Security');
@@ -436,7 +521,8 @@ step('the household page and the Security page show the device and when its upda
   assert.match(await updates.innerText(), /31 December 2032/);
   const sessions = main(home).getByRole('table', { name: 'Your active sessions' });
   assert.match(await sessions.innerText(), /this one/);
-  await check(home, 'security-on');
+  await look(home, 'security-on');
+  await onPhone(home, 'security-phone');
 });
 
 step('switching an optional use off stops it and deletes what was kept only for it', async () => {
@@ -475,13 +561,120 @@ step('switching an optional use off stops it and deletes what was kept only for 
   );
 });
 
+step('a second thermostat: a consent already given shows as "On since", not as a ticked box', async () => {
+  const second = await server.api('POST', '/v1/devices', { product: PRODUCT });
+  await nav(home).getByRole('link', { name: 'Set up a device' }).click();
+  await main(home).getByLabel('Claim code').fill(second.claim_code);
+  await main(home).getByRole('button', { name: 'Continue' }).click();
+  await expectHeading(home, `Before you set up ${PRODUCT_NAME}`);
+  const text = await mainText(home);
+  assert.match(text, /monthly report of your energy use[^.]*\. On since \d{1,2} [A-Z][a-z]+ \d{4}\./, text);
+  assert.equal(await toggle(main(home), /monthly report/i).count(), 0, 'no switch for what is already on');
+  assert.equal(await toggle(main(home), /energy supplier/i).isChecked(), false, 'what is off stays a switch, off');
+  await look(home, 'setup-on-since');
+  await onPhone(home, 'setup-on-since-phone');
+  await main(home).getByRole('button', { name: 'Set up this device' }).click();
+  await home.waitForURL(/\/my-data/);
+  const consents = await (await home.request.get(`/v1/subjects/${ada.member}/consents`)).json();
+  assert.equal(consents.current?.[PRODUCT]?.energy_report, true, 'still on');
+  ada.second = second;
+});
+
+const SPEAKER = 'hearth-speaker-3';
+
+step('a speaker: its recordings show as "audio clip, 3 s" with a download, never as base64', async () => {
+  ada.speaker = await server.api('POST', '/v1/devices', { product: SPEAKER });
+  await nav(home).getByRole('link', { name: 'Set up a device' }).click();
+  await main(home).getByLabel('Claim code').fill(ada.speaker.claim_code);
+  await main(home).getByRole('button', { name: 'Continue' }).click();
+  await expectHeading(home, 'Before you set up Hearth Speaker 3');
+  // Usage statistics rest on legitimate interests: on unless you object, said before confirming.
+  const objectable = main(home).getByRole('group', { name: 'Object to any of these?' });
+  const object = objectable.getByRole('checkbox', { name: 'Object to this' });
+  assert.equal(await object.count(), 1);
+  assert.equal(await object.isChecked(), false, 'on unless you object');
+  assert.match(await mainText(home), /If you object, the use never starts/);
+  await look(home, 'setup-speaker');
+  await onPhone(home, 'setup-speaker-phone');
+  await main(home).getByRole('button', { name: 'Set up this device' }).click();
+  await home.waitForURL(/\/my-data/);
+
+  const clip = wav(3);
+  const now = new Date().toISOString();
+  const r = await server.api(
+    'POST',
+    '/v1/ingest',
+    [
+      { stream: 'voice', ts: now, member: ada.member, data: { command_audio: clip.toString('base64'), transcript: 'set a timer for ten minutes' } },
+      { stream: 'usage', ts: now, member: ada.member, data: { feature: 'timers', used_at: now, reply_ms: 700 } },
+    ],
+    { token: ada.speaker.token, expect: 200 },
+  );
+  assert.equal(r.accepted, 2, JSON.stringify(r));
+
+  await home.goto('/my-data');
+  await expectHeading(home, 'My data');
+  const text = await mainText(home);
+  assert.match(text, /audio clip, 3 s/);
+  assert.doesNotMatch(text, /[A-Za-z0-9+/=]{120,}/, 'no long base64 run on the page');
+  assert.match(text, /Yes: on unless you object/, 'usage statistics are not "needed for the device to work"');
+  assert.doesNotMatch(text, /needed for the device to work/);
+  const got = await download(home, main(home).getByRole('link', { name: 'audio clip, 3 s' }));
+  assert.match(got.name, /\.wav$/, got.name);
+  assert.ok(got.bytes.equals(clip), 'the download is the recording itself, decoded');
+  await look(home, 'my-data-speaker');
+  await onPhone(home, 'my-data-speaker-phone');
+});
+
+step('objecting to a use: the page says what it does first, then it stops and its data goes', async () => {
+  await home.goto('/my-data');
+  await main(home).getByRole('link', { name: 'Object to this' }).click();
+  await expectHeading(home, 'Object to a use of your data');
+  const text = await mainText(home);
+  assert.match(text, /What objecting does/);
+  assert.match(text, /stops at once/);
+  assert.match(text, /The feature you used/, 'what will be deleted, by field');
+  assert.match(text, /You cannot undo it on these pages/);
+  await look(home, 'object-confirm');
+  await onPhone(home, 'object-confirm-phone');
+  await main(home).getByRole('button', { name: 'Object to this use' }).click();
+  await expectHeading(home, 'My data');
+  assert.match(await main(home).getByRole('status').first().innerText(), /objection is recorded.*3 stored values held only for it were deleted/);
+  assert.match(await mainText(home), /You objected on \d{1,2} [A-Z][a-z]+ \d{4}/);
+  assert.equal(await main(home).getByRole('link', { name: 'Object to this' }).count(), 0);
+  // Collection has stopped.
+  const r = await server.api(
+    'POST',
+    '/v1/ingest',
+    [{ stream: 'usage', ts: new Date().toISOString(), member: ada.member, data: { feature: 'music' } }],
+    { token: ada.speaker.token, expect: 200 },
+  );
+  assert.equal(r.accepted, 0, JSON.stringify(r));
+});
+
+step('resetting a device from the household page gives a signed receipt naming it', async () => {
+  await nav(home).getByRole('link', { name: 'Household' }).click();
+  await expectHeading(home, `Your household: ${ada.household}`);
+  await home.goto(`/household/devices/${ada.second.id}/reset`);
+  await main(home).getByRole('checkbox', { name: /I understand/ }).check();
+  await main(home).getByRole('button', { name: 'Reset this device' }).click();
+  await expectHeading(home, `${PRODUCT_NAME} is reset`);
+  const shown = (await main(home).locator('pre').innerText()).trim();
+  const jwksHref = await main(home).getByRole('link', { name: /jwks/i }).first().getAttribute('href');
+  const claims = await verifyReceipt(shown, jwksHref);
+  assert.equal(claims.device, ada.second.id, JSON.stringify(claims));
+  assert.equal(typeof claims.iat, 'number', JSON.stringify(claims));
+  await look(home, 'reset-receipt');
+  await onPhone(home, 'reset-receipt-phone');
+});
+
 step('delete my data: an explicit confirmation, then the signed receipt', async () => {
   await home.goto('/my-data');
   // The last "Delete my data" link: the first one is the page's own table of contents.
   await main(home).getByRole('link', { name: 'Delete my data', exact: true }).last().click();
   await expectHeading(home, 'Delete my data');
   assert.match(await mainText(home), /cannot be undone/i);
-  await check(home, 'delete-confirm');
+  await look(home, 'delete-confirm');
 
   // Nothing happens without the explicit confirmation.
   const confirm = main(home).getByRole('checkbox', { name: /I understand/ });
@@ -495,7 +688,7 @@ step('delete my data: an explicit confirmation, then the signed receipt', async 
   await main(home).getByRole('button', { name: 'Delete my data for good' }).click();
   await expectHeading(home, 'Your data is deleted');
   assert.match(await mainText(home), /signed out/i, 'the account went with the data');
-  await check(home, 'receipt');
+  await look(home, 'receipt');
 
   // The receipt: shown, downloadable, and verifiable with the service's published key.
   const shown = (await main(home).locator('pre').innerText()).trim();
@@ -535,14 +728,26 @@ step('product pages: each product’s notice and label, and a comparison', async
   await page.goto('/');
   await nav(page).getByRole('link', { name: 'Products' }).click();
   await expectHeading(page, 'Products');
-  await check(page, 'products');
+  await look(page, 'products');
 
   await main(page).getByRole('link', { name: PRODUCT_NAME }).first().click();
   await expectHeading(page, new RegExp(PRODUCT_NAME));
   const text = await mainText(page);
   assert.match(text, /Send you a monthly report of your energy use/);
   assert.match(text, /31 December 2032|2032-12-31/, 'when its security updates end');
-  await check(page, 'product');
+  await look(page, 'product');
+  await onPhone(page, 'product-phone');
+
+  await page.goto('/products/hearth-speaker-3');
+  assert.match(await mainText(page), /Yes: on unless you object/);
+  await look(page, 'product-speaker');
+  await onPhone(page, 'product-speaker-phone');
+
+  // The notice as a page of its own: no column header broken inside a word at either width.
+  await page.goto('/v1/products/hearth-speaker-3/notice?format=html');
+  await page.getByRole('table', { name: 'Who else gets your data' }).waitFor();
+  await look(page, 'notice');
+  await onPhone(page, 'notice-phone');
 
   await page.goto('/products');
   const pick = main(page).getByRole('group', { name: 'Pick two or more to compare' });
@@ -553,7 +758,8 @@ step('product pages: each product’s notice and label, and a comparison', async
   const compared = await mainText(page);
   assert.match(compared, /Wren Smart Thermostat 2/);
   assert.match(compared, /Hearth Speaker 3/);
-  await check(page, 'compare');
+  await look(page, 'compare');
+  await onPhone(page, 'compare-phone');
   await page.context().close();
 });
 
@@ -587,7 +793,7 @@ step('staff sign in with a code and find the overdue request highlighted', async
   assert.equal(new URL(console_.url()).pathname, '/console');
   await expectHeading(console_, 'Operator console');
   assert.match(await mainText(console_), /Overdue/);
-  await check(console_, 'console-overview');
+  await look(console_, 'console-overview');
 
   await main(console_)
     .getByRole('navigation', { name: 'Console' })
@@ -604,7 +810,7 @@ step('staff sign in with a code and find the overdue request highlighted', async
   const onTime = rows.filter({ hasText: /Open: due/ }).first();
   const colour = (loc) => loc.evaluate((el) => getComputedStyle(el).color + getComputedStyle(el).fontWeight);
   assert.notEqual(await colour(lateRow), await colour(onTime), 'the overdue request is highlighted');
-  await check(console_, 'console-requests');
+  await look(console_, 'console-requests');
 });
 
 step('console: products, fleet, API keys and the audit log with its verify button', async () => {
@@ -613,21 +819,21 @@ step('console: products, fleet, API keys and the audit log with its verify butto
 
   await sub('Products');
   await expectHeading(console_, /products/i);
-  await check(console_, 'console-products');
+  await look(console_, 'console-products');
 
   await sub('Fleet');
   await expectHeading(console_, /fleet/i);
-  await check(console_, 'console-fleet');
+  await look(console_, 'console-fleet');
 
   await sub('API keys');
   await expectHeading(console_, /API keys/i);
-  await check(console_, 'console-keys');
+  await look(console_, 'console-keys');
 
   await sub('Audit log');
   await expectHeading(console_, 'Audit log');
   await main(console_).getByRole('button', { name: 'Verify the audit log' }).click();
   assert.match(await main(console_).getByRole('status').innerText(), /audit log is intact/i);
-  await check(console_, 'console-audit');
+  await look(console_, 'console-audit');
   await console_.context().close();
 });
 

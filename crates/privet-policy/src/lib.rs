@@ -149,7 +149,7 @@ pub use rights::{
     Clock as RequestClock, PauseReason, RequestStatus, acknowledge_by, due_date, extended_due_date,
     is_overdue, paused_days, uk_date, uk_day_start, uk_time, utc_date,
 };
-pub use scope::{choices_for, streams_about};
+pub use scope::{choices_for, objections_for, streams_about};
 pub use subjects::{Subject, SubjectKind, product_subject};
 pub use versions::{
     ChangeAction, Cut, Lineage, PendingChange, Rank, VersionedChange, is_cut, pending_changes,

@@ -25,9 +25,32 @@ pub fn streams_about(manifest: &Manifest, kind: SubjectKind) -> impl Iterator<It
 /// serving a field of a stream about that kind of subject, and, for members, purposes that
 /// serve no field at all (such as marketing messages to a person).
 pub fn choices_for(manifest: &Manifest, kind: SubjectKind) -> Vec<&Purpose> {
+    offered_to(manifest, kind, manifest.optional_purposes())
+}
+
+/// The purposes of `manifest` a subject of `kind` may object to (UK GDPR Art. 21): those on
+/// legitimate interests or a public task that are not already off until switched on, chosen
+/// among as [`choices_for`] chooses.
+pub fn objections_for(manifest: &Manifest, kind: SubjectKind) -> Vec<&Purpose> {
+    offered_to(
+        manifest,
+        kind,
+        manifest
+            .purposes
+            .iter()
+            .filter(|p| p.is_objectable() && !p.needs_consent()),
+    )
+}
+
+/// Those of `purposes` that serve a field of a stream about a subject of `kind`, and, for
+/// members, those that serve no field at all.
+fn offered_to<'m>(
+    manifest: &'m Manifest,
+    kind: SubjectKind,
+    purposes: impl Iterator<Item = &'m Purpose>,
+) -> Vec<&'m Purpose> {
     let wanted = stream_kind(kind);
-    manifest
-        .optional_purposes()
+    purposes
         .filter(|p| {
             let mut serves_a_field = false;
             let here = manifest
@@ -79,5 +102,27 @@ mod tests {
         assert_eq!(ids(SubjectKind::Household), ["energy_report"]);
         // Offers serve no field: a person's choice.
         assert_eq!(ids(SubjectKind::Member), ["energy_report", "offers"]);
+    }
+
+    #[test]
+    fn each_kind_may_object_to_the_legitimate_interests_of_its_data() {
+        let text = include_str!("../tests/fixtures/thermostat.toml").to_owned()
+            + "\n[purposes.stats]\ndescription = \"Stats.\"\nuse = \"analytics.reporting\"\nbasis = \"legitimate_interests\"\n"
+            + "\n[purposes.ads]\ndescription = \"Ads.\"\nuse = \"marketing.advertising\"\nbasis = \"legitimate_interests\"\npecr = \"consent\"\n"
+            + "\n[streams.usage]\nsubject = \"member\"\n\n[streams.usage.fields.screen]\ntype = \"string\"\ncategory = \"user.behavior\"\npurposes = [\"stats\", \"ads\"]\nretention = \"30d\"\n";
+        let m = privet_manifest::parse(&text)
+            .unwrap_or_else(|_| unreachable!())
+            .manifest;
+        let ids = |k| {
+            objections_for(&m, k)
+                .iter()
+                .map(|p| p.id.to_string())
+                .collect::<Vec<_>>()
+        };
+        // Stats serve a member stream only; ads need consent first, so they are a switch.
+        assert_eq!(ids(SubjectKind::Member), ["stats"]);
+        assert!(ids(SubjectKind::Household).is_empty());
+        // The thermostat alone has nothing to object to: contract and consent only.
+        assert!(objections_for(&manifest(), SubjectKind::Member).is_empty());
     }
 }

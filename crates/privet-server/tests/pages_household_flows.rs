@@ -356,7 +356,8 @@ async fn my_data_shows_recent_records_and_a_withdrawal_purges_at_once() {
     check_page("/my-data with records", &page.body);
     assert!(page.body.contains("Most recent records about you"));
     assert!(
-        page.body.contains("<td>21.5</td>"),
+        page.body
+            .contains("<td data-label=\"temperature_c\">21.5</td>"),
         "decrypted, as stored (rounded)"
     );
     assert!(

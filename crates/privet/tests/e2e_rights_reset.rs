@@ -66,6 +66,19 @@ fn a_reset_device_loses_its_token_household_and_data_and_gets_new_credentials() 
     assert!(!new_claim.is_empty());
     // Climate and presence blocks at least (device health is not personal data).
     assert!(r["blocks_erased"].as_u64().unwrap() >= 2, "{r}");
+    // A signed receipt naming the device, verifiable with the published key, like erasure's.
+    assert_eq!(r["jwks_uri"], "/.well-known/jwks.json");
+    let jwks: Value =
+        serde_json::from_str(&server.get("/.well-known/jwks.json", None).body).unwrap();
+    let claims =
+        privet_crypto::verify_jws_with_jwks(&jwks, r["receipt"].as_str().unwrap()).unwrap();
+    assert_eq!(claims["typ"], "privet-reset-receipt", "{claims}");
+    assert_eq!(claims["device"], device.as_str(), "{claims}");
+    assert_eq!(claims["sub"], device.as_str(), "{claims}");
+    assert!(claims["iat"].is_i64(), "iat is a number: {claims}");
+    assert_eq!(claims["records_deleted"], r["blocks_erased"], "{claims}");
+    let tampered = format!("{}x", r["receipt"].as_str().unwrap());
+    assert!(privet_crypto::verify_jws_with_jwks(&jwks, &tampered).is_err());
 
     // The old token no longer works.
     server

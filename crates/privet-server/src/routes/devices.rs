@@ -70,6 +70,10 @@ pub struct ResetDevice {
     pub claim_code: String,
     /// Record blocks erased (everything the device had sent).
     pub blocks_erased: u64,
+    /// The signed receipt naming the device: a compact JWS (RFC 7515, EdDSA).
+    pub receipt: String,
+    /// Where the key that verifies the receipt is published.
+    pub jwks_uri: String,
 }
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -157,5 +161,7 @@ async fn reset_device(
         token: reset.token.expose().to_owned(),
         claim_code: reset.claim_code.expose().to_owned(),
         blocks_erased: reset.records,
+        receipt: reset.receipt,
+        jwks_uri: "/.well-known/jwks.json".to_owned(),
     }))
 }

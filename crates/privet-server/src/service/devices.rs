@@ -186,6 +186,9 @@ pub struct Reset {
     pub claim_code: Secret,
     /// Record blocks deleted (everything the device sent).
     pub records: u64,
+    /// The signed receipt naming the device: a compact JWS (EdDSA), verifiable with
+    /// `/.well-known/jwks.json`, as an erasure's.
+    pub receipt: String,
 }
 
 /// Resets a device before it is sold or given away: the old token stops working, the device
@@ -194,6 +197,7 @@ pub struct Reset {
 pub async fn reset(state: &AppState, id: &DeviceId, actor: &str) -> ServiceResult<Reset> {
     let token = generate_token(DEVICE_TOKEN_PREFIX, &mut os_rng());
     let claim_code = generate_token(CLAIM_CODE_PREFIX, &mut os_rng());
+    let at = state.clock().now();
     // Exclusive on the household: the device's batches in flight commit before the delete
     // (and are deleted with the rest), and later ones see the reset and store nothing. The
     // device is read again under the lock: claimed meanwhile, it is the new household's lock
@@ -217,7 +221,7 @@ pub async fn reset(state: &AppState, id: &DeviceId, actor: &str) -> ServiceResul
         .store()
         .reset_device(
             id,
-            state.clock().now(),
+            at,
             Some(hash_token(token.expose())),
             Some(hash_token(claim_code.expose())),
             Some(mosquitto_hash(token.expose(), &mut os_rng())),
@@ -242,10 +246,23 @@ pub async fn reset(state: &AppState, id: &DeviceId, actor: &str) -> ServiceResul
             .count(records),
     )
     .await?;
+    // What a seller shows a buyer: this device left its household and what it sent is gone.
+    let receipt = state.signing().sign_jws(&serde_json::json!({
+        "typ": "privet-reset-receipt",
+        "jti": new_id("rcpt"),
+        "iss": "privet",
+        "sub": id,
+        "device": id,
+        "product": before.product,
+        "iat": at.as_second(),
+        "reset_at": at,
+        "records_deleted": records,
+    }));
     Ok(Reset {
         token,
         claim_code,
         records,
+        receipt,
     })
 }
 

@@ -144,6 +144,8 @@ pub enum Missing {
     Webhook,
     /// A webhook delivery.
     WebhookDelivery,
+    /// A stored record (a recording or picture asked for by when it was taken).
+    Record,
 }
 
 impl fmt::Display for Missing {
@@ -166,6 +168,7 @@ impl fmt::Display for Missing {
             Missing::ApiKey => f.write_str("API key"),
             Missing::Webhook => f.write_str("webhook"),
             Missing::WebhookDelivery => f.write_str("webhook delivery"),
+            Missing::Record => f.write_str("record"),
         }
     }
 }

@@ -18,6 +18,43 @@ pub async fn object(
     purposes: &[String],
     actor: &str,
 ) -> ServiceResult<Vec<String>> {
+    let wanted =
+        |_: &str, purpose: &str| purposes.is_empty() || purposes.iter().any(|x| x == purpose);
+    let objected = record(state, subject, &wanted, !purposes.is_empty(), actor).await?;
+    Ok(objected.purposes)
+}
+
+/// What an objection recorded and purged.
+#[derive(Debug, Default)]
+pub struct Objected {
+    /// The `product/purpose` pairs objected to.
+    pub purposes: Vec<String>,
+    /// Stored values deleted because nothing else justified them.
+    pub purged_values: u64,
+}
+
+/// Records an objection to one purpose of one product of the subject's household (a page's
+/// "Object to this"), and purges what it alone justified.
+pub async fn object_to(
+    state: &AppState,
+    subject: &Subject,
+    product: &str,
+    purpose: &str,
+    actor: &str,
+) -> ServiceResult<Objected> {
+    let wanted = |m: &str, p: &str| m == product && p == purpose;
+    record(state, subject, &wanted, true, actor).await
+}
+
+/// Records the objections `wanted` picks among the objectable purposes of the household's
+/// products; `named`: the caller named what to object to, so finding nothing is an error.
+async fn record(
+    state: &AppState,
+    subject: &Subject,
+    wanted: &(dyn Fn(&str, &str) -> bool + Sync),
+    named: bool,
+    actor: &str,
+) -> ServiceResult<Objected> {
     let products = devices::household_products(state, subject.household_id(), []).await?;
     // Exclusive for the household, as for a withdrawal (`service::locks`).
     let lock = state.household_lock(subject.household_id());
@@ -29,7 +66,7 @@ pub async fn object(
     'products: for m in &products {
         let product = m.product.id.to_string();
         for p in m.purposes.iter().filter(|p| p.is_objectable()) {
-            if !purposes.is_empty() && !purposes.iter().any(|x| x == p.id.as_str()) {
+            if !wanted(&product, p.id.as_str()) {
                 continue;
             }
             let recorded = state
@@ -54,7 +91,7 @@ pub async fn object(
         if let Some(e) = failed {
             return Err(e);
         }
-        if !purposes.is_empty() {
+        if named {
             return Err(Invalid::NotObjectable.into());
         }
     }
@@ -74,9 +111,13 @@ pub async fn object(
     purposes.sort_unstable();
     purposes.dedup();
     let mut purge_failed = None;
+    let mut purged_values = 0;
     for purpose in purposes {
-        if let Err(e) = purge::unjustified(state, subject, purpose, Cause::Objection, actor).await {
-            purge_failed.get_or_insert(e);
+        match purge::unjustified(state, subject, purpose, Cause::Objection, actor).await {
+            Ok(p) => purged_values += p.values,
+            Err(e) => {
+                purge_failed.get_or_insert(e);
+            }
         }
     }
     if let Some(e) = failed {
@@ -86,5 +127,8 @@ pub async fn object(
     if let Some(e) = purge_failed {
         return Err(e);
     }
-    Ok(names)
+    Ok(Objected {
+        purposes: names,
+        purged_values,
+    })
 }

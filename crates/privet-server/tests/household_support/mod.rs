@@ -14,6 +14,8 @@ use tower::ServiceExt;
 
 /// The thermostat: a household stream, a member stream, and optional purposes.
 pub const THERMOSTAT: &str = "wren-thermostat-2";
+/// The speaker: recordings (`user.sensor.audio`) and usage statistics on legitimate interests.
+pub const SPEAKER: &str = "hearth-speaker-3";
 /// A password the policy accepts.
 pub const PASSWORD: &str = "correct pony battery staple lagoon";
 
@@ -48,6 +50,28 @@ impl App {
             .unwrap()
     }
 
+    /// Registers a device of `product` attached to `household`.
+    pub async fn device(&self, product: &str, household: &SubjectId) -> Registered {
+        devices::register(&self.state, product, Some(household), None, "system")
+            .await
+            .unwrap()
+    }
+
+    /// Sends `events` as the device with `token`; returns the ingest answer.
+    pub async fn ingest(&self, token: &str, events: serde_json::Value) -> serde_json::Value {
+        let req = Request::post("/v1/ingest")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(events.to_string()))
+            .unwrap();
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
     /// How many devices `household` has.
     pub async fn device_count(&self, household: &SubjectId) -> usize {
         self.state
@@ -64,6 +88,8 @@ pub struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: String,
+    /// The body as sent (a download's bytes).
+    pub bytes: Vec<u8>,
 }
 
 impl Answer {
@@ -125,6 +151,7 @@ impl Client {
             status,
             headers,
             body: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes: bytes.to_vec(),
         }
     }
 

@@ -107,6 +107,9 @@ pub(super) async fn show(
             ("Token revoked", false)
         } else {
             match releases::status(&d, newest_release) {
+                UpdateStatus::UpToDate if newest_release.is_none() => {
+                    ("No release published yet", false)
+                }
                 UpdateStatus::UpToDate => ("Up to date", false),
                 UpdateStatus::Outdated => ("Outdated", true),
                 UpdateStatus::Unknown => ("Firmware not reported", false),

@@ -205,13 +205,18 @@ pub(crate) async fn download_receipt(
     let jws = form.get("jws").trim();
     let claims = privet_crypto::verify_jws(state.signing().verifying_key(), jws)
         .ok()
-        .filter(|c| c["typ"] == "privet-erasure-receipt")
         .ok_or(ServiceError::Invalid(Invalid::NotAReceipt))?;
+    // An erasure's receipt, or a device reset's: nothing else this service signs is offered
+    // as a receipt file.
+    let typ = match claims["typ"].as_str() {
+        Some(t @ ("privet-erasure-receipt" | "privet-reset-receipt")) => t,
+        _ => return Err(ServiceError::Invalid(Invalid::NotAReceipt).into()),
+    };
     let id = file_safe(claims["jti"].as_str().unwrap_or("receipt"));
     Ok(attachment(
         jws.to_owned().into_response(),
         "application/jose",
-        &format!("privet-erasure-receipt-{id}.jws"),
+        &format!("{typ}-{id}.jws"),
     ))
 }
 

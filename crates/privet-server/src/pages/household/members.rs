@@ -62,6 +62,8 @@ struct ResetDonePage {
     blocks: u64,
     claim_code: String,
     token: String,
+    /// The signed receipt naming the device (a compact JWS).
+    receipt: String,
 }
 
 async fn build(
@@ -262,5 +264,6 @@ pub(crate) async fn reset(
         blocks: reset.records,
         claim_code: reset.claim_code.expose().to_owned(),
         token: reset.token.expose().to_owned(),
+        receipt: reset.receipt,
     })
 }

@@ -9,8 +9,12 @@ mod auth;
 mod choices;
 mod erase;
 mod form;
+mod media;
+mod media_download;
 mod members;
 mod my_data;
+mod objection;
+mod permission_form;
 mod products;
 mod records;
 mod security;
@@ -47,6 +51,11 @@ pub fn routes() -> Router<AppState> {
         .route("/setup/confirm", post(setup::confirm))
         .route("/my-data", get(my_data::page))
         .route("/my-data/permissions", post(choices::save))
+        .route(
+            "/my-data/object",
+            get(objection::confirm_page).post(objection::object),
+        )
+        .route("/my-data/media", get(media_download::download))
         .route(
             "/my-data/delete",
             get(erase::confirm_page).post(erase::erase),
@@ -125,6 +134,12 @@ fn flash_for(key: &str, n: u64) -> Option<String> {
             if n == 1 { "was" } else { "were" }
         ),
         "permissions" => "Your choices are saved. Anything you switched off stops at once.".to_owned(),
+        "objected" if n > 0 => format!(
+            "Your objection is recorded. That use stopped at once, and {} held only for it {} deleted.",
+            plural(n, "stored value", "stored values"),
+            if n == 1 { "was" } else { "were" }
+        ),
+        "objected" => "Your objection is recorded. That use stopped at once.".to_owned(),
         "password" => format!(
             "Your password is changed. {} signed out.",
             plural(n, "other session was", "other sessions were")

@@ -1,7 +1,7 @@
 //! `/my-data`: per device and stream, what is held, why, for how long, who else receives it
 //! and who accessed it; the optional purposes as switches; download and delete.
 
-use super::choices::{agree_value, checkbox_value};
+use super::permission_form::{PermissionForm, permission_form};
 use super::records::{self, Shown, StreamView, title_of};
 use super::{Done, member_of, view};
 use crate::access::{Caller, SubjectCap, authorize_subject};
@@ -16,8 +16,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use privet_manifest::Manifest;
 use privet_manifest::notice::Notice;
-use privet_policy::ChangeAction;
-use privet_policy::{ConsentLedger, SubjectAction, SubjectDenied};
+use privet_policy::{SubjectAction, SubjectDenied};
 use privet_store::{Subject, SubjectId};
 use std::sync::Arc;
 
@@ -28,34 +27,6 @@ struct DeviceView {
     streams: Vec<StreamView>,
     not_personal: Vec<String>,
     recipients: Vec<String>,
-}
-
-struct PurposeChoice {
-    value: String,
-    html_id: String,
-    description: String,
-    note: String,
-    on: bool,
-    /// The value of its "I agree to the new version" switch: names the version shown.
-    agree: String,
-    /// What changed since the version the consent was given under, in plain words: the
-    /// "agree to the new version" switch is shown, off, until turned on.
-    changed: Vec<String>,
-}
-
-struct ProductChoices {
-    name: String,
-    purposes: Vec<PurposeChoice>,
-    /// What changed for purposes people cannot switch off (or may object to), in plain words.
-    notices: Vec<String>,
-}
-
-struct PermissionForm {
-    subject: String,
-    heading: String,
-    button: String,
-    intro: String,
-    products: Vec<ProductChoices>,
 }
 
 struct AccessRow {
@@ -113,6 +84,19 @@ async fn visible(
     }
 }
 
+/// Numbers devices of the same product ("Wren Smart Thermostat 2 (1 of 2)"), so each
+/// device's section and tables have a name of their own.
+fn number_alike(devices: &mut [DeviceView]) {
+    let names: Vec<String> = devices.iter().map(|d| d.name.clone()).collect();
+    for (i, d) in devices.iter_mut().enumerate() {
+        let of = names.iter().filter(|n| **n == names[i]).count();
+        if of > 1 {
+            let nth = names[..=i].iter().filter(|n| **n == names[i]).count();
+            d.name = format!("{} ({nth} of {of})", names[i]);
+        }
+    }
+}
+
 fn device_view(m: &Manifest, notice: &Notice, streams: Vec<StreamView>) -> DeviceView {
     let not_personal = notice
         .streams
@@ -143,88 +127,6 @@ fn device_view(m: &Manifest, notice: &Notice, streams: Vec<StreamView>) -> Devic
             })
             .collect(),
     }
-}
-
-async fn permission_form(
-    state: &AppState,
-    visible: &Visible,
-    (heading, button, intro): (String, String, String),
-    manifests: &[Arc<Manifest>],
-) -> Result<Option<PermissionForm>, PageError> {
-    let subject = &visible.cap.subject;
-    let ledger = ConsentLedger::from_history(&state.store().consents(&subject.id).await?);
-    let pending = crate::service::lineages::pending(state, subject, manifests).await?;
-    let mut products = Vec::new();
-    for m in manifests {
-        let product = m.product.id.as_str();
-        let here = || pending.iter().filter(|c| c.product == product);
-        let changed_for = |purpose: &str| -> Vec<String> {
-            here()
-                .filter(|c| c.purpose == purpose && c.action == ChangeAction::Reconsent)
-                .flat_map(|c| c.changes.iter())
-                .map(|c| format!("Version {}: {}", c.version, c.change.summary))
-                .collect()
-        };
-        let notices: Vec<String> = here()
-            .filter(|c| c.action != ChangeAction::Reconsent)
-            .flat_map(|c| {
-                let how = if c.action == ChangeAction::Object {
-                    " You can object to this use."
-                } else {
-                    ""
-                };
-                c.changes.iter().map(move |v| {
-                    format!(
-                        "Version {}: {} ({}.){how}",
-                        v.version,
-                        v.change.summary,
-                        c.description.trim_end_matches('.')
-                    )
-                })
-            })
-            .collect();
-        let purposes: Vec<PurposeChoice> = privet_policy::choices_for(m, subject.kind)
-            .into_iter()
-            .map(|p| {
-                let recipients: Vec<String> = p
-                    .recipients
-                    .iter()
-                    .filter_map(|r| m.recipient(r.as_str()))
-                    .map(|r| r.name.value.clone())
-                    .collect();
-                PurposeChoice {
-                    value: checkbox_value(product, p.id.as_str()),
-                    agree: agree_value(product, p.id.as_str(), m.product.version()),
-                    html_id: format!("on-{}-{product}-{}", subject.id, p.id.as_str()),
-                    description: p.description.value.clone(),
-                    note: if recipients.is_empty() {
-                        "Optional: only with your consent.".to_owned()
-                    } else {
-                        format!(
-                            "Optional: only with your consent. Shared with {}.",
-                            recipients.join(", ")
-                        )
-                    },
-                    on: ledger.is_granted(product, p.id.as_str()),
-                    changed: changed_for(p.id.as_str()),
-                }
-            })
-            .collect();
-        if !purposes.is_empty() || !notices.is_empty() {
-            products.push(ProductChoices {
-                name: m.product.name.value.clone(),
-                purposes,
-                notices,
-            });
-        }
-    }
-    Ok((!products.is_empty()).then(|| PermissionForm {
-        subject: subject.id.to_string(),
-        heading,
-        button,
-        intro,
-        products,
-    }))
 }
 
 fn purpose_words(manifests: &[Arc<Manifest>], purpose: Option<&str>) -> String {
@@ -338,6 +240,7 @@ pub(crate) async fn page(
         v.last_seen = view::when_or(d.last_seen, "not yet");
         device_views.push(v);
     }
+    number_alike(&mut device_views);
     let all: Vec<&Subject> = std::iter::once(&household.cap.subject)
         .chain(std::iter::once(&me.cap.subject))
         .chain(children.iter().map(|c| &c.cap.subject))
@@ -365,7 +268,7 @@ pub(crate) async fn page(
         forms.extend(
             permission_form(
                 &state,
-                &v,
+                &v.cap.subject,
                 (
                     "Your choices".to_owned(),
                     "Save your choices".to_owned(),
@@ -384,7 +287,7 @@ pub(crate) async fn page(
         forms.extend(
             permission_form(
                 &state,
-                &v,
+                &v.cap.subject,
                 (
                     "Choices for the household".to_owned(),
                     "Save the household's choices".to_owned(),
@@ -405,7 +308,7 @@ pub(crate) async fn page(
             forms.extend(
                 permission_form(
                     &state,
-                    &v,
+                    &v.cap.subject,
                     (
                         format!("Choices for {}", c.name),
                         format!("Save {}'s choices", c.name),

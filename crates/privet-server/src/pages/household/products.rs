@@ -15,7 +15,7 @@ use privet_manifest::label::{
     GRADE_RULES, Label, LabelRow, START_POINTS, bands_sentence, primary_rows, side_by_side,
     updates_line,
 };
-use privet_manifest::notice::Notice;
+use privet_manifest::notice::{FieldFacts, Notice};
 
 struct ProductRow {
     id: String,
@@ -60,6 +60,13 @@ struct DetailPage {
     bands: String,
     /// Set when the page shows a version other than the current one.
     earlier: Option<EarlierVersion>,
+}
+
+impl DetailPage {
+    /// Whether and how a field can be stopped, as My data says it.
+    fn control(&self, f: &FieldFacts) -> String {
+        super::records::control_of(&f.purposes)
+    }
 }
 
 /// The version an earlier notice is of, and when it was published.

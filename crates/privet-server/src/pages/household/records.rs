@@ -5,12 +5,14 @@
 //! and the expiry rule of `privet_policy`), but only the newest blocks are read: a page view
 //! must not decrypt a whole year of readings.
 
+use super::media::{self, MediaKind};
 use super::view;
+use crate::pages::urlencode;
 use crate::service::blocks::Scan;
 use crate::service::error::ServiceResult;
 use crate::state::AppState;
 use jiff::SignedDuration;
-use privet_manifest::notice::{Notice, StreamFacts};
+use privet_manifest::notice::{Notice, PurposeFacts, StreamFacts};
 use privet_policy::StoredEvent;
 use privet_store::{BlockQuery, Device, Subject};
 
@@ -86,8 +88,17 @@ pub(crate) struct FieldView {
     pub(crate) why: Vec<String>,
     /// How long it is kept.
     pub(crate) kept: String,
-    /// Collected only when switched on.
-    pub(crate) optional: bool,
+    /// Whether and how the person can stop it, from its purposes' lawful bases.
+    pub(crate) control: String,
+}
+
+/// One stored value as a table cell: its text, and for a recording or picture the link that
+/// downloads it.
+pub(crate) struct Cell {
+    /// The value, or what the recording or picture is ("audio clip, 3 s").
+    pub(crate) text: String,
+    /// Where the recording or picture downloads from.
+    pub(crate) href: Option<String>,
 }
 
 /// Recent records of one subject in one stream.
@@ -97,7 +108,7 @@ pub(crate) struct RecordTable {
     /// Field keys, one column each after the time.
     pub(crate) columns: Vec<String>,
     /// When observed, when it will be deleted, then one value per column.
-    pub(crate) rows: Vec<(String, String, Vec<String>)>,
+    pub(crate) rows: Vec<(String, String, Vec<Cell>)>,
 }
 
 /// One stream of one device.
@@ -131,6 +142,20 @@ pub(crate) fn title_of(key: &str) -> String {
     })
 }
 
+/// Whether and how the person can stop a field being collected, in plain words from its
+/// purposes' lawful bases: a purpose that needs neither consent nor allows objection (a
+/// contract, the law, someone's life) keeps it; else one on legitimate interests (or a public
+/// task) keeps it until the person objects; else it is off until they turn it on.
+pub(crate) fn control_of(purposes: &[PurposeFacts]) -> String {
+    if let Some(p) = purposes.iter().find(|p| !p.optional && !p.objectable) {
+        format!("No: {}", p.basis.plain)
+    } else if purposes.iter().any(|p| !p.optional && p.objectable) {
+        "Yes: on unless you object".to_owned()
+    } else {
+        "Yes: off until you turn it on".to_owned()
+    }
+}
+
 fn fields_of(s: &StreamFacts) -> Vec<FieldView> {
     s.fields
         .iter()
@@ -147,9 +172,36 @@ fn fields_of(s: &StreamFacts) -> Vec<FieldView> {
                 Some(note) => format!("{} ({note})", f.retention),
                 None => f.retention.clone(),
             },
-            optional: f.optional,
+            control: control_of(&f.purposes),
         })
         .collect()
+}
+
+/// A stored value as the page shows it: a recording or picture by what it is, with its
+/// download link (`href`), never its encoded text.
+fn cell(
+    r: &StoredEvent,
+    column: &str,
+    kind: Option<MediaKind>,
+    href: impl FnOnce() -> String,
+) -> Cell {
+    let value = r.data.get(column);
+    match (kind, value) {
+        (Some(kind), Some(v)) if !v.is_null() => match media::decode(Some(v)) {
+            Some(bytes) => Cell {
+                text: media::describe(kind, &bytes),
+                href: Some(href()),
+            },
+            None => Cell {
+                text: media::unreadable(kind),
+                href: None,
+            },
+        },
+        _ => Cell {
+            text: view::value(value),
+            href: None,
+        },
+    }
 }
 
 /// The personal streams of `device` with their fields and the recent records of `household`
@@ -178,19 +230,39 @@ pub(crate) async fn streams(
             privet_manifest::SubjectKind::None => continue,
         };
         let columns: Vec<String> = facts.fields.iter().map(|f| f.name.clone()).collect();
+        let kinds: Vec<Option<MediaKind>> = facts
+            .fields
+            .iter()
+            .map(|f| MediaKind::of_category(&f.category))
+            .collect();
         let mut tables = Vec::new();
         for s in who {
             let rows = recent(state, s.subject, device, &facts.id).await?;
             shown += rows.len() as u64;
+            let link = |field: &str, r: &StoredEvent| {
+                format!(
+                    "/my-data/media?subject={}&device={}&stream={}&field={}&at={}",
+                    urlencode(s.subject.id.as_str()),
+                    urlencode(device.id.as_str()),
+                    urlencode(&facts.id),
+                    urlencode(field),
+                    urlencode(&r.ts.to_string()),
+                )
+            };
             tables.push(RecordTable {
                 who: s.name.clone(),
                 rows: rows
                     .iter()
                     .map(|r| {
+                        let cells = columns
+                            .iter()
+                            .zip(&kinds)
+                            .map(|(c, kind)| cell(r, c, *kind, || link(c, r)))
+                            .collect();
                         (
                             view::when(r.ts),
                             view::day(privet_policy::utc_date(r.exp)),
-                            columns.iter().map(|c| view::value(r.data.get(c))).collect(),
+                            cells,
                         )
                     })
                     .collect(),
@@ -211,6 +283,50 @@ pub(crate) async fn streams(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn purpose(optional: bool, objectable: bool, plain: &str) -> PurposeFacts {
+        PurposeFacts {
+            id: "p".into(),
+            description: "P.".into(),
+            data_use: "essential.service".into(),
+            optional,
+            basis: privet_manifest::notice::Basis {
+                plain: plain.into(),
+                article: String::new(),
+            },
+            condition: None,
+            objectable,
+            recipients: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn whether_a_field_can_be_stopped_follows_its_lawful_bases() {
+        let contract = purpose(
+            false,
+            false,
+            "we need it to provide the product you asked for",
+        );
+        let interests = purpose(false, true, "we have a good reason");
+        let consent = purpose(true, false, "you said yes");
+        assert_eq!(
+            control_of(std::slice::from_ref(&interests)),
+            "Yes: on unless you object",
+            "analytics on legitimate interests is not needed for the device to work"
+        );
+        assert_eq!(
+            control_of(std::slice::from_ref(&consent)),
+            "Yes: off until you turn it on"
+        );
+        assert_eq!(
+            control_of(&[consent.clone(), interests.clone()]),
+            "Yes: on unless you object"
+        );
+        assert_eq!(
+            control_of(&[interests, contract, consent]),
+            "No: we need it to provide the product you asked for"
+        );
+    }
 
     #[test]
     fn stream_keys_become_titles() {

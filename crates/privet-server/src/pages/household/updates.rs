@@ -42,6 +42,8 @@ pub(crate) async fn rows(
         .into_iter()
         .map(|d| {
             let status = match d.status {
+                // Nothing to be up to date with: the maker has published no release yet.
+                UpdateStatus::UpToDate if d.newest.is_none() => "No release published yet",
                 UpdateStatus::UpToDate => "Up to date",
                 UpdateStatus::Outdated => "An update is available",
                 UpdateStatus::Unknown => "Not reported yet",
