@@ -198,7 +198,10 @@ fn the_fitness_band_records_health_under_explicit_consent() {
         &health.source,
         "Inferred from other data (inferred): asleep_minutes, stages"
     ));
-    assert!(has(&health.dpia_required, "sensitive or highly personal data"));
+    assert!(has(
+        &health.dpia_required,
+        "sensitive or highly personal data"
+    ));
     let maps = row(&r, "stride-band-4", "run_maps");
     assert!(has(
         &maps.security_measures,
