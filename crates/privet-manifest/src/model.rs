@@ -265,6 +265,23 @@ impl Manifest {
         self.recipients.iter().find(|r| r.id.as_str() == id)
     }
 
+    /// The recipients that receive data for `purpose`, whichever side declares it: the
+    /// purpose's `recipients`, or the recipient's `purposes`. In manifest order.
+    pub fn recipients_of<'a>(&'a self, purpose: &Purpose) -> Vec<&'a Recipient> {
+        self.recipients
+            .iter()
+            .filter(|r| {
+                purpose
+                    .recipients
+                    .iter()
+                    .any(|id| id.as_str() == r.id.as_str())
+                    || r.purposes
+                        .iter()
+                        .any(|id| id.as_str() == purpose.id.as_str())
+            })
+            .collect()
+    }
+
     /// The stream with this key.
     pub fn stream(&self, id: &str) -> Option<&Stream> {
         self.streams.iter().find(|s| s.id.as_str() == id)

@@ -47,18 +47,19 @@ pub fn visitor_recipients(manifest: &Manifest) -> Vec<String> {
         .flat_map(|s| s.fields.iter())
         .flat_map(|f| f.purposes.iter().map(|p| p.as_str()))
         .collect();
-    manifest
-        .recipients
+    let mut told: Vec<String> = Vec::new();
+    for p in manifest
+        .purposes
         .iter()
-        .filter(|r| {
-            r.purposes.iter().any(|p| purposes.contains(p.as_str()))
-                || manifest.purposes.iter().any(|p| {
-                    purposes.contains(p.id.as_str())
-                        && p.recipients.iter().any(|x| x.as_str() == r.id.as_str())
-                })
-        })
-        .map(|r| r.id.as_str().to_owned())
-        .collect()
+        .filter(|p| purposes.contains(p.id.as_str()))
+    {
+        for r in manifest.recipients_of(p) {
+            if !told.iter().any(|t| t == r.id.as_str()) {
+                told.push(r.id.as_str().to_owned());
+            }
+        }
+    }
+    told
 }
 
 #[cfg(test)]

@@ -75,22 +75,6 @@ fn product(m: &Manifest) -> ProductFacts {
     }
 }
 
-/// Recipients of `purpose`, declared on either side.
-pub(crate) fn recipients_of<'a>(m: &'a Manifest, purpose: &Purpose) -> Vec<&'a Recipient> {
-    m.recipients
-        .iter()
-        .filter(|r| {
-            purpose
-                .recipients
-                .iter()
-                .any(|id| id.as_str() == r.id.as_str())
-                || r.purposes
-                    .iter()
-                    .any(|id| id.as_str() == purpose.id.as_str())
-        })
-        .collect()
-}
-
 fn recipient_line(r: &Recipient) -> String {
     match &r.country {
         Some(c) => format!("{} ({})", r.name.value, plain::country(&c.value)),
@@ -117,10 +101,7 @@ fn purpose(m: &Manifest, p: &Purpose) -> PurposeFacts {
             }
         }),
         objectable: p.is_objectable(),
-        recipients: recipients_of(m, p)
-            .into_iter()
-            .map(recipient_line)
-            .collect(),
+        recipients: m.recipients_of(p).into_iter().map(recipient_line).collect(),
     }
 }
 
@@ -131,7 +112,7 @@ fn recipient(m: &Manifest, r: &Recipient) -> RecipientFacts {
         .purposes
         .iter()
         .filter(|p| {
-            recipients_of(m, p)
+            m.recipients_of(p)
                 .iter()
                 .any(|x| x.id.as_str() == r.id.as_str())
         })

@@ -27,7 +27,7 @@ pub(super) fn controller_name(m: &Manifest) -> Option<String> {
 /// One row: `purpose` of product `m`; `dpia` is the product's screening.
 pub(super) fn row(m: &Manifest, p: &Purpose, dpia: &(bool, String)) -> Row {
     let fields = fields_of(m, p);
-    let recipients = recipients_of(m, p);
+    let recipients = m.recipients_of(p);
     let maker = &m.product.maker.value;
     Row {
         product: m.product.id.to_string(),
@@ -195,22 +195,6 @@ fn personal_data(fields: &[(&Stream, &Field)]) -> Cell {
                 ""
             };
             format!("{name} ({key}{note}): {}", labels.join(", "))
-        })
-        .collect()
-}
-
-/// Recipients of `purpose`, declared on either side.
-fn recipients_of<'a>(m: &'a Manifest, purpose: &Purpose) -> Vec<&'a Recipient> {
-    m.recipients
-        .iter()
-        .filter(|r| {
-            purpose
-                .recipients
-                .iter()
-                .any(|id| id.as_str() == r.id.as_str())
-                || r.purposes
-                    .iter()
-                    .any(|id| id.as_str() == purpose.id.as_str())
         })
         .collect()
 }

@@ -433,17 +433,8 @@ pub(super) async fn extend(
     let permit = staff.require(Area::ManageRequests)?;
     let f = form(submitted)?;
     staff.check_csrf(&state, &f.csrf)?;
-    match requests::extend(&state, &id, &f.reason, &permit.actor).await {
-        Ok(_) => Ok(Redirect::to(&format!(
-            "/console/requests/{}?done=extended",
-            crate::pages::urlencode(&id)
-        ))
-        .into_response()),
-        Err(e) => {
-            let error = (status_of(&e), message_of(&e));
-            detail_page(&state, &staff, &id, None, Some(error)).await
-        }
-    }
+    let done = requests::extend(&state, &id, &f.reason, &permit.actor).await;
+    answer(&state, &staff, &id, done.map(|_| ()), "extended").await
 }
 
 /// The pause form.
@@ -465,17 +456,8 @@ pub(super) async fn pause(
     let permit = staff.require(Area::ManageRequests)?;
     let f = form(submitted)?;
     staff.check_csrf(&state, &f.csrf)?;
-    match requests::pause(&state, &id, &f.reason, &permit.actor).await {
-        Ok(_) => Ok(Redirect::to(&format!(
-            "/console/requests/{}?done=paused",
-            crate::pages::urlencode(&id)
-        ))
-        .into_response()),
-        Err(e) => {
-            let error = (status_of(&e), message_of(&e));
-            detail_page(&state, &staff, &id, None, Some(error)).await
-        }
-    }
+    let done = requests::pause(&state, &id, &f.reason, &permit.actor).await;
+    answer(&state, &staff, &id, done.map(|_| ()), "paused").await
 }
 
 /// The resume form.
@@ -495,15 +477,28 @@ pub(super) async fn resume(
     let permit = staff.require(Area::ManageRequests)?;
     let f = form(submitted)?;
     staff.check_csrf(&state, &f.csrf)?;
-    match requests::resume(&state, &id, &permit.actor).await {
-        Ok(_) => Ok(Redirect::to(&format!(
-            "/console/requests/{}?done=resumed",
-            crate::pages::urlencode(&id)
+    let done = requests::resume(&state, &id, &permit.actor).await;
+    answer(&state, &staff, &id, done.map(|_| ()), "resumed").await
+}
+
+/// After an action on one request: back to its page with the confirmation `done`, or the page
+/// again with the error.
+async fn answer(
+    state: &AppState,
+    staff: &Staff,
+    id: &str,
+    outcome: ServiceResult<()>,
+    done: &str,
+) -> Result<Response, PageError> {
+    match outcome {
+        Ok(()) => Ok(Redirect::to(&format!(
+            "/console/requests/{}?done={done}",
+            crate::pages::urlencode(id)
         ))
         .into_response()),
         Err(e) => {
             let error = (status_of(&e), message_of(&e));
-            detail_page(&state, &staff, &id, None, Some(error)).await
+            detail_page(state, staff, id, None, Some(error)).await
         }
     }
 }
