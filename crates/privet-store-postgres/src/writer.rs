@@ -9,8 +9,8 @@
 //! The transaction first locks the rows of the chunks it writes to (`FOR KEY SHARE`): a chunk
 //! another instance dropped since it was cached is found missing and created again, and a
 //! chunk being dropped waits for the commit, so no acknowledged block lands in a chunk that is
-//! already gone. It then checks, under row locks held to the commit, that each call's delivery
-//! is not recorded yet, and that its household is still at the version the call was admitted
+//! already gone. It then checks, under row locks held to the commit, that each call's deliveries
+//! are not recorded yet, and that its household is still at the version the call was admitted
 //! under and its device still attached ([`admit`]): a duplicate, or a call admitted under
 //! permissions another instance has changed since, fails alone, and the change's purge, which
 //! runs after its commit, finds every block that did commit. The deliveries of the calls that
@@ -322,7 +322,7 @@ async fn commit(
 async fn record_deliveries(tx: &Transaction<'_>, seen: &[&DeviceSeen]) -> Result<()> {
     let with: Vec<(&DeviceSeen, &DeliveryId)> = seen
         .iter()
-        .filter_map(|s| s.delivery.as_ref().map(|d| (*s, d)))
+        .flat_map(|s| s.deliveries.iter().map(move |d| (*s, d)))
         .collect();
     if with.is_empty() {
         return Ok(());
@@ -351,9 +351,9 @@ async fn recorded_deliveries(
     let op = "check deliveries";
     let (devices, fingerprints): (Vec<&str>, Vec<&[u8]>) = seen
         .iter()
-        .filter_map(|s| {
-            s.delivery
-                .as_ref()
+        .flat_map(|s| {
+            s.deliveries
+                .iter()
                 .map(|d| (s.device.as_str(), d.0.as_slice()))
         })
         .unzip();
@@ -379,7 +379,7 @@ async fn recorded_deliveries(
 /// waits for this commit; a bump in progress is waited for and its version read), then the
 /// devices' rows `FOR UPDATE`, each set in id order (the lock order every change follows:
 /// household, then devices). A call fails alone, writing nothing: `NotFound` if its device
-/// does not exist; `Conflict` on `delivery` if its device has its delivery recorded (or an
+/// does not exist; `Conflict` on `delivery` if its device has one of its deliveries recorded (or an
 /// earlier call of the group that passes records it); on `household` if its household's
 /// version is not the one it was admitted under (or the household is gone), on `device` if
 /// its device left the household or was revoked.
@@ -413,13 +413,14 @@ async fn admit(tx: &Transaction<'_>, calls: &[&Append]) -> Result<Verdicts> {
         .iter()
         .map(|call| {
             let verdict = verdict(call.seen.as_ref(), &versions, &attached, &recorded);
-            // A call that passes records its delivery: a later call of the group carrying it
-            // is the duplicate. One that fails records nothing, so it claims nothing.
+            // A call that passes records its deliveries: a later call of the group carrying
+            // one is the duplicate. One that fails records nothing, so it claims nothing.
             if verdict.is_ok()
                 && let Some(s) = &call.seen
-                && let Some(d) = &s.delivery
             {
-                recorded.insert((s.device.as_str().to_owned(), d.0.to_vec()));
+                for d in &s.deliveries {
+                    recorded.insert((s.device.as_str().to_owned(), d.0.to_vec()));
+                }
             }
             verdict
         })
@@ -441,9 +442,10 @@ fn verdict(
     };
     // Before the household: a message stored once is a duplicate even if its household
     // changed since.
-    if let Some(d) = &seen.delivery
-        && recorded.contains(&(seen.device.as_str().to_owned(), d.0.to_vec()))
-    {
+    let mut named = BTreeSet::new();
+    if seen.deliveries.iter().any(|d| {
+        !named.insert(d.0) || recorded.contains(&(seen.device.as_str().to_owned(), d.0.to_vec()))
+    }) {
         return Err(Error::conflict("delivery", seen.device.as_str()));
     }
     let Some(under) = &seen.admitted_under else {

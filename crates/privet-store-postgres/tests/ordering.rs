@@ -51,7 +51,7 @@ fn seen(device: &str, household: &str, version: u64) -> Option<DeviceSeen> {
         device: DeviceId::new(device),
         at: at("2026-05-01T10:00:00Z"),
         firmware: None,
-        delivery: None,
+        deliveries: Vec::new(),
         admitted_under: Some(HouseholdVersion {
             household: SubjectId::new(household),
             version,

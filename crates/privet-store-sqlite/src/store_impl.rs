@@ -200,10 +200,10 @@ impl Store for SqliteStore {
             .write_chunks(move |c, cache| {
                 // Checked in the job's savepoint, on the one writer: no change to the household
                 // can commit between the check and these blocks, and a failed check rolls back
-                // the delivery recorded before it. The delivery first: a message stored once
+                // the deliveries recorded before it. The deliveries first: a message stored once
                 // is a duplicate even if its household changed since.
                 if let Some(s) = &seen {
-                    devices::record_delivery(c, s)?;
+                    devices::record_deliveries(c, s)?;
                     devices::check_admitted(c, s)?;
                 }
                 blocks::append(c, cache, &blocks)?;

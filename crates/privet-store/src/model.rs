@@ -161,15 +161,17 @@ pub struct DeviceSeen {
     /// orders ingest against consent, objection, restriction, membership, device and
     /// erasure changes made by any instance sharing the store.
     pub admitted_under: Option<HouseholdVersion>,
-    /// The message's delivery fingerprint. When present, the append records it for the device
-    /// in the same commit (at `at`, which [`crate::Store::prune_deliveries`] goes by); if that
-    /// device already has this delivery recorded, the call writes nothing (no blocks, no touch
-    /// of the device) and fails with `Conflict` on `delivery`, while the calls grouped with it
-    /// commit as usual. It is recorded even when there are no blocks, and checked before
-    /// [`DeviceSeen::admitted_under`]: a message stored once is a duplicate even if its
-    /// household changed since. Of two calls with one device and delivery, one commits and the
-    /// other fails so.
-    pub delivery: Option<DeliveryId>,
+    /// The delivery fingerprints of the messages the call stores (one per message; several
+    /// when a device's messages in flight are stored together; none for HTTP batches). The
+    /// append records each for the device in the same commit (at `at`, which
+    /// [`crate::Store::prune_deliveries`] goes by); if the device already has any of them
+    /// recorded, or the list names one twice, the call writes nothing (no blocks, no touch of
+    /// the device, no delivery) and fails with `Conflict` on `delivery`, while the calls
+    /// grouped with it commit as usual. They are recorded even when there are no blocks, and
+    /// checked before [`DeviceSeen::admitted_under`]: a message stored once is a duplicate
+    /// even if its household changed since. Of two calls with one device and a delivery in
+    /// common, one commits and the other fails so.
+    pub deliveries: Vec<DeliveryId>,
 }
 
 /// A message's delivery fingerprint (e.g. SHA-256 of device id and payload): a redelivered

@@ -9,12 +9,13 @@ use crate::mqtt::message::{self, Outcome};
 use crate::mqtt::status::{BridgeStatus, LinkState};
 use crate::mqtt::{BrokerUrl, MqttError, TlsSettings, topics};
 use crate::state::AppState;
+use privet_store::Device;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Packet, Publish, PublishProperties, SubscribeReasonCode};
 use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop};
-use std::collections::VecDeque;
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -25,6 +26,13 @@ const MAX_ATTEMPTS_WHILE_STORE_ANSWERS: u32 = 5;
 
 /// KiB of payload the messages being processed may hold together (256 MiB).
 const PAYLOAD_BUDGET_KIB: u32 = 256 * 1024;
+
+/// Most messages of one device stored in one commit.
+const MAX_MERGED: usize = 64;
+
+/// Most payload bytes of one device's messages stored in one commit (a single larger message
+/// is stored alone).
+const MAX_MERGED_BYTES: usize = 1024 * 1024;
 
 /// How the bridge connects.
 #[derive(Clone, Debug)]
@@ -95,6 +103,8 @@ struct Ctx {
     outbox: mpsc::UnboundedSender<Out>,
     /// Devices recently looked up.
     devices: message::DeviceCache,
+    /// Messages waiting for the task storing their device's earlier ones.
+    lanes: Lanes,
 }
 
 /// A running bridge.
@@ -146,6 +156,7 @@ impl Bridge {
             disconnecting: AtomicBool::new(false),
             outbox,
             devices: message::DeviceCache::default(),
+            lanes: Lanes::default(),
         });
         // The first connection is made here, so a wrong URL or password stops the start.
         let first = tokio::time::timeout(Duration::from_secs(15), async {
@@ -453,7 +464,17 @@ async fn drive(
                 let Some(permits) = permits else { break };
                 // Counted from here, so a stop waits for a task that has not started yet.
                 let ticket = ctx.status.take();
-                tokio::spawn(handle(ctx.clone(), p, epoch, permits, ticket));
+                let taken = Taken {
+                    publish: p,
+                    epoch,
+                    permits,
+                    ticket,
+                };
+                // A device's messages go one lane: with its earlier ones being stored, this
+                // one waits and is stored with the others that arrive meanwhile.
+                if let Some((lane, first)) = ctx.lanes.enter(taken) {
+                    tokio::spawn(run_lane(ctx.clone(), lane, first));
+                }
             }
             Ok(_) => {}
             Err(e) => {
@@ -503,50 +524,163 @@ async fn drive(
     }
 }
 
-/// One message to its outcome, handed back to the driver to report and acknowledge.
-async fn handle(
-    ctx: Arc<Ctx>,
+/// A message taken from the broker, with what it holds until it is answered.
+struct Taken {
     publish: Publish,
+    /// The connection it came in on.
     epoch: u64,
     permits: (OwnedSemaphorePermit, OwnedSemaphorePermit),
     ticket: crate::mqtt::status::Ticket,
-) {
+}
+
+/// Messages waiting, by topic (one device's), for the task storing that device's earlier
+/// messages. A topic has an entry exactly while its lane's task runs.
+#[derive(Default)]
+struct Lanes {
+    waiting: Mutex<HashMap<Vec<u8>, VecDeque<Taken>>>,
+}
+
+impl Lanes {
+    /// Queues `taken` behind its device's running lane, or opens the lane and hands the
+    /// message back with the lane's key: the caller then runs the lane.
+    fn enter(&self, taken: Taken) -> Option<(Vec<u8>, Taken)> {
+        let key = taken.publish.topic.to_vec();
+        let Ok(mut waiting) = self.waiting.lock() else {
+            // Poisoned (a panic elsewhere): stored alone, unmerged.
+            return Some((key, taken));
+        };
+        match waiting.get_mut(&key) {
+            Some(queue) => {
+                queue.push_back(taken);
+                None
+            }
+            None => {
+                waiting.insert(key.clone(), VecDeque::new());
+                Some((key, taken))
+            }
+        }
+    }
+
+    /// The next messages of the lane, in order, up to the merge bounds; none closes the lane.
+    fn next(&self, key: &[u8]) -> Vec<Taken> {
+        let Ok(mut waiting) = self.waiting.lock() else {
+            return Vec::new();
+        };
+        let Some(queue) = waiting.get_mut(key) else {
+            return Vec::new();
+        };
+        let mut group = Vec::new();
+        let mut bytes = 0;
+        while let Some(next) = queue.front() {
+            let size = next.publish.payload.len();
+            if !group.is_empty() && (group.len() >= MAX_MERGED || bytes + size > MAX_MERGED_BYTES) {
+                break;
+            }
+            bytes += size;
+            if let Some(taken) = queue.pop_front() {
+                group.push(taken);
+            }
+        }
+        if group.is_empty() {
+            waiting.remove(key);
+        }
+        group
+    }
+}
+
+/// Stores a device's messages until none waits: the first alone, then each time what
+/// arrived meanwhile, together.
+async fn run_lane(ctx: Arc<Ctx>, key: Vec<u8>, first: Taken) {
+    let mut group = vec![first];
+    while !group.is_empty() {
+        handle(&ctx, group).await;
+        group = ctx.lanes.next(&key);
+    }
+}
+
+/// Messages of one device to their outcomes, each handed back to the driver to report and
+/// acknowledge.
+async fn handle(ctx: &Arc<Ctx>, group: Vec<Taken>) {
     let started = Instant::now();
     let mut wait = Duration::from_millis(50);
     let mut attempts = 0u32;
-    let message::Processed {
-        outcome,
-        kind,
-        device,
-    } = loop {
-        let processed = message::process(&ctx.state, &ctx.devices, &publish).await;
-        if !matches!(processed.outcome, Outcome::Transient) {
-            break processed;
+    let mut outcomes: Vec<Option<message::Processed>> = group.iter().map(|_| None).collect();
+    let mut pending: Vec<usize> = (0..group.len()).collect();
+    while !pending.is_empty() {
+        let publishes: Vec<&Publish> = pending
+            .iter()
+            .filter_map(|&i| group.get(i).map(|t| &t.publish))
+            .collect();
+        let processed = message::process_many(&ctx.state, &ctx.devices, &publishes).await;
+        let mut again = Vec::new();
+        for (i, p) in pending.iter().zip(processed) {
+            if matches!(p.outcome, Outcome::Transient) {
+                again.push(*i);
+            } else if let Some(slot) = outcomes.get_mut(*i) {
+                *slot = Some(p);
+            }
+        }
+        pending = again;
+        if pending.is_empty() {
+            break;
         }
         // Not acknowledged while the store is away; given up only when stopping (the broker
-        // hands it over again after the restart).
+        // hands them over again after the restart).
         if ctx.stopping.load(Ordering::SeqCst) {
-            ctx.state.metrics().mqtt_message("abandoned");
-            return;
+            for _ in &pending {
+                ctx.state.metrics().mqtt_message("abandoned");
+            }
+            break;
         }
         attempts += 1;
-        // The store answers, yet this message keeps failing: the message is the problem, and
-        // retrying it for ever would hold its permit (and, with enough such, the bridge).
+        // The store answers, yet these messages keep failing: they are the problem, and
+        // retrying them for ever would hold their permits (and, with enough such, the bridge).
         if attempts >= MAX_ATTEMPTS_WHILE_STORE_ANSWERS
             && ctx.state.store().api_keys().await.is_ok()
         {
             tracing::error!(
                 attempts,
-                "mqtt: a message keeps failing while the store answers; refused and acknowledged"
+                messages = pending.len(),
+                "mqtt: messages keep failing while the store answers; refused and acknowledged"
             );
-            break message::Processed::refused_as_internal();
+            for i in pending.drain(..) {
+                if let Some(slot) = outcomes.get_mut(i) {
+                    *slot = Some(message::Processed::refused_as_internal());
+                }
+            }
+            break;
         }
         if attempts.is_power_of_two() {
             tracing::warn!(attempts, "mqtt: storing a message failed; retrying");
         }
         tokio::time::sleep(wait).await;
         wait = (wait * 2).min(Duration::from_secs(5));
-    };
+    }
+    let mut notice: Option<(Device, Option<String>)> = None;
+    for (taken, processed) in group.into_iter().zip(outcomes) {
+        // Abandoned while stopping: dropped unanswered, so the broker hands it over again.
+        let Some(processed) = processed else { continue };
+        if let (Outcome::Stored(o), Some(device)) = (&processed.outcome, processed.device.clone()) {
+            notice = Some((device, o.firmware.clone()));
+        }
+        answer(ctx, taken, processed, started);
+    }
+    // The newest stored message's firmware decides the release notice.
+    if let Some((device, firmware)) = notice {
+        crate::mqtt::updates::notify(&ctx.state, &device, firmware.as_deref()).await;
+    }
+}
+
+/// Reports one message's outcome on the device's results topic and acknowledges it, then
+/// lets the next message in (its permits) and a stop go on (its ticket).
+fn answer(ctx: &Ctx, taken: Taken, processed: message::Processed, started: Instant) {
+    let Taken {
+        publish,
+        epoch,
+        permits,
+        ticket,
+    } = taken;
+    let message::Processed { outcome, kind, .. } = processed;
     let metrics = ctx.state.metrics();
     metrics.mqtt_message(match &outcome {
         Outcome::Stored(_) => "stored",
@@ -586,12 +720,6 @@ async fn handle(
     metrics
         .mqtt_commit_seconds
         .observe(started.elapsed().as_secs_f64());
-    // Done: the next message may start, and a stop need not wait for the notice below.
     drop(ticket);
     drop(permits);
-    if let Outcome::Stored(o) = &outcome
-        && let Some(device) = &device
-    {
-        crate::mqtt::updates::notify(&ctx.state, device, o.firmware.as_deref()).await;
-    }
 }

@@ -222,20 +222,52 @@ impl DeviceCache {
     }
 }
 
-/// Processes one message once: the caller retries `Transient`.
-pub(crate) async fn process(
+/// Processes messages from one topic (one device's, in the order they came) once, each to
+/// its own outcome: the caller retries those `Transient`. The device is looked up once, and
+/// the messages it may send are stored together ([`ingest::ingest_deliveries`]).
+pub(crate) async fn process_many(
     state: &AppState,
     devices: &DeviceCache,
-    publish: &Publish,
-) -> Processed {
-    let Some(id) = std::str::from_utf8(&publish.topic)
-        .ok()
+    publishes: &[&Publish],
+) -> Vec<Processed> {
+    let topic = publishes.first().map(|p| &p.topic);
+    let Some(id) = topic
+        .and_then(|t| std::str::from_utf8(t).ok())
         .and_then(topics::device_of_events)
     else {
-        return Processed::early(Outcome::Ignored, None);
+        return publishes
+            .iter()
+            .map(|_| Processed::early(Outcome::Ignored, None))
+            .collect();
     };
-    if publish.payload.len() > state.config().max_body_bytes {
-        return Processed::early(Outcome::Rejected(Refusal::TooLarge), Some("too-large"));
+    // Too large is said first, whoever sent it; the others wait for the device.
+    let mut answers: Vec<Option<(Outcome, Option<&'static str>)>> = publishes
+        .iter()
+        .map(|p| {
+            // One lane is one topic; checked all the same, as a message from elsewhere must
+            // never be stored as this device's.
+            if Some(&p.topic) != topic {
+                Some((Outcome::Transient, None))
+            } else if p.payload.len() > state.config().max_body_bytes {
+                Some((Outcome::Rejected(Refusal::TooLarge), Some("too-large")))
+            } else {
+                None
+            }
+        })
+        .collect();
+    let for_all = |answers: Vec<Option<(Outcome, Option<&'static str>)>>,
+                   outcome: fn() -> Outcome,
+                   kind: Option<&'static str>| {
+        answers
+            .into_iter()
+            .map(|a| {
+                let (outcome, kind) = a.unwrap_or_else(|| (outcome(), kind));
+                Processed::early(outcome, kind)
+            })
+            .collect::<Vec<_>>()
+    };
+    if answers.iter().all(Option::is_some) {
+        return for_all(answers, || Outcome::Ignored, None);
     }
     let device = match devices.get(id) {
         Some(d) => Ok(d),
@@ -247,31 +279,60 @@ pub(crate) async fn process(
             d
         }
         Err(e) if e.is_not_found() => {
-            return Processed::early(Outcome::Rejected(Refusal::UnknownDevice), Some("not-found"));
+            return for_all(
+                answers,
+                || Outcome::Rejected(Refusal::UnknownDevice),
+                Some("not-found"),
+            );
         }
-        Err(_) => return Processed::early(Outcome::Transient, None),
+        Err(_) => return for_all(answers, || Outcome::Transient, None),
     };
     if device.revoked_at.is_some() {
-        return Processed::early(Outcome::Rejected(Refusal::Revoked), Some("forbidden"));
+        return for_all(
+            answers,
+            || Outcome::Rejected(Refusal::Revoked),
+            Some("forbidden"),
+        );
     }
-    let delivery = delivery_of(state.field_hasher(), id, publish);
-    let format = body_format(publish);
-    let (outcome, kind) =
-        match ingest::ingest_delivery(state, &device, &publish.payload, format, Some(delivery))
-            .await
-        {
-            Ok(o) => (Outcome::Stored(o), None),
-            Err(e) => classify(&e),
-        };
-    if matches!(outcome, Outcome::Rejected(_)) {
+    let deliveries: Vec<ingest::Delivery<'_>> = publishes
+        .iter()
+        .zip(&answers)
+        .filter(|(_, a)| a.is_none())
+        .map(|(publish, _)| ingest::Delivery {
+            body: &publish.payload,
+            format: body_format(publish),
+            id: delivery_of(state.field_hasher(), id, publish),
+        })
+        .collect();
+    let mut results = ingest::ingest_deliveries(state, &device, &deliveries)
+        .await
+        .into_iter();
+    for answer in answers.iter_mut().filter(|a| a.is_none()) {
+        *answer = Some(match results.next() {
+            Some(Ok(o)) => (Outcome::Stored(o), None),
+            Some(Err(e)) => classify(&e),
+            None => (Outcome::Transient, None),
+        });
+    }
+    let processed: Vec<Processed> = answers
+        .into_iter()
+        .map(|answer| {
+            let (outcome, kind) = answer.unwrap_or((Outcome::Transient, None));
+            Processed {
+                outcome,
+                kind,
+                device: Some(device.clone()),
+            }
+        })
+        .collect();
+    if processed
+        .iter()
+        .any(|p| matches!(p.outcome, Outcome::Rejected(_)))
+    {
         // Reset, revoked or erased meanwhile: looked up afresh next time.
         devices.forget(id);
     }
-    Processed {
-        outcome,
-        kind,
-        device: Some(device),
-    }
+    processed
 }
 
 /// What an ingest error means for the message.

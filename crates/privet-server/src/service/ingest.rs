@@ -83,15 +83,12 @@ pub async fn ingest_delivery(
     format: BodyFormat,
     delivery: Option<DeliveryId>,
 ) -> ServiceResult<IngestOutcome> {
-    let manifest = state
-        .products()
-        .get(&device.product)
-        .cloned()
-        .ok_or_else(|| Invalid::ProductNotServed(device.product.clone()))?;
-    let limits = BatchLimits {
-        max_events: state.config().max_batch_events,
+    let manifest = served_manifest(state, device)?;
+    let limits = batch_limits(state);
+    let decode = || decode_batch(body, format, &limits).map_err(|e| rejected(state, e));
+    let batch = || -> ServiceResult<Vec<(Vec<IncomingEvent>, Option<DeliveryId>)>> {
+        Ok(vec![(decode()?, delivery)])
     };
-    let events = decode_batch(body, format, &limits).map_err(|e| rejected(state, e))?;
 
     // Held until the batch commits: a withdrawal, objection, restriction or erasure for this
     // household made by this instance waits for it, and it for them (`service::locks`).
@@ -100,7 +97,7 @@ pub async fn ingest_delivery(
         Some(l) => Some(l.read().await),
         None => None,
     };
-    let stored = match store_batch(state, device, &manifest, events, delivery).await {
+    let stored = match store_batches(state, device, &manifest, batch()?).await {
         // Another instance changed the household after this one loaded (and cached) its
         // permissions, and this one has not heard yet: the store refused the batch and wrote
         // nothing. Admitted again, once, under permissions read afresh.
@@ -108,8 +105,7 @@ pub async fn ingest_delivery(
             if let Some(h) = &device.household {
                 permissions::forget(state, h);
             }
-            let events = decode_batch(body, format, &limits).map_err(|e| rejected(state, e))?;
-            store_batch(state, device, &manifest, events, delivery)
+            store_batches(state, device, &manifest, batch()?)
                 .await
                 .map_err(|e| {
                     if is_gone(&e) || is_device_changed(&e) {
@@ -125,20 +121,108 @@ pub async fn ingest_delivery(
         }
         other => other?,
     };
+    stored
+        .outcomes
+        .into_iter()
+        .next()
+        .unwrap_or(Err(ServiceError::Corrupt("an admission answered no batch")))
+}
 
-    let m = state.metrics();
-    m.events_accepted.inc_by(stored.accepted);
-    m.blocks_stored.inc_by(stored.blocks);
-    m.dropped("undeclared", stored.dropped.undeclared);
-    m.dropped("no_consent", stored.dropped.no_consent);
-    m.dropped("reconsent", stored.dropped.reconsent);
-    m.dropped("expired", stored.dropped.expired);
-    m.dropped("restricted", stored.dropped.restricted);
-    Ok(IngestOutcome {
-        accepted: stored.accepted,
-        dropped: stored.dropped,
-        firmware: stored.firmware,
-    })
+/// One MQTT message of a device's, for [`ingest_deliveries`].
+pub struct Delivery<'a> {
+    /// The payload, as for `POST /v1/ingest`.
+    pub body: &'a [u8],
+    /// Its format.
+    pub format: BodyFormat,
+    /// Its delivery fingerprint.
+    pub id: DeliveryId,
+}
+
+/// Several messages of one device, in the order it sent them, each answered as
+/// [`ingest_delivery`] would answer it alone: the ones admitted are stored in one commit
+/// (one set of blocks, every delivery recorded), which is what makes a stream of small
+/// messages affordable. If that commit is refused (a message handed over again, a household
+/// changed meanwhile, the store away), each admitted message is stored again on its own, so
+/// each gets its own answer.
+pub async fn ingest_deliveries(
+    state: &AppState,
+    device: &Device,
+    messages: &[Delivery<'_>],
+) -> Vec<ServiceResult<IngestOutcome>> {
+    if let [one] = messages {
+        return vec![ingest_delivery(state, device, one.body, one.format, Some(one.id)).await];
+    }
+    let manifest = match served_manifest(state, device) {
+        Ok(m) => m,
+        Err(_) => {
+            return messages
+                .iter()
+                .map(|_| Err(Invalid::ProductNotServed(device.product.clone()).into()))
+                .collect();
+        }
+    };
+    let limits = batch_limits(state);
+    // Each message decoded on its own: one that does not decode is refused alone.
+    let mut answers: Vec<Option<ServiceResult<IngestOutcome>>> = Vec::new();
+    let mut batches = Vec::new();
+    let mut admitted_ix = Vec::new();
+    for (i, m) in messages.iter().enumerate() {
+        match decode_batch(m.body, m.format, &limits) {
+            Ok(events) => {
+                answers.push(None);
+                batches.push((events, Some(m.id)));
+                admitted_ix.push(i);
+            }
+            Err(e) => answers.push(Some(Err(rejected(state, e)))),
+        }
+    }
+    if !batches.is_empty() {
+        let lock = device.household.as_ref().map(|h| state.household_lock(h));
+        let shared = match &lock {
+            Some(l) => Some(l.read().await),
+            None => None,
+        };
+        let stored = store_batches(state, device, &manifest, batches).await;
+        // Released before any message is stored alone, which takes it again.
+        drop(shared);
+        match stored {
+            Ok(stored) => {
+                for (i, outcome) in admitted_ix.into_iter().zip(stored.outcomes) {
+                    if let Some(slot) = answers.get_mut(i) {
+                        *slot = Some(outcome);
+                    }
+                }
+            }
+            Err(_) => {
+                for i in admitted_ix {
+                    if let (Some(slot), Some(m)) = (answers.get_mut(i), messages.get(i)) {
+                        *slot = Some(
+                            ingest_delivery(state, device, m.body, m.format, Some(m.id)).await,
+                        );
+                    }
+                }
+            }
+        }
+    }
+    answers
+        .into_iter()
+        .map(|a| a.unwrap_or(Err(ServiceError::Corrupt("a message was not answered"))))
+        .collect()
+}
+
+/// The manifest the device's product is served under.
+fn served_manifest(state: &AppState, device: &Device) -> ServiceResult<Arc<Manifest>> {
+    state
+        .products()
+        .get(&device.product)
+        .cloned()
+        .ok_or_else(|| ServiceError::Invalid(Invalid::ProductNotServed(device.product.clone())))
+}
+
+fn batch_limits(state: &AppState) -> BatchLimits {
+    BatchLimits {
+        max_events: state.config().max_batch_events,
+    }
 }
 
 /// Whether the store refused a batch because its household or device changed since the
@@ -175,23 +259,21 @@ fn is_gone(e: &ServiceError) -> bool {
     )
 }
 
-/// What one admission stored.
+/// What one commit of a device's batches stored: each batch's answer, in order (a batch the
+/// manifest rejects is refused alone; the others are stored together).
 struct Stored {
-    accepted: u64,
-    blocks: u64,
-    dropped: DropCounts,
-    firmware: Option<String>,
+    outcomes: Vec<ServiceResult<IngestOutcome>>,
 }
 
-/// Admits `events` under the household's permissions (cached, or loaded now), seals them and
-/// commits them with the version those permissions were read at: the store writes nothing if
-/// the household changed since.
-async fn store_batch(
+/// Admits each of `batches` under the household's permissions (cached, or loaded now), seals
+/// the admitted events together and commits them, with every admitted batch's delivery, at
+/// the version those permissions were read at: the store writes nothing if the household
+/// changed since, or if any of the deliveries is recorded already.
+async fn store_batches(
     state: &AppState,
     device: &Device,
     manifest: &Manifest,
-    events: Vec<IncomingEvent>,
-    delivery: Option<DeliveryId>,
+    batches: Vec<(Vec<IncomingEvent>, Option<DeliveryId>)>,
 ) -> ServiceResult<Stored> {
     // Who the batch may be about: the device's household and its members, with what they allow.
     let household: Option<Arc<HouseholdPermissions>> = match &device.household {
@@ -218,30 +300,45 @@ async fn store_batch(
     // The product's versions: a consent covers what the version it was given under collected.
     let lineage = state.products().lineage(&device.product).cloned();
     let now = state.clock().now();
-    let batch = admit_batch(
-        &ctx,
-        events,
-        &match &lineage {
-            Some(lineage) => allowed.for_product_versions(&device.product, lineage),
-            None => allowed.for_product(&device.product),
-        },
-        &Hasher(state.field_hasher()),
-        now,
-        &admit_limits,
-    )
-    .map_err(|r| {
-        if matches!(r, Rejection::Undeclared { .. }) {
-            state.metrics().dropped("undeclared", 1);
+    let permitted = match &lineage {
+        Some(lineage) => allowed.for_product_versions(&device.product, lineage),
+        None => allowed.for_product(&device.product),
+    };
+    let hasher = Hasher(state.field_hasher());
+    let mut outcomes = Vec::with_capacity(batches.len());
+    let mut events = Vec::new();
+    let mut deliveries = Vec::new();
+    let mut firmware = None;
+    for (batch, delivery) in batches {
+        match admit_batch(&ctx, batch, &permitted, &hasher, now, &admit_limits) {
+            Ok(admitted) => {
+                outcomes.push(Ok(IngestOutcome {
+                    accepted: admitted.events.len() as u64,
+                    dropped: admitted.dropped,
+                    firmware: admitted.firmware.clone(),
+                }));
+                events.extend(admitted.events);
+                deliveries.extend(delivery);
+                firmware = admitted.firmware.or(firmware);
+            }
+            Err(r) => {
+                if matches!(r, Rejection::Undeclared { .. }) {
+                    state.metrics().dropped("undeclared", 1);
+                }
+                outcomes.push(Err(rejected(state, r)));
+            }
         }
-        rejected(state, r)
-    })?;
+    }
+    // Nothing admitted: nothing to commit (a rejected batch records no delivery).
+    if outcomes.iter().all(Result::is_err) {
+        return Ok(Stored { outcomes });
+    }
 
-    let accepted = batch.events.len() as u64;
     let product_pseudonym = state
         .pseudonyms()
         .pseudonym(&product_subject(&device.product));
     let mut blocks = Vec::new();
-    for planned in plan_blocks(batch.events) {
+    for planned in plan_blocks(events) {
         let pseudonym = match &planned.subject {
             SubjectRef::NotPersonal => product_pseudonym,
             subject => pseudonym_of(household.as_deref(), subject)?,
@@ -282,8 +379,8 @@ async fn store_batch(
             Some(DeviceSeen {
                 device: device.id.clone(),
                 at: now,
-                firmware: batch.firmware.clone(),
-                delivery,
+                firmware,
+                deliveries,
                 admitted_under: household
                     .as_ref()
                     .zip(device.household.as_ref())
@@ -294,12 +391,18 @@ async fn store_batch(
             }),
         )
         .await?;
-    Ok(Stored {
-        accepted,
-        blocks: n_blocks,
-        dropped: batch.dropped,
-        firmware: batch.firmware,
-    })
+
+    let m = state.metrics();
+    m.blocks_stored.inc_by(n_blocks);
+    for stored in outcomes.iter().flatten() {
+        m.events_accepted.inc_by(stored.accepted);
+        m.dropped("undeclared", stored.dropped.undeclared);
+        m.dropped("no_consent", stored.dropped.no_consent);
+        m.dropped("reconsent", stored.dropped.reconsent);
+        m.dropped("expired", stored.dropped.expired);
+        m.dropped("restricted", stored.dropped.restricted);
+    }
+    Ok(Stored { outcomes })
 }
 
 /// Counts a rejected batch and says why.

@@ -30,7 +30,7 @@ pub(super) async fn blocks(store: &dyn Store) {
                 device: DeviceId::new("d1"),
                 at: at("2026-05-01T10:00:10Z"),
                 firmware: Some("1.3.0".into()),
-                delivery: None,
+                deliveries: Vec::new(),
                 admitted_under: None,
             }),
         )

@@ -53,7 +53,7 @@ fn seen(device: &str, delivery: Option<DeliveryId>, under: Option<u64>) -> Optio
             household: sid(HOUSEHOLD),
             version,
         }),
-        delivery,
+        deliveries: delivery.into_iter().collect(),
     })
 }
 
@@ -88,6 +88,7 @@ pub(super) async fn deliveries(store: &dyn Store, residue: &dyn Residue) {
     racing_copies_of_a_delivery_store_once(store).await;
     a_duplicate_is_reported_even_if_the_household_changed(store).await;
     an_append_without_blocks_records_its_delivery(store).await;
+    messages_stored_together_are_each_a_delivery(store).await;
     a_reset_or_erasure_forgets_the_device_deliveries(store).await;
     pruned_deliveries_are_accepted_again(store).await;
     broker_credentials(store, residue).await;
@@ -252,6 +253,58 @@ async fn an_append_without_blocks_records_its_delivery(store: &dyn Store) {
         "an empty delivery again",
     );
     assert_eq!(blocks_stored(store).await, before);
+}
+
+/// A device's messages in flight stored in one append: each of its deliveries is recorded,
+/// and a call naming any recorded one (or one twice) writes nothing, not even its new ones.
+async fn messages_stored_together_are_each_a_delivery(store: &dyn Store) {
+    let several = |ids: &[u8]| {
+        let mut s = seen("dl-d2", None, None);
+        if let Some(s) = &mut s {
+            s.deliveries = ids.iter().map(|n| fp(*n)).collect();
+        }
+        s
+    };
+    store
+        .append_blocks(
+            vec![household_block("dl-d2", 15, 0)],
+            several(&[40, 41, 42]),
+        )
+        .await
+        .expect("three messages stored together");
+    let before = blocks_stored(store).await;
+    assert_conflict_on(
+        store
+            .append_blocks(vec![household_block("dl-d2", 15, 1)], several(&[43, 41]))
+            .await,
+        "delivery",
+        "a group holding one stored message",
+    );
+    assert_conflict_on(
+        store
+            .append_blocks(vec![household_block("dl-d2", 15, 2)], several(&[44, 44]))
+            .await,
+        "delivery",
+        "a group naming one message twice",
+    );
+    assert_eq!(
+        blocks_stored(store).await,
+        before,
+        "refused groups store nothing"
+    );
+    for n in [40, 42] {
+        assert_conflict_on(
+            store.append_blocks(Vec::new(), several(&[n])).await,
+            "delivery",
+            "each message of a stored group, alone",
+        );
+    }
+    for n in [43, 44] {
+        store
+            .append_blocks(Vec::new(), several(&[n]))
+            .await
+            .expect("a refused group recorded none of its deliveries");
+    }
 }
 
 async fn a_reset_or_erasure_forgets_the_device_deliveries(store: &dyn Store) {

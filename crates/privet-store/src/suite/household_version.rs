@@ -67,7 +67,7 @@ fn seen(device: &str, version: Option<u64>) -> Option<DeviceSeen> {
         device: DeviceId::new(device),
         at: at("2026-08-01T11:00:00Z"),
         firmware: None,
-        delivery: None,
+        deliveries: Vec::new(),
         admitted_under: version.map(|version| HouseholdVersion {
             household: sid(HOUSEHOLD),
             version,
