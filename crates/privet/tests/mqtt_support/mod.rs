@@ -209,12 +209,16 @@ pub fn assert_each_once(minutes: &[i64], n: i64) {
 
 /// A device that publishes `n` one-event messages (heating minutes `0..n`) at QoS 1 from a
 /// persistent session, riding out broker restarts (rumqttc sends what was not acknowledged
-/// again); `acked` counts the broker's PUBACKs. Runs on `rt` until every message is acked.
+/// again); `acked` counts the broker's PUBACKs. Runs on `rt` until stopped, so a message
+/// whose PUBACK was lost in a broker restart is still sent again, and counting PUBACKs (a
+/// resent message may be acknowledged twice) never decides when it stops.
 pub struct Streamer {
     pub acked: Arc<AtomicU64>,
     /// Connections the device made (more than one: it resent what was not acknowledged, which
     /// the broker may hand to Privet twice — MQTT's at-least-once).
     pub connections: Arc<AtomicU64>,
+    /// Messages it publishes.
+    n: u64,
     done: tokio::task::JoinHandle<()>,
 }
 
@@ -253,7 +257,7 @@ impl Streamer {
                     }
                 }
             });
-            while counter.load(Ordering::SeqCst) < n as u64 {
+            loop {
                 match eventloop.poll().await {
                     Ok(Event::Incoming(Packet::PubAck(_))) => {
                         counter.fetch_add(1, Ordering::SeqCst);
@@ -264,24 +268,35 @@ impl Streamer {
                     Ok(_) => {}
                     Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
                 }
+                if publisher.is_finished() && counter.load(Ordering::SeqCst) >= n as u64 {
+                    // Every message handed over and acknowledged: keep the session's
+                    // connection, but poll slower.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
             }
-            let _ = publisher.await;
         });
         Streamer {
             acked,
             connections,
+            n: n as u64,
             done,
         }
     }
 
-    /// Waits until the broker has acknowledged every message.
+    /// Waits until the broker has acknowledged every message, then stops the device.
     pub fn finish(self, rt: &tokio::runtime::Runtime, secs: u64) -> u64 {
-        rt.block_on(async {
-            tokio::time::timeout(Duration::from_secs(secs), self.done)
-                .await
-                .expect("the device's messages were not all acknowledged in time")
-                .expect("device task");
+        let n = self.n;
+        let acked = self.acked.clone();
+        wait_until(secs, "the device's messages to be acknowledged", || {
+            acked.load(Ordering::SeqCst) >= n
         });
+        self.stop(rt)
+    }
+
+    /// Stops the device; returns the connections it made.
+    pub fn stop(self, rt: &tokio::runtime::Runtime) -> u64 {
+        self.done.abort();
+        let _ = rt.block_on(self.done);
         self.connections.load(Ordering::SeqCst)
     }
 }
@@ -296,10 +311,12 @@ pub fn all_stored_once(
     key: &Key,
     n: i64,
 ) -> u64 {
-    let connections = device.finish(rt, 120);
-    wait_until(120, "every message to be stored", || {
+    // Stored is what counts: the device keeps its session (and sends again what the broker
+    // did not acknowledge) until then.
+    wait_until(180, "every message to be stored", || {
         stored_minutes(server, key).len() as i64 >= n
     });
+    let connections = device.stop(rt);
     // Let any redelivery still in flight land before counting.
     wait_until(30, "nothing left in flight", || {
         server.get("/healthz", None).json()["mqtt"]["in_flight"] == 0
