@@ -80,6 +80,9 @@ pub struct Metrics {
     pub mqtt_lag_seconds: Gauge<f64, AtomicU64>,
     /// Time from taking an MQTT message to acknowledging it.
     pub mqtt_commit_seconds: Histogram,
+    /// Groups of one device's MQTT messages stored together (messages over groups is how
+    /// many a commit merged).
+    pub mqtt_groups: Counter,
     /// HTTP connections open.
     pub connections_open: Gauge,
     /// HTTP connections the server closed (or refused), by reason.
@@ -126,6 +129,12 @@ impl Metrics {
         let mqtt_in_flight = Gauge::default();
         let mqtt_lag_seconds = Gauge::<f64, AtomicU64>::default();
         let mqtt_commit_seconds = latency_histogram();
+        let mqtt_groups = Counter::default();
+        registry.register(
+            "mqtt_groups",
+            "Groups of one device's MQTT messages stored together; privet_mqtt_messages_total over this is how many a group holds on average",
+            mqtt_groups.clone(),
+        );
         registry.register(
             "mqtt_messages",
             "MQTT messages from devices, by outcome",
@@ -178,6 +187,7 @@ impl Metrics {
             mqtt_in_flight,
             mqtt_lag_seconds,
             mqtt_commit_seconds,
+            mqtt_groups,
             events_accepted,
             fields_dropped,
             batches_rejected,

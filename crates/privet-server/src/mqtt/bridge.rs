@@ -602,6 +602,7 @@ async fn run_lane(ctx: Arc<Ctx>, key: Vec<u8>, first: Taken) {
 /// acknowledge.
 async fn handle(ctx: &Arc<Ctx>, group: Vec<Taken>) {
     let started = Instant::now();
+    ctx.state.metrics().mqtt_groups.inc();
     let mut wait = Duration::from_millis(50);
     let mut attempts = 0u32;
     let mut outcomes: Vec<Option<message::Processed>> = group.iter().map(|_| None).collect();

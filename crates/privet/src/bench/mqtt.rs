@@ -198,7 +198,7 @@ async fn measure(
     .with_context(|| privet.describe(&fleet))?;
     warm.await??;
     all_acked(&fleet).await?;
-    let (stored0, refused0) = (privet.stored(), privet.not_stored());
+    let (stored0, refused0, groups0) = (privet.stored(), privet.not_stored(), privet.groups());
     let check = || fleet.failure().or_else(|| privet.refusals_since(refused0));
     let b = bar(n, "privet");
     let single = timed(broker, n, async || {
@@ -217,6 +217,7 @@ async fn measure(
     .await?;
     b.finish_and_clear();
     all_acked(&fleet).await?;
+    let single_groups = privet.groups() - groups0;
 
     // (c) Events in messages of --message-events.
     let events0 = privet.events();
@@ -258,6 +259,7 @@ async fn measure(
             households,
             baseline,
             single,
+            single_groups,
             batched,
             backlog,
         },

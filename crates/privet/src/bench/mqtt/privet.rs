@@ -126,6 +126,11 @@ impl Privet {
             .get()
     }
 
+    /// Groups of one device's messages the bridge has processed so far.
+    pub(super) fn groups(&self) -> u64 {
+        self.state.metrics().mqtt_groups.get()
+    }
+
     /// Messages the bridge stored so far.
     pub(super) fn stored(&self) -> u64 {
         self.count("stored")

@@ -33,6 +33,8 @@ pub(super) struct Report<'a> {
     pub(super) baseline: Timed,
     /// One-event messages through Privet.
     pub(super) single: Timed,
+    /// Groups of one device's messages those were stored in.
+    pub(super) single_groups: u64,
     /// Events in messages of --message-events through Privet.
     pub(super) batched: Timed,
     /// The backlog, when measured.
@@ -93,6 +95,11 @@ pub(super) fn report(args: &MqttBenchArgs, r: &Report<'_>) {
     println!(
         "          {}",
         r.single.cpu("this process (publishers, Privet)")
+    );
+    println!(
+        "          stored in {} groups of one device's messages, {:.1} messages each on average (a device's messages that arrive while its earlier ones are being stored are stored together)",
+        thousands(r.single_groups),
+        r.single.count as f64 / r.single_groups.max(1) as f64,
     );
     let messages = r.batched.count.div_ceil(args.message_events);
     println!(
