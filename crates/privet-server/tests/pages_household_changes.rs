@@ -370,7 +370,9 @@ async fn my_data_tells_of_a_change_to_a_use_on_legitimate_interests_with_an_obje
         language[0]
     );
     assert!(
-        !page.body.contains("name=\"agree\" value=\"hearth-speaker-3/"),
+        !page
+            .body
+            .contains("name=\"agree\" value=\"hearth-speaker-3/"),
         "neither change asks for consent: no switch to agree"
     );
 
