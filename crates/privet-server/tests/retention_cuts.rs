@@ -1,6 +1,7 @@
 //! A shorter retention in a new manifest version applies to data already held: the retention
 //! run strips the values past it (and nothing younger), and audits what it removed; a longer
-//! one leaves the expiry stored values already have.
+//! one applies only to new data: a value held keeps the expiry it was stored with and goes at
+//! it, while one taken under the longer retention outlives it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -56,7 +57,8 @@ async fn humidity_ages(app: &App) -> Vec<i64> {
 }
 
 #[tokio::test]
-async fn a_shorter_retention_removes_held_values_past_it_and_a_longer_one_extends_nothing() {
+async fn a_shorter_retention_removes_held_values_past_it_and_a_longer_one_applies_only_to_new_data()
+{
     let app = app();
     publish::publish(&app.state, &thermostat("2.4", "30d"), "system")
         .await
@@ -118,4 +120,25 @@ async fn a_shorter_retention_removes_held_values_past_it_and_a_longer_one_extend
         .cloned()
         .unwrap();
     assert!(lineage.cuts().is_empty());
+
+    // A value taken under 2.6 is kept its 90 days.
+    let now = app.state.clock().now().to_string();
+    let out = app
+        .ingest(
+            reg.token.expose(),
+            serde_json::json!([{"stream": "climate", "ts": now,
+                "data": {"temperature_c": 20.0, "humidity_pct": 40}}]),
+        )
+        .await;
+    assert_eq!(out["accepted"], 1, "{out}");
+    assert_eq!(humidity_ages(&app).await, [0, 8]);
+
+    // 33 days on, both are past 2.4's 30 days (and the day-wide window its data is dropped
+    // in): the value taken under 2.4 is gone with it, the one taken under 2.6 stays.
+    app.state
+        .clock()
+        .advance(SignedDuration::from_secs(33 * DAY));
+    let report = retention::run_once(&app.state).await.unwrap();
+    assert!(report.events_dropped > 0, "{report:?}");
+    assert_eq!(humidity_ages(&app).await, [33]);
 }

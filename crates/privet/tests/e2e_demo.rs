@@ -1,6 +1,7 @@
 //! End-to-end: `privet demo`, the README's first command, serves the example products and its
 //! simulated devices' events are accepted — on the embedded store, and on PostgreSQL in its
-//! own schemas, emptied on each run and never the deployment's.
+//! own schemas, emptied on each run and never the deployment's. Its thermostat moves to a
+//! version with a new consent-based field, which waits until Alex agrees and then is stored.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -14,6 +15,8 @@ use support::*;
 struct Demo {
     child: Child,
     url: String,
+    /// What it printed before serving (URL, accounts, admin key, commands to try).
+    banner: Vec<String>,
 }
 
 impl Drop for Demo {
@@ -23,7 +26,7 @@ impl Drop for Demo {
     }
 }
 
-/// Starts `privet demo ARGS…` and waits for the line with its URL.
+/// Starts `privet demo ARGS…` and waits until it has printed how to use it.
 fn demo(args: &[&str]) -> Demo {
     let port = free_port().to_string();
     let listen = format!("127.0.0.1:{port}");
@@ -39,18 +42,52 @@ fn demo(args: &[&str]) -> Demo {
         .expect("spawn privet demo");
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
-    let url = loop {
+    let mut banner = Vec::new();
+    loop {
         let line = lines
             .next()
-            .expect("the demo printed its URL")
+            .unwrap_or_else(|| panic!("the demo stopped before serving: {banner:?}"))
             .expect("utf-8");
-        if let Some(url) = line.strip_prefix("Privet demo running at ") {
-            break url.trim().to_owned();
+        let last = line.starts_with("Press Ctrl-C");
+        banner.push(line);
+        if last {
+            break;
         }
-    };
+    }
+    let url = banner
+        .iter()
+        .find_map(|l| l.strip_prefix("Privet demo running at "))
+        .expect("the demo printed its URL")
+        .trim()
+        .to_owned();
     // Keep reading so the demo never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    Demo { child, url }
+    Demo { child, url, banner }
+}
+
+impl Demo {
+    /// The admin API key it printed.
+    fn admin_key(&self) -> String {
+        self.banner
+            .iter()
+            .find_map(|l| l.trim_start().strip_prefix("admin API key  :"))
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no admin key printed: {:?}", self.banner))
+            .to_owned()
+    }
+
+    /// The id of the household member it printed as `name (id)`.
+    fn member(&self, name: &str) -> String {
+        let marker = format!("{name} (");
+        self.banner
+            .iter()
+            .find_map(|l| {
+                let at = l.find(&marker)? + marker.len();
+                l[at..].split(')').next()
+            })
+            .unwrap_or_else(|| panic!("no member {name} printed: {:?}", self.banner))
+            .to_owned()
+    }
 }
 
 /// Waits (30 s at most) until the metric line starting with `prefix` is above zero.
@@ -129,6 +166,96 @@ fn the_next_version_waits_for_consent(demo: &Demo) {
     );
 }
 
+/// The demo's last step, which it leaves to a person: Alex agrees to the new version (with
+/// the admin key the demo printed, as the pages' switch would), and from then on the presence
+/// records stored about Alex carry the new field.
+fn agreeing_lets_the_new_field_in(demo: &Demo) {
+    let client = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap();
+    let key = demo.admin_key();
+    let alex = demo.member("Alex");
+    let changes: serde_json::Value = client
+        .get(format!("{}/v1/subjects/{alex}/changes", demo.url))
+        .bearer_auth(&key)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(
+        changes["pending"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["purpose"] == "energy_report" && p["action"] == "reconsent"),
+        "{changes}"
+    );
+
+    let read = |query: &str| -> serde_json::Value {
+        client
+            .get(format!("{}/v1/events?{query}", demo.url))
+            .bearer_auth(&key)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let has_room = |read: &serde_json::Value| {
+        read["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["data"]["room"].is_string())
+    };
+    let before = read(&query_string(&[
+        ("purpose", "energy_report"),
+        ("stream", "presence"),
+        ("subject", &alex),
+    ]));
+    assert!(!has_room(&before), "stored before agreeing: {before}");
+
+    let agreed_at = jiff::Timestamp::now();
+    let agreed = client
+        .put(format!(
+            "{}/v1/subjects/{alex}/consents/energy_report",
+            demo.url
+        ))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"granted": true, "product": THERMOSTAT}))
+        .send()
+        .unwrap();
+    assert_eq!(agreed.status(), 200);
+    let agreed: serde_json::Value = agreed.json().unwrap();
+    assert!(
+        agreed["manifest_version"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{THERMOSTAT}@2.5")),
+        "{agreed}"
+    );
+
+    let since = agreed_at.to_string();
+    let read_since = query_string(&[
+        ("purpose", "energy_report"),
+        ("stream", "presence"),
+        ("subject", &alex),
+        ("since", &since),
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let after = read(&read_since);
+        if has_room(&after) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no presence record about Alex carries `room` since agreeing: {after}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn the_demo_serves_and_its_devices_send_on_the_embedded_store() {
     let dir = tempfile::tempdir().unwrap();
@@ -136,6 +263,7 @@ fn the_demo_serves_and_its_devices_send_on_the_embedded_store() {
     let d = demo(&["--data", data.to_str().unwrap()]);
     events_flow(&d);
     the_next_version_waits_for_consent(&d);
+    agreeing_lets_the_new_field_in(&d);
 }
 
 #[test]

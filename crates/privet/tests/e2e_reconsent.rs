@@ -1,11 +1,14 @@
 //! End-to-end: consent follows the manifest version. A person consents under v2.4; v2.5 adds a
 //! field for the same consent-based purpose. The new field is dropped (`dropped.reconsent`)
 //! while the old one keeps flowing, the change is listed as pending, and once they agree again
-//! (the same `PUT …/consents/{purpose}`), the new field is stored.
+//! (the same `PUT …/consents/{purpose}`), the new field is stored. The consents in the
+//! person's export name the version each was given under.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod e2e_rights_support;
 mod support;
 
+use e2e_rights_support::export_json;
 use serde_json::{Value, json};
 use support::*;
 
@@ -17,6 +20,24 @@ fn with_room() -> String {
 
 fn presence(ts: &str, member: &str, data: Value) -> Value {
     json!({"stream": "presence", "ts": ts, "member": member, "data": data})
+}
+
+/// The `(purpose, granted, manifest_version)` of each consent in `subject`'s JSON export, in
+/// history order.
+fn exported_consents(server: &Server, key: &Key, subject: &str) -> Vec<(String, bool, String)> {
+    let export = export_json(server, key, subject);
+    export["about"]["consents"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no consents in the export: {export}"))
+        .iter()
+        .map(|c| {
+            (
+                c["purpose"].as_str().unwrap().to_owned(),
+                c["granted"].as_bool().unwrap(),
+                c["manifest_version"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -38,6 +59,14 @@ fn a_new_field_waits_for_consent_to_the_new_version_and_the_old_ones_keep_flowin
     let changes = format!("/v1/subjects/{}/changes", home.member);
     let none = server.get(&changes, Some(&support.secret)).expect(200);
     assert_eq!(none["pending"], json!([]), "{none}");
+    let exported = exported_consents(&server, &support, &home.member);
+    assert_eq!(exported.len(), 1, "{exported:?}");
+    assert_eq!(exported[0].0, "energy_report");
+    assert!(exported[0].1);
+    assert!(
+        exported[0].2.contains(&format!("{THERMOSTAT}@2.4")),
+        "the export names the version the consent was given under: {exported:?}"
+    );
 
     server
         .post_raw(
@@ -115,8 +144,8 @@ fn a_new_field_waits_for_consent_to_the_new_version_and_the_old_ones_keep_flowin
         "{stored:?}"
     );
 
-    // Consent records and their export name the version each was given under; the grant
-    // under a version is audited with it.
+    // Consent records name the version each was given under, and so does the export; the
+    // grant under a version is audited with it.
     let consents = server
         .get(
             &format!("/v1/subjects/{}/consents", home.member),
@@ -133,6 +162,27 @@ fn a_new_field_waits_for_consent_to_the_new_version_and_the_old_ones_keep_flowin
     assert!(
         versions[0].contains("@2.4") && versions[1].contains("@2.5"),
         "{versions:?}"
+    );
+    let exported = exported_consents(&server, &support, &home.member);
+    let exported: Vec<(&str, bool, &str)> = exported
+        .iter()
+        .map(|(p, g, v)| (p.as_str(), *g, v.as_str()))
+        .collect();
+    assert_eq!(exported.len(), 2, "{exported:?}");
+    assert!(
+        exported
+            .iter()
+            .all(|(p, granted, _)| *p == "energy_report" && *granted),
+        "{exported:?}"
+    );
+    assert!(
+        exported[0].2.contains(&format!("{THERMOSTAT}@2.4"))
+            && !exported[0].2.contains(&format!("{THERMOSTAT}@2.5")),
+        "the first consent stays under 2.4: {exported:?}"
+    );
+    assert!(
+        exported[1].2.contains(&format!("{THERMOSTAT}@2.5")),
+        "the renewed one names 2.5: {exported:?}"
     );
     let audit = server.audit(&admin);
     let grants: Vec<&Value> = audit

@@ -270,3 +270,90 @@ fn a_purpose_that_comes_to_need_consent_is_explained_to_those_who_never_gave_it(
     // Someone who joined after it need not be told.
     assert!(pending_changes(&v1, &lineage, &none, SubjectKind::Member, day(4)).is_empty());
 }
+
+/// A `stats` purpose on legitimate interests over the sleep stream's `movement`, with
+/// `more` appended to the fields.
+fn with_stats(version: &str, more: &str) -> Manifest {
+    let stats = format!(
+        r#"
+[purposes.stats]
+description = "Count how the tracker is used."
+use = "analytics.reporting"
+basis = "legitimate_interests"
+
+[streams.sleep.fields.movement]
+type = "number"
+category = "user.behavior.device_usage"
+purposes = ["stats"]
+retention = "90d"
+{more}
+"#
+    );
+    manifest(version, &stats, "")
+}
+
+#[test]
+fn a_change_to_a_use_on_legitimate_interests_offers_objection_until_objected_to() {
+    use crate::consent::Objection;
+    use crate::ids::SubjectId;
+    let snores = "\n[streams.sleep.fields.snores]\ntype = \"number\"\ncategory = \"user.behavior.device_usage\"\npurposes = [\"stats\"]\nretention = \"90d\"\n";
+    let firmware = "\n[streams.sleep.fields.firmware]\ntype = \"string\"\ncategory = \"system.operations\"\npurposes = [\"service\"]\nretention = \"30d\"\n";
+    let v1 = with_stats("1", "");
+    let v2 = with_stats("2", &format!("{snores}{firmware}"));
+    let lineage = Lineage::new([("1", day(1), &v1), ("2", day(5), &v2)]);
+    assert_eq!(lineage.floor("stats", "sleep", "snores"), 1);
+
+    let none = SubjectPermissions::default();
+    let pending = pending_changes(&v2, &lineage, &none, SubjectKind::Member, day(2));
+    let actions: Vec<(&str, ChangeAction)> = pending
+        .iter()
+        .map(|p| (p.purpose.id.as_str(), p.action))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("service", ChangeAction::Informed),
+            ("stats", ChangeAction::Object)
+        ],
+        "{pending:?}"
+    );
+    let stats = &pending[1];
+    assert_eq!(stats.consented_under, None);
+    assert!(
+        stats
+            .changes
+            .iter()
+            .any(|c| c.change.field.as_deref() == Some("snores") && c.version == "2"),
+        "{stats:?}"
+    );
+
+    let objection = |product: Option<&str>| Objection {
+        subject: SubjectId::new("m"),
+        product: product.map(str::to_owned),
+        purpose: "stats".into(),
+        at: day(6),
+        actor: "m".into(),
+    };
+    for product in [Some("sleepy"), None] {
+        let objected = SubjectPermissions::new(false, &[], &[objection(product)]);
+        let pending = pending_changes(&v2, &lineage, &objected, SubjectKind::Member, day(2));
+        let purposes: Vec<&str> = pending.iter().map(|p| p.purpose.id.as_str()).collect();
+        assert_eq!(
+            purposes,
+            ["service"],
+            "once objected to ({product:?}), the use has stopped: nothing to offer"
+        );
+    }
+    let elsewhere = SubjectPermissions::new(false, &[], &[objection(Some("other"))]);
+    let pending = pending_changes(&v2, &lineage, &elsewhere, SubjectKind::Member, day(2));
+    assert!(
+        pending
+            .iter()
+            .any(|p| p.purpose.id.as_str() == "stats" && p.action == ChangeAction::Object),
+        "an objection to another product's use does not answer this one: {pending:?}"
+    );
+    assert!(
+        pending_changes(&v2, &lineage, &none, SubjectKind::Member, day(6)).is_empty(),
+        "someone who joined after the change need not be told"
+    );
+}
