@@ -151,6 +151,8 @@ fn bench_mqtt_runs_mosquitto_alone_then_privet_and_prints_one_ratio() {
     for expected in [
         "mosquitto 2,000 one-event messages",
         "privet    2,000 one-event messages",
+        "groups of one device's messages",
+        "in 3 rounds, alternating with Privet's",
         "batched   20,000 events in 200 messages of 100",
         "targets   ",
     ] {

@@ -3,7 +3,8 @@
 //! alone carrying them to a plain subscriber on the bridge's shared subscription; then an
 //! in-process Privet (SQLite in the run's directory, or the run's PostgreSQL schemas with
 //! `--database-url`) bridges as many fresh ones to durable storage, timed from the first
-//! publish until its metrics count them all stored. Then the same with 100-event messages and,
+//! publish until its metrics count them all stored. The two alternate in three rounds, so a
+//! drift in the machine's speed weighs on both alike. Then 100-event messages and,
 //! with `--backlog`, a backlog the broker queues while the bridge is stopped, drained when it
 //! starts again, with this process's peak memory meanwhile.
 
@@ -148,78 +149,14 @@ async fn measure(
         events => Some(backlog(args, events, broker, &privet, &fleet, &cfg).await?),
     };
 
-    let n = args.events;
-    let devices = args.devices as u64;
-    // (a) Mosquitto alone: the same kind of messages to a plain subscriber.
-    let subscriber = Subscriber::connect(&broker.url, args.receive_maximum).await?;
-    let warm = fleet.publish(devices, 1).1;
-    let check_sub = || subscriber.failure().or_else(|| fleet.failure());
-    wait_for(
-        "warm-up messages received",
-        devices,
-        &ProgressBar::hidden(),
-        || subscriber.received(),
-        check_sub,
-    )
-    .await?;
-    warm.await??;
-    all_acked(&fleet).await?;
-    let before = subscriber.received();
-    let b = bar(n, "mosquitto");
-    let baseline = timed(broker, n, async || {
-        let (messages, publishing) = fleet.publish(n, 1);
-        wait_for(
-            "messages the subscriber received",
-            messages,
-            &b,
-            || subscriber.received() - before,
-            check_sub,
-        )
-        .await?;
-        publishing.await?
-    })
-    .await?;
-    b.finish_and_clear();
-    all_acked(&fleet).await?;
-    subscriber.disconnect().await;
-
-    // (b) Privet: the bridge stores the same number of fresh messages.
-    let bridge = connect_bridge(&privet, &fleet, &cfg).await?;
-    let stored0 = privet.stored();
-    let warm = fleet.publish(devices, 1).1;
-    wait_for(
-        "warm-up messages stored",
-        devices,
-        &ProgressBar::hidden(),
-        || privet.stored() - stored0,
-        || fleet.failure(),
-    )
-    .await
-    .with_context(|| privet.describe(&fleet))?;
-    warm.await??;
-    all_acked(&fleet).await?;
-    let (stored0, refused0, groups0) = (privet.stored(), privet.not_stored(), privet.groups());
-    let check = || fleet.failure().or_else(|| privet.refusals_since(refused0));
-    let b = bar(n, "privet");
-    let single = timed(broker, n, async || {
-        let (messages, publishing) = fleet.publish(n, 1);
-        wait_for(
-            "messages Privet stored",
-            messages,
-            &b,
-            || privet.stored() - stored0,
-            check,
-        )
-        .await
-        .with_context(|| privet.describe(&fleet))?;
-        publishing.await?
-    })
-    .await?;
-    b.finish_and_clear();
-    all_acked(&fleet).await?;
-    let single_groups = privet.groups() - groups0;
+    // (a) and (b), in alternating rounds.
+    let (baseline, single, single_groups) =
+        one_event_phases(args, broker, &privet, &fleet, &cfg).await?;
 
     // (c) Events in messages of --message-events.
+    let bridge = connect_bridge(&privet, &fleet, &cfg).await?;
+    let refused0 = privet.not_stored();
+    let check = || fleet.failure().or_else(|| privet.refusals_since(refused0));
     let events0 = privet.events();
     let b = bar(batched_n, "batched");
     let batched = timed(broker, batched_n, async || {
@@ -265,6 +202,150 @@ async fn measure(
         },
     );
     Ok(exit_code(true))
+}
+
+/// Rounds the one-event phases alternate in: Mosquitto alone, then Privet, each round a
+/// third of `--events`. A shared machine's speed drifts by a third over tens of seconds (seen
+/// here), and phases run one after the other would each take a different part of the drift;
+/// alternating, both take it alike.
+const ROUNDS: u64 = 3;
+
+/// Parts (a) and (b) in [`ROUNDS`] alternating rounds, each summed over the rounds; with the
+/// groups of one device's messages Privet stored them in.
+async fn one_event_phases(
+    args: &MqttBenchArgs,
+    broker: &Broker,
+    privet: &Privet,
+    fleet: &Fleet,
+    cfg: &MqttConfig,
+) -> anyhow::Result<(Timed, Timed, u64)> {
+    let mut baseline: Option<Timed> = None;
+    let mut single: Option<Timed> = None;
+    let mut groups = 0;
+    let b = bar(args.events * 2, "one-event");
+    for round in 0..ROUNDS {
+        let n = args.events / ROUNDS
+            + if round + 1 == ROUNDS {
+                args.events % ROUNDS
+            } else {
+                0
+            };
+        if n == 0 {
+            continue;
+        }
+        let alone = mosquitto_round(args, broker, fleet, n, &b).await?;
+        baseline = Some(Timed::sum(baseline, alone));
+        let (stored, g) = privet_round(broker, privet, fleet, cfg, n, &b).await?;
+        single = Some(Timed::sum(single, stored));
+        groups += g;
+    }
+    b.finish_and_clear();
+    match (baseline, single) {
+        (Some(baseline), Some(single)) => Ok((baseline, single, groups)),
+        _ => bail!("--events must be at least 1"),
+    }
+}
+
+/// (a) Mosquitto alone: `n` one-event messages to a plain subscriber on the bridge's shared
+/// subscription (connected for the round only: it would take a share of Privet's).
+async fn mosquitto_round(
+    args: &MqttBenchArgs,
+    broker: &Broker,
+    fleet: &Fleet,
+    n: u64,
+    b: &ProgressBar,
+) -> anyhow::Result<Timed> {
+    let devices = args.devices as u64;
+    let subscriber = Subscriber::connect(&broker.url, args.receive_maximum).await?;
+    let warm = fleet.publish(devices, 1).1;
+    let check_sub = || subscriber.failure().or_else(|| fleet.failure());
+    wait_for(
+        "warm-up messages received",
+        devices,
+        &ProgressBar::hidden(),
+        || subscriber.received(),
+        check_sub,
+    )
+    .await?;
+    warm.await??;
+    all_acked(fleet).await?;
+    let before = subscriber.received();
+    let done = b.position();
+    let baseline = timed(broker, n, async || {
+        let (messages, publishing) = fleet.publish(n, 1);
+        wait_for(
+            "messages the subscriber received",
+            messages,
+            &ProgressBar::hidden(),
+            || {
+                let got = subscriber.received() - before;
+                b.set_position(done + got);
+                got
+            },
+            check_sub,
+        )
+        .await?;
+        publishing.await?
+    })
+    .await?;
+    all_acked(fleet).await?;
+    subscriber.disconnect().await;
+    Ok(baseline)
+}
+
+/// (b) Privet: the bridge (connected for the round, its session ended after) stores `n`
+/// fresh one-event messages; with the groups it stored them in.
+async fn privet_round(
+    broker: &Broker,
+    privet: &Privet,
+    fleet: &Fleet,
+    cfg: &MqttConfig,
+    n: u64,
+    b: &ProgressBar,
+) -> anyhow::Result<(Timed, u64)> {
+    let bridge = connect_bridge(privet, fleet, cfg).await?;
+    let devices = privet.devices.len() as u64;
+    let stored0 = privet.stored();
+    let warm = fleet.publish(devices, 1).1;
+    wait_for(
+        "warm-up messages stored",
+        devices,
+        &ProgressBar::hidden(),
+        || privet.stored() - stored0,
+        || fleet.failure(),
+    )
+    .await
+    .with_context(|| privet.describe(fleet))?;
+    warm.await??;
+    all_acked(fleet).await?;
+    let (stored0, refused0, groups0) = (privet.stored(), privet.not_stored(), privet.groups());
+    let check = || fleet.failure().or_else(|| privet.refusals_since(refused0));
+    let done = b.position();
+    let single = timed(broker, n, async || {
+        let (messages, publishing) = fleet.publish(n, 1);
+        wait_for(
+            "messages Privet stored",
+            messages,
+            &ProgressBar::hidden(),
+            || {
+                let got = privet.stored() - stored0;
+                b.set_position(done + got);
+                got
+            },
+            check,
+        )
+        .await
+        .with_context(|| privet.describe(fleet))?;
+        publishing.await?
+    })
+    .await?;
+    all_acked(fleet).await?;
+    let groups = privet.groups() - groups0;
+    bridge.shutdown().await;
+    // Its shared subscription must not outlive the round: Mosquitto would queue a share of
+    // the next round's messages for it.
+    clients::forget_session(&broker.url, &cfg.client_id).await;
+    Ok((single, groups))
 }
 
 /// The bridge of the run: its own client id and the run's Receive Maximum.

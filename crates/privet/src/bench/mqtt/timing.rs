@@ -85,6 +85,19 @@ pub(super) struct Timed {
 }
 
 impl Timed {
+    /// `earlier` and `more` as one phase: counts, times and CPU added, the higher peak.
+    pub(super) fn sum(earlier: Option<Timed>, more: Timed) -> Timed {
+        let Some(a) = earlier else { return more };
+        let add = |x: Option<Duration>, y: Option<Duration>| Some(x? + y?);
+        Timed {
+            count: a.count + more.count,
+            elapsed: a.elapsed + more.elapsed,
+            this_cpu: add(a.this_cpu, more.this_cpu),
+            broker_cpu: add(a.broker_cpu, more.broker_cpu),
+            peak_rss: a.peak_rss.max(more.peak_rss),
+        }
+    }
+
     /// Per second.
     pub(super) fn rate(&self) -> f64 {
         self.count as f64 / self.elapsed.as_secs_f64().max(1e-9)
