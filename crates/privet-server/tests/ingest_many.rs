@@ -119,7 +119,13 @@ async fn each_message_is_answered_as_alone_and_the_admitted_share_one_block() {
 
     // Handed over again: each admitted message is a duplicate now, the refused ones are
     // refused again (they were never recorded), and nothing more is stored.
+    let rejected = s.metrics().batches_rejected.get();
     let again = ingest::ingest_deliveries(s, &p.device, &messages).await;
+    assert_eq!(
+        s.metrics().batches_rejected.get() - rejected,
+        2,
+        "each refused message counted once, though the group was stored again message by message"
+    );
     for i in [0, 3] {
         assert!(
             matches!(

@@ -545,10 +545,11 @@ impl Lanes {
     /// message back with the lane's key: the caller then runs the lane.
     fn enter(&self, taken: Taken) -> Option<(Vec<u8>, Taken)> {
         let key = taken.publish.topic.to_vec();
-        let Ok(mut waiting) = self.waiting.lock() else {
-            // Poisoned (a panic elsewhere): stored alone, unmerged.
-            return Some((key, taken));
-        };
+        // A panic elsewhere cannot leave the map half-changed: every change is one call.
+        let mut waiting = self
+            .waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match waiting.get_mut(&key) {
             Some(queue) => {
                 queue.push_back(taken);
@@ -563,9 +564,10 @@ impl Lanes {
 
     /// The next messages of the lane, in order, up to the merge bounds; none closes the lane.
     fn next(&self, key: &[u8]) -> Vec<Taken> {
-        let Ok(mut waiting) = self.waiting.lock() else {
-            return Vec::new();
-        };
+        let mut waiting = self
+            .waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let Some(queue) = waiting.get_mut(key) else {
             return Vec::new();
         };
@@ -591,34 +593,67 @@ impl Lanes {
 /// Stores a device's messages until none waits: the first alone, then each time what
 /// arrived meanwhile, together.
 async fn run_lane(ctx: Arc<Ctx>, key: Vec<u8>, first: Taken) {
+    let mut open = OpenLane {
+        lanes: &ctx.lanes,
+        key: &key,
+        closed: false,
+    };
     let mut group = vec![first];
     while !group.is_empty() {
         handle(&ctx, group).await;
         group = ctx.lanes.next(&key);
     }
+    open.closed = true;
+}
+
+/// Closes a lane whose task ended without closing it (a panic while storing): its waiting
+/// messages are dropped unanswered (the broker hands them over again), and the device's next
+/// message opens a new lane rather than waiting behind a task that is gone.
+struct OpenLane<'a> {
+    lanes: &'a Lanes,
+    key: &'a [u8],
+    closed: bool,
+}
+
+impl Drop for OpenLane<'_> {
+    fn drop(&mut self) {
+        if !self.closed {
+            let mut waiting = self
+                .lanes
+                .waiting
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            waiting.remove(self.key);
+        }
+    }
 }
 
 /// Messages of one device to their outcomes, each handed back to the driver to report and
-/// acknowledge.
+/// acknowledge as soon as its own is final.
 async fn handle(ctx: &Arc<Ctx>, group: Vec<Taken>) {
     let started = Instant::now();
     ctx.state.metrics().mqtt_groups.inc();
     let mut wait = Duration::from_millis(50);
     let mut attempts = 0u32;
-    let mut outcomes: Vec<Option<message::Processed>> = group.iter().map(|_| None).collect();
+    let mut group: Vec<Option<Taken>> = group.into_iter().map(Some).collect();
     let mut pending: Vec<usize> = (0..group.len()).collect();
+    // The device and the firmware its newest stored message reported, for the release notice.
+    let mut notice: Option<(Device, Option<String>)> = None;
     while !pending.is_empty() {
-        let publishes: Vec<&Publish> = pending
-            .iter()
-            .filter_map(|&i| group.get(i).map(|t| &t.publish))
-            .collect();
-        let processed = message::process_many(&ctx.state, &ctx.devices, &publishes).await;
+        let processed = {
+            let publishes: Vec<&Publish> = pending
+                .iter()
+                .filter_map(|&i| group.get(i).and_then(Option::as_ref).map(|t| &t.publish))
+                .collect();
+            message::process_many(&ctx.state, &ctx.devices, &publishes).await
+        };
         let mut again = Vec::new();
         for (i, p) in pending.iter().zip(processed) {
             if matches!(p.outcome, Outcome::Transient) {
                 again.push(*i);
-            } else if let Some(slot) = outcomes.get_mut(*i) {
-                *slot = Some(p);
+            } else {
+                // Final: answered now, not after its group's slower messages.
+                answer_final(ctx, &mut group, &mut notice, *i, p, started);
             }
         }
         pending = again;
@@ -645,9 +680,8 @@ async fn handle(ctx: &Arc<Ctx>, group: Vec<Taken>) {
                 "mqtt: messages keep failing while the store answers; refused and acknowledged"
             );
             for i in pending.drain(..) {
-                if let Some(slot) = outcomes.get_mut(i) {
-                    *slot = Some(message::Processed::refused_as_internal());
-                }
+                let refused = message::Processed::refused_as_internal();
+                answer_final(ctx, &mut group, &mut notice, i, refused, started);
             }
             break;
         }
@@ -657,18 +691,37 @@ async fn handle(ctx: &Arc<Ctx>, group: Vec<Taken>) {
         tokio::time::sleep(wait).await;
         wait = (wait * 2).min(Duration::from_secs(5));
     }
-    let mut notice: Option<(Device, Option<String>)> = None;
-    for (taken, processed) in group.into_iter().zip(outcomes) {
-        // Abandoned while stopping: dropped unanswered, so the broker hands it over again.
-        let Some(processed) = processed else { continue };
-        if let (Outcome::Stored(o), Some(device)) = (&processed.outcome, processed.device.clone()) {
-            notice = Some((device, o.firmware.clone()));
-        }
-        answer(ctx, taken, processed, started);
-    }
-    // The newest stored message's firmware decides the release notice.
+    // Abandoned while stopping: dropped unanswered (the broker hands them over again).
+    drop(group);
+    // Off the lane: publishing the notice may wait for the publishing connection, and the
+    // device's next messages must not wait for it.
     if let Some((device, firmware)) = notice {
-        crate::mqtt::updates::notify(&ctx.state, &device, firmware.as_deref()).await;
+        let state = ctx.state.clone();
+        tokio::spawn(async move {
+            crate::mqtt::updates::notify(&state, &device, firmware.as_deref()).await;
+        });
+    }
+}
+
+/// Answers message `i` of `group`, whose outcome is final, and notes the firmware its device
+/// reported when stored (the newest message that reported one counts).
+fn answer_final(
+    ctx: &Ctx,
+    group: &mut [Option<Taken>],
+    notice: &mut Option<(Device, Option<String>)>,
+    i: usize,
+    processed: message::Processed,
+    started: Instant,
+) {
+    if let (Outcome::Stored(o), Some(device)) = (&processed.outcome, &processed.device) {
+        let firmware = o
+            .firmware
+            .clone()
+            .or_else(|| notice.take().and_then(|(_, f)| f));
+        *notice = Some((device.clone(), firmware));
+    }
+    if let Some(taken) = group.get_mut(i).and_then(Option::take) {
+        answer(ctx, taken, processed, started);
     }
 }
 
@@ -723,4 +776,81 @@ fn answer(ctx: &Ctx, taken: Taken, processed: message::Processed, started: Insta
         .observe(started.elapsed().as_secs_f64());
     drop(ticket);
     drop(permits);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn taken(topic: &str, payload: usize) -> Taken {
+        let mut publish = Publish::new(topic, QoS::AtLeastOnce, vec![b'x'; payload], None);
+        publish.pkid = 1;
+        let one = Arc::new(Semaphore::new(1)).try_acquire_owned().unwrap();
+        let kib = Arc::new(Semaphore::new(1)).try_acquire_owned().unwrap();
+        Taken {
+            publish,
+            epoch: 1,
+            permits: (one, kib),
+            ticket: Arc::new(BridgeStatus::default()).take(),
+        }
+    }
+
+    #[test]
+    fn a_device_s_messages_wait_behind_its_lane_and_leave_in_bounded_groups() {
+        let lanes = Lanes::default();
+        let (key, _first) = lanes
+            .enter(taken("a", 10))
+            .expect("an idle device opens a lane");
+        for _ in 0..70 {
+            assert!(lanes.enter(taken("a", 10)).is_none(), "a busy lane queues");
+        }
+        assert!(
+            lanes.enter(taken("b", 10)).is_some(),
+            "another device has its own lane"
+        );
+        assert_eq!(lanes.next(&key).len(), MAX_MERGED);
+        assert_eq!(lanes.next(&key).len(), 70 - MAX_MERGED);
+        assert!(lanes.next(&key).is_empty(), "an empty lane closes");
+        assert!(
+            lanes.enter(taken("a", 10)).is_some(),
+            "a closed lane opens again"
+        );
+    }
+
+    #[test]
+    fn a_group_holds_at_most_a_mebibyte_but_a_larger_message_goes_alone() {
+        let lanes = Lanes::default();
+        let (key, _first) = lanes.enter(taken("a", 1)).unwrap();
+        let half = MAX_MERGED_BYTES / 2;
+        for size in [half, half, 1, MAX_MERGED_BYTES * 2] {
+            assert!(lanes.enter(taken("a", size)).is_none());
+        }
+        assert_eq!(lanes.next(&key).len(), 2, "two halves fill a group");
+        assert_eq!(
+            lanes.next(&key).len(),
+            1,
+            "the small one alone: the next is too big"
+        );
+        assert_eq!(
+            lanes.next(&key).len(),
+            1,
+            "a message above the bound still goes"
+        );
+    }
+
+    #[test]
+    fn a_lane_whose_task_dies_is_closed_for_the_next_message() {
+        let lanes = Lanes::default();
+        let (key, _first) = lanes.enter(taken("a", 1)).unwrap();
+        assert!(lanes.enter(taken("a", 1)).is_none());
+        drop(OpenLane {
+            lanes: &lanes,
+            key: &key,
+            closed: false,
+        });
+        assert!(
+            lanes.enter(taken("a", 1)).is_some(),
+            "the device's next message opens a new lane"
+        );
+    }
 }

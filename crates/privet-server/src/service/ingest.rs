@@ -97,7 +97,8 @@ pub async fn ingest_delivery(
         Some(l) => Some(l.read().await),
         None => None,
     };
-    let stored = match store_batches(state, device, &manifest, batch()?).await {
+    let committed = |stored: ServiceResult<Stored>| stored.and_then(Stored::committed);
+    let stored = match committed(store_batches(state, device, &manifest, batch()?).await) {
         // Another instance changed the household after this one loaded (and cached) its
         // permissions, and this one has not heard yet: the store refused the batch and wrote
         // nothing. Admitted again, once, under permissions read afresh.
@@ -105,24 +106,21 @@ pub async fn ingest_delivery(
             if let Some(h) = &device.household {
                 permissions::forget(state, h);
             }
-            store_batches(state, device, &manifest, batch()?)
-                .await
-                .map_err(|e| {
-                    if is_gone(&e) || is_device_changed(&e) {
-                        // Gone (erased), or the device itself changed: as for a reset.
-                        Conflict::DeviceChanged.into()
-                    } else if is_stale(&e) {
-                        // The household changed again: nothing stored, worth sending again.
-                        Conflict::HouseholdBusy.into()
-                    } else {
-                        e
-                    }
-                })?
+            committed(store_batches(state, device, &manifest, batch()?).await).map_err(|e| {
+                if is_gone(&e) || is_device_changed(&e) {
+                    // Gone (erased), or the device itself changed: as for a reset.
+                    Conflict::DeviceChanged.into()
+                } else if is_stale(&e) {
+                    // The household changed again: nothing stored, worth sending again.
+                    Conflict::HouseholdBusy.into()
+                } else {
+                    e
+                }
+            })?
         }
         other => other?,
     };
     stored
-        .outcomes
         .into_iter()
         .next()
         .unwrap_or(Err(ServiceError::Corrupt("an admission answered no batch")))
@@ -185,22 +183,42 @@ pub async fn ingest_deliveries(
         let stored = store_batches(state, device, &manifest, batches).await;
         // Released before any message is stored alone, which takes it again.
         drop(shared);
-        match stored {
-            Ok(stored) => {
-                for (i, outcome) in admitted_ix.into_iter().zip(stored.outcomes) {
+        // Which messages to store again alone: every decoded one if admission never ran,
+        // else those admitted (a refusal stands, and was counted once).
+        let alone: Vec<usize> = match stored {
+            Ok(Stored {
+                outcomes,
+                commit: Ok(()),
+            }) => {
+                for (i, outcome) in admitted_ix.into_iter().zip(outcomes) {
                     if let Some(slot) = answers.get_mut(i) {
                         *slot = Some(outcome);
                     }
                 }
+                Vec::new()
             }
-            Err(_) => {
-                for i in admitted_ix {
-                    if let (Some(slot), Some(m)) = (answers.get_mut(i), messages.get(i)) {
-                        *slot = Some(
-                            ingest_delivery(state, device, m.body, m.format, Some(m.id)).await,
-                        );
+            Ok(Stored {
+                outcomes,
+                commit: Err(_),
+            }) => {
+                let mut alone = Vec::new();
+                for (i, outcome) in admitted_ix.into_iter().zip(outcomes) {
+                    match outcome {
+                        Ok(_) => alone.push(i),
+                        refused => {
+                            if let Some(slot) = answers.get_mut(i) {
+                                *slot = Some(refused);
+                            }
+                        }
                     }
                 }
+                alone
+            }
+            Err(_) => admitted_ix,
+        };
+        for i in alone {
+            if let (Some(slot), Some(m)) = (answers.get_mut(i), messages.get(i)) {
+                *slot = Some(ingest_delivery(state, device, m.body, m.format, Some(m.id)).await);
             }
         }
     }
@@ -263,6 +281,16 @@ fn is_gone(e: &ServiceError) -> bool {
 /// manifest rejects is refused alone; the others are stored together).
 struct Stored {
     outcomes: Vec<ServiceResult<IngestOutcome>>,
+    /// Whether the admitted batches were committed: if not, none of them is stored (their
+    /// outcomes say what they would have been), and the refused ones were refused anyway.
+    commit: ServiceResult<()>,
+}
+
+impl Stored {
+    /// Each batch's answer, once the commit went through; the commit's error if not.
+    fn committed(self) -> ServiceResult<Vec<ServiceResult<IngestOutcome>>> {
+        self.commit.map(|()| self.outcomes)
+    }
 }
 
 /// Admits each of `batches` under the household's permissions (cached, or loaded now), seals
@@ -331,9 +359,54 @@ async fn store_batches(
     }
     // Nothing admitted: nothing to commit (a rejected batch records no delivery).
     if outcomes.iter().all(Result::is_err) {
-        return Ok(Stored { outcomes });
+        return Ok(Stored {
+            outcomes,
+            commit: Ok(()),
+        });
     }
+    let commit = seal_and_append(
+        state,
+        device,
+        household.as_deref(),
+        events,
+        DeviceSeen {
+            device: device.id.clone(),
+            at: now,
+            firmware,
+            deliveries,
+            admitted_under: household
+                .as_ref()
+                .zip(device.household.as_ref())
+                .map(|(h, id)| HouseholdVersion {
+                    household: id.clone(),
+                    version: h.version,
+                }),
+        },
+    )
+    .await;
+    if commit.is_ok() {
+        let m = state.metrics();
+        for stored in outcomes.iter().flatten() {
+            m.events_accepted.inc_by(stored.accepted);
+            m.dropped("undeclared", stored.dropped.undeclared);
+            m.dropped("no_consent", stored.dropped.no_consent);
+            m.dropped("reconsent", stored.dropped.reconsent);
+            m.dropped("expired", stored.dropped.expired);
+            m.dropped("restricted", stored.dropped.restricted);
+        }
+    }
+    Ok(Stored { outcomes, commit })
+}
 
+/// Seals admitted `events` into blocks, one per subject, stream and retention, and appends
+/// them with `seen` in one commit.
+async fn seal_and_append(
+    state: &AppState,
+    device: &Device,
+    household: Option<&HouseholdPermissions>,
+    events: Vec<privet_policy::Admitted>,
+    seen: DeviceSeen,
+) -> ServiceResult<()> {
     let product_pseudonym = state
         .pseudonyms()
         .pseudonym(&product_subject(&device.product));
@@ -341,7 +414,7 @@ async fn store_batches(
     for planned in plan_blocks(events) {
         let pseudonym = match &planned.subject {
             SubjectRef::NotPersonal => product_pseudonym,
-            subject => pseudonym_of(household.as_deref(), subject)?,
+            subject => pseudonym_of(household, subject)?,
         };
         let key = if pseudonym == product_pseudonym {
             state.keys().get_or_create(&pseudonym).await?
@@ -372,37 +445,9 @@ async fn store_batches(
         });
     }
     let n_blocks = blocks.len() as u64;
-    state
-        .store()
-        .append_blocks(
-            blocks,
-            Some(DeviceSeen {
-                device: device.id.clone(),
-                at: now,
-                firmware,
-                deliveries,
-                admitted_under: household
-                    .as_ref()
-                    .zip(device.household.as_ref())
-                    .map(|(h, id)| HouseholdVersion {
-                        household: id.clone(),
-                        version: h.version,
-                    }),
-            }),
-        )
-        .await?;
-
-    let m = state.metrics();
-    m.blocks_stored.inc_by(n_blocks);
-    for stored in outcomes.iter().flatten() {
-        m.events_accepted.inc_by(stored.accepted);
-        m.dropped("undeclared", stored.dropped.undeclared);
-        m.dropped("no_consent", stored.dropped.no_consent);
-        m.dropped("reconsent", stored.dropped.reconsent);
-        m.dropped("expired", stored.dropped.expired);
-        m.dropped("restricted", stored.dropped.restricted);
-    }
-    Ok(Stored { outcomes })
+    state.store().append_blocks(blocks, Some(seen)).await?;
+    state.metrics().blocks_stored.inc_by(n_blocks);
+    Ok(())
 }
 
 /// Counts a rejected batch and says why.
