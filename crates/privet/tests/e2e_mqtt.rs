@@ -256,10 +256,10 @@ fn two_instances_share_one_subscription_and_store_every_message_once() {
 
     const N: i64 = 2_000;
     let device = Streamer::start(&rt, broker.port(), &home.device, None, N);
-    device.finish(&rt, 120);
-    wait_until(120, "every message to be stored", || {
+    wait_until(180, "every message to be stored", || {
         stored_minutes(&a, &heating).len() as i64 >= N
     });
+    device.stop(&rt);
     for s in [&a, &b] {
         wait_until(30, "nothing left in flight", || {
             s.get("/healthz", None).json()["mqtt"]["in_flight"] == 0

@@ -217,8 +217,6 @@ pub struct Streamer {
     /// Connections the device made (more than one: it resent what was not acknowledged, which
     /// the broker may hand to Privet twice — MQTT's at-least-once).
     pub connections: Arc<AtomicU64>,
-    /// Messages it publishes.
-    n: u64,
     done: tokio::task::JoinHandle<()>,
 }
 
@@ -278,19 +276,8 @@ impl Streamer {
         Streamer {
             acked,
             connections,
-            n: n as u64,
             done,
         }
-    }
-
-    /// Waits until the broker has acknowledged every message, then stops the device.
-    pub fn finish(self, rt: &tokio::runtime::Runtime, secs: u64) -> u64 {
-        let n = self.n;
-        let acked = self.acked.clone();
-        wait_until(secs, "the device's messages to be acknowledged", || {
-            acked.load(Ordering::SeqCst) >= n
-        });
-        self.stop(rt)
     }
 
     /// Stops the device; returns the connections it made.
