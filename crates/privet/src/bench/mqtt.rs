@@ -122,7 +122,9 @@ async fn measure(
     let privet = Privet::start(&ws, pg, args.devices).await?;
     // Every event of the run in the past, a millisecond apart: well within the skew allowed
     // and the product's retention.
-    let span = (args.events * 2)
+    let span = args
+        .events
+        .saturating_mul(2)
         .saturating_add(batched_n)
         .saturating_add(args.backlog)
         .saturating_add(3_600_000);
@@ -222,7 +224,7 @@ async fn one_event_phases(
     let mut baseline: Option<Timed> = None;
     let mut single: Option<Timed> = None;
     let mut groups = 0;
-    let b = bar(args.events * 2, "one-event");
+    let b = bar(args.events.saturating_mul(2), "one-event");
     for round in 0..ROUNDS {
         let n = args.events / ROUNDS
             + if round + 1 == ROUNDS {
